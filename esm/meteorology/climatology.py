@@ -97,6 +97,7 @@ YEAR_DAYS = 365.2422
 KARMAN = 0.4
 RHO_AIR_SFC = 1.2  # kg m-3, near-surface air density for the bulk formulae
 T_SEAWATER_FREEZE = T_FREEZE - 1.8  # K, seawater at S = 34 (UNESCO 1983)
+THREE_D_FIELDS = ("t", "qv", "u", "v", "cmfmc", "dtrain")
 SURFACE_FIELDS = ("ps", "pblh", "ustar", "shflx", "t2m", "q2m", "vpd", "tskin", "swdown", "swdown_diffuse",
                   "par", "cos_sza", "precip", "soilm", "tsoil", "wind10", "sst", "sss", "seaice", "land_fraction")
 
@@ -183,13 +184,13 @@ class Climatology(MetProvider):
         return [n for n in FIELDS if n in SURFACE_FIELDS or n in self._three_d_names()]
 
     def _three_d_names(self) -> tuple[str, ...]:
-        return ()
+        return THREE_D_FIELDS
 
     def _field(self, time, name):
         surf = self._surface(time)
         if name in surf:
             return surf[name]
-        raise KeyError(name)
+        return self._three_d(time)[name]
 
     # ------------------------------------------------------------------ building blocks
     def itcz_latitude(self, season: Season) -> np.ndarray:
@@ -434,7 +435,7 @@ class Climatology(MetProvider):
             "cos_sza": mu_pos, "precip": precip_mmd / 86400.0, "soilm": soilm, "tsoil": tsoil,
             "wind10": wind10, "sst": sst, "sss": sss, "seaice": ice, "land_fraction": lf,
             # internal helpers reused by the 3-D fields
-            "_t2m_daily": t_daily, "_cloud": cloud, "_u10": u10, "_v10": v10,
+            "_t2m_daily": t_daily, "_cloud": cloud, "_u10": u10, "_v10": v10, "_rh": rh, "_lst": lst,
         }
         self._surf_cache[key] = out
         while len(self._surf_cache) > 4:
@@ -481,3 +482,229 @@ class Climatology(MetProvider):
         h_ocean = p["pbl_ocean"] * (1.0 + 0.5 * _gauss(np.abs(self.lat), 50.0, 12.0))
         h_ocean = (1.0 - ice) * h_ocean + ice * 300.0
         return lf * h_land + (1.0 - lf) * h_ocean
+
+    # ================================================================== 3-D fields
+    # Formulas (-> observed climatology imitated):
+    # * t: T_s (daily-mean near-surface temperature of the cell) decreasing with the lapse rate
+    #   Gamma(lat) (6.5 K/km tropics -> 5 K/km poles) in height z = H ln(ps/p), H = R_d (T_s - 3 km
+    #   Gamma)/g, up to the tropopause p_tp(lat) (100 hPa equatorward of ~30 deg, 300 hPa at the poles,
+    #   tanh transition at 32 deg), then isothermal for 2 km and warming at 2 K/km up to a 268 K
+    #   stratopause near 1 hPa, cooling above; winter polar vortex -15 K -> ERA5 zonal-mean T
+    #   (cold point ~190-195 K, US Standard Atmosphere 1976).
+    # * qv: relative humidity RH_s (Q - 0.02)/0.98, Q = p/ps (Manabe & Wetherald 1967) of saturation in
+    #   the troposphere, 2.5e-6 kg/kg (~4 ppmv) in the stratosphere (SPARC 2000 water vapour).
+    # * u: jets U_J G(p) exp(-((lat - lat_J)/10)^2), G = exp(-(ln(p/200 hPa)/1.1)^2), at 30 N (Jan,
+    #   ~47 m/s) / 42 N (Jul, ~23 m/s) and 45 S (Jan, ~28 m/s) / 30 S (Jul, ~42 m/s); tropical upper
+    #   easterlies (-6 m/s at 150 hPa); near-surface trades / westerlies / polar easterlies decaying
+    #   with a 250 hPa scale; winter polar-night jets growing above 100 hPa (NH 40, SH 60 m/s at 1 hPa)
+    #   -> ERA5 zonal-mean u.
+    # * overturning: mass streamfunction Psi(lat, p) = sum over cells A L(lat) sin(pi x),
+    #   x = (ps - p)/(ps - p_top); Hadley cells meeting at 5 + 9 s_hadley deg, edges at +-30 deg, winter
+    #   cell ~1.8e11 kg/s, summer ~0.2e11; Ferrel cells 30-60 deg (3e10); polar cells (1e10)
+    #   -> Oort & Yienger 1996, Dima & Wallace 2003. Per column the mass flux of layer k through a
+    #   south face is (Psi_{k+1} - Psi_k)/nlon with Psi at the face's own interface pressures, so
+    #   every column's net overturning flux is zero and the divergence of each layer is balanced by
+    #   the vertical mass flux (continuity).
+    # * cmfmc: M = Mb [I_trop S(x; 150 hPa) + 0.35 I_storm S(x; 350 hPa)], S = sin(pi x^0.576) (peak at
+    #   ~700 hPa), I_trop the ITCZ/monsoon band (same latitude as the precipitation) with a late-
+    #   afternoon maximum over land (Dai 2001), I_storm the storm tracks -> MERRA-2 CMFMC.
+    #   dtrain = max(M_k - M_{k+1}, 0) (net detrainment where the updraft weakens).
+    def _tropopause_pressure(self):
+        p = self.p
+        w = 0.5 + 0.5 * np.tanh((np.abs(self.lat) - 32.0) / 8.0)
+        return p["tropopause_p_tropics"] + (p["tropopause_p_pole"] - p["tropopause_p_tropics"]) * w
+
+    def _eddies(self):
+        if getattr(self, "_eddy_field", None) is None:
+            from esm.meteorology.eddies import EddyField
+            p = self.p
+            self._eddy_field = EddyField(self.grid, p["eddy_count"], p["eddy_lifetime"], p["eddy_seed"],
+                                         p["eddy_velocity"], p["eddy_velocity_tropics"])
+        return self._eddy_field
+
+    def zonal_wind(self, season: Season, surf: dict, pm: np.ndarray, ps: np.ndarray) -> np.ndarray:
+        """Cell-centre zonal wind [m s-1] of the mean flow, (nlev, nlat, nlon)."""
+        lat = self.lat[None]
+        jn, js = 36.0 + 6.0 * season.s_land, -(37.5 - 7.5 * season.s_land)
+        un = self.p["jet_speed"] * (1.0 - 0.35 * season.s_land)
+        us = self.p["jet_speed"] * (1.0 + 0.2 * season.s_land)
+        lnp = np.log(pm)
+        g = np.exp(-(((lnp - np.log(20000.0)) / 1.1) ** 2))
+        u = g * (un * _gauss(lat, jn, 10.0) + us * _gauss(lat, js, 10.0))
+        lat_i = 5.0 + 9.0 * season.s_hadley
+        u -= 6.0 * _gauss(lat, lat_i, 15.0) * np.exp(-(((lnp - np.log(15000.0)) / 0.6) ** 2))
+        strat = np.clip((np.log(10000.0) - lnp) / np.log(100.0), 0.0, 1.5)
+        u += strat * ((10.0 - 30.0 * season.s_land) * _gauss(lat, 60.0, 12.0)
+                      + (20.0 + 40.0 * season.s_land) * _gauss(lat, -60.0, 12.0))
+        u += 1.2 * surf["_u10"][None] * np.exp(-(((ps[None] - pm) / 25000.0) ** 2))
+        return u
+
+    def overturning_fluxes(self, season: Season, ps: np.ndarray) -> np.ndarray:
+        """Meridional mass fluxes of the mean meridional circulation [kg s-1], (nlev, nlat+1, nlon)."""
+        g = self.grid
+        vc = self.vcoord
+        ps_f = np.empty((g.nlat + 1, g.nlon))
+        ps_f[1:-1] = 0.5 * (ps[1:] + ps[:-1])
+        ps_f[0], ps_f[-1] = ps[0], ps[-1]
+        psi = np.zeros((vc.nlev + 1, g.nlat + 1, g.nlon))
+        for amp, la, lb, ptop in self.overturning_cells(season):
+            shape = self._cell_shape(g.lat_edges, la, lb)
+            rows = np.nonzero(shape)[0]  # only the rows inside the cell
+            if rows.size == 0:
+                continue
+            psr = ps_f[rows]
+            pe = vc.ap[:, None, None] + vc.bp[:, None, None] * psr[None]
+            x = np.clip((psr[None] - pe) / (psr[None] - ptop), 0.0, 1.0)
+            psi[:, rows] += (amp / g.nlon) * shape[rows][None, :, None] * np.sin(np.pi * x)
+        mfy = psi[1:] - psi[:-1]
+        mfy[:, 0] = 0.0
+        mfy[:, -1] = 0.0
+        return mfy
+
+    def eddy_vertical_structure(self, pm: np.ndarray, ps: np.ndarray) -> np.ndarray:
+        x = np.clip((ps[None] - pm) / np.maximum(ps[None] - 25000.0, 1.0), 0.0, 1.0)
+        trop = 0.6 + 0.4 * np.sin(0.5 * np.pi * x)
+        above = np.exp(-np.clip(np.log(25000.0 / pm), 0.0, None) / 1.5)
+        return np.where(pm >= 25000.0, trop, above)
+
+    #: The mean flow (jets, overturning) and the layer thickness are evaluated at "met record" times
+    #: every RECORD_SECONDS (like a reanalysis) and interpolated linearly in time; the eddies are
+    #: evaluated at the exact time. The mean flow changes on seasonal time scales, so this loses
+    #: nothing and keeps the cost per step low.
+    RECORD_SECONDS = 3 * 3600
+
+    def _record_time(self, time: cftime.datetime):
+        import datetime as _dt
+        midnight = cftime.datetime(time.year, time.month, time.day, calendar=time.calendar)
+        sec = (time - midnight).total_seconds()
+        k = int(np.floor(sec / self.RECORD_SECONDS))
+        t0 = midnight + _dt.timedelta(seconds=k * self.RECORD_SECONDS)
+        alpha = (sec - k * self.RECORD_SECONDS) / self.RECORD_SECONDS
+        return t0, t0 + _dt.timedelta(seconds=self.RECORD_SECONDS), alpha
+
+    def _mean_flow_record(self, time: cftime.datetime):
+        """``(mfx, mfy, dp, wc)`` of the mean flow at a record time (cached)."""
+        if not hasattr(self, "_records"):
+            self._records = OrderedDict()
+        key = (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second)
+        hit = self._records.get(key)
+        if hit is not None:
+            return hit
+        from esm.meteorology.eddies import EddyField
+        from esm.meteorology.massflux import face_thickness
+        surf = self._surface(time)
+        ps = surf["ps"]
+        season = Season(time)
+        vc, g = self.vcoord, self.grid
+        dp = vc.layer_thickness(ps)
+        pm = vc.pressure_mid(ps)
+        u = self.zonal_wind(season, surf, pm, ps)
+        dpx, _ = face_thickness(dp)
+        mfx = 0.5 * (u + np.roll(u, 1, axis=2)) * dpx * (g.dy / G0)
+        mfy = self.overturning_fluxes(season, ps)
+        wc = EddyField.corner_weights(dp, self.eddy_vertical_structure(pm, ps))
+        rec = (mfx, mfy, dp, wc)
+        self._records[key] = rec
+        while len(self._records) > 3:
+            self._records.popitem(last=False)
+        return rec
+
+    def raw_fluxes(self, time: cftime.datetime):
+        """Uncorrected face mass fluxes ``(mfx, mfy, dp)`` at ``time``: mean flow + overturning
+        (interpolated between record times) + eddies (exact time)."""
+        t0, t1, a = self._record_time(time)
+        r0 = self._mean_flow_record(t0)
+        if a == 0.0:
+            mfx, mfy, dp, wc = (x.copy() for x in r0)
+        else:
+            r1 = self._mean_flow_record(t1)
+            mfx, mfy, dp, wc = ((1.0 - a) * x0 + a * x1 for x0, x1 in zip(r0, r1))
+        if self.p["eddy_count"] > 0 and (self.p["eddy_velocity"] > 0 or self.p["eddy_velocity_tropics"] > 0):
+            ex, ey = self._eddies().mass_fluxes(time, wc)
+            mfx += ex
+            mfy += ey
+        return mfx, mfy, dp
+
+    def _three_d(self, time: cftime.datetime) -> dict:
+        key = (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second, "3d")
+        hit = self._surf_cache.get(key)
+        if hit is not None:
+            return hit
+        from esm.meteorology.massflux import face_fluxes_to_centre_winds
+        p = self.p
+        surf = self._surface(time)
+        season = Season(time)
+        ps = surf["ps"]
+        vc = self.vcoord
+        pm = vc.pressure_mid(ps)
+        pe = vc.pressure_edges(ps)
+        # temperature
+        gam = self.lapse_rate()[None]
+        ts = surf["_t2m_daily"][None]
+        h = R_DRY * (ts - 3000.0 * gam) / G0
+        ptp = self._tropopause_pressure()[None]
+        z = h * np.log(ps[None] / pm)
+        ztp = h * np.log(ps[None] / np.minimum(ptp, 0.95 * ps[None]))
+        ttp = np.maximum(ts - gam * ztp, 190.0)
+        t_trop = ts - gam * z
+        t_strat = np.minimum(ttp + 2.0e-3 * np.maximum(z - ztp - 2000.0, 0.0), 268.0)
+        t_meso = 268.0 - 2.5e-3 * 7000.0 * np.log(np.maximum(100.0 / pm, 1.0))
+        t_strat = np.where(pm < 100.0, np.maximum(t_meso, 180.0), t_strat)
+        winter = np.where(self.lat > 0, -season.s_land, season.s_land)[None]
+        t_strat = t_strat - 15.0 * np.clip(winter, 0.0, 1.0) * _gauss(np.abs(self.lat), 80.0, 15.0)[None]
+        t = np.where(pm >= ptp, np.maximum(t_trop, ttp), t_strat)
+        # humidity
+        q_rel = np.clip((pm / ps[None] - 0.02) / 0.98, 0.0, 1.0) * surf["_rh"][None]
+        qsat = specific_humidity(np.minimum(saturation_vapour_pressure(t), 0.5 * pm), pm)
+        qv = np.where(pm >= ptp, np.maximum(q_rel * qsat, 2.5e-6), 2.5e-6)
+        # winds (consistent with the raw mass fluxes at this time)
+        mfx, mfy, dp = self.raw_fluxes(time)
+        u, v = face_fluxes_to_centre_winds(mfx, mfy, dp, self.grid)
+        # convection
+        lat_i = self.itcz_latitude(season)
+        lf = self.land
+        diurnal = 1.0 + 0.5 * lf * np.cos(2.0 * np.pi * (surf["_lst"] - 16.0) / 24.0)
+        warm_pool = 1.0 + 0.3 * np.cos(np.deg2rad(self.lon - 140.0)) * (1.0 - self.land_smooth)
+        i_trop = _gauss(self.lat, lat_i, 7.0) * warm_pool * diurnal
+        winter_storm = 1.0 + 0.3 * winter[0]
+        i_storm = (_gauss(self.lat, 46.0, 10.0) + _gauss(self.lat, -48.0, 10.0)) * winter_storm
+        mb = p["convective_mass_flux"]
+
+        def shape(ptop):
+            x = (ps[None] - pe) / (ps[None] - ptop)
+            inside = (x > 0.0) & (x < 1.0)
+            return np.where(inside, np.sin(np.pi * np.clip(x, 0.0, 1.0) ** 0.576), 0.0)
+
+        cmfmc = mb * (i_trop[None] * shape(15000.0) + 0.35 * i_storm[None] * shape(35000.0))
+        cmfmc[0] = 0.0
+        cmfmc[-1] = 0.0
+        dtrain = np.maximum(cmfmc[:-1] - cmfmc[1:], 0.0)
+        out = {"t": t, "qv": qv, "u": u, "v": v, "cmfmc": cmfmc, "dtrain": dtrain}
+        self._surf_cache[key] = out
+        return out
+
+    # ================================================================== mass fluxes
+    def step_fluxes(self, time: cftime.datetime, dt: float, ps_start: np.ndarray):
+        """Mass fluxes for ``[time, time + dt]``: mean flow, overturning and eddies at the mid-step,
+        pressure-fixed so that they take ``ps_start`` to the climatology's ps at ``time + dt``."""
+        import datetime as _dt
+
+        from esm.meteorology.base import MassFluxes
+        from esm.meteorology.massflux import PressureFixer
+        g = self.grid
+        ps_start = np.asarray(ps_start, dtype=np.float64)
+        if ps_start.shape != g.shape or not np.all(np.isfinite(ps_start)):
+            raise ValueError(f"step_fluxes: ps_start must be finite with shape (nlat, nlon) = {g.shape}; "
+                             f"got shape {ps_start.shape}")
+        if getattr(self, "_fixer", None) is None:
+            self._fixer = PressureFixer(g)
+        mid = time + _dt.timedelta(seconds=dt / 2.0)
+        end = time + _dt.timedelta(seconds=dt)
+        mfx, mfy, dp = self.raw_fluxes(mid)
+        target = self._surface(end)["ps"]
+        mfx, mfy, ps_end, offset = self._fixer(mfx, mfy, dp, ps_start, target, dt)
+        err = float(np.max(np.abs(ps_end - (target + offset))))
+        if err > self.p["fixer_tolerance"]:
+            raise RuntimeError(f"pressure fixer at {time}: corrected fluxes miss the target surface pressure "
+                               f"by {err:.3g} Pa (tolerance {self.p['fixer_tolerance']} Pa)")
+        return MassFluxes(mfx=mfx, mfy=mfy, dt=float(dt), ps_end=ps_end)
