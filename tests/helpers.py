@@ -58,6 +58,9 @@ def esm_env(extra: dict | None = None) -> dict[str, str]:
 
     e = dict(os.environ)
     e["PYTHONPATH"] = os.pathsep.join([str(Path(esm.__file__).resolve().parent.parent), e.get("PYTHONPATH", "")])
+    # `python -m` would put the working directory first on sys.path; from a source checkout that would
+    # shadow the installed package (whose compiled kernels the checkout lacks)
+    e["PYTHONSAFEPATH"] = "1"
     e.update(extra or {})
     return e
 
