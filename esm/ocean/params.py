@@ -109,6 +109,14 @@ OCEAN = Group("ocean_nml", "Ocean carbon: carbonate chemistry, air-sea CO2 excha
         vmin=-5.0, vmax=5.0),
     Key("spinup_years", "int", 20, "yr", "Years of monthly spin-up of the natural state under the seasonal "
         "meteorology at cold start (0: steady state under the start-time meteorology only)", vmin=0, vmax=500),
+    Key("init_mode", "str", "historical", "", "Cold start: 'preindustrial' (spun-up natural state) or "
+        "'historical' (then run offline from init_start_year to the start under prescribed CO2)",
+        choices=("historical", "preindustrial")),
+    Key("init_start_year", "int", 1850, "yr", "First year of the offline historical run of a cold start",
+        vmin=1750, vmax=2400),
+    Key("init_scenario", "str", "ssp245", "", "CO2 concentration scenario of the offline run after 2014 "
+        "(forcing/co2/co2_rcmip.csv)", choices=("historical", "ssp119", "ssp126", "ssp245", "ssp370", "ssp434",
+                                                 "ssp460", "ssp534-over", "ssp585")),
     Key("min_ocean_fraction", "float", 1.0e-3, "1", "Cells with less ocean than this have no ocean carbon",
         vmin=0.0, vmax=1.0),
 ))
