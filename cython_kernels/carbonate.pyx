@@ -28,6 +28,8 @@ from cython.parallel import prange
 from libc.math cimport exp, log, sqrt, fabs, log10, isfinite
 
 cdef double LN10 = 2.302585092994046
+#: below this many cells the loop runs serially
+cdef Py_ssize_t PARALLEL_MIN = 4096
 #: gas constant in cm3 bar mol-1 K-1 (CODATA 2018), as used by PyCO2SYS >= 1.4
 cdef double R_CM3_BAR = 83.14462618
 
@@ -303,6 +305,13 @@ def solve(const double[::1] temperature, const double[::1] salinity, const doubl
     """
     cdef Py_ssize_t n = temperature.shape[0]
     cdef Py_ssize_t i
+    if n < PARALLEL_MIN:
+        # small problems: a parallel region costs more than it saves (and spins on a busy machine)
+        with nogil:
+            for i in range(n):
+                solve_cell(temperature, salinity, dic, alkalinity, phosphate, silicate, ph_guess, kf_opt,
+                           bt_opt, tol_ph, maxiter, out, status, iterations, i)
+        return
     for i in prange(n, nogil=True, schedule="static"):
         solve_cell(temperature, salinity, dic, alkalinity, phosphate, silicate, ph_guess, kf_opt,
                    bt_opt, tol_ph, maxiter, out, status, iterations, i)

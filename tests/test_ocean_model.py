@@ -148,14 +148,14 @@ def test_steady_state_and_conservation():
 
 
 def test_step_size_independence():
-    """Monthly and 6-hourly steps give the same 5-year uptake within 1 % (stable linearised implicit scheme)."""
+    """Monthly and daily steps give the same 3-year uptake within 1 % (stable linearised implicit scheme)."""
     lat, lon, area, f = _cells(8)
     res = []
-    for nsub in (1, 120):
+    for nsub in (1, 30):
         m = MixedLayerCarbon(defaults(), lat, lon, area)
         m.calibrate([f], 0, 0.0)
         fh = replace(f, xco2=np.full_like(f.sst, 400e-6))
-        for _ in range(5 * 12 * nsub):
+        for _ in range(3 * 12 * nsub):
             m.step(SECONDS_PER_YEAR / 12 / nsub, fh)
         res.append(np.sum(m.uptake * area) * PGC_PER_MOL)
     assert res[0] == pytest.approx(res[1], rel=0.01)

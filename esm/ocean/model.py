@@ -11,9 +11,11 @@ State per ocean cell (1-D arrays over the ocean cells of the grid):
 
   where F_n is the air-sea flux under pre-industrial air, lambda [s-1] the vertical exchange rate with
   subsurface water (background + equatorial upwelling + Southern Ocean and subpolar North Atlantic
-  deep mixing bands) and C_sub = (S/35) [C_pre + (1 - e) C_reg] the DIC of the water that is mixed in:
-  preformed DIC C_pre (one global, salinity-normalised value calibrated so that the global
-  pre-industrial flux equals ``natural_flux_target``) plus the regenerated DIC C_reg that biological
+  deep mixing bands) and C_sub = (S/35) [C_pre - beta (SST - 15 degC) + (1 - e) C_reg] the DIC of the
+  water that is mixed in: preformed DIC C_pre (one global, salinity-normalised value calibrated so that
+  the global pre-industrial flux equals ``natural_flux_target``), lowered in warm water by beta (half the
+  temperature slope of saturation DIC: subsurface water ventilated partly at the local and partly at a
+  global-mean temperature), plus the regenerated DIC C_reg that biological
   export e (high where nutrients are used up, low in the HNLC regions) does not remove again. Warm
   upwelling water outgasses; cold, strongly mixed high-latitude water takes up CO2.
 * ``modes`` [mol kg-1], shape (nmode, ncell): the anthropogenic perturbation of mixed-layer DIC as the
@@ -171,8 +173,10 @@ class MixedLayerCarbon:
         krho = k * (1.0 - np.clip(f.seaice, 0.0, 1.0)) * self.rho
         return tc + 273.15, sc, ta, krho
 
-    def _c_sub(self, s):
-        return (s / 35.0) * (self.c_pre + (1.0 - self.eff) * self.p["regenerated_dic"] * 1e-6)
+    def _c_sub(self, s, tk):
+        """DIC of the water mixed into the mixed layer [mol kg-1]."""
+        pre = self.c_pre - self.p["preformed_dic_temperature_slope"] * 1e-6 * (tk - 288.15)
+        return (s / 35.0) * (pre + (1.0 - self.eff) * self.p["regenerated_dic"] * 1e-6)
 
     def _chem(self, dic, tk, s, ta, ph_guess, pa, krho, where):
         cs = solve_carbonate(dic, ta, tk, s, ph_guess=ph_guess, kf=self.p["kf"], boron=self.p["boron"], where=where)
@@ -197,7 +201,7 @@ class MixedLayerCarbon:
         pa_pi = self._air(f, np.full(self.n, self.p["co2_preindustrial"] * 1e-6))
         # natural state, linearised about C_n and integrated exactly over the step
         cs_n, fn0, gn = self._chem(self.dic_nat, tk, s, ta, self.ph_nat, pa_pi, krho, where + " (natural)")
-        csub = self._c_sub(s)
+        csub = self._c_sub(s, tk)
         gamma = gn / rh + self.lam
         rhs = -fn0 / rh + self.lam * (csub - self.dic_nat)
         x = gamma * dt
@@ -237,7 +241,7 @@ class MixedLayerCarbon:
         rh = self.rho * self.h
         tk, s, ta, krho = self._surface(f)
         pa_pi = self._air(f, np.full(self.n, self.p["co2_preindustrial"] * 1e-6))
-        csub = self._c_sub(s)
+        csub = self._c_sub(s, tk)
         c = csub.copy()
         ph = np.full(self.n, -1.0)
         for _ in range(iterations):
@@ -274,7 +278,7 @@ class MixedLayerCarbon:
             self.c_pre = c_pre
             self.steady_state(mean)
             tk, s, ta, krho = self._surface(mean)
-            return self.global_flux_pgc(self.rho * self.h * self.lam * (self._c_sub(s) - self.dic_nat))
+            return self.global_flux_pgc(self.rho * self.h * self.lam * (self._c_sub(s, tk) - self.dic_nat))
 
         c0, c1 = 1950.0e-6, 2050.0e-6
         f0, f1 = annual_flux_steady(c0), annual_flux_steady(c1)

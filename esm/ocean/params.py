@@ -96,6 +96,10 @@ OCEAN = Group("ocean_nml", "Ocean carbon: carbonate chemistry, air-sea CO2 excha
         source="de Boyer Montegut et al. 2004 (winter mixed layers > 500 m)"),
     Key("exchange_band_width", "float", 8.0, "degree", "e-folding half-width of the high-latitude exchange bands",
         vmin=1.0),
+    Key("preformed_dic_temperature_slope", "float", 4.5, "umol kg-1 K-1", "Decrease of the preformed DIC of "
+        "the water mixed into the mixed layer per K of local SST above 15 degC: half the ~9 umol kg-1 K-1 slope "
+        "of saturation DIC (Sarmiento & Gruber 2006, ch. 8), i.e. subsurface water ventilated half at the local "
+        "and half at a global-mean temperature", vmin=0.0, vmax=15.0),
     Key("regenerated_dic", "float", 120.0, "umol kg-1", "Regenerated (remineralised) DIC carried by upwelled "
         "water: ~1 umol kg-1 phosphate times C:P = 117", vmin=0.0, source="Anderson & Sarmiento 1994"),
     Key("export_efficiency", "float", 0.9, "1", "Fraction of the upwelled regenerated carbon exported again by "
