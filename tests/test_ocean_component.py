@@ -76,7 +76,7 @@ def test_fluxes_diagnostics_and_restart():
         assert v.name in d and d[v.name].shape == grid.shape
     sea = ~land
     assert np.all((d["ph"][sea] > 7.5) & (d["ph"][sea] < 8.6))
-    assert np.all(np.isnan(d["ph"][land]))
+    assert np.all(d["ph"][land] == 0.0) and np.all(np.isfinite(d["ph"]))
     assert np.all((d["spco2"][sea] > 10.0) & (d["spco2"][sea] < 80.0))  # Pa: 100-800 uatm, observed surface range
     # restart continues bit for bit
     state = comp.restart_state()
@@ -113,3 +113,73 @@ def test_config_checks():
         load_config(None, ["coupler_nml.components=ocean", "tracers_nml.names=ch4"])
     with pytest.raises(ConfigError):
         load_config(None, ["ocean_nml.kf=riley"])
+
+
+COUPLED_NML = """
+&time_control
+  start = '2020-01-01 00:00:00'
+  end = '2020-01-03 00:00:00'
+  dt = 3600
+/
+&grid_nml
+  horizontal = '10x10'
+  vertical = 'coarse11'
+/
+&tracers_nml
+  names = 'co2', 'co2_ocean'
+  init_type = 'species', 'uniform'
+  init_value = -1.0, 0.0
+/
+&coupler_nml
+  components = 'ocean'
+/
+&ocean_nml
+  interval = 21600
+  spinup_years = 3
+  init_start_year = 1990
+/
+&output_nml
+  output_dir = 'out'
+  streams = 'daily'
+  stream_frequency = '1d'
+  stream_operation = 'mean'
+  stream_file_period = '1d'
+  stream_variables = 'surface_flux spco2 ph dissic talk tos sos fgco2 revelle sea_area_fraction'
+  progress = 'none'
+/
+&restart_nml
+  restart_interval = '1d'
+/
+"""
+
+
+def test_coupled_run_with_climatology_budget_and_restart(tmp_path):
+    """Through the coupler with the embedded climatology: ocean uptake, co2_ocean tag, CF output, exact restart."""
+    import xarray as xr
+
+    from esm.config import load_config
+    from esm.coupler import Model
+
+    nml = tmp_path / "o.nml"
+    nml.write_text(COUPLED_NML)
+    cfg = load_config(nml, [f"output_nml.output_dir={tmp_path / 'a'}"])
+    model = Model(cfg)
+    summary = model.run(progress="none")
+    rows = {r["tracer"]: r for r in summary["budget"]}
+    assert rows["co2"]["sinks_mol"] > rows["co2"]["sources_mol"]  # the ocean takes up CO2 in 2020
+    assert rows["co2_ocean"]["final_mol"] == pytest.approx(rows["co2"]["final_mol"] - rows["co2"]["initial_mol"],
+                                                           rel=1e-9)
+    ds = xr.open_dataset(tmp_path / "a" / "daily.20200101_0000.nc")
+    assert ds["spco2"].attrs["standard_name"] == "surface_partial_pressure_of_carbon_dioxide_in_sea_water"
+    assert ds["ph"].attrs["standard_name"] == "sea_water_ph_reported_on_total_scale"
+    sea = ds["sea_area_fraction"].values[0] > 0.5
+    assert 7.9 < float(ds["ph"].values[0][sea].mean()) < 8.2
+    ds.close()
+    # one day, restart, one day == two days
+    rst = tmp_path / "a" / "restart" / "esm_restart.20200102_0000.nc"
+    cfg_b = load_config(nml, [f"output_nml.output_dir={tmp_path / 'b'}"])
+    Model(cfg_b, restart_file=rst).run(progress="none")
+    a = xr.open_dataset(tmp_path / "a" / "daily.20200102_0000.nc")
+    b = xr.open_dataset(tmp_path / "b" / "daily.20200102_0000.nc")
+    for v in ("co2_flux", "spco2", "dissic"):
+        np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=v)

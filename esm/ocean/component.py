@@ -24,13 +24,15 @@ from esm.ocean.model import MixedLayerCarbon, SurfaceForcing
 
 log = logging.getLogger(__name__)
 
-_SEA = "sea cells only; NaN over land"
+_SEA = "sea cells only: 0 where sea_area_fraction is 0 (mask with sea_area_fraction)"
 
 
 class OceanCarbon(Component):
     """Ocean carbon uptake: carbonate chemistry, Wanninkhof (2014) exchange, Joos (1996) deep-ocean response."""
 
     name = "ocean"
+    #: the coupler builds the meteorology provider when a component asks for it
+    needs_met = True
     variables = (
         Variable("spco2", ("lat", "lon"), "Pa", "surface partial pressure of CO2 in sea water",
                  "surface_partial_pressure_of_carbon_dioxide_in_sea_water", _SEA),
@@ -69,6 +71,9 @@ class OceanCarbon(Component):
     def _build(self, land_fraction) -> None:
         self.cells = offline.ocean_cells(self.grid, land_fraction, self.p["min_ocean_fraction"])
         self.model = MixedLayerCarbon(self.p, self.cells.lat, self.cells.lon, self.cells.area)
+        # until the first update the diagnostics are zero (output files never see NaN)
+        self._diag = {v.name: np.zeros(self.grid.shape) for v in self.variables}
+        self._diag["sea_area_fraction"] = self.cells.ocean_fraction.copy()
 
     def _provider(self):
         try:
@@ -79,6 +84,9 @@ class OceanCarbon(Component):
             return None
 
     def initialise(self, time, met) -> None:
+        if met is None:
+            raise ModelStateError("the ocean component needs meteorology (sst, sss, seaice, wind10, ps, "
+                                  "land_fraction) but the coupler passed none")
         self._build(met.land_fraction)
         provider = self._provider() if self.p["spinup_years"] > 0 else None
         if provider is not None:
@@ -115,7 +123,7 @@ class OceanCarbon(Component):
             result["co2_ocean"] = flux.copy()
         return result
 
-    def _to_grid(self, values, fill=np.nan):
+    def _to_grid(self, values, fill=0.0):
         a = np.full(self.grid.shape, fill)
         a[self.cells.mask] = values
         return a
