@@ -153,7 +153,7 @@ COUPLED_NML = """
 """
 
 
-def test_coupled_run_with_climatology_budget_and_restart(tmp_path):
+def test_coupled_run_with_climatology_budget_and_restart(tmp_path, cf_check):
     """Through the coupler with the embedded climatology: ocean uptake, co2_ocean tag, CF output, exact restart."""
     import xarray as xr
 
@@ -169,6 +169,7 @@ def test_coupled_run_with_climatology_budget_and_restart(tmp_path):
     assert rows["co2"]["sinks_mol"] > rows["co2"]["sources_mol"]  # the ocean takes up CO2 in 2020
     assert rows["co2_ocean"]["final_mol"] == pytest.approx(rows["co2"]["final_mol"] - rows["co2"]["initial_mol"],
                                                            rel=1e-9)
+    cf_check(tmp_path / "a" / "daily.20200101_0000.nc")  # standard names and units pass cfchecks
     ds = xr.open_dataset(tmp_path / "a" / "daily.20200101_0000.nc")
     assert ds["spco2"].attrs["standard_name"] == "surface_partial_pressure_of_carbon_dioxide_in_sea_water"
     assert ds["ph"].attrs["standard_name"] == "sea_water_ph_reported_on_total_scale"
