@@ -117,6 +117,8 @@ class Model:
             self.met = make_provider(config, self.grid, self.vcoord)
 
         nt = len(self.tracers)
+        for c in self.components:
+            c.met_provider = self.met
         if restart:
             self.atm = Atmosphere(self.grid, self.vcoord, self.tracers, restart.air_mass, restart.q)
             self._load_state(restart.state)

@@ -76,6 +76,8 @@ class OceanCarbon(Component):
         self._diag["sea_area_fraction"] = self.cells.ocean_fraction.copy()
 
     def _provider(self):
+        if self.met_provider is not None:
+            return self.met_provider
         try:
             from esm.meteorology import make_provider
             return make_provider(self.config, self.grid, self.vcoord)
