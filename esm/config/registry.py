@@ -13,6 +13,7 @@ from esm.clock import CALENDARS, TIME_PATTERN, Interval, format_time, parse_time
 from esm.config.schema import Config, Group, Key, Schema
 from esm.errors import ConfigError
 from esm.grid import parse_resolution
+from esm.transport.config import TRANSPORT  # the full transport parameter table
 from esm.vertical import LEVEL_SETS
 
 #: Modules that define ``NAMELIST_GROUPS`` (a list of Group) and optionally ``CONFIG_CHECKS``.
@@ -100,13 +101,6 @@ RESTART = Group("restart_nml", "Checkpoints and continuation runs.", (
     Key("write_final", "bool", True, "", "Write a restart at the end of the run", in_output=False),
     Key("keep", "int", 0, "1", "Number of newest checkpoints to keep (0 = keep all)", vmin=0,
         in_output=False),
-))
-
-TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass per cell).", (
-    Key("enabled", "bool", False, "", "Transport tracers with the meteorology; when false, surface fluxes "
-        "accumulate in the lowest layer (a 'box' atmosphere per column)"),
-    Key("flux_injection", "str", "lowest_layer", "", "Where surface fluxes enter the atmosphere",
-        choices=("lowest_layer", "boundary_layer")),
 ))
 
 COUPLER = Group("coupler_nml", "Which components run.", (

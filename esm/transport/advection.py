@@ -1,0 +1,183 @@
+"""Python side of the advection kernels: argument checks, error messages, vertical mass fluxes.
+
+The kernels (``esm._kernels.ffsl``) update air mass ``m`` [kg] and mixing ratio ``q`` in
+place; this module checks what goes in and turns the kernels' status codes into errors
+that name the field, the time and the cell.
+
+Vertical mass fluxes follow the TM5 construction (Krol et al. 2005, ACP 5, 417, section
+2.3; Bregman et al. 2003): after horizontal transport the air mass of a column is
+``M* = sum_k (m_k + c_k)`` with ``c_k`` the horizontal convergence; the end-of-step
+surface pressure it implies, ``p_s* = p_top + g M*/A``, fixes every layer's target mass
+``m_k^target = (dap_k + dbp_k p_s*) A/g`` (the hybrid coefficients), and the upward air
+mass through the top of layer k is the cumulative excess
+
+    w_{k+1} = w_k + (m_k + c_k - m_k^target),  w_0 = 0,
+
+so each layer ends at its target and ``w_nlev`` vanishes to round-off (set to zero, which
+keeps air mass exactly conserved in the column). ``p_s*`` is checked against the
+meteorology's end-of-step surface pressure.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from esm.constants import G0
+from esm.errors import InputDataError, ModelStateError
+from esm.grid import Grid
+from esm.vertical import VerticalCoordinate
+
+_H_ERRORS = {
+    1: "the zonal mass fluxes remove more air from the cell than it holds (new air mass {v:.4g} of the old); "
+       "reduce &time_control dt",
+    2: "the zonal Courant number {v:.4g} exceeds one full latitude row; reduce &time_control dt",
+    3: "the meridional mass Courant number {v:.4g} needs more sub-steps than &transport_nml "
+       "max_meridional_subcycles; reduce dt or raise max_meridional_subcycles",
+    4: "the mass fluxes leave a non-positive air mass ({v:.4g} kg); the mass fluxes are inconsistent "
+       "with the air mass or dt is too long",
+    5: "the air mass is not positive ({v:.4g} kg)",
+    7: "out of memory for the advection work arrays",
+}
+_V_ERRORS = {
+    4: "the vertical mass fluxes leave a non-positive air mass ({v:.4g} kg); reduce &time_control dt",
+    5: "the air mass is not positive ({v:.4g} kg)",
+    6: "the vertical mass flux ({v:.4g} kg per step) takes more air than the column holds",
+    7: "out of memory for the advection work arrays",
+}
+
+
+def _cell(grid: Grid, k: int, j: int, i: int) -> str:
+    lat = f"lat {grid.lat[j]:.2f}" if 0 <= j < grid.nlat else f"row {j}"
+    if i < 0:
+        where = "polar cap" if j in (0, grid.nlat - 1) else "row"
+        return f"level {k}, {where} {lat}"
+    return f"level {k}, {lat}, lon {grid.lon[i]:.2f}"
+
+
+def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, scheme: int,
+               max_subcycles: int, grid: Grid, when: str = "", order: int = 0) -> np.ndarray:
+    """Horizontal FFSL step in place; returns the meridional sub-steps used per level.
+
+    ``fx`` (nlev, nlat, nlon) and ``fy`` (nlev, nlat+1, nlon) are air masses [kg] moved
+    through the west and south faces during the step (mass flux times dt).
+    """
+    from esm._kernels import ffsl
+
+    nlev = m.shape[0]
+    status = np.zeros((nlev, 3), dtype=np.int32)
+    value = np.zeros(nlev)
+    nsub = np.zeros(nlev, dtype=np.int32)
+    ffsl.hadvect(m, q, fx, fy, int(scheme), int(max_subcycles), int(order), status, value, nsub)
+    bad = np.flatnonzero(status[:, 0])
+    if bad.size:
+        k = int(bad[0])
+        code, j, i = (int(x) for x in status[k])
+        raise ModelStateError(f"{when}: horizontal advection at {_cell(grid, k, j, i)}: "
+                              + _H_ERRORS.get(code, f"error {code}").format(v=value[k]))
+    return nsub
+
+
+def vertical(m: np.ndarray, q: np.ndarray, w: np.ndarray, scheme: int, grid: Grid | None,
+             row_start: int, row_end: int, when: str = "") -> None:
+    """Vertical FFSL step in place on rows ``row_start <= j < row_end`` (w: upward kg per step)."""
+    from esm._kernels import ffsl
+
+    nrow = m.shape[1]
+    status = np.zeros((nrow, 3), dtype=np.int32)
+    value = np.zeros(nrow)
+    ffsl.vadvect(m, q, w, int(scheme), int(row_start), int(row_end), status, value)
+    bad = np.flatnonzero(status[:, 0])
+    if bad.size:
+        j = int(bad[0])
+        code, k, i = (int(x) for x in status[j])
+        where = _cell(grid, k, j, i) if grid is not None else f"level {k}, polar cap {'SN'[i]}"
+        raise ModelStateError(f"{when}: vertical advection at {where}: "
+                              + _V_ERRORS.get(code, f"error {code}").format(v=value[j]))
+
+
+def convergence(fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
+    """Horizontal air-mass convergence per cell [kg per step] from face air masses."""
+    return (fx - np.roll(fx, -1, axis=-1)) + (fy[:, :-1] - fy[:, 1:])
+
+
+class VerticalFluxes:
+    """Vertical air-mass fluxes of one step (TM5 construction, see the module docstring).
+
+    Attributes: ``w`` (nlev+1, nlat, nlon) upward kg per step through each interface,
+    ``target`` (nlev, nlat, nlon) end-of-step air mass, ``ps`` (nlat, nlon) the implied
+    end-of-step surface pressure; for the polar caps (rows 0 and nlat-1 summed over
+    longitude, one column each): ``w_cap`` (nlev+1, 1, 2), ``target_cap`` (nlev, 2).
+    """
+
+    def __init__(self, m: np.ndarray, conv: np.ndarray, vcoord: VerticalCoordinate, grid: Grid):
+        mh = m + conv
+        area = grid.area
+        self.ps = vcoord.ptop + mh.sum(axis=0) * G0 / area
+        self.target = vcoord.air_mass(self.ps, area)
+        nlev = m.shape[0]
+        self.w = np.zeros((nlev + 1,) + m.shape[1:])
+        np.cumsum(mh - self.target, axis=0, out=self.w[1:])
+        self.w[nlev] = 0.0
+        caps = [0, grid.nlat - 1]
+        mh_cap = mh[:, caps, :].sum(axis=-1)
+        self.target_cap = self.target[:, caps, :].sum(axis=-1)
+        self.w_cap = np.zeros((nlev + 1, 1, 2))
+        np.cumsum(mh_cap - self.target_cap, axis=0, out=self.w_cap[1:, 0, :])
+        self.w_cap[nlev] = 0.0
+
+    def check_surface_pressure(self, ps_end: np.ndarray, tolerance: float, grid: Grid, when: str) -> float:
+        """Largest |p_s* - ps_end| [Pa]; InputDataError above ``tolerance``."""
+        diff = np.abs(self.ps - ps_end)
+        worst = float(diff.max())
+        if not worst <= tolerance:
+            j, i = np.unravel_index(int(np.argmax(diff)), diff.shape)
+            raise InputDataError(
+                f"{when}: mass fluxes and surface pressure disagree at lat {grid.lat[j]:.2f}, lon {grid.lon[i]:.2f}: "
+                f"the convergence of the mass fluxes gives p_s = {self.ps[j, i]:.6f} Pa but the meteorology's "
+                f"ps_end is {ps_end[j, i]:.6f} Pa (difference {worst:.3g} Pa > &transport_nml ps_tolerance = "
+                f"{tolerance:g} Pa); the meteorology's pressure fixer must make them consistent")
+        return worst
+
+
+def _cap_columns(m: np.ndarray, q: np.ndarray, vf: VerticalFluxes, scheme: int, grid: Grid, when: str) -> None:
+    """Vertical step of the two polar caps, each one column of the cap-summed air.
+
+    Leaves the cap rows' mixing ratio uniform per level (the cap mean); cap air masses are
+    set by the caller.
+    """
+    caps = [0, grid.nlat - 1]
+    mc = np.ascontiguousarray(m[:, caps, :].sum(axis=-1)[:, None, :])          # (nlev, 1, 2)
+    rm = (q[:, :, caps, :] * m[None, :, caps, :]).sum(axis=-1)                 # (ntr, nlev, 2)
+    qc = np.ascontiguousarray((rm / mc[None, :, 0, :])[:, :, None, :])         # (ntr, nlev, 1, 2)
+    vertical(mc, qc, vf.w_cap, scheme, None, 0, 1, when)
+    q[:, :, caps, :] = qc[:, :, 0, :, None]
+
+
+def advect(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, vcoord: VerticalCoordinate,
+           grid: Grid, scheme: int, max_subcycles: int, vertical_first: bool, order: int = 0,
+           ps_end: np.ndarray | None = None, ps_tolerance: float = np.inf, when: str = "") -> dict:
+    """One 3-D advection step in place: horizontal (H) and vertical (Z) sweeps.
+
+    ``vertical_first`` selects Z then H instead of H then Z, ``order`` the horizontal
+    ordering (0: Lin & Rood average of XY and YX, 1: X then Y, 2: Y then X); the caller
+    alternates them from step to step (X Y Z | Z Y X, the symmetric pattern of TM5).
+    Air masses end at the targets of :class:`VerticalFluxes` (to round-off; exactly in the
+    polar caps, whose per-cell masses are bookkeeping). Returns diagnostics.
+    """
+    nlat = grid.nlat
+    caps = [0, nlat - 1]
+    conv = convergence(fx, fy)
+    vf = VerticalFluxes(m, conv, vcoord, grid)
+    ps_diff = vf.check_surface_pressure(ps_end, ps_tolerance, grid, when) if ps_end is not None else float("nan")
+    if vertical_first:
+        vertical(m, q, vf.w, scheme, grid, 1, nlat - 1, when)
+        _cap_columns(m, q, vf, scheme, grid, when)
+        m[:, caps, :] = vf.target[:, caps, :] - conv[:, caps, :]
+        nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order)
+        m[:, caps, :] = vf.target[:, caps, :]
+    else:
+        nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order)
+        vertical(m, q, vf.w, scheme, grid, 1, nlat - 1, when)
+        _cap_columns(m, q, vf, scheme, grid, when)
+        m[:, caps, :] = vf.target[:, caps, :]
+    return {"ps_mismatch_max": ps_diff, "meridional_subcycles_max": int(nsub.max()),
+            "ps_end_model": vf.ps}

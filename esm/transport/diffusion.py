@@ -1,0 +1,62 @@
+"""Boundary-layer vertical diffusion (Holtslag & Boville 1993 K profile, backward Euler).
+
+The formulation and its discretisation are documented in ``cython_kernels/vdiff.pyx``;
+this module gathers the meteorological fields, checks them and calls the kernel.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from esm.transport.checks import met_field
+
+PROCESS = "vertical_diffusion"
+
+
+class VerticalDiffusion:
+    """K-profile boundary-layer mixing of every tracer; air masses do not change."""
+
+    def __init__(self, params, grid, vcoord):
+        self.p = params
+        self.grid = grid
+        self.vcoord = vcoord
+        self.kz = None  # last eddy diffusivity at the interfaces [m2 s-1], for diagnostics
+
+    def fields(self, met, when: str) -> dict[str, np.ndarray]:
+        g = self.grid
+        s2 = g.shape
+        s3 = (self.vcoord.nlev,) + s2
+        return {
+            "t": met_field(met, "t", s3, g, when, PROCESS, vmin=0.0, vmin_strict=True),
+            "pblh": met_field(met, "pblh", s2, g, when, PROCESS, vmin=0.0),
+            "ustar": met_field(met, "ustar", s2, g, when, PROCESS, vmin=0.0),
+            "shflx": met_field(met, "shflx", s2, g, when, PROCESS),
+            "t2m": met_field(met, "t2m", s2, g, when, PROCESS, vmin=0.0, vmin_strict=True),
+        }
+
+    def apply(self, atm, met, dt: float, when: str) -> None:
+        from esm._kernels import vdiff
+
+        f = self.fields(met, when)
+        p = self.p
+        ps = np.ascontiguousarray(atm.surface_pressure())
+        if self.kz is None or self.kz.shape != (self.vcoord.nlev + 1,) + self.grid.shape:
+            self.kz = np.zeros((self.vcoord.nlev + 1,) + self.grid.shape)
+        vdiff.diffuse(atm.air_mass, atm.q, f["t"], ps, f["pblh"], f["ustar"], f["shflx"], f["t2m"],
+                      np.ascontiguousarray(self.vcoord.ap), np.ascontiguousarray(self.vcoord.bp),
+                      np.ascontiguousarray(self.grid.area), float(dt), p.von_karman, p.surface_layer_fraction,
+                      p.wm_coefficient, p.prandtl_coefficient, p.stable_phi_coefficient,
+                      p.unstable_phi_coefficient, p.k_background, p.ustar_min, self.kz)
+
+
+def boundary_layer_weights(atm, met, grid, vcoord, when: str) -> np.ndarray:
+    """Per-layer share of a surface flux spread over the boundary layer (columns sum to 1)."""
+    from esm._kernels import vdiff
+
+    s2 = grid.shape
+    t = met_field(met, "t", (vcoord.nlev,) + s2, grid, when, "flux_injection = 'boundary_layer'",
+                  vmin=0.0, vmin_strict=True)
+    pblh = met_field(met, "pblh", s2, grid, when, "flux_injection = 'boundary_layer'", vmin=0.0)
+    w = np.empty_like(atm.air_mass)
+    vdiff.pbl_weights(atm.air_mass, t, np.ascontiguousarray(atm.surface_pressure()), pblh,
+                      np.ascontiguousarray(vcoord.ap), np.ascontiguousarray(vcoord.bp), w)
+    return w
