@@ -189,11 +189,11 @@ def test_fill_values_inside_the_domain(files, tmp_path, caplog):
     _edit(paths["2d"][0], poke)
     prov = provider(paths, "era5")
     with pytest.raises(InputDataError, match=r"nan_0_2d.nc.*'t2m' at 2020-07-01 01:00:00.*missing"):
-        prov.at(at(1))
+        prov.at(at(1)).t2m
     prov = provider(paths, "era5", allow_fill=True)
     with caplog.at_level(logging.WARNING):
-        met = prov.at(at(1))
-    assert np.all(np.isfinite(met.t2m)) and "filled" in caplog.text
+        t2m = prov.at(at(1)).t2m
+    assert np.all(np.isfinite(t2m)) and "filled" in caplog.text
 
 
 def test_gap_and_coverage(files, tmp_path):
@@ -201,11 +201,11 @@ def test_gap_and_coverage(files, tmp_path):
     paths = w.write_era5(tmp_path / "gap", T0, [0, 1, 2, 5, 6], [0, 1, 2, 5, 6])
     prov = ReanalysisProvider(GRID, VC, {"files_3d": paths["3d"][0], "files_2d": paths["2d"][0],
                                          "prefetch": False}, source="era5")
-    prov.at(at(1, 30))
+    prov.at(at(1, 30)).u
     with pytest.raises(InputDataError, match=r"gap in the time coverage between 2020-07-01 02:00:00"):
-        prov.at(at(3))
+        prov.at(at(3)).t2m
     with pytest.raises(InputDataError, match=r"outside the files' coverage"):
-        prov.at(at(9))
+        prov.at(at(9)).ps
 
 
 def test_grid_not_covering_the_globe(files, tmp_path):
@@ -214,7 +214,7 @@ def test_grid_not_covering_the_globe(files, tmp_path):
                                                                              np.linspace(80, 0, len(ds.dimensions["latitude"]))))
     prov = provider(paths, "era5")
     with pytest.raises(InputDataError, match=r"regional_1_2d.nc.*do not cover the globe"):
-        prov.at(at(5))
+        prov.at(at(5)).t2m
 
 
 def test_prefetch_gives_the_same_fields(files):

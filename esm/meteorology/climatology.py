@@ -618,7 +618,8 @@ class Climatology(MetProvider):
             mfx, mfy, dp, wc = (x.copy() for x in r0)
         else:
             r1 = self._mean_flow_record(t1)
-            mfx, mfy, dp, wc = ((1.0 - a) * x0 + a * x1 for x0, x1 in zip(r0, r1))
+            from esm.meteorology.massflux import lerp
+            mfx, mfy, dp, wc = (lerp(x0, x1, a) for x0, x1 in zip(r0, r1))
         if self.p["eddy_count"] > 0 and (self.p["eddy_velocity"] > 0 or self.p["eddy_velocity_tropics"] > 0):
             ex, ey = self._eddies().mass_fluxes(time, wc)
             mfx += ex

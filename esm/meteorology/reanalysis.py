@@ -60,6 +60,7 @@ from esm.errors import InputDataError
 from esm.grid import Grid
 from esm.meteorology.base import FIELDS, MassFluxes, MetProvider, MetState
 from esm.meteorology.config import default_params
+from esm.meteorology.massflux import lerp
 from esm.meteorology.regrid import Regridder, describe_source_grid
 from esm.meteorology.solar import SolarGeometry
 from esm.meteorology.thermo import saturation_vapour_pressure, specific_humidity, vapour_pressure
@@ -585,7 +586,7 @@ class ReanalysisProvider(MetProvider):
         if i1 == i0 or a == 0.0:
             return v0
         v1 = self._record_value(key, i1)
-        return (1.0 - a) * v0 + a * v1
+        return lerp(v0, v1, a)
 
     def _prefetch(self, time: cftime.datetime) -> None:
         """Start reading the next record of the expensive (3-D) variables in the background."""
@@ -638,70 +639,111 @@ class ReanalysisProvider(MetProvider):
 
     # ------------------------------------------------------------------ the contract
     def at(self, time: cftime.datetime) -> MetState:
-        f = {}
-        ps = self._value("ps", time)
-        f["ps"] = ps
-        for k in ("u", "v", "t", "qv"):
-            f[k] = self._value(k, time)
-        for k in ("pblh", "swdown", "t2m", "tskin", "soilm", "tsoil", "precip", "shflx", "ustar"):
-            v = self._value(k, time)
-            f[k] = v if v is not None else self._from_climatology(k, time, "not in the files")
-        sun = SolarGeometry(time)
-        mu = np.maximum(sun.cos_zenith(self.grid.lat[:, None], self.grid.lon[None, :]), 0.0)
-        f["cos_sza"] = mu
-        # humidity
-        if "d2m" in self.index:
-            e = saturation_vapour_pressure(self._value("d2m", time))
-            f["q2m"] = specific_humidity(e, ps)
-        else:
-            f["q2m"] = self._value("q2m", time)
-            e = vapour_pressure(f["q2m"], ps)
-        f["vpd"] = np.maximum(saturation_vapour_pressure(f["t2m"]) - e, 0.0)
-        u10, v10 = self._value("u10", time), self._value("v10", time)
-        f["wind10"] = np.hypot(u10, v10)
-        # ocean
-        sst = self._value("sst", time)
-        f["sst"] = np.where(np.isfinite(sst), sst, f["tskin"])
-        if "seaice_cell" in self.index:
-            cell = self._value("seaice_cell", time)
-            ice = np.clip(cell / np.maximum(1.0 - self.land, 1e-6), 0.0, 1.0)
-        else:
-            ice = self._value("seaice", time)
-        f["seaice"] = np.where(np.isfinite(ice), np.clip(ice, 0.0, 1.0), 0.0)
-        for k in ("soilm", "tsoil"):
-            if np.any(~np.isfinite(f[k])):
-                f[k] = np.where(np.isfinite(f[k]), f[k], self._clim_field(k, time))
-        f["sss"] = self._from_climatology("sss", time, f"{self.source.upper()} has no sea-surface salinity")
-        # radiation split
-        f["par"] = self.p["par_fraction"] * f["swdown"]
-        fdir = self._value("fdir", time) if "fdir" in self.index else None
-        if fdir is not None:
-            f["swdown_diffuse"] = np.clip(f["swdown"] - fdir, 0.0, f["swdown"])
-        else:
-            toa = self.p["solar_constant"] * sun.dist_factor * mu
-            kt = np.where(toa > 1.0, np.clip(f["swdown"] / np.maximum(toa, 1.0), 0.0, 1.0), 0.0)
+        """Every field at ``time``; each is read/derived on first access (consumers that need only
+        surface fields do not pay for the 3-D ones)."""
+        from esm.meteorology.climatology import LazyFields
+        memo: dict = {}
+
+        def val(k):
+            if k not in memo:
+                memo[k] = self._value(k, time)
+            return memo[k]
+
+        def or_clim(k):
+            v = val(k)
+            return v if v is not None else self._from_climatology(k, time, "not in the files")
+
+        def land_only(k):
+            v = or_clim(k)
+            return np.where(np.isfinite(v), v, self._clim_field(k, time)) if np.any(~np.isfinite(v)) else v
+
+        def cos_sza():
+            if "cos_sza" not in memo:
+                sun = SolarGeometry(time)
+                memo["_sun"] = sun
+                memo["cos_sza"] = np.maximum(sun.cos_zenith(self.grid.lat[:, None], self.grid.lon[None, :]), 0.0)
+            return memo["cos_sza"]
+
+        def vapour():
+            if "_e" not in memo:
+                if self.index.get("d2m") is not None and self.index["d2m"].records:
+                    memo["_e"] = saturation_vapour_pressure(val("d2m"))
+                else:
+                    memo["_e"] = vapour_pressure(val("q2m"), val("ps"))
+            return memo["_e"]
+
+        def q2m():
+            if self.index.get("d2m") is not None and self.index["d2m"].records:
+                return specific_humidity(vapour(), val("ps"))
+            return val("q2m")
+
+        def seaice():
+            if "seaice_cell" in self.index:
+                ice = np.clip(val("seaice_cell") / np.maximum(1.0 - self.land, 1e-6), 0.0, 1.0)
+            else:
+                ice = val("seaice")
+            return np.where(np.isfinite(ice), np.clip(ice, 0.0, 1.0), 0.0)
+
+        def diffuse():
+            sw = or_clim("swdown")
+            fdir = val("fdir") if "fdir" in self.index and self.index["fdir"].records else None
+            if fdir is not None:
+                return np.clip(sw - fdir, 0.0, sw)
+            mu = cos_sza()
+            toa = self.p["solar_constant"] * memo["_sun"].dist_factor * mu
+            kt = np.where(toa > 1.0, np.clip(sw / np.maximum(toa, 1.0), 0.0, 1.0), 0.0)
             kd = np.where(kt <= 0.22, 1.0 - 0.09 * kt,
                           np.where(kt <= 0.80, 0.9511 - 0.1604 * kt + 4.388 * kt**2 - 16.638 * kt**3
                                    + 12.336 * kt**4, 0.165))
-            f["swdown_diffuse"] = f["swdown"] * kd
-        # convection
-        cm = self._value("cmfmc", time) if "cmfmc" in self.index else None
-        if cm is None and "cmfmc_layer" in self.index and self.index["cmfmc_layer"].records:
-            lay = self._value("cmfmc_layer", time)
-            cm = np.zeros((self.vcoord.nlev + 1,) + self.grid.shape)
-            cm[1:-1] = np.maximum(0.5 * (lay[1:] + lay[:-1]), 0.0)
-        if cm is None:
-            cm = self._from_climatology("cmfmc", time, "no convective mass flux in the files")
-        f["cmfmc"] = cm
-        dtr = self._value("dtrain", time) if "dtrain" in self.index else None
-        f["dtrain"] = dtr if dtr is not None else np.maximum(cm[:-1] - cm[1:], 0.0)
-        f["land_fraction"] = self.land
+            return sw * kd
+
+        def cmfmc():
+            if "cmfmc" not in memo:
+                cm = val("cmfmc") if "cmfmc" in self.index else None
+                if cm is None and "cmfmc_layer" in self.index and self.index["cmfmc_layer"].records:
+                    lay = val("cmfmc_layer")
+                    cm = np.zeros((self.vcoord.nlev + 1,) + self.grid.shape)
+                    cm[1:-1] = np.maximum(0.5 * (lay[1:] + lay[:-1]), 0.0)
+                if cm is None:
+                    cm = self._from_climatology("cmfmc", time, "no convective mass flux in the files")
+                memo["cmfmc"] = cm
+            return memo["cmfmc"]
+
+        def dtrain():
+            d = val("dtrain") if "dtrain" in self.index else None
+            if d is not None:
+                return d
+            cm = cmfmc()
+            return np.maximum(cm[:-1] - cm[1:], 0.0)
+
+        def sss():
+            if getattr(self, "_sss", None) is None:
+                self._from_climatology("sss", time, f"{self.source.upper()} has no sea-surface salinity")
+                self._sss = self._climatology().sea_surface_salinity()
+            return self._sss
+
+        makers = {
+            "ps": lambda: val("ps"), "u": lambda: val("u"), "v": lambda: val("v"), "t": lambda: val("t"),
+            "qv": lambda: val("qv"),
+            "pblh": lambda: or_clim("pblh"), "swdown": lambda: or_clim("swdown"), "t2m": lambda: or_clim("t2m"),
+            "tskin": lambda: or_clim("tskin"), "precip": lambda: or_clim("precip"),
+            "shflx": lambda: or_clim("shflx"), "ustar": lambda: or_clim("ustar"),
+            "soilm": lambda: land_only("soilm"), "tsoil": lambda: land_only("tsoil"),
+            "cos_sza": cos_sza, "q2m": q2m,
+            "vpd": lambda: np.maximum(saturation_vapour_pressure(or_clim("t2m")) - vapour(), 0.0),
+            "wind10": lambda: np.hypot(val("u10"), val("v10")),
+            "sst": lambda: np.where(np.isfinite(val("sst")), val("sst"), or_clim("tskin")),
+            "seaice": seaice, "sss": sss,
+            "par": lambda: self.p["par_fraction"] * or_clim("swdown"),
+            "swdown_diffuse": diffuse, "cmfmc": cmfmc, "dtrain": dtrain,
+            "land_fraction": lambda: self.land,
+        }
         self._prefetch(time)
-        return MetState(time, f)
+        return MetState(time, LazyFields(makers))
 
     def step_fluxes(self, time: cftime.datetime, dt: float, ps_start: np.ndarray) -> MassFluxes:
         """Face mass fluxes from the winds at the mid-step, pressure-fixed to the met ps at ``time + dt``."""
-        from esm.meteorology.massflux import PressureFixer, centre_winds_to_faces, fluxes_from_winds
+        from esm.meteorology.massflux import PressureFixer, fluxes_from_centre_winds
         g = self.grid
         ps_start = np.asarray(ps_start, dtype=np.float64)
         if ps_start.shape != g.shape or not np.all(np.isfinite(ps_start)):
@@ -711,8 +753,7 @@ class ReanalysisProvider(MetProvider):
         ps_mid = self._value("ps", mid)
         u, v = self._value("u", mid), self._value("v", mid)
         dp = self.vcoord.layer_thickness(ps_mid)
-        uf, vf = centre_winds_to_faces(u, v)
-        mfx, mfy = fluxes_from_winds(uf, vf, dp, g)
+        mfx, mfy = fluxes_from_centre_winds(u, v, dp, g)
         if self._fixer is None:
             self._fixer = PressureFixer(g)
         target = self._value("ps", end)
