@@ -34,7 +34,8 @@ def files(tmp_path_factory):
         "era5_pl": w.write_era5(root / "era5_pl", T0, range(0, 7), range(0, 7, 3), kind="pressure", split_2d=2),
         "era5_ml": w.write_era5(root / "era5_ml", T0, range(0, 7), range(0, 7, 3), kind="model", new_cds=False),
         "merra2": w.write_merra2(root / "merra2", T0, range(0, 6), range(0, 7, 3)),
-        "era5_degc": w.write_era5(root / "era5_degc", T0, range(0, 7), range(0, 7, 3), t2m_units="degC"),
+        "era5_degc": w.write_era5(root / "era5_degc", T0, range(0, 7), range(0, 7, 3), t2m_units="degC",
+                                  new_cds=True, packed=False),  # 2024+ CDS: valid_time, pressure_level
         "root": root,
     }
     return out
@@ -87,6 +88,7 @@ def test_unit_conversions(files, clim):
     k = provider(files["era5_pl"], "era5").at(at(2))
     c = provider(files["era5_degc"], "era5").at(at(2))
     assert np.allclose(k.t2m, c.t2m, atol=0.01)  # degC file converted to K (int16 packing ~1e-3 K)
+    assert c.u.shape == k.u.shape and np.all(np.isfinite(c.u))  # new-CDS names: valid_time, pressure_level
     # accumulated J m-2 over the hour -> W m-2 centred on the half hour; m of water -> kg m-2 s-1
     ref = clim.at(at(1, 30))
     p = provider(files["era5_pl"], "era5")
