@@ -43,13 +43,15 @@ def main():
     ap.add_argument("--dt", type=int, default=3600)
     ap.add_argument("--tag", default="")
     ap.add_argument("--report-only", action="store_true", help="recompute the report from the CSV")
+    ap.add_argument("--param", action="append", default=[], help="meteorology parameter NAME=VALUE (repeatable)")
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     grid = Grid.from_spec(a.grid)
     vc = VerticalCoordinate.from_name(a.levels)
     cfg = schema().resolve({"grid_nml": {"horizontal": a.grid, "vertical": a.levels},
                             "transport_nml": {"enabled": True}})
-    clim = Climatology(grid, vc)
+    params = {k: float(v) for k, v in (x.split("=", 1) for x in a.param)}
+    clim = Climatology(grid, vc, params)
     tracers = TracerSet(["sf6"])
     tr = Transport(cfg, grid, vc, tracers)
     t = cftime.datetime(2019, 1, 1, calendar="standard")
@@ -107,6 +109,7 @@ def exchange_time(arr, e_n, e_s, last_days=365):
 def report(arr, e_n, e_s, a, wall):
     tau, sd = exchange_time(arr, e_n, e_s, last_days=min(365, arr[-1, 0] / 2))
     text = (f"# SF6-like interhemispheric exchange (embedded climatology + esm.transport)\n\n"
+            f"Climatology parameters changed: {', '.join(a.param) or 'none (defaults)'}. "
             f"Grid {a.grid}, levels {a.levels}, dt {a.dt} s, {arr[-1, 0]:.0f} days simulated "
             f"(wall time {wall:.0f} s). Emission 90 % in 30-60 N, 10 % in 60 S-30 N.\n\n"
             f"Exchange time from the last {min(365, arr[-1, 0] / 2):.0f} days: **tau_ex = {tau:.2f} yr** "
