@@ -565,9 +565,12 @@ class Climatology(MetProvider):
 
     def eddy_vertical_structure(self, pm: np.ndarray, ps: np.ndarray) -> np.ndarray:
         x = np.clip((ps[None] - pm) / np.maximum(ps[None] - 25000.0, 1.0), 0.0, 1.0)
+        # equivalent barotropic: 0.6 at the surface, 1 at 250 hPa, decaying above; normalised to 1 at
+        # 500 hPa (for ps = 1000 hPa), the level of the eddy_velocity parameters
+        ref = 0.6 + 0.4 * np.sin(0.5 * np.pi * (50000.0 / 75000.0))
         trop = 0.6 + 0.4 * np.sin(0.5 * np.pi * x)
         above = np.exp(-np.clip(np.log(25000.0 / pm), 0.0, None) / 1.5)
-        return np.where(pm >= 25000.0, trop, above)
+        return np.where(pm >= 25000.0, trop, above) / ref
 
     #: The mean flow (jets, overturning) and the layer thickness are evaluated at "met record" times
     #: every RECORD_SECONDS (like a reanalysis) and interpolated linearly in time; the eddies are

@@ -15,10 +15,11 @@ at 6 m/s (African easterly and mixed Rossby-gravity waves, Kiladis et al. 2009).
 packet ``n`` come from ``numpy.random.default_rng([seed, n])``: the field is a pure function of time,
 so a restart continues bit for bit and no random state needs saving.
 
-The packets' amplitudes are normalised so that the RMS eddy speed is ``eddy_velocity`` in the storm
-tracks (35-55 deg) and ``eddy_velocity_tropics`` in the tropics (at the mid-troposphere), values
-taken from the observed transient eddy kinetic energy (Oort 1983). The vertical structure is
-equivalent barotropic, growing from 0.6 at the surface to 1 at 250 hPa and decaying above.
+The packets' amplitudes are normalised so that the RMS eddy speed ``sqrt(u'^2 + v'^2) = sqrt(2 EKE)`` is
+``eddy_velocity`` in the storm tracks (35-55 deg) and ``eddy_velocity_tropics`` in the tropics (0-15
+deg), values taken from the observed transient eddy kinetic energy at 500 hPa (Oort 1983). The vertical structure
+(set by the climatology) is equivalent barotropic: 0.63 at the surface, 1 at 500 hPa, 1.06 at 250 hPa,
+decaying above.
 
 The mass fluxes are built from a *mass* streamfunction at the cell corners,
 ``Psi_k = psi E(p) dp_k / g`` [kg s-1]:
