@@ -91,3 +91,23 @@ def column_divergence(const double[:, :, ::1] mfx, const double[:, :, ::1] mfy, 
             for k in range(nlev):
                 s = s + (mfx[k, j, ip] - mfx[k, j, i]) + (mfy[k, j + 1, i] - mfy[k, j, i])
             out[j, i] = s
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def add_streamfunction_fluxes(const double[:, :, ::1] wc, const double[:, ::1] psi, double[:, :, ::1] mfx,
+                              double[:, :, ::1] mfy):
+    """Add the fluxes of the mass streamfunction Psi = wc * psi at the cell corners (in place):
+    mfx[k,j,i] -= Psi[k,j+1,i] - Psi[k,j,i];  mfy[k,j,i] += Psi[k,j,i+1] - Psi[k,j,i] (j = 1..nlat-1)."""
+    cdef Py_ssize_t nlev = mfx.shape[0]
+    cdef Py_ssize_t nlat = mfx.shape[1]
+    cdef Py_ssize_t nlon = mfx.shape[2]
+    cdef Py_ssize_t k, j, i, ip
+    for k in prange(nlev, nogil=True, schedule="static"):
+        for j in range(nlat):
+            for i in range(nlon):
+                mfx[k, j, i] = mfx[k, j, i] - (wc[k, j + 1, i] * psi[j + 1, i] - wc[k, j, i] * psi[j, i])
+        for j in range(1, nlat):
+            for i in range(nlon):
+                ip = i + 1 if i < nlon - 1 else 0
+                mfy[k, j, i] = mfy[k, j, i] + (wc[k, j, ip] * psi[j, ip] - wc[k, j, i] * psi[j, i])

@@ -68,6 +68,9 @@ def test_eddies_are_layerwise_nondivergent_and_seeded():
     assert np.array_equal(again[0], mfx) and np.array_equal(again[1], mfy)
     other = EddyField(GRID, 24, 4.0, 8, 7.0, 3.0).mass_fluxes(JAN, wc)
     assert not np.array_equal(other[0], mfx)
+    kx, ky = np.zeros_like(mfx), np.zeros_like(mfy)
+    ed.add_mass_fluxes(JAN, wc, kx, ky)  # the compiled path used by the climatology
+    assert np.allclose(kx, mfx, rtol=0, atol=1e-12 * scale) and np.allclose(ky, mfy, rtol=0, atol=1e-12 * scale)
 
 
 def test_eddy_speed_matches_observed_eke():

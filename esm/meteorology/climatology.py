@@ -626,9 +626,7 @@ class Climatology(MetProvider):
             from esm.meteorology.massflux import lerp
             mfx, mfy, dp, wc = (lerp(x0, x1, a) for x0, x1 in zip(r0, r1))
         if self.p["eddy_count"] > 0 and (self.p["eddy_velocity"] > 0 or self.p["eddy_velocity_tropics"] > 0):
-            ex, ey = self._eddies().mass_fluxes(time, wc)
-            mfx += ex
-            mfy += ey
+            self._eddies().add_mass_fluxes(time, wc, mfx, mfy)
         return mfx, mfy, dp
 
     def _three_d_field(self, time: cftime.datetime, name: str) -> np.ndarray:

@@ -157,6 +157,16 @@ class EddyField:
         wc[:, -1] = wi[:, -1].mean(axis=1, keepdims=True)
         return wc
 
+    def add_mass_fluxes(self, time, wc: np.ndarray, mfx: np.ndarray, mfy: np.ndarray) -> None:
+        """Add the eddy mass fluxes at ``time`` to ``mfx``/``mfy`` in place (compiled kernel; same
+        fluxes as :meth:`mass_fluxes`)."""
+        from esm._kernels import met_flux
+        nlev, nlat, nlon = mfx.shape
+        if wc.shape != (nlev, nlat + 1, nlon) or mfy.shape != (nlev, nlat + 1, nlon):
+            raise ValueError(f"eddy fluxes: wc {wc.shape}, mfx {mfx.shape}, mfy {mfy.shape} do not match")
+        psi = np.ascontiguousarray(self.psi(time))
+        met_flux.add_streamfunction_fluxes(np.ascontiguousarray(wc, dtype=np.float64), psi, mfx, mfy)
+
     def mass_fluxes(self, time, wc: np.ndarray):
         """Eddy mass fluxes ``(mfx, mfy)`` [kg s-1] at ``time`` for corner weights ``wc``
         (:meth:`corner_weights`); every layer of every cell has zero net eddy inflow."""
