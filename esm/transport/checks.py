@@ -30,6 +30,15 @@ def check_array(value, name: str, shape: tuple, grid: Grid, when: str, *, vmin: 
     if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
         raise InputDataError(f"{when}: {what} {name!r} has dtype {arr.dtype}; expected real numbers")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
+    # fast path: two reductions (a sum is non-finite if any element is, barring overflow,
+    # which the slow path then examines)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ok = bool(np.isfinite(arr.sum()))
+    if ok and vmin is not None and arr.size:
+        lo = float(arr.min())
+        ok = lo > vmin if vmin_strict else lo >= vmin
+    if ok:
+        return arr
     bad = ~np.isfinite(arr)
     if vmin is not None:
         bad |= (arr <= vmin) if vmin_strict else (arr < vmin)

@@ -5,6 +5,7 @@ import numpy as np
 
 from esm.errors import ModelStateError
 from esm.transport.checks import met_field
+from esm.transport.threads import kernel_threads
 
 PROCESS = "convection"
 
@@ -27,7 +28,7 @@ class Convection:
         status = np.zeros((g.nlat, 3), dtype=np.int32)
         value = np.zeros(g.nlat)
         convect.convect(atm.air_mass, atm.q, cmfmc, dtrain, np.ascontiguousarray(g.area), float(dt),
-                        int(self.p.max_convection_subcycles), status, value)
+                        int(self.p.max_convection_subcycles), status, value, kernel_threads(atm.q.size))
         bad = np.flatnonzero(status[:, 0])
         if bad.size:
             j = int(bad[0])

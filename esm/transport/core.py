@@ -119,16 +119,14 @@ class Transport:
                                  f"lon {g.lon[i]:.2f}; expected 0 (rows 0 and nlat of mfy are the poles)")
         ps_end = check_array(fluxes.ps_end, "ps_end", g.shape, g, when, vmin=self.vcoord.ptop,
                              vmin_strict=True, what="surface pressure")
-        fx = mfx * dt
-        fy = mfy * dt
         if self.p.horizontal_splitting == "strang":
             parity = self.step_parity(met.time, dt)
             vertical_first, order = (False, 1) if parity == 0 else (True, 2)
         else:
             vertical_first, order = bool(self.step_parity(met.time, dt)), 0
-        info = advection.advect(atm.air_mass, atm.q, fx, fy, self.vcoord, g, self.scheme,
+        info = advection.advect(atm.air_mass, atm.q, mfx, mfy, self.vcoord, g, self.scheme,
                                 self.p.max_meridional_subcycles, vertical_first, order,
-                                ps_end=ps_end, ps_tolerance=self.p.ps_tolerance, when=when)
+                                ps_end=ps_end, ps_tolerance=self.p.ps_tolerance, when=when, scale=float(dt))
         self.last = {"ps_mismatch_max": info["ps_mismatch_max"],
                      "meridional_subcycles_max": info["meridional_subcycles_max"]}
 

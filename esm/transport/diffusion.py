@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from esm.transport.checks import met_field
+from esm.transport.threads import kernel_threads
 
 PROCESS = "vertical_diffusion"
 
@@ -45,7 +46,8 @@ class VerticalDiffusion:
                       np.ascontiguousarray(self.vcoord.ap), np.ascontiguousarray(self.vcoord.bp),
                       np.ascontiguousarray(self.grid.area), float(dt), p.von_karman, p.surface_layer_fraction,
                       p.wm_coefficient, p.prandtl_coefficient, p.stable_phi_coefficient,
-                      p.unstable_phi_coefficient, p.k_background, p.ustar_min, self.kz)
+                      p.unstable_phi_coefficient, p.k_background, p.ustar_min, self.kz,
+                      kernel_threads(atm.q.size))
 
 
 def boundary_layer_weights(atm, met, grid, vcoord, when: str) -> np.ndarray:
@@ -58,5 +60,6 @@ def boundary_layer_weights(atm, met, grid, vcoord, when: str) -> np.ndarray:
     pblh = met_field(met, "pblh", s2, grid, when, "flux_injection = 'boundary_layer'", vmin=0.0)
     w = np.empty_like(atm.air_mass)
     vdiff.pbl_weights(atm.air_mass, t, np.ascontiguousarray(atm.surface_pressure()), pblh,
-                      np.ascontiguousarray(vcoord.ap), np.ascontiguousarray(vcoord.bp), w)
+                      np.ascontiguousarray(vcoord.ap), np.ascontiguousarray(vcoord.bp), w,
+                      kernel_threads(atm.air_mass.size))
     return w
