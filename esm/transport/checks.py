@@ -7,7 +7,10 @@ from esm.errors import InputDataError
 from esm.grid import Grid
 
 
-def _where(grid: Grid, idx: tuple, nlev_axis: bool, edge: bool = False) -> str:
+def _where(grid: Grid, idx: tuple, nlev_axis: bool, edge: bool = False, lead_names=None) -> str:
+    if lead_names is not None:
+        k, j, i = (int(x) for x in idx)
+        return f"tracer {lead_names[k]}, lat {grid.lat[j]:.2f}, lon {grid.lon[i]:.2f}"
     if nlev_axis:
         k, j, i = (int(x) for x in idx)
         lev = f"{'interface' if edge else 'level'} {k}, "
@@ -19,10 +22,12 @@ def _where(grid: Grid, idx: tuple, nlev_axis: bool, edge: bool = False) -> str:
 
 
 def check_array(value, name: str, shape: tuple, grid: Grid, when: str, *, vmin: float | None = None,
-                vmin_strict: bool = False, edge: bool = False, what: str = "meteorological field") -> np.ndarray:
+                vmin_strict: bool = False, edge: bool = False, what: str = "meteorological field",
+                lead_names=None) -> np.ndarray:
     """Return ``value`` as C-contiguous float64 after checking shape, finiteness and a lower bound.
 
-    Raises InputDataError naming the field, ``when`` and the first bad cell.
+    Raises InputDataError naming the field, ``when`` and the first bad cell; ``lead_names``
+    names the entries of a leading tracer axis of a (ntracer, nlat, nlon) array.
     """
     arr = np.asarray(value)
     if arr.shape != shape:
@@ -45,8 +50,8 @@ def check_array(value, name: str, shape: tuple, grid: Grid, when: str, *, vmin: 
     if bad.any():
         idx = np.unravel_index(int(np.argmax(bad)), arr.shape)
         rule = "finite" if vmin is None else f"finite and {'>' if vmin_strict else '>='} {vmin:g}"
-        raise InputDataError(f"{when}: {what} {name!r} is {arr[idx]!r} at "
-                             f"{_where(grid, idx[-3:] if arr.ndim >= 3 else idx[-2:], arr.ndim >= 3, edge)}; "
+        raise InputDataError(f"{when}: {what} {name!r} is {float(arr[idx])!r} at "
+                             f"{_where(grid, idx[-3:] if arr.ndim >= 3 else idx[-2:], arr.ndim >= 3, edge, lead_names)}; "
                              f"expected {rule}")
     return arr
 

@@ -80,7 +80,8 @@ class Transport:
             raise ValueError(f"{when}: atmosphere arrays must be C-contiguous float64")
         # 1. surface fluxes
         if surface_flux is not None:
-            sf = check_array(surface_flux, "surface_flux", (ntr,) + s2, g, when, what="surface flux array")
+            sf = check_array(surface_flux, "surface_flux", (ntr,) + s2, g, when, what="surface flux array",
+                             lead_names=self.tracers.names)
             weights = None
             if self.p.flux_injection == "boundary_layer":
                 weights = boundary_layer_weights(atm, met, g, self.vcoord, when)

@@ -157,7 +157,7 @@ def single_layer() -> VerticalCoordinate:
 
 
 def run_2d(grid: Grid, q0: np.ndarray, flux_fn, nsteps: int, dt: float, scheme: int,
-           max_subcycles: int = 64, ps: float = 1.0e5, callback=None, splitting: str = "lin_rood"):
+           max_subcycles: int = 64, ps: float = 1.0e5, callback=None, splitting: str = "strang"):
     """Advect 2-D tracers ``q0`` (ntr, nlat, nlon) for ``nsteps`` steps of ``dt`` seconds.
 
     ``flux_fn(t0, dt, sigma)`` returns a corner mass streamfunction averaged over the step
