@@ -355,11 +355,13 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
             if not (m0 > 0.0) or not (m1 > 0.0):
                 ej[0] = j; ei[0] = i; ev[0] = m1
                 return 4
-            ratio = fout / m0
-            if fin / m1 > ratio:
-                ratio = fin / m1
-            if ratio > rmax:
-                rmax = ratio; jmax = j; imax = i
+            # divide only when this cell may raise the maximum ratio
+            if fout > rmax * m0 or fin > rmax * m1:
+                ratio = fout / m0
+                if fin / m1 > ratio:
+                    ratio = fin / m1
+                if ratio > rmax:
+                    rmax = ratio; jmax = j; imax = i
     if rmax > max_sub:
         ej[0] = jmax; ei[0] = imax; ev[0] = rmax
         return 3
@@ -777,26 +779,34 @@ cdef int _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr al
 cdef void _vcoef_cell(cdptr hm, cdptr h0, cdptr hp, int n, dptr c1, dptr c2) noexcept nogil:
     """CW84 eq. 1.7 weights: slope = c1 (q+ - q0) + c2 (q0 - q-), widths = layer air masses."""
     cdef int i
-    cdef double r3
+    cdef double r3, a, b, c, ib, ic
     for i in range(n):
-        r3 = h0[i] / (hm[i] + h0[i] + hp[i])
-        c1[i] = r3 * (2.0 * hm[i] + h0[i]) / (hp[i] + h0[i])
-        c2[i] = r3 * (h0[i] + 2.0 * hp[i]) / (hm[i] + h0[i])
+        a = h0[i]
+        b = hp[i]
+        c = hm[i]
+        r3 = a / (c + a + b)
+        ib = 1.0 / (b + a)
+        ic = 1.0 / (c + a)
+        c1[i] = r3 * (2.0 * c + a) * ib
+        c2[i] = r3 * (a + 2.0 * b) * ic
 
 
 cdef void _vcoef_face(cdptr hm, cdptr h0, cdptr hp, cdptr hpp, int n, dptr d1, dptr d2, dptr d3) noexcept nogil:
     """CW84 eq. 1.6 weights of the edge between cells 0 and p: a0 + d1 (ap - a0) + d2 s_p + d3 s_0."""
     cdef int i
-    cdef double r4, a, b, c, e
+    cdef double r4, a, b, c, e, iab, i2ab, ia2b
     for i in range(n):
         a = h0[i]
         b = hp[i]
         c = hm[i]
         e = hpp[i]
         r4 = 1.0 / (c + a + b + e)
-        d1[i] = a / (a + b) + 2.0 * b * a / (a + b) * r4 * ((c + a) / (2.0 * a + b) - (e + b) / (2.0 * b + a))
-        d2[i] = -a * (c + a) / (2.0 * a + b) * r4
-        d3[i] = b * (b + e) / (a + 2.0 * b) * r4
+        iab = 1.0 / (a + b)
+        i2ab = 1.0 / (2.0 * a + b)
+        ia2b = 1.0 / (a + 2.0 * b)
+        d1[i] = a * iab + 2.0 * b * a * iab * r4 * ((c + a) * i2ab - (e + b) * ia2b)
+        d2[i] = -a * (c + a) * i2ab * r4
+        d3[i] = b * (b + e) * ia2b * r4
 
 
 cdef void _vslope(cdptr qm, cdptr q0, cdptr qp, cdptr c1, cdptr c2, int n, int scheme, dptr dm) noexcept nogil:
@@ -1011,9 +1021,14 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     return 0
 
 
+#: columns per block in the vertical sweep (block arrays of (nlev + 1) * VBLOCK stay in cache)
+DEF VBLOCK = 64
+
+
 def vwork_size(int nlev, int ncol):
     """(doubles, ints) of per-thread workspace ``vadvect`` needs."""
-    return 8 * (nlev + 1) * ncol + 7 * nlev * ncol + 8, (nlev + 1) * ncol
+    cdef int nb = ncol if ncol < VBLOCK else VBLOCK
+    return 8 * (nlev + 1) * nb + 7 * nlev * nb + 8, (nlev + 1) * nb
 
 
 def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] w, int scheme,
@@ -1023,16 +1038,21 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
 
     w (nlev+1, nrow, ncol): upward air mass through each interface over the step [kg]
     (w[0] and w[nlev] are ignored and taken as zero). status[j] = (code, k, i).
-    ``work``/``iwork``: one row of ``vwork_size`` per thread.
+    ``work``/``iwork``: one row of ``vwork_size`` per thread. Each row is processed in
+    blocks of VBLOCK columns.
     """
     cdef int nlev = m.shape[0]
     cdef int nrow = m.shape[1]
     cdef int ncol = m.shape[2]
     cdef int ntr = q.shape[0]
     cdef int nthreads = work.shape[0]
+    cdef int nb = ncol if ncol < VBLOCK else VBLOCK
+    cdef int nblk = (ncol + nb - 1) // nb
     cdef Py_ssize_t lstride = <Py_ssize_t> nrow * ncol
     cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
-    cdef int j, code, tid
+    cdef int j, b, code, tid, i0, width, kk, ii
+    cdef Py_ssize_t o
+    cdef double vv
     cdef double* mp = &m[0, 0, 0]
     cdef double* qp = &q[0, 0, 0, 0]
     cdef const double* wp = &w[0, 0, 0]
@@ -1044,10 +1064,20 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef Py_ssize_t iwstride = iwork.shape[1]
     for j in prange(row_start, row_end, nogil=True, schedule="static", num_threads=nthreads):
         tid = threadid()
-        code = _vrow(mp + j * ncol, qp + j * ncol, tstride, lstride, ntr, wp + j * ncol,
-                     nlev, ncol, scheme, wkp + tid * wstride, iwp + tid * iwstride,
-                     sp + 3 * j + 1, sp + 3 * j + 2, vp + j)
-        sp[3 * j] = code
+        for b in range(nblk):
+            i0 = b * nb
+            width = ncol - i0 if ncol - i0 < nb else nb
+            o = <Py_ssize_t> j * ncol + i0
+            kk = 0
+            ii = 0
+            vv = 0.0
+            code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wp + o, nlev, width, scheme,
+                         wkp + tid * wstride, iwp + tid * iwstride, &kk, &ii, &vv)
+            if code != 0 and sp[3 * j] == 0:
+                sp[3 * j] = code
+                sp[3 * j + 1] = kk
+                sp[3 * j + 2] = ii + i0
+                vp[j] = vv
 
 
 # ---------------------------------------------------------------------------------------
