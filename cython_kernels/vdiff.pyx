@@ -215,41 +215,59 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
         free(iwork)
 
 
-def pbl_weights(const double[:, :, ::1] m, const double[:, :, ::1] temp, const double[:, ::1] ps,
-                const double[:, ::1] pblh, const double[::1] ap, const double[::1] bp,
-                double[:, :, ::1] w, int nthreads=1):
-    """Share of a surface flux each layer receives when spread over the boundary layer:
-    proportional to the layer's air mass below the boundary-layer height (columns sum to 1;
-    all into the lowest layer when h is below its top)."""
+def spread_surface_flux(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] temp,
+                        const double[:, ::1] ps, const double[:, ::1] pblh, const double[::1] ap,
+                        const double[::1] bp, const double[:, :, ::1] flux, const double[:, ::1] area,
+                        double dt, double m_air, int nthreads=1):
+    """Spread a surface flux that was just added to the lowest layer over the boundary layer.
+
+    Each layer's share is its air mass below the boundary-layer height h (heights from the
+    hypsometric equation with the layer temperatures); all stays in the lowest layer when h
+    is below its top. The amount moved from layer 0 to the layers above is (1 - w_0) of the
+    flux's amount dn = flux A dt [mol], so column totals (and the budget booked when it was
+    added) do not change. flux (ntr, nlat, nlon) mol m-2 s-1.
+    """
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
-    cdef Py_ssize_t lstride = <Py_ssize_t> nlat * nlon
-    cdef int j, i, k
-    cdef double z0, z1, pk, pk1, f, tot, h
-    cdef Py_ssize_t c
-    for j in prange(nlat, nogil=True, schedule="static", num_threads=nthreads):
-        for i in range(nlon):
-            c = <Py_ssize_t> j * nlon + i
-            h = pblh[j, i]
-            z0 = 0.0
-            tot = 0.0
-            for k in range(nlev):
-                pk = ap[k] + bp[k] * ps[j, i]
-                pk1 = ap[k + 1] + bp[k + 1] * ps[j, i]
-                if pk1 <= 0.0:
-                    pk1 = 0.01 * pk
-                z1 = z0 + R_DRY * temp[k, j, i] / G0 * log(pk / pk1)
-                if k == 0 and h <= z1:
-                    f = 1.0
-                elif h >= z1:
-                    f = 1.0
-                elif h > z0:
-                    f = (h - z0) / (z1 - z0)
-                else:
-                    f = 0.0
-                w[k, j, i] = f * m[k, j, i]
-                tot = tot + w[k, j, i]
-                z0 = z1
-            for k in range(nlev):
-                w[k, j, i] = w[k, j, i] / tot
+    cdef int ntr = q.shape[0]
+    cdef int j, i, k, t, ktop
+    cdef double z0, z1, pk, pk1, f, tot, h, dn, wk
+    cdef double* w = NULL
+    with nogil, parallel(num_threads=nthreads):
+        w = <double*> malloc((nlev + 1) * sizeof(double))
+        for j in prange(nlat, schedule="static"):
+            if w == NULL:
+                continue
+            for i in range(nlon):
+                h = pblh[j, i]
+                z0 = 0.0
+                tot = 0.0
+                ktop = 0
+                for k in range(nlev):
+                    pk = ap[k] + bp[k] * ps[j, i]
+                    pk1 = ap[k + 1] + bp[k + 1] * ps[j, i]
+                    if pk1 <= 0.0:
+                        pk1 = 0.01 * pk
+                    z1 = z0 + R_DRY * temp[k, j, i] / G0 * log(pk / pk1)
+                    if k == 0 or h >= z1:
+                        f = 1.0
+                    elif h > z0:
+                        f = (h - z0) / (z1 - z0)
+                    else:
+                        break
+                    w[k] = f * m[k, j, i]
+                    tot = tot + w[k]
+                    ktop = k
+                    z0 = z1
+                if ktop == 0:
+                    continue
+                for t in range(ntr):
+                    dn = flux[t, j, i] * area[j, i] * dt
+                    if dn == 0.0:
+                        continue
+                    q[t, 0, j, i] = q[t, 0, j, i] - dn * (1.0 - w[0] / tot) * m_air / m[0, j, i]
+                    for k in range(1, ktop + 1):
+                        wk = w[k] / tot
+                        q[t, k, j, i] = q[t, k, j, i] + dn * wk * m_air / m[k, j, i]
+        free(w)

@@ -214,3 +214,33 @@ def test_convection_rejects_negative_mass_flux():
     fields["cmfmc"][3, 2, 2] = -0.1
     with pytest.raises(InputDataError, match=r"'cmfmc' is -0.1 at interface 3, lat"):
         Convection(p, g, vc).apply(atm, MetState(T0, fields), 600.0, "test")
+
+
+def test_boundary_layer_injection_spreads_by_air_below_pblh():
+    from esm.constants import M_AIR
+    from esm.transport import Transport
+
+    g, vc, atm, p = _setup(ntr=1, q=np.zeros(1))
+    cfg = schema().resolve({"transport_nml": {"enabled": True, "flux_injection": "boundary_layer",
+                                              "advection": False, "vertical_diffusion": False,
+                                              "convection": False}})
+    tr = Transport(cfg, g, vc, atm.tracers)
+    fields = synthetic_met(g, vc, atm.surface_pressure(), 43200.0)
+    flux = np.full((1,) + g.shape, 2.0e-6)
+    dt = 1800.0
+    tr.step(atm, None, MetState(T0, fields), dt, surface_flux=flux)
+    moles = atm.q[0] * atm.air_mass / M_AIR
+    np.testing.assert_allclose(moles.sum(axis=0), flux[0] * g.area * dt, rtol=1e-13)
+    assert atm.budget.sources[0] == pytest.approx(float(np.sum(flux[0] * g.area * dt)), rel=1e-14)
+    # the deepest boundary layer's column against an independent evaluation of the weights
+    j, i = np.unravel_index(int(np.argmax(fields["pblh"])), g.shape)
+    ps = atm.surface_pressure()[j, i]
+    pe = vc.pressure_edges(ps)
+    z = np.concatenate([[0.0], np.cumsum(R_DRY * fields["t"][:, j, i] / G0 * np.log(pe[:-1] / pe[1:]))])
+    h = fields["pblh"][j, i]
+    frac = np.clip((h - z[:-1]) / (z[1:] - z[:-1]), 0.0, 1.0)
+    frac[0] = 1.0
+    w = frac * atm.air_mass[:, j, i]
+    w /= w.sum()
+    assert np.count_nonzero(w) >= 2
+    np.testing.assert_allclose(moles[:, j, i], w * flux[0, j, i] * g.area[j, i] * dt, rtol=1e-12, atol=1e-30)

@@ -147,3 +147,27 @@ def test_linear_scheme_is_linear():
         outs.append(case.atm.q.copy())
     combo = 2.0 * outs[0] - 3.0 * outs[1]
     assert np.max(np.abs(outs[2] - combo)) / np.max(np.abs(combo)) < 1e-12
+
+
+def test_avx2_build_is_bit_identical():
+    """The AVX2 build of the advection kernels gives the same bits as the baseline build."""
+    from esm.transport import advection
+
+    if not advection.cpu_has_avx2():
+        pytest.skip("CPU without AVX2")
+    from esm._kernels import ffsl, ffsl_avx2
+
+    results = []
+    for mod in (ffsl, ffsl_avx2):
+        advection._FFSL = mod
+        advection._WORKSPACES.clear()
+        case = DivergentCase("10x10", "coarse11", tracers=("passive1", "passive2"))
+        lat = np.deg2rad(case.grid.lat)[None, :, None]
+        case.atm.q[1] = 1.0 + np.sin(3 * lat) + 0.0 * case.atm.q[1]
+        tr = Transport(case.config, case.grid, case.vcoord, case.tracers)
+        for n in range(6):
+            tr.step(case.atm, *case.inputs(n), case.dt)
+        results.append((case.atm.q.copy(), case.atm.air_mass.copy()))
+    advection._FFSL = None
+    advection._WORKSPACES.clear()
+    assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])

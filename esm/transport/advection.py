@@ -47,6 +47,39 @@ _V_ERRORS = {
 
 
 _WORKSPACES: dict = {}
+_FFSL = None
+
+
+def cpu_has_avx2() -> bool:
+    """Whether this CPU runs AVX2 code (numpy's CPU dispatch table, else /proc/cpuinfo)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+
+        return bool(__cpu_features__.get("AVX2", False))
+    except ImportError:
+        try:
+            with open("/proc/cpuinfo") as fh:
+                return any(line.startswith("flags") and " avx2" in line for line in fh)
+        except OSError:
+            return False
+
+
+def kernels():
+    """The advection kernel module: the AVX2 build on CPUs that have AVX2 (bit-identical results,
+    faster), the baseline build otherwise or when the environment sets ESM_NO_AVX2=1."""
+    global _FFSL
+    if _FFSL is None:
+        import importlib
+        import os
+
+        name = "esm._kernels.ffsl"
+        if os.environ.get("ESM_NO_AVX2", "0") != "1" and cpu_has_avx2():
+            name = "esm._kernels.ffsl_avx2"
+        try:
+            _FFSL = importlib.import_module(name)
+        except ImportError:
+            _FFSL = importlib.import_module("esm._kernels.ffsl")
+    return _FFSL
 
 
 def _workspace(kind: str, sizes: tuple[int, int], nthreads: int) -> tuple[np.ndarray, np.ndarray]:
@@ -78,8 +111,7 @@ def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, sch
     masses [kg] moved through the west and south faces during the step (``scale`` = dt
     for mass fluxes in kg s-1).
     """
-    from esm._kernels import ffsl
-
+    ffsl = kernels()
     nlev = m.shape[0]
     status = np.zeros((nlev, 3), dtype=np.int32)
     value = np.zeros(nlev)
@@ -100,8 +132,7 @@ def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, sch
 def vertical(m: np.ndarray, q: np.ndarray, w: np.ndarray, scheme: int, grid: Grid | None,
              row_start: int, row_end: int, when: str = "") -> None:
     """Vertical FFSL step in place on rows ``row_start <= j < row_end`` (w: upward kg per step)."""
-    from esm._kernels import ffsl
-
+    ffsl = kernels()
     nrow = m.shape[1]
     status = np.zeros((nrow, 3), dtype=np.int32)
     value = np.zeros(nrow)
@@ -129,8 +160,7 @@ class VerticalFluxes:
 
     def __init__(self, m: np.ndarray, fx: np.ndarray, fy: np.ndarray, scale: float,
                  vcoord: VerticalCoordinate, grid: Grid):
-        from esm._kernels import ffsl
-
+        ffsl = kernels()
         nlev = m.shape[0]
         self.conv = np.empty_like(m)
         self.ps = np.empty(m.shape[1:])

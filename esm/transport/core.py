@@ -3,8 +3,9 @@
 Operator splitting (first order between processes, as in GEOS-Chem and TM5; the
 advection itself is second order, symmetric over pairs of steps):
 
-1. surface fluxes enter as tracer amount (``Atmosphere.add_surface_flux``), in the lowest
-   layer or spread over the boundary layer (``flux_injection``). They come first so that
+1. surface fluxes enter as tracer amount (``Atmosphere.add_surface_flux``, which books the
+   budget), in the lowest layer or then spread over the boundary layer in proportion to each
+   layer's air below the boundary-layer height (``flux_injection``). They come first so that
    the same step's boundary-layer mixing spreads them before they are advected: turbulence
    mixes the boundary layer in minutes to an hour, faster than the step, and a flux left in
    a thin lowest layer through advection would be carried by the wrong wind;
@@ -36,7 +37,7 @@ from esm.transport import advection
 from esm.transport.checks import check_array
 from esm.transport.config import ADVECTION_SCHEMES
 from esm.transport.convection import Convection
-from esm.transport.diffusion import VerticalDiffusion, boundary_layer_weights
+from esm.transport.diffusion import VerticalDiffusion, spread_surface_flux
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,9 @@ class Transport:
         if surface_flux is not None:
             sf = check_array(surface_flux, "surface_flux", (ntr,) + s2, g, when, what="surface flux array",
                              lead_names=self.tracers.names)
-            weights = None
+            atm.add_surface_flux(sf, dt)                     # books the budget; all in the lowest layer
             if self.p.flux_injection == "boundary_layer":
-                weights = boundary_layer_weights(atm, met, g, self.vcoord, when)
-            atm.add_surface_flux(sf, dt, weights)
+                spread_surface_flux(atm, sf, met, g, self.vcoord, dt, when)
         # 2. boundary-layer diffusion, 3. convection
         if self.vdiff is not None:
             self.vdiff.apply(atm, met, dt, when)

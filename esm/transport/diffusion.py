@@ -50,16 +50,18 @@ class VerticalDiffusion:
                       kernel_threads(atm.q.size))
 
 
-def boundary_layer_weights(atm, met, grid, vcoord, when: str) -> np.ndarray:
-    """Per-layer share of a surface flux spread over the boundary layer (columns sum to 1)."""
+def spread_surface_flux(atm, flux: np.ndarray, met, grid, vcoord, dt: float, when: str) -> None:
+    """Move the surface flux just added to the lowest layer (``Atmosphere.add_surface_flux``,
+    which books the budget) over the boundary layer, each layer in proportion to its air
+    mass below the boundary-layer height (``flux_injection = 'boundary_layer'``)."""
     from esm._kernels import vdiff
+    from esm.constants import M_AIR
 
     s2 = grid.shape
     t = met_field(met, "t", (vcoord.nlev,) + s2, grid, when, "flux_injection = 'boundary_layer'",
                   vmin=0.0, vmin_strict=True)
     pblh = met_field(met, "pblh", s2, grid, when, "flux_injection = 'boundary_layer'", vmin=0.0)
-    w = np.empty_like(atm.air_mass)
-    vdiff.pbl_weights(atm.air_mass, t, np.ascontiguousarray(atm.surface_pressure()), pblh,
-                      np.ascontiguousarray(vcoord.ap), np.ascontiguousarray(vcoord.bp), w,
-                      kernel_threads(atm.air_mass.size))
-    return w
+    vdiff.spread_surface_flux(atm.air_mass, atm.q, t, np.ascontiguousarray(atm.surface_pressure()), pblh,
+                              np.ascontiguousarray(vcoord.ap), np.ascontiguousarray(vcoord.bp),
+                              np.ascontiguousarray(flux, dtype=np.float64), np.ascontiguousarray(grid.area),
+                              float(dt), M_AIR, kernel_threads(atm.air_mass.size))
