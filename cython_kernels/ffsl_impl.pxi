@@ -1098,9 +1098,11 @@ def vertical_fluxes(const double[:, :, ::1] m, const double[:, :, ::1] fx, const
             ps[j, i] = 0.0
         for k in range(nlev):
             for i in range(nlon - 1):
-                conv[k, j, i] = (fx[k, j, i] * scale - fx[k, j, i + 1] * scale) + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)
+                conv[k, j, i] = ((fx[k, j, i] * scale - fx[k, j, i + 1] * scale)
+                                 + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale))
             i = nlon - 1
-            conv[k, j, i] = (fx[k, j, i] * scale - fx[k, j, 0] * scale) + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)
+            conv[k, j, i] = ((fx[k, j, i] * scale - fx[k, j, 0] * scale)
+                             + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale))
             for i in range(nlon):
                 ps[j, i] = ps[j, i] + (m[k, j, i] + conv[k, j, i])
         for i in range(nlon):

@@ -23,11 +23,12 @@ def _where(grid: Grid, idx: tuple, nlev_axis: bool, edge: bool = False, lead_nam
 
 def check_array(value, name: str, shape: tuple, grid: Grid, when: str, *, vmin: float | None = None,
                 vmin_strict: bool = False, edge: bool = False, what: str = "meteorological field",
-                lead_names=None) -> np.ndarray:
+                lead_names=None, scan: bool = True) -> np.ndarray:
     """Return ``value`` as C-contiguous float64 after checking shape, finiteness and a lower bound.
 
     Raises InputDataError naming the field, ``when`` and the first bad cell; ``lead_names``
-    names the entries of a leading tracer axis of a (ntracer, nlat, nlon) array.
+    names the entries of a leading tracer axis of a (ntracer, nlat, nlon) array. With
+    ``scan=False`` only the shape and dtype are checked (``&transport_nml check_inputs``).
     """
     arr = np.asarray(value)
     if arr.shape != shape:
@@ -35,6 +36,8 @@ def check_array(value, name: str, shape: tuple, grid: Grid, when: str, *, vmin: 
     if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
         raise InputDataError(f"{when}: {what} {name!r} has dtype {arr.dtype}; expected real numbers")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not scan:
+        return arr
     # fast path: two reductions (a sum is non-finite if any element is, barring overflow,
     # which the slow path then examines)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -50,9 +53,8 @@ def check_array(value, name: str, shape: tuple, grid: Grid, when: str, *, vmin: 
     if bad.any():
         idx = np.unravel_index(int(np.argmax(bad)), arr.shape)
         rule = "finite" if vmin is None else f"finite and {'>' if vmin_strict else '>='} {vmin:g}"
-        raise InputDataError(f"{when}: {what} {name!r} is {float(arr[idx])!r} at "
-                             f"{_where(grid, idx[-3:] if arr.ndim >= 3 else idx[-2:], arr.ndim >= 3, edge, lead_names)}; "
-                             f"expected {rule}")
+        where = _where(grid, idx[-3:] if arr.ndim >= 3 else idx[-2:], arr.ndim >= 3, edge, lead_names)
+        raise InputDataError(f"{when}: {what} {name!r} is {float(arr[idx])!r} at {where}; expected {rule}")
     return arr
 
 

@@ -23,8 +23,10 @@ class Convection:
 
         g = self.grid
         nlev = self.vcoord.nlev
-        cmfmc = met_field(met, "cmfmc", (nlev + 1,) + g.shape, g, when, PROCESS, vmin=0.0, edge=True)
-        dtrain = met_field(met, "dtrain", (nlev,) + g.shape, g, when, PROCESS, vmin=0.0)
+        cmfmc = met_field(met, "cmfmc", (nlev + 1,) + g.shape, g, when, PROCESS, vmin=0.0, edge=True,
+                          scan=self.p.check_inputs)
+        dtrain = met_field(met, "dtrain", (nlev,) + g.shape, g, when, PROCESS, vmin=0.0,
+                          scan=self.p.check_inputs)
         status = np.zeros((g.nlat, 3), dtype=np.int32)
         value = np.zeros(g.nlat)
         convect.convect(atm.air_mass, atm.q, cmfmc, dtrain, np.ascontiguousarray(g.area), float(dt),

@@ -82,7 +82,7 @@ class Transport:
         # 1. surface fluxes
         if surface_flux is not None:
             sf = check_array(surface_flux, "surface_flux", (ntr,) + s2, g, when, what="surface flux array",
-                             lead_names=self.tracers.names)
+                             lead_names=self.tracers.names, scan=self.p.check_inputs)
             atm.add_surface_flux(sf, dt)                     # books the budget; all in the lowest layer
             if self.p.flux_injection == "boundary_layer":
                 spread_surface_flux(atm, sf, met, g, self.vcoord, dt, when)
@@ -100,7 +100,7 @@ class Transport:
                 if not 0 <= int(i) < ntr:
                     raise ValueError(f"{when}: loss rate for tracer index {i}; the run has {ntr} tracers")
                 r = check_array(rate, f"loss rate of {self.tracers.names[i]}", s3, g, when, vmin=0.0,
-                                what="chemistry field")
+                                what="chemistry field", scan=self.p.check_inputs)
                 atm.apply_loss(r, dt, int(i))
 
     def _advect(self, atm, fluxes, met, dt: float, when: str) -> None:
@@ -110,8 +110,9 @@ class Transport:
             raise InputDataError(f"{when}: advection needs mass fluxes but none were given")
         if abs(float(fluxes.dt) - float(dt)) > 1e-9 * abs(float(dt)):
             raise InputDataError(f"{when}: mass fluxes are averaged over {fluxes.dt} s but the step is {dt} s")
-        mfx = check_array(fluxes.mfx, "mfx", (nlev, g.nlat, g.nlon), g, when, what="mass flux")
-        mfy = check_array(fluxes.mfy, "mfy", (nlev, g.nlat + 1, g.nlon), g, when, what="mass flux")
+        scan = self.p.check_inputs
+        mfx = check_array(fluxes.mfx, "mfx", (nlev, g.nlat, g.nlon), g, when, what="mass flux", scan=scan)
+        mfy = check_array(fluxes.mfy, "mfy", (nlev, g.nlat + 1, g.nlon), g, when, what="mass flux", scan=scan)
         pole = np.abs(mfy[:, [0, g.nlat], :])
         if pole.max() > 0.0:
             k, r, i = np.unravel_index(int(np.argmax(pole)), pole.shape)
@@ -119,7 +120,7 @@ class Transport:
                                  f"is {mfy[k, 0 if r == 0 else g.nlat, i]!r} kg s-1 at level {k}, "
                                  f"lon {g.lon[i]:.2f}; expected 0 (rows 0 and nlat of mfy are the poles)")
         ps_end = check_array(fluxes.ps_end, "ps_end", g.shape, g, when, vmin=self.vcoord.ptop,
-                             vmin_strict=True, what="surface pressure")
+                             vmin_strict=True, what="surface pressure")      # always: cheap and essential
         if self.p.horizontal_splitting == "strang":
             parity = self.step_parity(met.time, dt)
             vertical_first, order = (False, 1) if parity == 0 else (True, 2)

@@ -26,12 +26,13 @@ class VerticalDiffusion:
         g = self.grid
         s2 = g.shape
         s3 = (self.vcoord.nlev,) + s2
+        sc = self.p.check_inputs
         return {
-            "t": met_field(met, "t", s3, g, when, PROCESS, vmin=0.0, vmin_strict=True),
-            "pblh": met_field(met, "pblh", s2, g, when, PROCESS, vmin=0.0),
-            "ustar": met_field(met, "ustar", s2, g, when, PROCESS, vmin=0.0),
-            "shflx": met_field(met, "shflx", s2, g, when, PROCESS),
-            "t2m": met_field(met, "t2m", s2, g, when, PROCESS, vmin=0.0, vmin_strict=True),
+            "t": met_field(met, "t", s3, g, when, PROCESS, vmin=0.0, vmin_strict=True, scan=sc),
+            "pblh": met_field(met, "pblh", s2, g, when, PROCESS, vmin=0.0, scan=sc),
+            "ustar": met_field(met, "ustar", s2, g, when, PROCESS, vmin=0.0, scan=sc),
+            "shflx": met_field(met, "shflx", s2, g, when, PROCESS, scan=sc),
+            "t2m": met_field(met, "t2m", s2, g, when, PROCESS, vmin=0.0, vmin_strict=True, scan=sc),
         }
 
     def apply(self, atm, met, dt: float, when: str) -> None:

@@ -152,15 +152,16 @@ def main(argv=None):
     r2 = run_worker(2, args)
     speedup = r1["seconds_per_step"] / r2["seconds_per_step"]
     steps_per_year = 365 * 86400 / r1["dt"]
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
     summary = {"one_thread": r1, "two_threads": r2, "speedup_1_to_2_threads": speedup,
                "hours_per_simulated_year_2_threads": r2["seconds_per_step"] * steps_per_year / 3600.0,
-               "uptime_load": open("/proc/loadavg").read().split()[:3] if Path("/proc/loadavg").exists() else None}
+               "load_average": load}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps(summary, indent=1))
     lines = [f"# Transport benchmark ({args.grid}, {r1['nlev']} levels, 3 tracers, dt = {r1['dt']:.0f} s)", "",
              f"Command: `python validation/transport/benchmark.py --steps {args.steps}` "
-             f"({time.strftime('%Y-%m-%d %H:%M')}, load average {summary['uptime_load']})", "",
+             f"({time.strftime('%Y-%m-%d %H:%M')}, load average {summary['load_average']})", "",
              "| quantity | 1 thread | 2 threads | target |", "|---|---|---|---|",
              f"| seconds per step (median) | {r1['seconds_per_step']:.3f} | {r2['seconds_per_step']:.3f} | |",
              f"| of which advection | {r1['parts_seconds']['advection']:.3f} | {r2['parts_seconds']['advection']:.3f} | |",
