@@ -56,6 +56,7 @@ class Transport:
         self.convection = Convection(self.p, grid, vcoord) if self.p.convection else None
         #: diagnostics of the last step (largest ps mismatch, meridional sub-steps, ...)
         self.last: dict = {}
+        log.info(self.summary())
 
     # ---- the step ------------------------------------------------------------------------
     def step_parity(self, time, dt: float) -> int:
@@ -67,6 +68,8 @@ class Transport:
     def step(self, atm, fluxes, met, dt: float, surface_flux: np.ndarray | None = None,
              loss_rates: dict[int, np.ndarray] | None = None) -> None:
         """Advance ``atm`` (air mass and mixing ratios, in place) by one step of ``dt`` seconds."""
+        if met is None:
+            raise InputDataError("transport needs the meteorology (mass fluxes and fields) but none was given")
         when = f"transport step starting {format_time(met.time)}"
         g = self.grid
         nlev = self.vcoord.nlev
