@@ -77,6 +77,8 @@ def kernels():
             name = "esm._kernels.ffsl_avx2"
         try:
             _FFSL = importlib.import_module(name)
+            if name.endswith("avx2") and not _FFSL.built_for_avx2():
+                _FFSL = importlib.import_module("esm._kernels.ffsl")
         except ImportError:
             _FFSL = importlib.import_module("esm._kernels.ffsl")
     return _FFSL
