@@ -1,4 +1,5 @@
 # cython: language_level=3
+# distutils: extra_compile_args = -fno-trapping-math
 """Boundary-layer vertical diffusion: K profile of Holtslag & Boville (1993), implicit solve.
 
 Kernels behind ``esm.transport.diffusion``; nothing here checks its arguments.
@@ -44,14 +45,15 @@ cdef inline double _phi_h_stable(double zeta, double beta) noexcept nogil:
     return beta + zeta
 
 
-cdef int _column_k(const double* tcol, Py_ssize_t lstride, double ps, double h, double ustar, double shflx,
+cdef int _column_k(const double* tcol, double ps, double h, double ustar, double shflx,
                    double t2m, const double* ap, const double* bp, int nlev,
                    double kappa, double eps, double c1, double a_pr, double beta, double gamma,
                    double k_bg, double ustar_min, double* z, double* rho_e, double* kz) noexcept nogil:
-    """Interface heights z[0..nlev], interface density and K [m2 s-1]; returns the highest
-    interface index with K > 0 (0 if none)."""
-    cdef int k, ktop = 0
-    cdef double pk, pk1, tint, us, rho0, wth, L, wstar = 0.0, wm = 1.0, pr = 1.0, zeta, phih, phim, wt, zz
+    """Interface heights z, interface density and K [m2 s-1] at interfaces 1 .. ktop, where
+    ktop (returned; 0 if none) is the highest interface with K > 0. Heights are integrated
+    only as far as needed (to the boundary-layer top when there is no background K)."""
+    cdef int k, ktop = 0, kmax
+    cdef double pk, pk1, tint, us, rho0, wth, L, wstar = 0.0, wm = 1.0, pr = 1.0, zeta, wt, zz
     cdef double zs
     us = ustar if ustar > ustar_min else ustar_min
     rho0 = ps / (R_DRY * t2m)
@@ -64,21 +66,21 @@ cdef int _column_k(const double* tcol, Py_ssize_t lstride, double ps, double h, 
         wstar = cbrt(G0 / t2m * wth * h)
         wm = cbrt(us * us * us + c1 * wstar * wstar * wstar)
         zs = eps * h
-        phih = 1.0 / sqrt(1.0 - gamma * zs / L)
-        phim = 1.0 / cbrt(1.0 - gamma * zs / L)
-        pr = phih / phim + a_pr * kappa * eps * wstar / wm
+        pr = (1.0 / sqrt(1.0 - gamma * zs / L)) / (1.0 / cbrt(1.0 - gamma * zs / L)) + a_pr * kappa * eps * wstar / wm
     z[0] = 0.0
-    kz[0] = 0.0
-    rho_e[0] = ps / (R_DRY * t2m)
+    kmax = nlev - 1
     for k in range(nlev):
         pk = ap[k] + bp[k] * ps
         pk1 = ap[k + 1] + bp[k + 1] * ps
         if pk1 <= 0.0:
             pk1 = 0.01 * pk       # a top at zero pressure: give the top layer a finite depth
-        z[k + 1] = z[k] + R_DRY * tcol[k * lstride] / G0 * log(pk / pk1)
-    for k in range(1, nlev):
+        z[k + 1] = z[k] + R_DRY * tcol[k] / G0 * log(pk / pk1)
+        if k_bg <= 0.0 and z[k] >= h:
+            kmax = k           # interfaces above k are at or above h: K = 0 there
+            break
+    for k in range(1, kmax + 1):
         zz = z[k]
-        tint = 0.5 * (tcol[(k - 1) * lstride] + tcol[k * lstride])
+        tint = 0.5 * (tcol[k - 1] + tcol[k])
         rho_e[k] = (ap[k] + bp[k] * ps) / (R_DRY * tint)
         kz[k] = k_bg
         if zz < h:
@@ -93,7 +95,6 @@ cdef int _column_k(const double* tcol, Py_ssize_t lstride, double ps, double h, 
             kz[k] += kappa * wt * zz * (1.0 - zz / h) * (1.0 - zz / h)
         if kz[k] > 0.0:
             ktop = k
-    kz[nlev] = 0.0
     return ktop
 
 
@@ -101,110 +102,172 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             const double[:, ::1] ps, const double[:, ::1] pblh, const double[:, ::1] ustar,
             const double[:, ::1] shflx, const double[:, ::1] t2m, const double[::1] ap, const double[::1] bp,
             const double[:, ::1] area, double dt, double kappa, double eps, double c1, double a_pr,
-            double beta, double gamma, double k_bg, double ustar_min, double[:, :, ::1] kz_out):
+            double beta, double gamma, double k_bg, double ustar_min, double[:, :, ::1] kz_out,
+            int nthreads=1):
     """Implicit K-profile diffusion of every tracer in place; ``kz_out`` (nlev+1, nlat, nlon)
-    receives the eddy diffusivity at the interfaces [m2 s-1]."""
+    receives the eddy diffusivity at the interfaces [m2 s-1]. Each row is copied into
+    column-contiguous buffers, solved column by column and copied back."""
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
     cdef int ntr = q.shape[0]
-    cdef Py_ssize_t lstride = <Py_ssize_t> nlat * nlon
-    cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
-    cdef int j, i, k, t, ktop
+    cdef int L = nlev + 2
+    cdef int j, i, k, t, ktop, krow
     cdef double* work = NULL
-    cdef double* z = NULL
-    cdef double* rho_e = NULL
-    cdef double* kz = NULL
-    cdef double* dd = NULL
-    cdef double* cp = NULL
-    cdef double* inv = NULL
-    cdef double* dp = NULL
-    cdef double a, dz, den
-    cdef Py_ssize_t c
-    cdef double* mp = &m[0, 0, 0]
-    cdef double* qp = &q[0, 0, 0, 0]
-    cdef const double* tp = &temp[0, 0, 0]
-    cdef double* kp = &kz_out[0, 0, 0]
-    with nogil, parallel():
-        work = <double*> malloc(7 * (nlev + 2) * sizeof(double))
-        z = work
-        rho_e = z + (nlev + 2)
-        kz = rho_e + (nlev + 2)
-        dd = kz + (nlev + 2)
-        cp = dd + (nlev + 2)
-        inv = cp + (nlev + 2)
-        dp = inv + (nlev + 2)
+    cdef int* iwork = NULL
+    cdef double* tcolb = NULL    # (nlon, L)
+    cdef double* kzb = NULL      # (nlon, L)
+    cdef double* mb = NULL       # (nlon, L)
+    cdef double* qb = NULL       # (ntr, nlon, L)
+    cdef double* rdz = NULL      # (nlon, L) interface density / distance of layer mid-points
+    cdef double* sc = NULL       # scratch 6 L
+    cdef double* z
+    cdef double* rho_e
+    cdef double* dd
+    cdef double* cp
+    cdef double* inv
+    cdef double* dp
+    cdef double* kz
+    cdef double* mm
+    cdef double* qq
+    cdef int* kt = NULL
+    cdef double dz, den
+    with nogil, parallel(num_threads=nthreads):
+        work = <double*> malloc(((4 + ntr) * nlon * L + 6 * L) * sizeof(double))
+        iwork = <int*> malloc(nlon * sizeof(int))
+        if work != NULL and iwork != NULL:
+            tcolb = work
+            kzb = tcolb + nlon * L
+            mb = kzb + nlon * L
+            rdz = mb + nlon * L
+            qb = rdz + nlon * L
+            sc = qb + ntr * nlon * L
+            kt = iwork
         for j in prange(nlat, schedule="static"):
-            if work == NULL:
+            if work == NULL or iwork == NULL:
                 continue
+            z = sc
+            rho_e = z + L
+            dd = rho_e + L
+            cp = dd + L
+            inv = cp + L
+            dp = inv + L
+            for k in range(nlev):
+                for i in range(nlon):
+                    tcolb[i * L + k] = temp[k, j, i]
             for i in range(nlon):
-                c = <Py_ssize_t> j * nlon + i
-                ktop = _column_k(tp + c, lstride, ps[j, i], pblh[j, i], ustar[j, i], shflx[j, i], t2m[j, i],
-                                 &ap[0], &bp[0], nlev, kappa, eps, c1, a_pr, beta, gamma, k_bg, ustar_min,
-                                 z, rho_e, kz)
                 for k in range(nlev + 1):
-                    kp[k * lstride + c] = kz[k]
+                    kzb[i * L + k] = 0.0
+            krow = 0
+            for i in range(nlon):
+                kz = kzb + i * L
+                kt[i] = _column_k(tcolb + i * L, ps[j, i], pblh[j, i], ustar[j, i], shflx[j, i], t2m[j, i],
+                                  &ap[0], &bp[0], nlev, kappa, eps, c1, a_pr, beta, gamma, k_bg, ustar_min,
+                                  z, rho_e, kz)
+                if kt[i] > krow:
+                    krow = kt[i]
+                for k in range(1, kt[i] + 1):
+                    dz = 0.5 * (z[k + 1] - z[k - 1])
+                    rdz[i * L + k] = rho_e[k] / dz
+            for k in range(nlev + 1):
+                for i in range(nlon):
+                    kz_out[k, j, i] = kzb[i * L + k] if k <= kt[i] else 0.0
+            if krow == 0:
+                continue
+            for k in range(krow + 1):
+                for i in range(nlon):
+                    mb[i * L + k] = m[k, j, i]
+                for t in range(ntr):
+                    for i in range(nlon):
+                        qb[(t * nlon + i) * L + k] = q[t, k, j, i]
+            for i in range(nlon):
+                ktop = kt[i]
                 if ktop == 0:
                     continue
-                # exchange masses D_k [kg] through interfaces 1..ktop
+                kz = kzb + i * L
+                mm = mb + i * L
                 dd[0] = 0.0
+                # exchange masses D_k = rho K / dz A dt [kg] through interfaces 1..ktop
                 for k in range(1, ktop + 1):
-                    dz = 0.5 * (z[k + 1] - z[k - 1])
-                    dd[k] = rho_e[k] * kz[k] / dz * area[j, i] * dt
+                    dd[k] = rdz[i * L + k] * kz[k] * area[j, i] * dt
                 dd[ktop + 1] = 0.0
                 # Thomas factorisation of layers 0..ktop (sub = super = -D)
-                den = mp[c] + dd[1]
+                den = mm[0] + dd[1]
                 inv[0] = 1.0 / den
                 cp[0] = dd[1] * inv[0]                    # |c'_0|
                 for k in range(1, ktop + 1):
-                    den = mp[k * lstride + c] + dd[k] + dd[k + 1] - dd[k] * cp[k - 1]
+                    den = mm[k] + dd[k] + dd[k + 1] - dd[k] * cp[k - 1]
                     inv[k] = 1.0 / den
                     cp[k] = dd[k + 1] * inv[k]
                 for t in range(ntr):
-                    dp[0] = mp[c] * qp[t * tstride + c] * inv[0]
+                    qq = qb + (t * nlon + i) * L
+                    dp[0] = mm[0] * qq[0] * inv[0]
                     for k in range(1, ktop + 1):
-                        dp[k] = (mp[k * lstride + c] * qp[t * tstride + k * lstride + c] + dd[k] * dp[k - 1]) * inv[k]
-                    qp[t * tstride + ktop * lstride + c] = dp[ktop]
+                        dp[k] = (mm[k] * qq[k] + dd[k] * dp[k - 1]) * inv[k]
+                    qq[ktop] = dp[ktop]
                     for k in range(ktop - 1, -1, -1):
-                        qp[t * tstride + k * lstride + c] = dp[k] + cp[k] * qp[t * tstride + (k + 1) * lstride + c]
+                        qq[k] = dp[k] + cp[k] * qq[k + 1]
+            for k in range(krow + 1):
+                for t in range(ntr):
+                    for i in range(nlon):
+                        q[t, k, j, i] = qb[(t * nlon + i) * L + k]
         free(work)
+        free(iwork)
 
 
-def pbl_weights(const double[:, :, ::1] m, const double[:, :, ::1] temp, const double[:, ::1] ps,
-                const double[:, ::1] pblh, const double[::1] ap, const double[::1] bp,
-                double[:, :, ::1] w):
-    """Share of a surface flux each layer receives when spread over the boundary layer:
-    proportional to the layer's air mass below the boundary-layer height (columns sum to 1;
-    all into the lowest layer when h is below its top)."""
+def spread_surface_flux(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] temp,
+                        const double[:, ::1] ps, const double[:, ::1] pblh, const double[::1] ap,
+                        const double[::1] bp, const double[:, :, ::1] flux, const double[:, ::1] area,
+                        double dt, double m_air, int nthreads=1):
+    """Spread a surface flux that was just added to the lowest layer over the boundary layer.
+
+    Each layer's share is its air mass below the boundary-layer height h (heights from the
+    hypsometric equation with the layer temperatures); all stays in the lowest layer when h
+    is below its top. The amount moved from layer 0 to the layers above is (1 - w_0) of the
+    flux's amount dn = flux A dt [mol], so column totals (and the budget booked when it was
+    added) do not change. flux (ntr, nlat, nlon) mol m-2 s-1.
+    """
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
-    cdef Py_ssize_t lstride = <Py_ssize_t> nlat * nlon
-    cdef int j, i, k
-    cdef double z0, z1, pk, pk1, f, tot, h
-    cdef Py_ssize_t c
-    for j in prange(nlat, nogil=True, schedule="static"):
-        for i in range(nlon):
-            c = <Py_ssize_t> j * nlon + i
-            h = pblh[j, i]
-            z0 = 0.0
-            tot = 0.0
-            for k in range(nlev):
-                pk = ap[k] + bp[k] * ps[j, i]
-                pk1 = ap[k + 1] + bp[k + 1] * ps[j, i]
-                if pk1 <= 0.0:
-                    pk1 = 0.01 * pk
-                z1 = z0 + R_DRY * temp[k, j, i] / G0 * log(pk / pk1)
-                if k == 0 and h <= z1:
-                    f = 1.0
-                elif h >= z1:
-                    f = 1.0
-                elif h > z0:
-                    f = (h - z0) / (z1 - z0)
-                else:
-                    f = 0.0
-                w[k, j, i] = f * m[k, j, i]
-                tot = tot + w[k, j, i]
-                z0 = z1
-            for k in range(nlev):
-                w[k, j, i] = w[k, j, i] / tot
+    cdef int ntr = q.shape[0]
+    cdef int j, i, k, t, ktop
+    cdef double z0, z1, pk, pk1, f, tot, h, dn, wk
+    cdef double* w = NULL
+    with nogil, parallel(num_threads=nthreads):
+        w = <double*> malloc((nlev + 1) * sizeof(double))
+        for j in prange(nlat, schedule="static"):
+            if w == NULL:
+                continue
+            for i in range(nlon):
+                h = pblh[j, i]
+                z0 = 0.0
+                tot = 0.0
+                ktop = 0
+                for k in range(nlev):
+                    pk = ap[k] + bp[k] * ps[j, i]
+                    pk1 = ap[k + 1] + bp[k + 1] * ps[j, i]
+                    if pk1 <= 0.0:
+                        pk1 = 0.01 * pk
+                    z1 = z0 + R_DRY * temp[k, j, i] / G0 * log(pk / pk1)
+                    if k == 0 or h >= z1:
+                        f = 1.0
+                    elif h > z0:
+                        f = (h - z0) / (z1 - z0)
+                    else:
+                        break
+                    w[k] = f * m[k, j, i]
+                    tot = tot + w[k]
+                    ktop = k
+                    z0 = z1
+                if ktop == 0:
+                    continue
+                for t in range(ntr):
+                    dn = flux[t, j, i] * area[j, i] * dt
+                    if dn == 0.0:
+                        continue
+                    q[t, 0, j, i] = q[t, 0, j, i] - dn * (1.0 - w[0] / tot) * m_air / m[0, j, i]
+                    for k in range(1, ktop + 1):
+                        wk = w[k] / tot
+                        q[t, k, j, i] = q[t, k, j, i] + dn * wk * m_air / m[k, j, i]
+        free(w)

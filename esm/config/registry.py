@@ -13,7 +13,6 @@ from esm.clock import CALENDARS, TIME_PATTERN, Interval, format_time, parse_time
 from esm.config.schema import Config, Group, Key, Schema
 from esm.errors import ConfigError
 from esm.grid import parse_resolution
-from esm.transport.config import TRANSPORT  # the full transport parameter table
 from esm.vertical import LEVEL_SETS
 
 #: Modules that define ``NAMELIST_GROUPS`` (a list of Group) and optionally ``CONFIG_CHECKS``.
@@ -110,7 +109,14 @@ COUPLER = Group("coupler_nml", "Which components run.", (
         "stepped", is_list=True),
 ))
 
-CORE_GROUPS = [TIME_CONTROL, GRID, TRACERS, TRANSPORT, COUPLER, OUTPUT, RESTART]
+
+def core_groups() -> list[Group]:
+    """The core groups in namelist order. The transport group lives with its parameter table in
+    ``esm.transport.config``; it is imported here, not at module level, because that module
+    itself imports ``esm.config``."""
+    from esm.transport.config import TRANSPORT
+
+    return [TIME_CONTROL, GRID, TRACERS, TRANSPORT, COUPLER, OUTPUT, RESTART]
 
 
 # ---- cross-key checks -----------------------------------------------------------------
@@ -211,7 +217,7 @@ def check_components(cfg: Config) -> None:
 @lru_cache(maxsize=1)
 def schema() -> Schema:
     """The complete schema: core groups, then every component's groups."""
-    groups = list(CORE_GROUPS)
+    groups = core_groups()
     checks = [check_time, check_tracers, check_streams, check_components]
     for modname in COMPONENT_CONFIG_MODULES:
         mod = importlib.import_module(modname)

@@ -24,6 +24,7 @@ import numpy as np
 from esm.constants import G0
 from esm.errors import InputDataError, ModelStateError
 from esm.grid import Grid
+from esm.transport.threads import kernel_threads
 from esm.vertical import VerticalCoordinate
 
 _H_ERRORS = {
@@ -45,6 +46,57 @@ _V_ERRORS = {
 }
 
 
+_WORKSPACES: dict = {}
+_FFSL = None
+
+
+def cpu_has_avx2() -> bool:
+    """Whether this CPU runs AVX2 code (numpy's CPU dispatch table, else /proc/cpuinfo)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+
+        return bool(__cpu_features__.get("AVX2", False))
+    except ImportError:
+        try:
+            with open("/proc/cpuinfo") as fh:
+                return any(line.startswith("flags") and " avx2" in line for line in fh)
+        except OSError:
+            return False
+
+
+def kernels():
+    """The advection kernel module: the AVX2 build on CPUs that have AVX2 (bit-identical results,
+    faster), the baseline build otherwise or when the environment sets ESM_NO_AVX2=1."""
+    global _FFSL
+    if _FFSL is None:
+        import importlib
+        import os
+
+        name = "esm._kernels.ffsl"
+        if os.environ.get("ESM_NO_AVX2", "0") != "1" and cpu_has_avx2():
+            name = "esm._kernels.ffsl_avx2"
+        try:
+            _FFSL = importlib.import_module(name)
+            if name.endswith("avx2") and not _FFSL.built_for_avx2():
+                _FFSL = importlib.import_module("esm._kernels.ffsl")
+        except ImportError:
+            _FFSL = importlib.import_module("esm._kernels.ffsl")
+    return _FFSL
+
+
+def _workspace(kind: str, sizes: tuple[int, int], nthreads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-thread kernel workspace, kept between steps (fresh pages cost a kernel page fault
+    and zeroing each time); one row per thread the call may use."""
+    key = (kind, sizes, nthreads)
+    ws = _WORKSPACES.get(key)
+    if ws is None:
+        for k in [k for k in _WORKSPACES if k[0] == kind]:
+            del _WORKSPACES[k]
+        ws = (np.empty((nthreads, sizes[0])), np.empty((nthreads, sizes[1]), dtype=np.int32))
+        _WORKSPACES[key] = ws
+    return ws
+
+
 def _cell(grid: Grid, k: int, j: int, i: int) -> str:
     lat = f"lat {grid.lat[j]:.2f}" if 0 <= j < grid.nlat else f"row {j}"
     if i < 0:
@@ -54,19 +106,22 @@ def _cell(grid: Grid, k: int, j: int, i: int) -> str:
 
 
 def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, scheme: int,
-               max_subcycles: int, grid: Grid, when: str = "", order: int = 0) -> np.ndarray:
+               max_subcycles: int, grid: Grid, when: str = "", order: int = 0, scale: float = 1.0) -> np.ndarray:
     """Horizontal FFSL step in place; returns the meridional sub-steps used per level.
 
-    ``fx`` (nlev, nlat, nlon) and ``fy`` (nlev, nlat+1, nlon) are air masses [kg] moved
-    through the west and south faces during the step (mass flux times dt).
+    ``fx * scale`` (nlev, nlat, nlon) and ``fy * scale`` (nlev, nlat+1, nlon) are the air
+    masses [kg] moved through the west and south faces during the step (``scale`` = dt
+    for mass fluxes in kg s-1).
     """
-    from esm._kernels import ffsl
-
+    ffsl = kernels()
     nlev = m.shape[0]
     status = np.zeros((nlev, 3), dtype=np.int32)
     value = np.zeros(nlev)
     nsub = np.zeros(nlev, dtype=np.int32)
-    ffsl.hadvect(m, q, fx, fy, int(scheme), int(max_subcycles), int(order), status, value, nsub)
+    nthreads = kernel_threads(m.size * q.shape[0])
+    work, iwork = _workspace("h", tuple(ffsl.hwork_size(m.shape[1], m.shape[2], q.shape[0], int(order))), nthreads)
+    ffsl.hadvect(m, q, fx, fy, float(scale), int(scheme), int(max_subcycles), int(order), status, value, nsub,
+                 work, iwork)
     bad = np.flatnonzero(status[:, 0])
     if bad.size:
         k = int(bad[0])
@@ -79,12 +134,13 @@ def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, sch
 def vertical(m: np.ndarray, q: np.ndarray, w: np.ndarray, scheme: int, grid: Grid | None,
              row_start: int, row_end: int, when: str = "") -> None:
     """Vertical FFSL step in place on rows ``row_start <= j < row_end`` (w: upward kg per step)."""
-    from esm._kernels import ffsl
-
+    ffsl = kernels()
     nrow = m.shape[1]
     status = np.zeros((nrow, 3), dtype=np.int32)
     value = np.zeros(nrow)
-    ffsl.vadvect(m, q, w, int(scheme), int(row_start), int(row_end), status, value)
+    nthreads = kernel_threads(m.size * q.shape[0])
+    work, iwork = _workspace("v" + str(m.shape), tuple(ffsl.vwork_size(m.shape[0], m.shape[2])), nthreads)
+    ffsl.vadvect(m, q, w, int(scheme), int(row_start), int(row_end), status, value, work, iwork)
     bad = np.flatnonzero(status[:, 0])
     if bad.size:
         j = int(bad[0])
@@ -94,31 +150,29 @@ def vertical(m: np.ndarray, q: np.ndarray, w: np.ndarray, scheme: int, grid: Gri
                               + _V_ERRORS.get(code, f"error {code}").format(v=value[j]))
 
 
-def convergence(fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
-    """Horizontal air-mass convergence per cell [kg per step] from face air masses."""
-    return (fx - np.roll(fx, -1, axis=-1)) + (fy[:, :-1] - fy[:, 1:])
-
-
 class VerticalFluxes:
     """Vertical air-mass fluxes of one step (TM5 construction, see the module docstring).
 
-    Attributes: ``w`` (nlev+1, nlat, nlon) upward kg per step through each interface,
-    ``target`` (nlev, nlat, nlon) end-of-step air mass, ``ps`` (nlat, nlon) the implied
-    end-of-step surface pressure; for the polar caps (rows 0 and nlat-1 summed over
-    longitude, one column each): ``w_cap`` (nlev+1, 1, 2), ``target_cap`` (nlev, 2).
+    Attributes: ``conv`` (nlev, nlat, nlon) horizontal convergence [kg per step], ``w``
+    (nlev+1, nlat, nlon) upward kg per step through each interface, ``target`` (nlev, nlat,
+    nlon) end-of-step air mass, ``ps`` (nlat, nlon) the implied end-of-step surface
+    pressure; for the polar caps (rows 0 and nlat-1 summed over longitude, one column each):
+    ``w_cap`` (nlev+1, 1, 2), ``target_cap`` (nlev, 2).
     """
 
-    def __init__(self, m: np.ndarray, conv: np.ndarray, vcoord: VerticalCoordinate, grid: Grid):
-        mh = m + conv
-        area = grid.area
-        self.ps = vcoord.ptop + mh.sum(axis=0) * G0 / area
-        self.target = vcoord.air_mass(self.ps, area)
+    def __init__(self, m: np.ndarray, fx: np.ndarray, fy: np.ndarray, scale: float,
+                 vcoord: VerticalCoordinate, grid: Grid):
+        ffsl = kernels()
         nlev = m.shape[0]
-        self.w = np.zeros((nlev + 1,) + m.shape[1:])
-        np.cumsum(mh - self.target, axis=0, out=self.w[1:])
-        self.w[nlev] = 0.0
+        self.conv = np.empty_like(m)
+        self.ps = np.empty(m.shape[1:])
+        self.target = np.empty_like(m)
+        self.w = np.empty((nlev + 1,) + m.shape[1:])
+        ffsl.vertical_fluxes(m, fx, fy, float(scale), np.ascontiguousarray(vcoord.dap),
+                             np.ascontiguousarray(vcoord.dbp), np.ascontiguousarray(grid.area),
+                             vcoord.ptop, G0, self.conv, self.ps, self.target, self.w, kernel_threads(m.size))
         caps = [0, grid.nlat - 1]
-        mh_cap = mh[:, caps, :].sum(axis=-1)
+        mh_cap = (m[:, caps, :] + self.conv[:, caps, :]).sum(axis=-1)
         self.target_cap = self.target[:, caps, :].sum(axis=-1)
         self.w_cap = np.zeros((nlev + 1, 1, 2))
         np.cumsum(mh_cap - self.target_cap, axis=0, out=self.w_cap[1:, 0, :])
@@ -154,7 +208,8 @@ def _cap_columns(m: np.ndarray, q: np.ndarray, vf: VerticalFluxes, scheme: int, 
 
 def advect(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, vcoord: VerticalCoordinate,
            grid: Grid, scheme: int, max_subcycles: int, vertical_first: bool, order: int = 0,
-           ps_end: np.ndarray | None = None, ps_tolerance: float = np.inf, when: str = "") -> dict:
+           ps_end: np.ndarray | None = None, ps_tolerance: float = np.inf, when: str = "",
+           scale: float = 1.0) -> dict:
     """One 3-D advection step in place: horizontal (H) and vertical (Z) sweeps.
 
     ``vertical_first`` selects Z then H instead of H then Z, ``order`` the horizontal
@@ -165,17 +220,17 @@ def advect(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, vcoord:
     """
     nlat = grid.nlat
     caps = [0, nlat - 1]
-    conv = convergence(fx, fy)
-    vf = VerticalFluxes(m, conv, vcoord, grid)
+    vf = VerticalFluxes(m, fx, fy, scale, vcoord, grid)
+    conv = vf.conv
     ps_diff = vf.check_surface_pressure(ps_end, ps_tolerance, grid, when) if ps_end is not None else float("nan")
     if vertical_first:
         vertical(m, q, vf.w, scheme, grid, 1, nlat - 1, when)
         _cap_columns(m, q, vf, scheme, grid, when)
         m[:, caps, :] = vf.target[:, caps, :] - conv[:, caps, :]
-        nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order)
+        nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order, scale)
         m[:, caps, :] = vf.target[:, caps, :]
     else:
-        nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order)
+        nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order, scale)
         vertical(m, q, vf.w, scheme, grid, 1, nlat - 1, when)
         _cap_columns(m, q, vf, scheme, grid, when)
         m[:, caps, :] = vf.target[:, caps, :]

@@ -46,9 +46,9 @@ TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass p
         vmin=0.0),
     # ---- boundary-layer diffusion (Holtslag & Boville 1993, J. Climate 6, 1825) ---------
     Key("von_karman", "float", 0.4, "1", "von Karman constant kappa", vmin=0.3, vmax=0.45,
-        source="Holtslag & Boville 1993, section 3b"),
+        source="Holtslag & Boville 1993 (kappa = 0.4)"),
     Key("surface_layer_fraction", "float", 0.1, "1", "Depth of the surface layer as a fraction epsilon of "
-        "the boundary-layer height", vmin=0.01, vmax=0.5, source="Holtslag & Boville 1993, eq. 3.12"),
+        "the boundary-layer height", vmin=0.01, vmax=0.5, source="Holtslag & Boville 1993, appendix (epsilon = 0.1)"),
     Key("wm_coefficient", "float", 0.6, "1", "c1 in the mixed-layer velocity scale "
         "w_m = (u*^3 + c1 w*^3)^(1/3)", vmin=0.0, vmax=5.0, source="Holtslag & Boville 1993, eq. A11"),
     Key("prandtl_coefficient", "float", 7.2, "1", "a in the mixed-layer Prandtl number "
@@ -68,8 +68,9 @@ TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass p
         "convective mass-flux update per column and step (the sub-step keeps every layer's "
         "outflow below its air mass)", vmin=1, vmax=100000),
     # ---- input checking -----------------------------------------------------------------
-    Key("check_inputs", "bool", True, "", "Check mass fluxes and meteorological fields for wrong shapes, "
-        "non-finite and out-of-range values every step (errors name the field, time and cell)"),
+    Key("check_inputs", "bool", True, "", "Scan mass fluxes, surface fluxes and meteorological fields for "
+        "non-finite and out-of-range values every step (errors name the field, time and cell); shapes are "
+        "always checked, and the kernels always stop on a non-positive air mass"),
 ))
 
 NAMELIST_GROUPS: list[Group] = []  # TRANSPORT is a core group, added by esm.config.registry

@@ -5,6 +5,7 @@ import numpy as np
 
 from esm.errors import ModelStateError
 from esm.transport.checks import met_field
+from esm.transport.threads import kernel_threads
 
 PROCESS = "convection"
 
@@ -22,12 +23,14 @@ class Convection:
 
         g = self.grid
         nlev = self.vcoord.nlev
-        cmfmc = met_field(met, "cmfmc", (nlev + 1,) + g.shape, g, when, PROCESS, vmin=0.0, edge=True)
-        dtrain = met_field(met, "dtrain", (nlev,) + g.shape, g, when, PROCESS, vmin=0.0)
+        cmfmc = met_field(met, "cmfmc", (nlev + 1,) + g.shape, g, when, PROCESS, vmin=0.0, edge=True,
+                          scan=self.p.check_inputs)
+        dtrain = met_field(met, "dtrain", (nlev,) + g.shape, g, when, PROCESS, vmin=0.0,
+                          scan=self.p.check_inputs)
         status = np.zeros((g.nlat, 3), dtype=np.int32)
         value = np.zeros(g.nlat)
         convect.convect(atm.air_mass, atm.q, cmfmc, dtrain, np.ascontiguousarray(g.area), float(dt),
-                        int(self.p.max_convection_subcycles), status, value)
+                        int(self.p.max_convection_subcycles), status, value, kernel_threads(atm.q.size))
         bad = np.flatnonzero(status[:, 0])
         if bad.size:
             j = int(bad[0])

@@ -3,8 +3,9 @@
 Operator splitting (first order between processes, as in GEOS-Chem and TM5; the
 advection itself is second order, symmetric over pairs of steps):
 
-1. surface fluxes enter as tracer amount (``Atmosphere.add_surface_flux``), in the lowest
-   layer or spread over the boundary layer (``flux_injection``). They come first so that
+1. surface fluxes enter as tracer amount (``Atmosphere.add_surface_flux``, which books the
+   budget), in the lowest layer or then spread over the boundary layer in proportion to each
+   layer's air below the boundary-layer height (``flux_injection``). They come first so that
    the same step's boundary-layer mixing spreads them before they are advected: turbulence
    mixes the boundary layer in minutes to an hour, faster than the step, and a flux left in
    a thin lowest layer through advection would be carried by the wrong wind;
@@ -36,7 +37,7 @@ from esm.transport import advection
 from esm.transport.checks import check_array
 from esm.transport.config import ADVECTION_SCHEMES
 from esm.transport.convection import Convection
-from esm.transport.diffusion import VerticalDiffusion, boundary_layer_weights
+from esm.transport.diffusion import VerticalDiffusion, spread_surface_flux
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Transport:
         self.convection = Convection(self.p, grid, vcoord) if self.p.convection else None
         #: diagnostics of the last step (largest ps mismatch, meridional sub-steps, ...)
         self.last: dict = {}
+        log.info(self.summary())
 
     # ---- the step ------------------------------------------------------------------------
     def step_parity(self, time, dt: float) -> int:
@@ -66,6 +68,8 @@ class Transport:
     def step(self, atm, fluxes, met, dt: float, surface_flux: np.ndarray | None = None,
              loss_rates: dict[int, np.ndarray] | None = None) -> None:
         """Advance ``atm`` (air mass and mixing ratios, in place) by one step of ``dt`` seconds."""
+        if met is None:
+            raise InputDataError("transport needs the meteorology (mass fluxes and fields) but none was given")
         when = f"transport step starting {format_time(met.time)}"
         g = self.grid
         nlev = self.vcoord.nlev
@@ -80,11 +84,11 @@ class Transport:
             raise ValueError(f"{when}: atmosphere arrays must be C-contiguous float64")
         # 1. surface fluxes
         if surface_flux is not None:
-            sf = check_array(surface_flux, "surface_flux", (ntr,) + s2, g, when, what="surface flux array")
-            weights = None
+            sf = check_array(surface_flux, "surface_flux", (ntr,) + s2, g, when, what="surface flux array",
+                             lead_names=self.tracers.names, scan=self.p.check_inputs)
+            atm.add_surface_flux(sf, dt)                     # books the budget; all in the lowest layer
             if self.p.flux_injection == "boundary_layer":
-                weights = boundary_layer_weights(atm, met, g, self.vcoord, when)
-            atm.add_surface_flux(sf, dt, weights)
+                spread_surface_flux(atm, sf, met, g, self.vcoord, dt, when)
         # 2. boundary-layer diffusion, 3. convection
         if self.vdiff is not None:
             self.vdiff.apply(atm, met, dt, when)
@@ -99,7 +103,7 @@ class Transport:
                 if not 0 <= int(i) < ntr:
                     raise ValueError(f"{when}: loss rate for tracer index {i}; the run has {ntr} tracers")
                 r = check_array(rate, f"loss rate of {self.tracers.names[i]}", s3, g, when, vmin=0.0,
-                                what="chemistry field")
+                                what="chemistry field", scan=self.p.check_inputs)
                 atm.apply_loss(r, dt, int(i))
 
     def _advect(self, atm, fluxes, met, dt: float, when: str) -> None:
@@ -109,8 +113,9 @@ class Transport:
             raise InputDataError(f"{when}: advection needs mass fluxes but none were given")
         if abs(float(fluxes.dt) - float(dt)) > 1e-9 * abs(float(dt)):
             raise InputDataError(f"{when}: mass fluxes are averaged over {fluxes.dt} s but the step is {dt} s")
-        mfx = check_array(fluxes.mfx, "mfx", (nlev, g.nlat, g.nlon), g, when, what="mass flux")
-        mfy = check_array(fluxes.mfy, "mfy", (nlev, g.nlat + 1, g.nlon), g, when, what="mass flux")
+        scan = self.p.check_inputs
+        mfx = check_array(fluxes.mfx, "mfx", (nlev, g.nlat, g.nlon), g, when, what="mass flux", scan=scan)
+        mfy = check_array(fluxes.mfy, "mfy", (nlev, g.nlat + 1, g.nlon), g, when, what="mass flux", scan=scan)
         pole = np.abs(mfy[:, [0, g.nlat], :])
         if pole.max() > 0.0:
             k, r, i = np.unravel_index(int(np.argmax(pole)), pole.shape)
@@ -118,17 +123,15 @@ class Transport:
                                  f"is {mfy[k, 0 if r == 0 else g.nlat, i]!r} kg s-1 at level {k}, "
                                  f"lon {g.lon[i]:.2f}; expected 0 (rows 0 and nlat of mfy are the poles)")
         ps_end = check_array(fluxes.ps_end, "ps_end", g.shape, g, when, vmin=self.vcoord.ptop,
-                             vmin_strict=True, what="surface pressure")
-        fx = mfx * dt
-        fy = mfy * dt
+                             vmin_strict=True, what="surface pressure")      # always: cheap and essential
         if self.p.horizontal_splitting == "strang":
             parity = self.step_parity(met.time, dt)
             vertical_first, order = (False, 1) if parity == 0 else (True, 2)
         else:
             vertical_first, order = bool(self.step_parity(met.time, dt)), 0
-        info = advection.advect(atm.air_mass, atm.q, fx, fy, self.vcoord, g, self.scheme,
+        info = advection.advect(atm.air_mass, atm.q, mfx, mfy, self.vcoord, g, self.scheme,
                                 self.p.max_meridional_subcycles, vertical_first, order,
-                                ps_end=ps_end, ps_tolerance=self.p.ps_tolerance, when=when)
+                                ps_end=ps_end, ps_tolerance=self.p.ps_tolerance, when=when, scale=float(dt))
         self.last = {"ps_mismatch_max": info["ps_mismatch_max"],
                      "meridional_subcycles_max": info["meridional_subcycles_max"]}
 
