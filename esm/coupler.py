@@ -411,6 +411,8 @@ class Model:
             raise
         finally:
             self.writer.close()
+            if self.met is not None:
+                self.met.close()
             bar.close()
         wall = _time.perf_counter() - wall0
         summary = {"wall_seconds": wall, "timers": dict(self.timers), "budget": self.budget_table(),

@@ -125,3 +125,6 @@ class MetProvider(ABC):
 
     def load_restart_state(self, state: dict[str, np.ndarray]) -> None:
         pass
+
+    def close(self) -> None:
+        """Release files and background threads (e.g. the reanalysis prefetch)."""
