@@ -18,6 +18,7 @@ from esm.vertical import LEVEL_SETS
 #: Modules that define ``NAMELIST_GROUPS`` (a list of Group) and optionally ``CONFIG_CHECKS``.
 COMPONENT_CONFIG_MODULES = [
     "esm.components.prescribed",
+    "esm.land.params",
 ]
 
 
