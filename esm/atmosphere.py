@@ -124,11 +124,11 @@ class Atmosphere:
         bad = ~np.isfinite(self.air_mass) | (self.air_mass <= 0)
         if bad.any():
             k, j, i = np.argwhere(bad)[0]
-            raise ModelStateError(f"{when}: air mass is {self.air_mass[k, j, i]!r} kg at level {k}, "
+            raise ModelStateError(f"{when}: air mass is {float(self.air_mass[k, j, i])!r} kg at level {k}, "
                                   f"lat {self.grid.lat[j]:.2f}, lon {self.grid.lon[i]:.2f}")
         for t, name in enumerate(self.tracers.names):
             badq = ~np.isfinite(self.q[t])
             if badq.any():
                 k, j, i = np.argwhere(badq)[0]
-                raise ModelStateError(f"{when}: tracer {name!r} mole fraction is {self.q[t, k, j, i]!r} at "
+                raise ModelStateError(f"{when}: tracer {name!r} mole fraction is {float(self.q[t, k, j, i])!r} at "
                                       f"level {k}, lat {self.grid.lat[j]:.2f}, lon {self.grid.lon[i]:.2f}")

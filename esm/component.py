@@ -9,7 +9,9 @@ grid (nlat, nlon), per unit area of the whole grid cell.
 Lifecycle, driven by :class:`esm.coupler.Model`::
 
     c = Component(config, grid, vcoord, tracers, clock)
-    c.initialise(time, met)                 # cold start (spin-up, initial pools)
+    c.met_provider = provider               # set by the coupler when the run has meteorology
+    c.initialise(time, met)                 # cold start (spin-up, initial pools; may sample
+                                            # c.met_provider.at(...) over a climatological year)
       or c.load_restart_state(state)        # warm start, bit for bit
     every interval:
         fluxes = c.surface_flux(time, dt, atmosphere, met)   # {tracer: (nlat, nlon)}
@@ -57,6 +59,8 @@ class Component:
     variables: ClassVar[tuple[Variable, ...]] = ()
     #: extra output dimensions: name -> (coordinate values, attributes)
     extra_dims: ClassVar[dict] = {}
+    #: whether the component reads meteorology (the coupler then builds a provider)
+    needs_met: ClassVar[bool] = False
 
     def __init__(self, config: Config, grid: Grid, vcoord: VerticalCoordinate, tracers: TracerSet,
                  clock: Clock):
@@ -66,6 +70,10 @@ class Component:
         self.tracers = tracers
         self.clock = clock
         self.interval = clock.dt  # seconds between updates; subclasses may set a multiple of dt
+        #: the run's meteorology provider (esm.meteorology.MetProvider), set by the coupler before
+        #: initialise() when the run has meteorology; components that need a year of forcing for a
+        #: spin-up sample it instead of building their own
+        self.met_provider = None
 
     # ---- lifecycle -----------------------------------------------------------------
     def initialise(self, time, met) -> None:

@@ -42,8 +42,10 @@ def parse_resolution(spec: str) -> tuple[int, int]:
         raise ValueError(f"grid resolution {spec!r} is not of the form 'DLATxDLON' in degrees, "
                          f"e.g. one of {sorted(NAMED_RESOLUTIONS)}")
     dlat, dlon = float(m.group(1)), float(m.group(2))
+    if dlat <= 0 or dlon <= 0:
+        raise ValueError(f"grid resolution {spec!r}: spacings must be positive")
     nlat, nlon = 180.0 / dlat, 360.0 / dlon
-    if dlat <= 0 or dlon <= 0 or abs(nlat - round(nlat)) > 1e-9 or abs(nlon - round(nlon)) > 1e-9:
+    if abs(nlat - round(nlat)) > 1e-9 or abs(nlon - round(nlon)) > 1e-9:
         raise ValueError(f"grid resolution {spec!r}: {dlat} deg must divide 180 and {dlon} deg must "
                          "divide 360")
     if round(nlat) < 3 or round(nlon) < 3:

@@ -27,7 +27,8 @@ class Species:
     molar_mass: float  # kg mol-1
     default_mole_fraction: float  # mol mol-1
     standard_name: str = ""  # CF standard name of the mole fraction ("" if none exists)
-    flux_standard_name: str = ""  # CF standard name of the surface flux
+    flux_standard_name: str = ""  # CF standard name of the net surface flux ("" if CF has none:
+    # CF has only process-specific CH4 and N2O fluxes, so their net fluxes carry a long_name only)
     flux_kind: str = "mole"  # 'mole' -> output flux in mol m-2 s-1; 'mass' -> kg m-2 s-1
     parent: str = ""  # tagged tracers: the species they are part of
     display_scale: float = 1.0e6  # for human-readable logs (ppm)
@@ -39,10 +40,10 @@ SPECIES: dict[str, Species] = {
         Species("co2", "carbon dioxide", 44.0095e-3, 412.44e-6,
                 "mole_fraction_of_carbon_dioxide_in_air", "surface_upward_mole_flux_of_carbon_dioxide"),
         Species("ch4", "methane", 16.0425e-3, 1879.0e-9, "mole_fraction_of_methane_in_air",
-                "surface_upward_mass_flux_of_methane", flux_kind="mass",
+                flux_kind="mass",
                 display_scale=1e9, display_unit="ppb"),
         Species("n2o", "nitrous oxide", 44.0128e-3, 333.0e-9, "mole_fraction_of_nitrous_oxide_in_air",
-                "surface_upward_mass_flux_of_nitrous_oxide", flux_kind="mass",
+                flux_kind="mass",
                 display_scale=1e9, display_unit="ppb"),
         Species("co2_fossil", "carbon dioxide from fossil fuel and industry", 44.0095e-3, 0.0,
                 parent="co2"),

@@ -7,6 +7,7 @@ import importlib
 
 COMPONENTS: dict[str, str] = {
     "prescribed": "esm.components.prescribed:PrescribedFlux",
+    "ocean": "esm.ocean.component:OceanCarbon",
 }
 
 

@@ -18,6 +18,8 @@ from esm.vertical import LEVEL_SETS
 #: Modules that define ``NAMELIST_GROUPS`` (a list of Group) and optionally ``CONFIG_CHECKS``.
 COMPONENT_CONFIG_MODULES = [
     "esm.components.prescribed",
+    "esm.meteorology.config",
+    "esm.ocean.params",
     "esm.land.params",
 ]
 
@@ -86,7 +88,8 @@ OUTPUT = Group("output_nml", "Output directory and CF-NetCDF output streams.", (
         in_output=False),
     Key("log_interval", "str", "1d", "", "Simulated time between progress log lines in 'log' mode",
         validator=_interval, in_output=False),
-    Key("deflate_level", "int", 4, "1", "zlib compression level of output variables (0 = off)",
+    Key("deflate_level", "int", 1, "1", "zlib compression level of output variables (0 = off, 9 = smallest "
+        "files and slowest writing)",
         vmin=0, vmax=9),
 ))
 

@@ -132,6 +132,8 @@ class Key:
             if value is None:
                 raise ConfigError(f"{where}: empty value; expected {self.expected()}")
             items = list(value) if isinstance(value, (list, tuple)) else [value]
+            if self.type == "str" and items == [""]:
+                items = []  # "key = ''" is the empty list
             # f90nml pads sparse arrays with None; those are holes the user left
             if any(v is None for v in items):
                 raise ConfigError(f"{where}: the list {value!r} has empty elements; expected {self.expected()}")
@@ -166,7 +168,7 @@ class Key:
                 return repr(float(v))
             return str(int(v))
         if self.is_list:
-            return ", ".join(one(v) for v in value)
+            return ", ".join(one(v) for v in value) if value else "''"
         return one(value)
 
 

@@ -44,6 +44,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "tskin": ("2d", "K", "surface (skin) temperature"),
     "swdown": ("2d", "W m-2", "surface downwelling shortwave radiation (global: direct + diffuse)"),
     "swdown_diffuse": ("2d", "W m-2", "diffuse part of surface downwelling shortwave radiation"),
+    "par": ("2d", "W m-2", "surface downwelling photosynthetically active radiation (400-700 nm, energy "
+            "units; multiply by ~4.57 umol J-1 for photon flux)"),
     "cos_sza": ("2d", "1", "cosine of the solar zenith angle at the time (0 when the sun is down)"),
     "precip": ("2d", "kg m-2 s-1", "precipitation flux (liquid water equivalent)"),
     "soilm": ("2d", "m3 m-3", "volumetric soil water content of the root zone"),

@@ -1,0 +1,5 @@
+import sys
+
+from esm.cli import main
+
+sys.exit(main())

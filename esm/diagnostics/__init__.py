@@ -1,0 +1,1 @@
+"""Run diagnostics: progress reporting, budgets."""

@@ -1,0 +1,1 @@
+"""Input/output at the model boundary: CF NetCDF streams, restart files."""

@@ -1,0 +1,208 @@
+"""Horizontal air-mass fluxes on cell faces and the pressure fixer that makes them consistent.
+
+Conventions (see :class:`esm.meteorology.base.MassFluxes`): ``mfx[k, j, i]`` [kg s-1] eastward through
+the west face of cell (j, i), periodic in longitude; ``mfy[k, j, i]`` northward through the south face,
+rows 0 and nlat (the poles) zero. The net outflow (divergence) of a column is
+
+    D_ji = sum_k (mfx[k, j, i+1] - mfx[k, j, i] + mfy[k, j+1, i] - mfy[k, j, i]),
+
+and the column air mass changes by ``-D dt``, i.e. the surface pressure by ``-g D dt / A``.
+
+Pressure fixer
+--------------
+Winds from any source (reanalysis interpolated in time, regridded; or the climatology) do not give
+fluxes whose convergence matches the change of the surface pressure, and the model's own surface
+pressure drifts from the source's. Following the approach of Cameron-Smith et al. (2002) / Horowitz
+et al. (2003, JGR 108, 4784, section 2.2) and the mass-flux correction of Heimann & Keeling (1989):
+add the gradient of a correction potential chi so that the corrected column divergence takes the
+model's ``ps_start`` to the target ``ps_target`` in one step:
+
+    L chi = dM/dt + D_raw,    dM = (ps_target - ps_start) A / g  (global mean removed),
+
+with the discrete, symmetric, five-point operator
+``(L chi)_ji = wx_j (chi_{j,i+1} + chi_{j,i-1} - 2 chi_ji) + wy_{j+1} (chi_{j+1,i} - chi_ji) + wy_j (chi_{j-1,i} - chi_ji)``,
+geometric weights ``wx_j = dy / dx_j`` and ``wy_j = dx_edge_j / dy`` (zero at the poles), and the
+correction fluxes ``F_x = wx (chi_west - chi_east)``, ``F_y = wy (chi_south - chi_north)``. The
+operator is circulant in longitude, so it is solved exactly by an FFT in longitude and, for every
+zonal wavenumber, a tridiagonal solve in latitude (the wavenumber-0 system is singular — chi is
+defined up to a constant — and is pinned at the south pole; it is solvable because the right-hand
+side sums to zero). The column correction is shared among the layers in proportion to their
+pressure thickness at the face (Horowitz et al. 2003), so it does not change the relative
+vertical structure of the flow. The global-mean part of ``ps_target - ps_start`` (a change of the
+global air mass, e.g. water vapour in reanalysis) cannot be reached by horizontal fluxes: it is
+removed and reported, and the model's global dry-air mass is conserved exactly.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from esm.constants import G0
+from esm.grid import Grid
+from esm.vertical import VerticalCoordinate
+
+
+def column_divergence(mfx: np.ndarray, mfy: np.ndarray) -> np.ndarray:
+    """Net horizontal outflow of every column [kg s-1], shape (nlat, nlon)."""
+    fx = mfx.sum(axis=0)
+    fy = mfy.sum(axis=0)
+    return (np.roll(fx, -1, axis=1) - fx) + (fy[1:] - fy[:-1])
+
+
+def layer_divergence(mfx: np.ndarray, mfy: np.ndarray) -> np.ndarray:
+    """Net horizontal outflow of every cell [kg s-1], shape (nlev, nlat, nlon)."""
+    return (np.roll(mfx, -1, axis=2) - mfx) + (mfy[:, 1:] - mfy[:, :-1])
+
+
+def ps_after(ps_start: np.ndarray, mfx: np.ndarray, mfy: np.ndarray, dt: float, grid: Grid) -> np.ndarray:
+    """Surface pressure after ``dt`` s of the fluxes: ``ps - g dt D / A``."""
+    return ps_start - G0 * dt * column_divergence(mfx, mfy) / grid.area
+
+
+def face_thickness(dp: np.ndarray):
+    """Layer pressure thickness on west faces (nlev, nlat, nlon) and south faces (nlev, nlat+1, nlon)."""
+    dpx = 0.5 * (dp + np.roll(dp, 1, axis=2))
+    nlev, nlat, nlon = dp.shape
+    dpy = np.empty((nlev, nlat + 1, nlon))
+    dpy[:, 1:-1] = 0.5 * (dp[:, 1:] + dp[:, :-1])
+    dpy[:, 0] = dp[:, 0]
+    dpy[:, -1] = dp[:, -1]
+    return dpx, dpy
+
+
+def fluxes_from_winds(u_face: np.ndarray, v_face: np.ndarray, dp: np.ndarray, grid: Grid):
+    """Mass fluxes [kg s-1] from face-normal winds [m s-1] and cell layer thickness ``dp`` [Pa].
+
+    ``u_face`` (nlev, nlat, nlon) on west faces, ``v_face`` (nlev, nlat+1, nlon) on south faces:
+    ``mfx = u dp/g dy``, ``mfy = v dp/g dx_edge`` (zero at the poles, where dx_edge = 0).
+    """
+    dpx, dpy = face_thickness(dp)
+    mfx = u_face * dpx * (grid.dy / G0)
+    mfy = v_face * dpy * (grid.dx_edge[None, :, None] / G0)
+    mfy[:, 0] = 0.0
+    mfy[:, -1] = 0.0
+    return mfx, mfy
+
+
+def centre_winds_to_faces(u: np.ndarray, v: np.ndarray):
+    """Average cell-centre winds to west faces (periodic) and interior south faces (poles set to 0)."""
+    uf = 0.5 * (u + np.roll(u, 1, axis=2))
+    nlev, nlat, nlon = v.shape
+    vf = np.zeros((nlev, nlat + 1, nlon))
+    vf[:, 1:-1] = 0.5 * (v[:, 1:] + v[:, :-1])
+    return uf, vf
+
+
+def face_fluxes_to_centre_winds(mfx, mfy, dp, grid: Grid):
+    """Cell-centre winds [m s-1] implied by face mass fluxes (mean of the two opposite faces)."""
+    dpx, dpy = face_thickness(dp)
+    ux = mfx * G0 / (dpx * grid.dy)
+    u = 0.5 * (ux + np.roll(ux, -1, axis=2))
+    dxe = grid.dx_edge[None, :, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vy = np.where(dxe > 0, mfy * G0 / (dpy * np.where(dxe > 0, dxe, 1.0)), np.nan)
+    south, north = vy[:, :-1], vy[:, 1:]
+    v = np.where(np.isnan(south), north, np.where(np.isnan(north), south, 0.5 * (south + north)))
+    return u, v
+
+
+class PressureFixer:
+    """Exact solver of the correction potential (see module docstring) for one grid."""
+
+    def __init__(self, grid: Grid):
+        self.grid = grid
+        nlat, nlon = grid.shape
+        self.wx = grid.dy / grid.dx_centre  # (nlat,)
+        wy = grid.dx_edge / grid.dy  # (nlat+1,)
+        wy[0] = wy[-1] = 0.0
+        self.wy = wy
+        m = np.arange(nlon // 2 + 1)
+        lam = 2.0 * np.cos(2.0 * np.pi * m / nlon) - 2.0  # (nm,)
+        # tridiagonal coefficients for every (j, m): a chi_{j-1} + b chi_j + c chi_{j+1}
+        self.a = np.broadcast_to(wy[:-1][:, None], (nlat, m.size)).copy()
+        self.c = np.broadcast_to(wy[1:][:, None], (nlat, m.size)).copy()
+        self.b = self.wx[:, None] * lam[None, :] - wy[:-1][:, None] - wy[1:][:, None]
+        # pin chi = 0 at the southernmost row for wavenumber 0 (the singular, constant mode)
+        self.b[0, 0], self.c[0, 0] = 1.0, 0.0
+        # forward elimination factors (the matrix is fixed, so precompute them)
+        cp = np.zeros((nlat, m.size))
+        den = np.zeros((nlat, m.size))
+        den[0] = self.b[0]
+        cp[0] = self.c[0] / den[0]
+        for j in range(1, nlat):  # loop over rows (not cells), vectorised over wavenumbers
+            den[j] = self.b[j] - self.a[j] * cp[j - 1]
+            cp[j] = self.c[j] / den[j]
+        self.cp, self.den = cp, den
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """chi with ``L chi = rhs`` (rhs summing to ~0 over the globe)."""
+        nlat, nlon = self.grid.shape
+        r = np.fft.rfft(rhs, axis=1)
+        r[0, 0] = 0.0
+        d = np.empty_like(r)
+        d[0] = r[0] / self.den[0]
+        for j in range(1, nlat):
+            d[j] = (r[j] - self.a[j] * d[j - 1]) / self.den[j]
+        x = np.empty_like(r)
+        x[-1] = d[-1]
+        for j in range(nlat - 2, -1, -1):
+            x[j] = d[j] - self.cp[j] * x[j + 1]
+        return np.fft.irfft(x, n=nlon, axis=1)
+
+    def correction_fluxes(self, chi: np.ndarray):
+        """Column correction fluxes: west faces (nlat, nlon), south faces (nlat+1, nlon)."""
+        fx = self.wx[:, None] * (np.roll(chi, 1, axis=1) - chi)
+        fy = np.zeros((chi.shape[0] + 1, chi.shape[1]))
+        fy[1:-1] = self.wy[1:-1, None] * (chi[:-1] - chi[1:])
+        return fx, fy
+
+    def __call__(self, mfx: np.ndarray, mfy: np.ndarray, dp: np.ndarray, ps_start: np.ndarray,
+                 ps_target: np.ndarray, dt: float):
+        """Corrected ``(mfx, mfy, ps_end, global_offset_Pa)``.
+
+        ``dp`` is the layer thickness used to share the correction among layers. ``ps_end`` is what
+        the corrected fluxes give from ``ps_start``; it equals ``ps_target + global_offset`` to
+        round-off, with ``global_offset`` the area-weighted mean of ``ps_start - ps_target``.
+        """
+        grid = self.grid
+        area = grid.area
+        dps = ps_target - ps_start
+        offset = -float(np.sum(dps * area) / np.sum(area))
+        dm = (dps + offset) * area / G0
+        div = column_divergence(mfx, mfy)
+        rhs = dm / dt + div
+        rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
+        chi = self.solve(rhs)
+        fx, fy = self.correction_fluxes(chi)
+        dpx, dpy = face_thickness(dp)
+        mfx = mfx + fx[None] * (dpx / dpx.sum(axis=0, keepdims=True))
+        mfy = mfy + fy[None] * (dpy / dpy.sum(axis=0, keepdims=True))
+        mfy[:, 0] = 0.0
+        mfy[:, -1] = 0.0
+        ps_end = ps_after(ps_start, mfx, mfy, dt, grid)
+        return mfx, mfy, ps_end, offset
+
+
+def check_fluxes(mfx, mfy, grid: Grid, nlev: int, where: str) -> None:
+    """Raise ValueError unless the flux arrays have the contract's shapes and are finite."""
+    if mfx.shape != (nlev, grid.nlat, grid.nlon):
+        raise ValueError(f"{where}: mfx has shape {mfx.shape}; expected (nlev, nlat, nlon) = "
+                         f"{(nlev, grid.nlat, grid.nlon)}")
+    if mfy.shape != (nlev, grid.nlat + 1, grid.nlon):
+        raise ValueError(f"{where}: mfy has shape {mfy.shape}; expected (nlev, nlat+1, nlon) = "
+                         f"{(nlev, grid.nlat + 1, grid.nlon)}")
+    if not (np.all(np.isfinite(mfx)) and np.all(np.isfinite(mfy))):
+        raise ValueError(f"{where}: mass fluxes contain non-finite values")
+
+
+def vertical_mass_flux(mfx, mfy, dp_start, dp_end, area, dt, vcoord: VerticalCoordinate):
+    """Upward mass flux through the layer tops [kg s-1], (nlev+1, nlat, nlon), from continuity.
+
+    ``w_{k+1} = w_k - div_k - (m_k(end) - m_k(start)) / dt``, ``w_0 = 0`` at the surface; with
+    ``dp_end`` from the fluxes' own ``ps_end`` the top value ``w_nlev`` vanishes to round-off. Offered
+    to the transport as a reference implementation and used by the tests.
+    """
+    div = layer_divergence(mfx, mfy)
+    dm = (dp_end - dp_start) * area / G0 / dt
+    w = np.zeros((div.shape[0] + 1,) + div.shape[1:])
+    w[1:] = -np.cumsum(div + dm, axis=0)
+    return w
