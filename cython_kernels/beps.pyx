@@ -48,7 +48,8 @@ cdef enum: S_FWMIN = 15
 cdef enum: S_STEMSAT = 16
 cdef enum: S_GROWTH = 17
 cdef enum: S_PARFRAC = 18
-cdef enum: NSCAL = 19
+cdef enum: S_B0FW = 19     # 1: Ball-Berry intercept scaled by the water stress factor
+cdef enum: NSCAL = 20
 
 # per-cell inputs (rows of the cell array)
 cdef enum: C_MU = 0        # cos solar zenith angle
@@ -450,7 +451,7 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             vsh = (total - sunsum) / lsh if lsh > 1e-9 * L else total / L
             ca = cell[C_CA, c]
             gb = scal[S_GBH2O] / 1.37
-            b0 = scal[S_B0] / 1.6
+            b0 = scal[S_B0] * (1.0 - scal[S_B0FW] + scal[S_B0FW] * fw) / 1.6
             kbb = pft[p, P_BBSLOPE] * cell[C_RH, c] * fw / 1.6
             if c4 == 0:
                 # sunlit

@@ -12,6 +12,9 @@ For each vegetated tile (a cover type in a cell) and hour (Chen et al. 1999, 201
 5. C3: Farquhar-von Caemmerer-Berry with BEPS temperature functions, coupled with Ball-Berry stomata
    (slope x soil-water factor, Ju et al. 2006) through the analytic cubic (Baldocchi 1994); C4: Collatz
    et al. (1992), iterated to convergence. GPP = gross assimilation (A_net + Rd) of both leaf classes.
+   With ``bb_intercept_water_stress`` the Ball-Berry intercept is scaled by the water-stress factor too
+   (as CLM4.5, Oleson et al. 2013 sec. 8.1), so frozen or dry soils close the stomata instead of leaving
+   the intercept conductance open (in BEPS the intercept stays).
 6. Maintenance respiration (leaf at night, stem, roots; BEPS allometries) and growth respiration.
 7. Stand-age factor (InTEC NPP-age curve) multiplies GPP and Ra of the tile.
 
@@ -32,13 +35,31 @@ PFT_COLUMNS = ("clumping", "canopy_albedo_vis", "bb_slope", "is_c4", "psi_min", 
 SCALARS = ("leaf_angle_g", "kn", "par_photon", "jmax_slope", "jmax_intercept", "j_curvature", "rd_fraction",
            "rd_light_factor", "bb_intercept", "gb_h2o", "c4_quantum_efficiency", "c4_theta", "c4_beta",
            "c4_k_ratio", "c4_rd_fraction", "fw_min", "stem_live_saturation", "growth_resp_fraction",
-           "par_fraction")
+           "par_fraction", "bb_intercept_water_stress")
 #: Rows of the per-cell array.
 CELL_ROWS = ("mu", "sdir", "sdif", "ca", "rh", "psi", "ftsoil", "km_sun", "gstar_sun", "fv_sun", "fj_sun",
              "frd_sun", "km_sh", "gstar_sh", "fv_sh", "fj_sh", "frd_sh", "f4v_sun", "f4k_sun", "f4rd_sun",
              "f4v_sh", "f4k_sh", "f4rd_sh", "fq_air", "fq_soil", "expmu")
 #: Rows of the output array.
 OUT_ROWS = ("gpp_sun", "gpp_shade", "rd_day", "rm_leaf", "rm_stem", "rm_root", "rg", "lai_sun", "fw")
+
+
+_KERNEL = None
+
+
+def _kernel():
+    """The compiled kernel module, its index layout checked once against this module."""
+    global _KERNEL
+    if _KERNEL is None:
+        from esm._kernels import beps as kern
+
+        lay = kern.layout()
+        if lay["NPCOL"] != len(PFT_COLUMNS) or lay["NSCAL"] != len(SCALARS) or lay["NCROW"] != len(CELL_ROWS) \
+                or lay["NOUT"] != len(OUT_ROWS):
+            raise RuntimeError("esm._kernels.beps layout differs from esm.land.beps; rebuild the kernels "
+                               "(python setup.py build_ext --inplace)")
+        _KERNEL = kern
+    return _KERNEL
 
 
 def pft_table(prm) -> np.ndarray:
@@ -49,7 +70,8 @@ def pft_table(prm) -> np.ndarray:
 
 
 def scalar_table(prm) -> np.ndarray:
-    return np.array([float(getattr(prm, n)) for n in SCALARS])
+    return np.array([float(bool(getattr(prm, n))) if n == "bb_intercept_water_stress" else float(getattr(prm, n))
+                     for n in SCALARS])
 
 
 def cell_factors(met: dict, prm) -> np.ndarray:
@@ -128,20 +150,15 @@ def water_stress_table(cell: np.ndarray, prm) -> np.ndarray:
 def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale, cell, pft, scal,
                 out=None, nthreads: int = 0, fwtab=None, prm=None) -> np.ndarray:
     """Run the Cython kernel; returns ``out`` (len(OUT_ROWS), ntile). Checks shapes and dtypes."""
-    from esm._kernels import beps as kern
-
-    lay = kern.layout()
+    kern = _kernel()
     n = len(tile_cell)
-    if lay["NPCOL"] != len(PFT_COLUMNS) or lay["NSCAL"] != len(SCALARS) or lay["NCROW"] != len(CELL_ROWS) \
-            or lay["NOUT"] != len(OUT_ROWS):
-        raise RuntimeError("esm._kernels.beps layout differs from esm.land.beps; rebuild the kernels")
     arrs = {"lai": lai, "vtop": vtop, "rm_leaf": rm_leaf, "rm_stem": rm_stem, "rm_root": rm_root, "scale": scale}
     for name, a in arrs.items():
         if np.shape(a) != (n,):
             raise ValueError(f"tile array {name!r} has shape {np.shape(a)}; expected ({n},)")
     if cell.shape[0] != len(CELL_ROWS):
         raise ValueError(f"cell array has {cell.shape[0]} rows; expected {len(CELL_ROWS)}")
-    if n and (tile_cell.min() < 0 or tile_cell.max() >= cell.shape[1]):
+    if n and (tile_cell[0] < 0 or tile_cell.max() >= cell.shape[1] or tile_cell.min() < 0):
         raise ValueError("tile_cell indexes outside the cell array")
     if n and (tile_pft.min() < 0 or tile_pft.max() >= NPFT):
         raise ValueError(f"tile_pft outside 0..{NPFT - 1}")
@@ -186,7 +203,7 @@ def tile_fluxes_reference(tile_cell, tile_pft, lai, vtop, rm_leaf_base, rm_stem_
                                         np.asarray(prm.psi_min)[p], np.asarray(prm.psi_alpha)[p])), 1.0)
     fw = np.maximum(fw * c["ftsoil"], prm.fw_min)
     gb = prm.gb_h2o / cp.RATIO_BOUNDARY
-    b0 = prm.bb_intercept / cp.RATIO_STOMATA
+    b0 = prm.bb_intercept * (fw if prm.bb_intercept_water_stress else 1.0) / cp.RATIO_STOMATA
     kbb = np.asarray(prm.bb_slope)[p] * c["rh"] * fw / cp.RATIO_STOMATA
     c4 = p == C4
     n = L.size
@@ -200,7 +217,8 @@ def tile_fluxes_reference(tile_cell, tile_pft, lai, vtop, rm_leaf_base, rm_stem_
             jm = np.maximum((prm.jmax_slope * v + prm.jmax_intercept) * c[f"fj_{tag}"], 0.0)
             r = prm.rd_fraction * v * c[f"frd_{tag}"]
             r = np.where(i_leaf * conv > 10.0, r * prm.rd_light_factor, r)
-            an = cp.leaf_c3(c["ca"][m3], gb, kbb[m3], b0, vc[m3], jm[m3], i_abs[m3], c[f"km_{tag}"][m3],
+            an = cp.leaf_c3(c["ca"][m3], gb, kbb[m3], b0[m3] if np.ndim(b0) else b0, vc[m3], jm[m3], i_abs[m3],
+                            c[f"km_{tag}"][m3],
                             c[f"gstar_{tag}"][m3], r[m3], prm.j_curvature)
             a[tag][m3] = an
             rd[tag][m3] = r[m3]
@@ -209,7 +227,7 @@ def tile_fluxes_reference(tile_cell, tile_pft, lai, vtop, rm_leaf_base, rm_stem_
             vc = v * c[f"f4v_{tag}"]
             r = prm.c4_rd_fraction * v * c[f"f4rd_{tag}"]
             kco2 = prm.c4_k_ratio * v * 1e-6 * c[f"f4k_{tag}"]
-            an = cp.leaf_c4(c["ca"][m4], gb, kbb[m4], b0, vc[m4], kco2[m4], i_abs[m4], r[m4],
+            an = cp.leaf_c4(c["ca"][m4], gb, kbb[m4], b0[m4] if np.ndim(b0) else b0, vc[m4], kco2[m4], i_abs[m4], r[m4],
                             prm.c4_quantum_efficiency, prm.c4_theta, prm.c4_beta)
             a[tag][m4] = an
             rd[tag][m4] = r[m4]

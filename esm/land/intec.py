@@ -44,6 +44,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # the compiled pool step (same arithmetic in the same order as the numpy fallback below)
+    from esm._kernels import beps as _kern
+except ImportError:  # pragma: no cover - source checkout without built kernels
+    _kern = None
+
 NPOOL = 13
 LEAF, STEM, CROOT, FROOT, CWD, SSTR, SMET, DSTR, DMET, SMIC, DMIC, SLOW, PASSIVE = range(NPOOL)
 POOL_NAMES = ("leaf", "stem", "coarse_root", "fine_root", "coarse_woody_debris", "surface_structural",
@@ -135,6 +140,11 @@ class PoolModel:
         pairs = [(i, j) for j in range(NPOOL) for i in range(NPOOL) if np.any(f[:, i, j] != 0.0)]
         self.pairs = pairs
         self.pair_frac = [np.ascontiguousarray(f[:, i, j]) for i, j in pairs]
+        self._recv = np.array([i for i, _ in pairs], dtype=np.int32)
+        self._donor = np.array([j for _, j in pairs], dtype=np.int32)
+        self._pfrac = np.ascontiguousarray(np.array(self.pair_frac).reshape(len(pairs), n))
+        self.k = np.ascontiguousarray(self.k)
+        self.alloc = np.ascontiguousarray(self.alloc)
 
     # ---- rates ------------------------------------------------------------------------------
     def heterotrophic_respiration(self, pools: np.ndarray, xi: np.ndarray) -> np.ndarray:
@@ -156,6 +166,13 @@ class PoolModel:
         Returns the new pools; their total change is ``npp_sum - Rh_sum`` with ``Rh_sum = sum resp k C xi_sum``
         (to round-off).
         """
+        if _kern is not None:
+            new = np.array(pools, dtype=np.float64, order="C")
+            work = np.empty_like(new)
+            _kern.pool_step(new, work, self.k, self.alloc, self._recv, self._donor, self._pfrac,
+                            np.ascontiguousarray(npp_sum, dtype=np.float64), np.ascontiguousarray(xi_sum, dtype=np.float64),
+                            float(dt_sum), CWD, 1)
+            return new
         loss = self.losses(pools, xi_sum, dt_sum)
         new = pools - loss
         for (i, j), fr in zip(self.pairs, self.pair_frac):

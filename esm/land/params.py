@@ -21,8 +21,6 @@ Sources
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from esm.config.schema import Config, Group, Key
@@ -84,8 +82,11 @@ KEYS = (
     Key("co2_source", "str", "auto", "", "CO2 seen by photosynthesis: 'auto' (the model's lowest-layer "
         "mole fraction when CO2 is carried, else the prescribed series), 'atmosphere', 'prescribed'",
         choices=("auto", "atmosphere", "prescribed")),
-    Key("co2_file", "str", "", "", "Prescribed CO2 series (CSV year,co2_ppm) for co2_source = 'prescribed' "
-        "('' = the shipped RCMIP series forcing/co2/co2_rcmip.csv)", in_output=False),
+    Key("co2_file", "str", "", "", "Prescribed CO2 table in the format of forcing/co2/co2_rcmip.csv "
+        "(year,scenario,co2_ppm,ch4_ppb,n2o_ppb) for co2_source = 'prescribed' ('' = the shipped RCMIP table)",
+        in_output=False),
+    Key("co2_scenario", "str", "ssp245", "", "Scenario of the prescribed CO2 after 2014 ('historical' ends in "
+        "2014; an SSP name continues the history, e.g. 'ssp245')"),
     Key("spinup", "str", "analytic", "", "Cold start: 'analytic' (cyclo-stationary steady state of every "
         "carbon pool under the first simulated year's climate and CO2) or 'none' (pools from the "
         "restart or zero)", choices=("analytic", "none")),
@@ -151,6 +152,9 @@ KEYS = (
     _f("o2_fraction", 0.2095, "1", "O2 mole fraction of dry air", 0.1, 0.3),
     _pft("bb_slope", [8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 4.0], "1", "Ball-Berry slope m", 1.0, 20.0, BEPS),
     _f("bb_intercept", 0.0175, "mol m-2 s-1", "Ball-Berry intercept (H2O)", 0.0, 0.2, BEPS),
+    Key("bb_intercept_water_stress", "bool", True, "", "Scale the Ball-Berry intercept by the soil-water stress "
+        "factor (CLM4.5, Oleson et al. 2013); false = BEPS (intercept unstressed)",
+        source="Oleson et al. 2013, NCAR/TN-503+STR, sec. 8.1"),
     _f("gb_h2o", 1.0, "mol m-2 s-1", "Leaf boundary-layer conductance for H2O (CO2: divided by 1.37)", 0.05,
        10.0, "Campbell & Norman 1998 eq. 7.33 for ~1-2 m/s wind and 5-10 cm leaves"),
     _f("c4_quantum_efficiency", 0.04, "1", "C4 quantum efficiency (mol CO2 per mol absorbed photon)", 0.01, 0.1,
@@ -168,6 +172,9 @@ KEYS = (
        0.2, 0.8, "BEPS init_soil.c, loam"),
     _f("soil_b", 4.9, "1", "Campbell exponent b of psi = psi_sat (theta / porosity)^-b", 1.0, 15.0,
        "BEPS init_soil.c, loam (Clapp & Hornberger 1978)"),
+    _f("wilting_point", 0.12, "m3 m-3", "Soil water content at the wilting point", 0.0, 0.5,
+       "BEPS init_soil.c, loam"),
+    _f("field_capacity", 0.27, "m3 m-3", "Soil water content at field capacity", 0.05, 0.7, "BEPS init_soil.c, loam"),
     _f("psi_sat", 0.13, "m", "Matric suction at saturation (water column)", 0.01, 2.0, "BEPS init_soil.c, loam"),
     _pft("psi_min", [33.0, 33.0, 10.0, 10.0, 33.0, 33.0, 33.0, 33.0, 33.0], "m", "Suction where water stress "
          "starts: f = 1 / (1 + ((psi - psi_min) / psi_min)^alpha)", 1.0, 500.0,
@@ -196,6 +203,10 @@ KEYS = (
        "Jolly et al. 2005"),
     _f("gsi_photo_high", 11.0, "h", "Daylength where the GSI photoperiod index is 1", 0.0, 24.0,
        "Jolly et al. 2005"),
+    _f("gsi_rew_low", 0.0, "1", "Relative extractable water where the GSI soil-water index is 0", 0.0, 1.0,
+       "Granier et al. 1999 (addition to Jolly et al. 2005)"),
+    _f("gsi_rew_high", 0.4, "1", "Relative extractable water where the GSI soil-water index is 1", 0.01, 1.0,
+       "Granier et al. 1999: canopy conductance falls below REW 0.4"),
     Key("gsi_window", "int", 21, "d", "Running-mean window of the daily GSI", vmin=1, vmax=90,
         source="Jolly et al. 2005"),
     # ---- autotrophic respiration ------------------------------------------------------------
@@ -321,6 +332,11 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"{where}: gsi_vpd_low must be below gsi_vpd_high")
     if p.gsi_photo_low >= p.gsi_photo_high:
         raise ConfigError(f"{where}: gsi_photo_low must be below gsi_photo_high")
+    if not p.wilting_point < p.field_capacity <= p.porosity:
+        raise ConfigError(f"{where}: need wilting_point ({p.wilting_point}) < field_capacity ({p.field_capacity}) "
+                          f"<= porosity ({p.porosity})")
+    if p.gsi_rew_low >= p.gsi_rew_high:
+        raise ConfigError(f"{where}: gsi_rew_low must be below gsi_rew_high")
     if p.clay > p.silt_clay:
         raise ConfigError(f"{where}: clay ({p.clay}) exceeds silt_clay ({p.silt_clay})")
     if p.lai_source == "file" and not p.lai_file:
@@ -339,17 +355,17 @@ CONFIG_CHECKS = [_check]
 
 
 # ---- resolved parameters as arrays -----------------------------------------------------------
-@dataclass(frozen=True)
 class LandParameters:
-    """All &land_nml values as floats / numpy arrays (per-PFT arrays have length 9)."""
+    """All &land_nml values as attributes: floats, strings, bools, or numpy arrays (per-PFT, length 9)."""
 
-    values: dict
+    def __init__(self, values: dict):
+        self.values = dict(values)
+        self.__dict__.update(self.values)
 
     def __getattr__(self, name):
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(f"no land parameter {name!r}") from None
+        if name.startswith("__") or name == "values":
+            raise AttributeError(name)
+        raise AttributeError(f"no land parameter {name!r}")
 
     @classmethod
     def from_config(cls, cfg: Config | None = None, **overrides) -> "LandParameters":

@@ -5,10 +5,16 @@ Prognostic LAI (the embedded default) follows the growing-season index (GSI) of 
 (moisture) and daylength:
 
     i_T = ramp(T_min; -2, 5 C),  i_VPD = 1 - ramp(VPD; 900, 4100 Pa),  i_photo = ramp(daylength; 10, 11 h),
-    GSI = i_T i_VPD i_photo,  averaged over the last 21 days,
+    i_W = ramp(REW; 0, 0.4),  REW = (theta - theta_wp) / (theta_fc - theta_wp),
+    GSI = i_T i_VPD i_W i_photo,  averaged over the last 21 days,
     LAI = LAI_min + (LAI_max - LAI_min) GSI_21,
 
 with the seasonal amplitude LAI_max - LAI_min of each cover type (&land_nml lai_max, lai_min).
+The soil-water index ``i_W`` is an addition to Jolly's GSI (which uses VPD as its only moisture
+signal): leaf display declines when the relative extractable water of the root zone falls below 0.4,
+the threshold below which transpiration and canopy conductance fall in Granier et al. (1999, Ecol.
+Model. 116, 269); wilting point and field capacity are the BEPS loam values (0.12, 0.27 m3 m-3).
+Without it, drought-deciduous vegetation keeps its leaves through dry seasons whose VPD stays moderate.
 Daylength is the CBM model of Forsythe et al. (1995, Ecol. Model. 80, 87, eqs. 1-3, sunrise at the
 centre of the sun's disc).
 """
@@ -41,12 +47,17 @@ def daylength_forsythe1995(lat_deg, day_of_year, p_deg=0.0):
     return 24.0 - 24.0 / np.pi * np.arccos(np.clip(arg, -1.0, 1.0))
 
 
-def gsi_jolly2005(tmin_c, vpd_pa, daylength_h, prm):
-    """Daily growing-season index (Jolly et al. 2005 eq. 1-4) from the &land_nml GSI limits."""
+def gsi_jolly2005(tmin_c, vpd_pa, daylength_h, prm, soilm=None):
+    """Daily growing-season index (Jolly et al. 2005 eqs. 1-4) from the &land_nml GSI limits, times the
+    soil-water index of the module doc when ``soilm`` (daily mean, m3 m-3) is given."""
     i_t = ramp(tmin_c, prm.gsi_tmin_low, prm.gsi_tmin_high)
     i_v = 1.0 - ramp(vpd_pa, prm.gsi_vpd_low, prm.gsi_vpd_high)
     i_p = ramp(daylength_h, prm.gsi_photo_low, prm.gsi_photo_high)
-    return i_t * i_v * i_p
+    g = i_t * i_v * i_p
+    if soilm is not None:
+        rew = (np.asarray(soilm, float) - prm.wilting_point) / (prm.field_capacity - prm.wilting_point)
+        g = g * ramp(rew, prm.gsi_rew_low, prm.gsi_rew_high)
+    return g
 
 
 def lai_from_gsi(gsi_mean, lai_min, lai_max):
@@ -70,12 +81,14 @@ class GsiPhenology:
         self.filled = 0
         self.tmin = np.full(n, np.inf)
         self.vpd_sum = np.zeros(n)
+        self.soilm_sum = np.zeros(n)
         self.nsamp = 0
 
     # ---- state --------------------------------------------------------------------------
     def state(self) -> dict[str, np.ndarray]:
         return {"gsi_buffer": self.buffer.copy(), "gsi_filled": np.array(self.filled),
-                "gsi_tmin": self.tmin.copy(), "gsi_vpd_sum": self.vpd_sum.copy(), "gsi_nsamp": np.array(self.nsamp)}
+                "gsi_tmin": self.tmin.copy(), "gsi_vpd_sum": self.vpd_sum.copy(), "gsi_soilm_sum": self.soilm_sum.copy(),
+                "gsi_nsamp": np.array(self.nsamp)}
 
     def load(self, st: dict[str, np.ndarray]) -> None:
         if st["gsi_buffer"].shape != self.buffer.shape:
@@ -84,12 +97,14 @@ class GsiPhenology:
         self.filled = int(st["gsi_filled"])
         self.tmin[...] = st["gsi_tmin"]
         self.vpd_sum[...] = st["gsi_vpd_sum"]
+        self.soilm_sum[...] = st["gsi_soilm_sum"]
         self.nsamp = int(st["gsi_nsamp"])
 
     # ---- stepping -------------------------------------------------------------------------
-    def accumulate(self, t_air_c: np.ndarray, vpd: np.ndarray) -> None:
+    def accumulate(self, t_air_c: np.ndarray, vpd: np.ndarray, soilm: np.ndarray) -> None:
         np.minimum(self.tmin, t_air_c, out=self.tmin)
         self.vpd_sum += vpd
+        self.soilm_sum += soilm
         self.nsamp += 1
 
     def end_day(self, day_of_year: int) -> None:
@@ -97,12 +112,13 @@ class GsiPhenology:
         if self.nsamp == 0:
             return
         dl = daylength_forsythe1995(self.lat, day_of_year)
-        g = gsi_jolly2005(self.tmin, self.vpd_sum / self.nsamp, dl, self.prm)
+        g = gsi_jolly2005(self.tmin, self.vpd_sum / self.nsamp, dl, self.prm, self.soilm_sum / self.nsamp)
         self.buffer = np.roll(self.buffer, 1, axis=0)
         self.buffer[0] = g
         self.filled = min(self.filled + 1, self.window)
         self.tmin[:] = np.inf
         self.vpd_sum[:] = 0.0
+        self.soilm_sum[:] = 0.0
         self.nsamp = 0
 
     def mean(self) -> np.ndarray:
