@@ -45,6 +45,8 @@ OUT_ROWS = ("gpp_sun", "gpp_shade", "rd_day", "rm_leaf", "rm_stem", "rm_root", "
 
 
 _KERNEL = None
+#: automatic thread count: one thread per this many tiles (at most OMP_NUM_THREADS / the CPUs available)
+MIN_TILES_PER_THREAD = 10000
 
 
 def _kernel():
@@ -167,8 +169,9 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
     if out is None:
         out = np.empty((len(OUT_ROWS), n))
     if nthreads <= 0:
+        # threads only pay off for large tile sets (and busy-waiting OpenMP threads hurt on a loaded machine)
         from esm.land import default_threads
-        nthreads = default_threads()
+        nthreads = max(1, min(default_threads(), n // MIN_TILES_PER_THREAD))
     c64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     if fwtab is None:
         if prm is None:
