@@ -532,3 +532,161 @@ def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k,
             pools[t, pair_recv[q]] = pools[t, pair_recv[q]] + pair_frac[q, t] * work[t, pair_donor[q]]
         for i in range(nveg):
             pools[t, i] = pools[t, i] + alloc[t, i] * npp_sum[t]
+
+
+# ---- per-cell factors (the arithmetic of esm.land.beps.cell_factors / water_stress_table and
+# esm.land.intec.decomposition_scalar, for the cells; photosynthesis factors only where the sun is up)
+cdef enum:
+    Q_SKINW = 0
+    Q_PSISAT = 1
+    Q_POROSITY = 2
+    Q_SOILB = 3
+    Q_FWTC = 4
+    Q_KC25 = 5
+    Q_KO25 = 6
+    Q_TAU25 = 7
+    Q_EAKC = 8
+    Q_EAKO = 9
+    Q_EATAU = 10
+    Q_O2 = 11
+    Q_EAVC = 12
+    Q_EAJM = 13
+    Q_HD = 14
+    Q_TOPT = 15
+    Q_EARD = 16
+    Q_C4Q10 = 17
+    Q_Q10A = 18
+    Q_Q10B = 19
+    Q_E0 = 20
+    Q_T0 = 21
+    Q_TREF = 22
+    Q_W1 = 23
+    Q_W2 = 24
+    Q_W0 = 25
+    Q_FWMIN = 26
+    Q_GVC25 = 27   # peaked function of Vcmax at 25 C (normalisation)
+    Q_GJM25 = 28
+    NQ = 29
+
+cdef enum:
+    M_T2M = 0
+    M_TSKIN = 1
+    M_TSOIL = 2
+    M_VPD = 3
+    M_SW = 4
+    M_SWDIF = 5
+    M_COSZ = 6
+    M_SOILM = 7
+    M_PS = 8
+    M_CO2 = 9
+    NM = 10
+
+
+def cell_layout():
+    return {'NQ': NQ, 'NM': NM}
+
+
+cdef inline double _arr(double t, double ea) noexcept nogil:
+    return exp(ea * (t - 298.15) / (8.314462618 * 298.15 * t))
+
+
+cdef inline double _peak(double t, double ea, double hd, double topt) noexcept nogil:
+    cdef double x = (t - topt) / (8.314462618 * topt * t)
+    return hd * exp(ea * x) / (hd - ea * (1.0 - exp(hd * x)))
+
+
+cdef inline double _mfac(double tc, double a, double b) noexcept nogil:
+    return pow(a + b * tc, (tc - 25.0) / 10.0)
+
+
+def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] psi_min,
+              const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads):
+    """Cell rows (NCROW, ncell), water-stress table (npft, ncell) and decomposition scalar (ncell) from the
+    land-cell meteorology ``met`` (NM, ncell)."""
+    cdef Py_ssize_t n = met.shape[1]
+    cdef Py_ssize_t c
+    cdef int p, npft = psi_min.shape[0], k
+    cdef double ta, ts, tsc, pbar, sw, dif, mu, es, rh, psi, ft, t, o2, kc, ko, tau, qf, fv, frd, x, fw, lt, e0
+    for c in prange(n, nogil=True, num_threads=nthreads, schedule="static"):
+        ta = met[M_T2M, c]
+        tsc = met[M_TSOIL, c] - 273.15
+        sw = met[M_SW, c]
+        dif = met[M_SWDIF, c]
+        if dif > sw:
+            dif = sw
+        mu = 0.0
+        if sw > 0.0 and met[M_COSZ, c] > 0.0:
+            mu = met[M_COSZ, c]
+        cell[C_MU, c] = mu
+        cell[C_SDIR, c] = sw - dif
+        cell[C_SDIF, c] = dif
+        cell[C_CA, c] = met[M_CO2, c]
+        es = 610.78 * exp(17.27 * (ta - 273.15) / (ta - 273.15 + 237.3))
+        rh = 1.0 - met[M_VPD, c] / es
+        if rh < 0.0:
+            rh = 0.0
+        if rh > 1.0:
+            rh = 1.0
+        cell[C_RH, c] = rh
+        x = met[M_SOILM, c]
+        if x < 1e-6:
+            x = 1e-6
+        psi = q[Q_PSISAT] * pow(x / q[Q_POROSITY], -q[Q_SOILB])
+        cell[C_PSI, c] = psi
+        ft = 0.0
+        if tsc > 0.0:
+            ft = -expm1(-q[Q_FWTC] * tsc * tsc)
+        cell[C_FTSOIL, c] = ft
+        cell[C_FQ_AIR, c] = _mfac(ta - 273.15, q[Q_Q10A], q[Q_Q10B])
+        cell[C_FQ_SOIL, c] = _mfac(tsc, q[Q_Q10A], q[Q_Q10B])
+        cell[C_EXPMU, c] = exp(-mu)
+        # decomposition scalar (Lloyd & Taylor; InTEC moisture)
+        lt = 0.0
+        if tsc > q[Q_T0] + 1.0:
+            lt = exp(q[Q_E0] * (1.0 / (q[Q_TREF] - q[Q_T0]) - 1.0 / (tsc - q[Q_T0])))
+            if lt > 1.0:
+                lt = 1.0
+        x = met[M_SOILM, c] / q[Q_POROSITY]
+        e0 = q[Q_W1] * x + q[Q_W2] * x * x + q[Q_W0]
+        if e0 < 0.0:
+            e0 = 0.0
+        if e0 > 1.0:
+            e0 = 1.0
+        xi[c] = lt * e0
+        # water stress per cover type
+        for p in range(npft):
+            if p > 0 and psi_min[p] == psi_min[p - 1] and psi_alpha[p] == psi_alpha[p - 1]:
+                fwtab[p, c] = fwtab[p - 1, c]  # same parameters as the previous cover type
+                continue
+            if psi > psi_min[p]:
+                fw = 1.0 / (1.0 + pow((psi - psi_min[p]) / psi_min[p], psi_alpha[p]))
+            else:
+                fw = 1.0
+            fw = fw * ft
+            if fw < q[Q_FWMIN]:
+                fw = q[Q_FWMIN]
+            fwtab[p, c] = fw
+        if mu > 0.0:
+            pbar = met[M_PS, c] / 1.0e5
+            o2 = q[Q_O2] * 1000.0 * pbar
+            for k in range(2):
+                if k == 0:
+                    t = ta + q[Q_SKINW] * (met[M_TSKIN, c] - ta)
+                else:
+                    t = ta
+                kc = q[Q_KC25] * _arr(t, q[Q_EAKC])
+                ko = q[Q_KO25] * _arr(t, q[Q_EAKO])
+                tau = q[Q_TAU25] * _arr(t, q[Q_EATAU])
+                cell[C_KM_SUN + 5 * k, c] = kc * (1.0 + o2 / ko) / pbar
+                cell[C_GS_SUN + 5 * k, c] = 0.5 * o2 * 1000.0 / tau / pbar
+                cell[C_FV_SUN + 5 * k, c] = _peak(t, q[Q_EAVC], q[Q_HD], q[Q_TOPT]) / q[Q_GVC25]
+                cell[C_FJ_SUN + 5 * k, c] = _peak(t, q[Q_EAJM], q[Q_HD], q[Q_TOPT]) / q[Q_GJM25]
+                cell[C_FRD_SUN + 5 * k, c] = _arr(t, q[Q_EARD])
+                qf = pow(q[Q_C4Q10], (t - 273.15 - 25.0) / 10.0)
+                cell[C_F4V_SUN + 3 * k, c] = qf / ((1.0 + exp(0.3 * (13.0 - (t - 273.15))))
+                                                   * (1.0 + exp(0.3 * ((t - 273.15) - 36.0))))
+                cell[C_F4K_SUN + 3 * k, c] = qf
+                cell[C_F4RD_SUN + 3 * k, c] = qf / (1.0 + exp(1.3 * ((t - 273.15) - 55.0)))
+        else:
+            for k in range(C_KM_SUN, C_F4RD_SH + 1):
+                cell[k, c] = 0.0

@@ -83,3 +83,45 @@ def test_kernel_wrapper_rejects_bad_shapes():
     with pytest.raises(ValueError, match="tile_cell"):
         beps.tile_fluxes(bad, tp, lai, vtop, rl, rst, rr, scale, cell, beps.pft_table(prm), beps.scalar_table(prm),
                          prm=prm)
+
+
+def test_cell_kernel_equals_numpy_cell_factors():
+    from esm.land import intec
+
+    prm = LandParameters.from_config()
+    rng = np.random.default_rng(11)
+    n = 300
+    met = dict(t2m=rng.uniform(240, 318, n), vpd=rng.uniform(0, 5000, n), swdown=rng.uniform(0, 1100, n),
+               cos_sza=rng.uniform(-0.5, 1, n), soilm=rng.uniform(0.0, 0.463, n), tsoil=rng.uniform(240, 315, n),
+               ps=rng.uniform(55000, 104000, n), co2=rng.uniform(200, 1000, n))
+    met["tskin"] = met["t2m"] + rng.uniform(-5, 15, n)
+    met["swdown_diffuse"] = met["swdown"] * rng.uniform(0, 1.1, n)
+    cell, fw, xi = beps.CellKernel(prm, 2)(met)
+    ref = beps.cell_factors(met, prm)
+    day = ref[0] > 0
+    rows = list(beps.CELL_ROWS)
+    photo = rows[rows.index("km_sun"):rows.index("f4rd_sh") + 1]
+    for i, name in enumerate(rows):
+        sel = day if name in photo else np.ones(n, bool)
+        np.testing.assert_allclose(cell[i][sel], ref[i][sel], rtol=1e-13, atol=1e-300, err_msg=name)
+    assert np.all(cell[rows.index("km_sun")][~day] == 0)
+    np.testing.assert_allclose(fw, beps.water_stress_table(ref, prm), rtol=1e-13)
+    np.testing.assert_allclose(xi, intec.decomposition_scalar(met["tsoil"] - 273.15, met["soilm"], prm.porosity, prm),
+                               rtol=1e-13, atol=1e-300)
+
+
+def test_pool_step_kernel_equals_numpy_bitwise():
+    from esm.land import intec
+
+    prm = LandParameters.from_config()
+    pm = intec.PoolModel(np.arange(9).repeat(3), prm)
+    rng = np.random.default_rng(4)
+    pools = rng.uniform(0, 5, (27, intec.NPOOL))
+    npp, xi = rng.uniform(-0.001, 0.01, 27), rng.uniform(0, 86400.0, 27)
+    a = pm.step(pools, npp, xi, 86400.0)
+    saved, intec._kern = intec._kern, None
+    try:
+        b = pm.step(pools, npp, xi, 86400.0)
+    finally:
+        intec._kern = saved
+    assert np.array_equal(a, b)

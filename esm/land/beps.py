@@ -115,6 +115,48 @@ def cell_factors(met: dict, prm) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+#: order of the land-cell meteorology rows handed to the cell kernel
+MET_ROWS = ("t2m", "tskin", "tsoil", "vpd", "swdown", "swdown_diffuse", "cos_sza", "soilm", "ps", "co2")
+#: scalar parameters of the cell kernel (keep in sync with cython_kernels/beps.pyx Q_*)
+CELL_SCALARS = ("sunlit_skin_weight", "psi_sat", "porosity", "soil_b", "fw_soil_temp_coef", "kc25", "ko25", "tau25",
+                "ea_kc", "ea_ko", "ea_tau", "o2_fraction", "ea_vcmax", "ea_jmax", "hd_vcmax", "topt_vcmax", "ea_rd",
+                "c4_q10", "q10_a", "q10_b", "decomp_e0", "decomp_t0", "decomp_tref", "decomp_w1", "decomp_w2",
+                "decomp_w0", "fw_min")
+
+
+class CellKernel:
+    """Per-cell factors by the Cython kernel: ``(cell rows, water-stress table, decomposition scalar)``,
+    the same arithmetic as :func:`cell_factors`, :func:`water_stress_table` and
+    :func:`esm.land.intec.decomposition_scalar` (photosynthesis rows are zero where the sun is down)."""
+
+    def __init__(self, prm, nthreads: int = 1):
+        kern = _kernel()
+        lay = kern.cell_layout()
+        if lay["NQ"] != len(CELL_SCALARS) + 2 or lay["NM"] != len(MET_ROWS):
+            raise RuntimeError("esm._kernels.beps cell layout differs from esm.land.beps; rebuild the kernels")
+        g25 = [float(_peak_raw(cp.T25, ea, prm.hd_vcmax, prm.topt_vcmax)) for ea in (prm.ea_vcmax, prm.ea_jmax)]
+        self.q = np.array([float(getattr(prm, n)) for n in CELL_SCALARS] + g25)
+        self.psi_min = np.ascontiguousarray(prm.psi_min, dtype=np.float64)
+        self.psi_alpha = np.ascontiguousarray(prm.psi_alpha, dtype=np.float64)
+        self.nthreads = nthreads
+
+    def __call__(self, met: dict):
+        n = met["t2m"].size
+        m = np.empty((len(MET_ROWS), n))
+        for i, name in enumerate(MET_ROWS):
+            m[i] = met[name]
+        cell = np.empty((len(CELL_ROWS), n))
+        fw = np.empty((NPFT, n))
+        xi = np.empty(n)
+        _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads)
+        return cell, fw, xi
+
+
+def _peak_raw(t, ea, hd, topt):
+    x = (t - topt) / (cp.R_GAS * topt * t)
+    return hd * np.exp(ea * x) / (hd - ea * (1.0 - np.exp(hd * x)))
+
+
 def respiration_bases(tile_pft, lai_year, prm):
     """Maintenance respiration at 25 C of every tile [umol CO2 m-2 s-1] from the annual-mean LAI:
     ``(leaf per unit current LAI, stem, root)`` (BEPS allometries, :mod:`esm.land.respiration`).

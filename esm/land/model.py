@@ -71,6 +71,10 @@ class LandModel:
         # tables
         self.pft_tab = beps.pft_table(prm)
         self.scal_tab = beps.scalar_table(prm)
+        from esm.land import default_threads
+        self.threads = nthreads if nthreads > 0 else max(
+            1, min(default_threads(), self.ntile // beps.MIN_TILES_PER_THREAD))
+        self.cell_kernel = beps.CellKernel(prm, self.threads)
         self.pools_model = intec.PoolModel(self.tile_pft, prm)
         g = lambda name: np.asarray(getattr(prm, name), float)[self.tile_pft]  # noqa: E731
         self.lai_min_t, self.lai_max_t = g("lai_min"), g("lai_max")
@@ -95,9 +99,11 @@ class LandModel:
         self.phen = GsiPhenology(self.lat_cell, prm)
         # ---- state
         self.pools = np.zeros((self.ntile, intec.NPOOL))
+        self.rh_coef = np.zeros(self.ntile)
         self.lai = self.lai_min_t.copy()
         self.lai_year = self.lai_min_t.copy()
         self.rg_rate = np.zeros(self.ntile)  # umol m-2 s-1, fixed for the day from the previous day
+        self.rm_factor = np.ones(self.ntile)  # cap of the allometric respiring biomass (carbon-use efficiency floor)
         self._acc_zero()
         self.lai_sum = np.zeros(self.ntile)
         self.lai_days = 0
@@ -128,9 +134,13 @@ class LandModel:
         out[self.cell_flat] = v
         return out.reshape(self.grid.shape)
 
+    def _update_rh_coef(self) -> None:
+        """Per-tile sum of resp_i k_i C_i [kg C m-2 s-1 per unit xi]: Rh = xi x this (pools change daily)."""
+        self.rh_coef = self.pools_model.heterotrophic_respiration(self.pools, np.ones(self.ntile))
+
     def set_lai_year(self, lai_year: np.ndarray) -> None:
         self.lai_year = np.asarray(lai_year, float).copy()
-        self._bases = beps.respiration_bases(self.tile_pft, self.lai_year, self.prm)
+        self._bases = tuple(b * self.rm_factor for b in beps.respiration_bases(self.tile_pft, self.lai_year, self.prm))
 
     # ---- meteorology -------------------------------------------------------------------------------
     def met_arrays(self, met, co2_ppm, when: str = "") -> dict[str, np.ndarray]:
@@ -182,7 +192,10 @@ class LandModel:
     def step(self, time, dt: float, met, co2_ppm, where: str = "") -> dict[str, np.ndarray]:
         """Advance by ``dt`` seconds from ``time`` with meteorology ``met`` (MetState or dict) and CO2
         [umol mol-1, scalar or grid]. Returns per-tile fluxes [umol m-2 s-1] (also kept in ``last``)."""
-        m = self.met_arrays(met, co2_ppm, where or str(time))
+        return self.step_cells(time, dt, self.met_arrays(met, co2_ppm, where or str(time)))
+
+    def step_cells(self, time, dt: float, m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """:meth:`step` with meteorology already extracted to the land cells by :meth:`met_arrays`."""
         if self.lai_file is not None:
             cell_lai = np.asarray(self.lai_file.at(time), float).ravel()[self.cell_flat]
             self.lai = cell_lai[self.tile_cell].copy()
@@ -204,19 +217,17 @@ class LandModel:
         return fl
 
     def _fluxes(self, m, dt) -> dict[str, np.ndarray]:
-        cell = beps.cell_factors(m, self.prm)
-        fw = beps.water_stress_table(cell, self.prm)
+        cell, fw, xi = self.cell_kernel(m)
         scale = self.age_scale()
         bl, bs, br = self._bases
         out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, bl, bs, br, scale, cell,
-                               self.pft_tab, self.scal_tab, nthreads=self.nthreads, fwtab=fw)
+                               self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
         rows = dict(zip(beps.OUT_ROWS, out))
         gpp = rows["gpp_sun"] + rows["gpp_shade"]
         rm = rows["rd_day"] + rows["rm_leaf"] + rows["rm_stem"] + rows["rm_root"]
         rg = self.rg_rate
         ra = rm + rg
-        xi = intec.decomposition_scalar(m["tsoil"] - 273.15, m["soilm"], self.prm.porosity, self.prm)
-        rh = self.pools_model.heterotrophic_respiration(self.pools, xi[self.tile_cell]) / UMOL_TO_KGC
+        rh = xi[self.tile_cell] * self.rh_coef / UMOL_TO_KGC
         return {"gpp": gpp, "gpp_sun": rows["gpp_sun"], "gpp_shade": rows["gpp_shade"], "rm": rm, "rg": rg,
                 "ra": ra, "rh": rh, "npp": gpp - ra, "nee": ra + rh - gpp, "xi": xi, "lai": self.lai.copy(),
                 "fw": rows["fw"]}
@@ -229,6 +240,7 @@ class LandModel:
         self.rg_rate = g * np.maximum(self.acc_gpp - self.acc_rm, 0.0) / self.acc_t
         npp_kgc = (self.acc_gpp - self.acc_rm - self.acc_rg) * UMOL_TO_KGC
         self.pools = self.pools_model.step(self.pools, npp_kgc, self.acc_xi[self.tile_cell], self.acc_t)
+        self._update_rh_coef()
         if self.lai_file is None:
             doy = (t_end - _dt.timedelta(seconds=1)).timetuple().tm_yday
             self.phen.end_day(doy)
@@ -259,12 +271,13 @@ class LandModel:
               "rg_rate": self.rg_rate.copy(), "acc_gpp": self.acc_gpp.copy(), "acc_rm": self.acc_rm.copy(),
               "acc_rg": self.acc_rg.copy(), "acc_xi": self.acc_xi.copy(), "acc_t": np.array(self.acc_t),
               "lai_sum": self.lai_sum.copy(), "lai_days": np.array(self.lai_days), "age": self.age.copy(),
+              "rm_factor": self.rm_factor.copy(),
               "age_ref": self.age_ref.copy()}
         st.update(self.phen.state())
         return st
 
     def load_state(self, st: dict[str, np.ndarray]) -> None:
-        need = ("tile_cell", "tile_pft", "pools", "lai", "lai_year", "rg_rate", "acc_gpp", "acc_rm", "acc_rg",
+        need = ("tile_cell", "tile_pft", "pools", "lai", "lai_year", "rm_factor", "rg_rate", "acc_gpp", "acc_rm", "acc_rg",
                 "acc_xi", "acc_t", "lai_sum", "lai_days", "age", "age_ref", "gsi_buffer", "gsi_filled", "gsi_tmin",
                 "gsi_vpd_sum", "gsi_soilm_sum", "gsi_nsamp")
         missing = [k for k in need if k not in st]
@@ -277,7 +290,9 @@ class LandModel:
         if np.shape(st["pools"]) != self.pools.shape:
             raise ValueError(f"pools have shape {np.shape(st['pools'])}; expected {self.pools.shape}")
         self.pools = np.array(st["pools"], dtype=float)
+        self._update_rh_coef()
         self.lai = np.array(st["lai"], dtype=float)
+        self.rm_factor = np.array(st["rm_factor"], dtype=float)
         self.set_lai_year(np.array(st["lai_year"], dtype=float))
         self.rg_rate = np.array(st["rg_rate"], dtype=float)
         self.acc_gpp = np.array(st["acc_gpp"], dtype=float)
@@ -332,7 +347,6 @@ class LandModel:
         s_soil = np.zeros((ndays, self.ncell))
         xi_d = np.zeros((ndays, self.ncell))
         scale = self.age_scale()
-        unit = np.ones(self.ntile)
         zero = np.zeros(self.ntile)
         for d in range(ndays):
             day0 = t0 + _dt.timedelta(days=d)
@@ -342,11 +356,10 @@ class LandModel:
                 m = self.met_arrays(met_at(t), co2_ppm, f"spin-up {t}")
                 if self.lai_file is not None:
                     self.lai = np.asarray(self.lai_file.at(t), float).ravel()[self.cell_flat][self.tile_cell]
-                cell = beps.cell_factors(m, prm)
-                fw = beps.water_stress_table(cell, prm)
+                cell, fw, xi = self.cell_kernel(m)
                 # unit respiration bases: rm_leaf row = f(T_air) L at night, stem row = f(T_air), root = f(T_soil)
-                out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, unit, zero, zero, scale,
-                                       cell, self.pft_tab, self.scal_tab, nthreads=self.nthreads, fwtab=fw)
+                out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero, scale,
+                                       cell, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
                 rows = dict(zip(beps.OUT_ROWS, out))
                 gpp_d[d] += (rows["gpp_sun"] + rows["gpp_shade"]) * dt
                 rd_d[d] += rows["rd_day"] * dt
@@ -355,7 +368,7 @@ class LandModel:
                 s_leaf[d] += np.where(night, fq_air, 0.0) * dt
                 s_air[d] += fq_air * dt
                 s_soil[d] += cell[beps.CELL_ROWS.index("fq_soil")] * dt
-                xi_d[d] += intec.decomposition_scalar(m["tsoil"] - 273.15, m["soilm"], prm.porosity, prm) * dt
+                xi_d[d] += xi * dt
                 if self.lai_file is None:
                     self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
             if self.lai_file is None:
@@ -363,13 +376,36 @@ class LandModel:
                 self.lai = lai_from_gsi(self.phen.mean()[self.tile_cell], self.lai_min_t, self.lai_max_t)
             if progress is not None:
                 progress(d + 1, ndays)
-        # 3. respiration with the annual-mean LAI
+        # 3. respiration with the annual-mean LAI; respiring biomass capped at a carbon-use efficiency floor
+        self.rm_factor = np.ones(self.ntile)
         self.set_lai_year(lai_d.mean(axis=0))
         bl, bs, br = self._bases
         tc = self.tile_cell
-        rm_d = rd_d + scale * (bl * lai_d * s_leaf[:, tc] + bs * s_air[:, tc] + br * s_soil[:, tc])
+        rm_base_d = scale * (bl * lai_d * s_leaf[:, tc] + bs * s_air[:, tc] + br * s_soil[:, tc])
         g = prm.growth_resp_fraction
-        rg_d = g * np.maximum(gpp_d - rm_d, 0.0)  # emitted the following day
+
+        def npp_of(factor):
+            rm = rd_d + factor * rm_base_d
+            rg = g * np.maximum(gpp_d - rm, 0.0)
+            return rm, rg, np.sum(gpp_d - rm - np.roll(rg, 1, axis=0), axis=0)
+
+        rm_d, rg_d, npp_year = npp_of(np.ones(self.ntile))
+        target = prm.cue_min * gpp_d.sum(axis=0)
+        low = npp_year < target
+        if low.any():
+            # NPP is decreasing in the factor: bisection for NPP = cue_min GPP on the tiles below the floor
+            lo, hi = np.zeros(self.ntile), np.ones(self.ntile)
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                _, _, n_mid = npp_of(np.where(low, mid, 1.0))
+                above = n_mid >= target
+                lo = np.where(low & above, mid, lo)
+                hi = np.where(low & ~above, mid, hi)
+            self.rm_factor = np.where(low, lo, 1.0)
+            self.set_lai_year(self.lai_year)
+            rm_d, rg_d, npp_year = npp_of(self.rm_factor)
+            log.info("land spin-up: respiring biomass reduced on %d of %d tiles to keep NPP >= %.2f GPP "
+                     "(median factor %.2f)", int(low.sum()), self.ntile, prm.cue_min, float(np.median(lo[low])))
         rg_emit = np.roll(rg_d, 1, axis=0)  # day 0 gets the last day's (periodic year)
         npp_d = (gpp_d - rm_d - rg_emit) * UMOL_TO_KGC
         # 4. pools
@@ -380,6 +416,7 @@ class LandModel:
                         "climate); e.g. cover type %d at cell %d pool %s", int((pools < -1e-12).any(axis=1).sum()),
                         self.tile_pft[bad[0]], self.cell_flat[tc[bad[0]]], intec.POOL_NAMES[bad[1]])
         self.pools = pools
+        self._update_rh_coef()
         self.rg_rate = rg_d[-1] / DAY
         self._acc_zero()
         self.lai_sum[:] = 0.0
@@ -394,6 +431,7 @@ class LandModel:
                    "veg_carbon": gl(pools[:, :intec.CWD].sum(axis=1)),
                    "litter_carbon": gl(pools[:, intec.CWD:intec.SMIC].sum(axis=1)),
                    "soil_carbon": gl(pools[:, intec.SMIC:].sum(axis=1)), "sweeps": sweeps, "days": ndays,
-                   "npp_negative_tiles": int((npp_d.sum(axis=0) <= 0).sum())}
+                   "npp_negative_tiles": int((npp_d.sum(axis=0) <= 0).sum()),
+                   "rm_capped_tiles": int((self.rm_factor < 1.0).sum())}
         self.spinup_daily = {"gpp": gpp_d, "npp": npp_d, "xi": xi_d}
         return summary

@@ -242,6 +242,9 @@ KEYS = (
     _f("q10_a", 3.22, "1", "Q10 = q10_a + q10_b T [degC] of maintenance respiration", 1.0, 5.0,
        "Tjoelker et al. 2001; BEPS plant_respir.c"),
     _f("q10_b", -0.046, "degC-1", "Temperature slope of Q10", -0.2, 0.0, "Tjoelker et al. 2001"),
+    _f("cue_min", 0.23, "1", "Smallest carbon-use efficiency NPP/GPP a tile may have in the spin-up climate: the "
+       "allometric respiring biomass is scaled down where maintenance respiration would leave less (0 = off)",
+       0.0, 0.6, "DeLucia et al. 2007 (forest CUE 0.23-0.83)"),
     _f("growth_resp_fraction", 0.35, "1", "Growth respiration = fraction (GPP - Rm) when positive", 0.0, 0.9,
        "BEPS plant_respir.c"),
     # ---- InTEC vegetation pools and allocation ------------------------------------------------
