@@ -14,7 +14,12 @@ Time stepping (hourly by default):
 * at the end of each UTC day: growth respiration for the next day, ``g max(GPP - Rm, 0)`` of the day
   (Chen et al. 1999 form, applied per day; BEPS applies it per time step), the InTEC pool step with
   the day's NPP and integral of the decomposition scalar, and the phenology (GSI -> LAI);
-* every 365 days: the annual-mean LAI that sets the respiring biomass.
+* every 365 days: the annual-mean LAI that sets the respiring biomass (BEPS allometries).
+
+Respiring biomass: where the allometric biomass of a tile would respire more than the canopy can supply
+in the spin-up climate, it is scaled down (per tile, ``rm_factor``) so that NPP is at least ``cue_min`` x GPP
+(0.23, the lowest forest carbon-use efficiency in DeLucia et al. 2007); without this cap BEPS's leaf
+respiration coefficients give tropical evergreen forests NPP <= 0 under the embedded climatology.
 
 Carbon is conserved to round-off: the change of the pools equals the integral of NPP - Rh.
 """

@@ -88,7 +88,8 @@ def main(argv=None) -> int:
         acc["gpp"] += fl["gpp"]
         acc["gpp_shade"] += fl["gpp_shade"]
         if t.month == 7:
-            lst = int(round(t.hour + site_lon / 15.0)) % 24
+            # the step covers [t, t + 1 h]: local solar time of its middle
+            lst = int(np.floor(t.hour + 0.5 + site_lon / 15.0)) % 24
             frac = model.tile_frac[site_tiles]
             diurnal[lst] += float(np.sum(fl["nee"][site_tiles] * frac) / np.sum(frac))
             diurnal_n[lst] += 1
@@ -159,8 +160,8 @@ def main(argv=None) -> int:
         lines.append(f"| {name} | {100 * shaded[name]:.0f} % | {'' if ref is None else f'{100 * ref:.0f} %'} |")
     lines += ["", f"Diurnal NEE in July at the forest cell {grid.lat[jf]:.1f} N, {site_lon:.1f} E "
               f"(forest fraction {ff[jf, if_]:.2f}), local solar hour -> umol m-2 s-1 per vegetated area:", "",
-              "| hour | " + " | ".join(str(h) for h in range(0, 24, 3)) + " |",
-              "|---|" + "---|" * 8, "| NEE | " + " | ".join(f"{diurnal[h]:+.1f}" for h in range(0, 24, 3)) + " |", "",
+              "| hour | " + " | ".join(str(h) for h in range(0, 24, 2)) + " |",
+              "|---|" + "---|" * 12, "| NEE | " + " | ".join(f"{diurnal[h]:+.1f}" for h in range(0, 24, 2)) + " |", "",
               f"Midday (11-13 h) mean {diurnal[11:14].mean():+.2f}, night (22-02 h) mean "
               f"{np.r_[diurnal[22:], diurnal[:3]].mean():+.2f} umol m-2 s-1: "
               f"{'uptake at midday and release at night' if diurnal[11:14].mean() < 0 < np.r_[diurnal[22:], diurnal[:3]].mean() else 'UNEXPECTED SIGNS'}.",
