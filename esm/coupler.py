@@ -34,7 +34,7 @@ from esm.errors import ConfigError, EsmUserError, ModelStateError, RestartError
 from esm.grid import Grid
 from esm.initial import initial_mole_fractions
 from esm.io import restart as rst
-from esm.io.streams import OutputField, Stream
+from esm.io.streams import AsyncWriter, OutputField, Stream, SyncWriter
 from esm.tracers import TracerSet
 from esm.vertical import VerticalCoordinate
 
@@ -140,6 +140,7 @@ class Model:
 
         # ---- output ------------------------------------------------------------------------
         self.namelist_text = config.to_namelist(output_only=True)
+        self.writer = AsyncWriter() if config.output_nml.async_write else SyncWriter()
         self.streams = self._build_streams()
         if restart:
             for s in self.streams:
@@ -259,7 +260,8 @@ class Model:
                 Interval.parse(out.stream_file_period[i]), chosen, self.grid, self.vcoord, self.output_dir,
                 self.anchor, self.namelist_text, out.deflate_level, extra_dims,
                 ps_getter=None if "ps" in names else self.atm.surface_pressure,
-                air_mass_getter=None if "air_mass" in names else (lambda: self.atm.air_mass)))
+                air_mass_getter=None if "air_mass" in names else (lambda: self.atm.air_mass),
+                writer=self.writer))
         return streams
 
     # ---- stepping -----------------------------------------------------------------------
@@ -332,6 +334,10 @@ class Model:
 
     def write_checkpoint(self) -> Path:
         t = self.clock.time
+        # every file finished before the checkpoint must be on disk under its final name before the
+        # restart exists: a run resumed from it never rewrites those files
+        with self._timer("output"):
+            self.writer.flush()
         data = rst.RestartData(
             time=t, anchor=self.anchor, step=self.clock.step, dt=self.clock.dt,
             grid=self.config.grid_nml.horizontal, vertical=self.config.grid_nml.vertical,
@@ -392,13 +398,19 @@ class Model:
             with self._timer("output"):
                 for s in self.streams:
                     s.close()
+                self.writer.flush()
             if cfg.restart_nml.write_final:
                 self.write_checkpoint()
         except BaseException:
+            try:
+                self.writer.flush()
+            except Exception:  # the original error matters more than a follow-on writer error
+                pass
             for s in self.streams:
                 s.abort()
             raise
         finally:
+            self.writer.close()
             bar.close()
         wall = _time.perf_counter() - wall0
         summary = {"wall_seconds": wall, "timers": dict(self.timers), "budget": self.budget_table(),

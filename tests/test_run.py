@@ -216,3 +216,13 @@ def test_partial_files_never_have_final_names(tmp_path, small_namelist, monkeypa
     finals = _final_files(tmp_path / "o")
     assert finals == ["daily_flux.20200101_0000.nc", "hourly_3d.20200101_0000.nc"]
     assert list((tmp_path / "o").glob(".hourly_3d.20200102_0000.nc.partial"))
+
+
+def test_background_writer_writes_the_same_bytes(tmp_path, small_namelist):
+    run_esm("run", small_namelist, "--output-dir", tmp_path / "async", cwd=tmp_path)
+    run_esm("run", small_namelist, "--output-dir", tmp_path / "sync", "--set", "output_nml.async_write=false",
+            cwd=tmp_path)
+    names = _final_files(tmp_path / "async")
+    assert names == _final_files(tmp_path / "sync") and names
+    for n in names:
+        assert filecmp.cmp(tmp_path / "async" / n, tmp_path / "sync" / n, shallow=False), n

@@ -88,6 +88,8 @@ OUTPUT = Group("output_nml", "Output directory and CF-NetCDF output streams.", (
         in_output=False),
     Key("log_interval", "str", "1d", "", "Simulated time between progress log lines in 'log' mode",
         validator=_interval, in_output=False),
+    Key("async_write", "bool", True, "", "Compress and write output files in a background thread, "
+        "overlapping with the model (same bytes as writing in the model thread)", in_output=False),
     Key("deflate_level", "int", 1, "1", "zlib compression level of output variables (0 = off, 9 = smallest "
         "files and slowest writing)",
         vmin=0, vmax=9),

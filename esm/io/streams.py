@@ -44,6 +44,71 @@ def file_stamp(t: cftime.datetime) -> str:
     return s + (f"{t.second:02d}" if t.second else "")
 
 
+class SyncWriter:
+    """Runs file operations immediately, in the calling thread."""
+
+    def submit(self, fn, *args) -> None:
+        fn(*args)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class AsyncWriter:
+    """One background thread that runs file operations in submission order.
+
+    netCDF4 releases the GIL while it compresses and writes, so output overlaps with the model's
+    computation. Operations run strictly in FIFO order in a single thread, so the files are the
+    same bytes as with :class:`SyncWriter`. The queue is bounded (``depth`` operations) so a slow
+    disk throttles the model instead of filling memory. ``flush()`` waits until everything
+    submitted is on disk and re-raises the first error of the writer thread.
+    """
+
+    def __init__(self, depth: int = 8):
+        import queue
+        import threading
+
+        self._q: "queue.Queue" = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="esm-output-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._q.get()
+            try:
+                if item is None:
+                    return
+                if self._error is None:
+                    fn, args = item
+                    fn(*args)
+            except BaseException as exc:  # kept and re-raised in the model thread
+                self._error = exc
+            finally:
+                self._q.task_done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            exc, self._error = self._error, None
+            raise RuntimeError(f"the output writer failed: {type(exc).__name__}: {exc}") from exc
+
+    def submit(self, fn, *args) -> None:
+        self._raise()
+        self._q.put((fn, args))
+
+    def flush(self) -> None:
+        self._q.join()
+        self._raise()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._q.put(None)
+            self._thread.join()
+
+
 class Stream:
     """One output stream (see module docstring)."""
 
@@ -51,8 +116,9 @@ class Stream:
                  fields: list[OutputField], grid: Grid, vcoord: VerticalCoordinate, output_dir: Path,
                  anchor: cftime.datetime, namelist_text: str, deflate_level: int = 4,
                  extra_dims: dict | None = None, ps_getter: Callable[[], np.ndarray] | None = None,
-                 air_mass_getter: Callable[[], np.ndarray] | None = None):
+                 air_mass_getter: Callable[[], np.ndarray] | None = None, writer=None):
         self.name = name
+        self.writer = writer if writer is not None else SyncWriter()
         self.frequency = frequency
         self.operation = operation
         self.file_period = file_period
@@ -77,7 +143,8 @@ class Stream:
                                                           "dry-air mass; tracer moles = mole fraction * "
                                                           "air_mass / 0.0289644 kg mol-1"), air_mass_getter))
         self.all_fields = self.fields + self._aux
-        self._ds = None
+        self._ds = None  # touched only by file operations running in the writer
+        self._open_file = False  # decisions are taken in the model thread
         self._final: Path | None = None
         self._file_period_end: cftime.datetime | None = None
         self._nrec = 0
@@ -114,14 +181,18 @@ class Stream:
 
     def close(self) -> None:
         """Finalize the open file at the end of a run segment (it keeps only complete records)."""
-        if self._ds is not None:
+        if self._open_file:
             self._finalize()
         if self.operation == "mean" and self._acc_seconds:
             log.info("stream %s: the mean record in progress (%d s accumulated) continues in the restart",
                      self.name, self._acc_seconds)
 
     def abort(self) -> None:
-        """Close without renaming (after an error): the partial file stays under its temporary name."""
+        """Close without renaming (after an error): the partial file stays under its temporary name.
+
+        Call after the writer has been flushed or closed (no file operation of this stream runs).
+        """
+        self._open_file = False
         if self._ds is not None:
             try:
                 self._ds.close()
@@ -149,39 +220,45 @@ class Stream:
     # ---- files -------------------------------------------------------------------------
     def _write_record(self, t: cftime.datetime, values: dict[str, np.ndarray], start: cftime.datetime | None = None):
         file_time = start if start is not None else t
-        if self._ds is not None and file_time >= self._file_period_end:
+        if self._open_file and file_time >= self._file_period_end:
             self._finalize()
-        if self._ds is None:
-            self._open(file_time)
-        ds = self._ds
-        n = self._nrec
+        if not self._open_file:
+            self._final = self.output_dir / f"{self.name}.{file_stamp(file_time)}.nc"
+            self._file_period_end = self.file_period.next_boundary(file_time, self.anchor)
+            self._open_file = True
+            self._nrec = 0
+            self.writer.submit(self._open, self._final)
         if start is None:
-            ds["time"][n] = seconds_between(self.anchor, t) / 3600.0
+            times = (seconds_between(self.anchor, t) / 3600.0, None)
         else:
             a = seconds_between(self.anchor, start) / 3600.0
             b = seconds_between(self.anchor, t) / 3600.0
-            ds["time"][n] = 0.5 * (a + b)
-            ds["time_bnds"][n, :] = [a, b]
+            times = (0.5 * (a + b), (a, b))
+        data = {}
         for f in self.all_fields:
             v = values[f.variable.name]
             if not np.all(np.isfinite(v)):
                 from esm.errors import ModelStateError
                 raise ModelStateError(f"output stream {self.name!r}: variable {f.variable.name!r} is not finite at "
                                       f"{format_time(t)}")
-            ds[f.variable.name][n] = v.astype(np.float32)
+            data[f.variable.name] = v.astype(np.float32)  # a copy: the model may change v meanwhile
+        self.writer.submit(self._put, self._nrec, times, data)
         self._nrec += 1
         # complete when the next record would fall into the next file period
-        if start is None:
-            nxt = self.frequency.next_boundary(t, self.anchor)
-        else:
-            nxt = t
+        nxt = self.frequency.next_boundary(t, self.anchor) if start is None else t
         if nxt >= self._file_period_end:
             self._finalize()
 
-    def _open(self, first: cftime.datetime) -> None:
-        self._final = self.output_dir / f"{self.name}.{file_stamp(first)}.nc"
-        self._file_period_end = self.file_period.next_boundary(first, self.anchor)
-        ds = create_dataset(self._final)
+    def _put(self, n: int, times, data: dict[str, np.ndarray]) -> None:
+        ds = self._ds
+        ds["time"][n] = times[0]
+        if times[1] is not None:
+            ds["time_bnds"][n, :] = times[1]
+        for name, arr in data.items():
+            ds[name][n] = arr
+
+    def _open(self, final: Path) -> None:
+        ds = create_dataset(final)
         global_attributes(ds, f"esm output stream {self.name}", self.namelist_text, {
             "esm_stream": self.name,
             "esm_stream_frequency": str(self.frequency),
@@ -211,7 +288,7 @@ class Stream:
             dims = ("time",) + var.dims
             chunks = (1,) + tuple(len(ds.dimensions[d]) for d in var.dims)
             v = ds.createVariable(var.name, "f4", dims, zlib=self.deflate > 0, complevel=self.deflate or None,
-                                  chunksizes=chunks, fill_value=None)
+                                  shuffle=self.deflate > 0, chunksizes=chunks, fill_value=None)
             atts = {"long_name": var.long_name, "units": var.units}
             if var.standard_name:
                 atts["standard_name"] = var.standard_name
@@ -221,10 +298,13 @@ class Stream:
                 atts["comment"] = var.comment
             v.setncatts(atts)
         self._ds = ds
-        self._nrec = 0
 
     def _finalize(self) -> None:
-        path = finalize_dataset(self._ds, self._final)
+        self._open_file = False
+        self.writer.submit(self._close_and_rename, self._final)
+
+    def _close_and_rename(self, final: Path) -> None:
+        path = finalize_dataset(self._ds, final)
         self._ds = None
         self.files_written.append(path)
         log.debug("stream %s: wrote %s", self.name, path)
