@@ -203,7 +203,7 @@ def _default_path() -> str:
 
 
 # ---- exact area-conservative regridding ------------------------------------------------
-def _overlap_matrix(dst_edges: np.ndarray, src_edges: np.ndarray, measure) -> "scipy.sparse.csr_matrix":
+def _overlap_matrix(dst_edges: np.ndarray, src_edges: np.ndarray, measure):
     """Sparse (ndst, nsrc) matrix of overlap measures between 1-D intervals.
 
     ``measure(lo, hi)`` maps an interval to its measure (``sin`` difference for latitude,

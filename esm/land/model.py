@@ -31,7 +31,7 @@ import logging
 import numpy as np
 
 from esm.constants import M_C
-from esm.errors import InputDataError, ModelStateError
+from esm.errors import InputDataError
 from esm.land import beps, intec
 from esm.land.landcover import FOREST_PFTS, NPFT, LandCover
 from esm.land.phenology import GsiPhenology, lai_from_gsi

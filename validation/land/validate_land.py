@@ -34,7 +34,6 @@ sys.path.insert(0, str(HERE.parent.parent))
 from esm.config import load_config  # noqa: E402
 from esm.land import offline  # noqa: E402
 from esm.land.landcover import FOREST_PFTS, PFT_NAMES  # noqa: E402
-from esm.land.model import UMOL_TO_KGC  # noqa: E402
 
 log = logging.getLogger("validate_land")
 
@@ -97,9 +96,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     res = offline.run(model, prov.at, start, 1, args.co2, spinup=False, hourly_hook=hook)
     t_run = time.perf_counter() - t0
-    t0 = time.perf_counter()
     res_hi = offline.run(model_hi, prov.at, start, 1, args.co2 + 100.0, spinup=False, keep_monthly=False)
-    t_hi = time.perf_counter() - t0
     c_end = model.total_carbon() / 1e12
 
     # ---- numbers
