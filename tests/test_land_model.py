@@ -167,3 +167,17 @@ def test_nitrogen_deposition_raises_vcmax_and_age_factor():
     assert np.all(s[~m2.is_forest] == 1.0) and np.any(s[m2.is_forest] != 1.0)
     assert np.all(m0.age_scale() == 1.0)
     assert DAY == 86400 and intec.NPOOL == 13
+
+
+def test_transient_under_rising_co2_takes_up_carbon(spun):
+    """After a spin-up at 300 ppm, years of rising CO2 make the land a growing carbon sink (CO2 fertilisation
+    through Farquhar); constant CO2 keeps the pools steady."""
+    m0, met, _ = spun
+    m = copy.deepcopy(m0)
+    steady = m.transient(lambda y: 400.0, 1, 2)  # the spin-up CO2: no change
+    assert max(abs(x) for x in steady) < 1e-6 * m0.total_carbon() / 1e12
+    m = copy.deepcopy(m0)
+    m.spinup_daily = dict(m.spinup_daily, co2=300.0)  # pretend the spin-up was at 300 ppm
+    sinks = m.transient(lambda y: 300.0 + 10.0 * (y - 1950), 1951, 1960)
+    assert all(s > 0 for s in sinks) and sinks[-1] > sinks[0]
+    assert m0.spinup_daily["beta"].max() > 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cftime
 import numpy as np
 
 from esm.component import Component, Variable
@@ -165,15 +166,27 @@ class Land(Component):
         from esm.meteorology import make_provider
         return make_provider(self.config, self.grid, self.vcoord)
 
+    def _annual_co2(self, year: int) -> float:
+        return self.prescribed_co2(cftime.datetime(year, 7, 2, calendar=self.clock.calendar))
+
     def initialise(self, time, met) -> None:
-        if self.config.land_nml.spinup == "analytic":
+        p = self.config.land_nml
+        if p.spinup == "analytic":
             provider = self._provider()
-            co2 = self.spinup_co2(time)
+            y0 = int(p.transient_start_year)
+            transient = 0 < y0 < time.year
+            co2 = float(p.spinup_co2) if p.spinup_co2 > 0 else (self._annual_co2(y0) if transient
+                                                               else self.spinup_co2(time))
             s = self.model.spin_up(provider.at, time, co2)
             self.spinup_summary = s
             log.info("land: analytic spin-up at %.1f ppm CO2 (%d sweeps): GPP %.1f, NPP %.1f PgC/yr; vegetation "
                      "%.0f, litter %.0f, soil %.0f PgC", co2, s["sweeps"], s["gpp"], s["npp"], s["veg_carbon"],
                      s["litter_carbon"], s["soil_carbon"])
+            if transient:
+                sinks = self.model.transient(self._annual_co2, y0, time.year - 1)
+                self.spinup_summary["transient_sinks"] = sinks
+                log.info("land: transient %d-%d under prescribed CO2: sink %.2f PgC/yr in %d, cumulative %.1f PgC",
+                         y0, time.year - 1, sinks[-1], time.year - 1, sum(sinks))
         self._ready = True
 
     def surface_flux(self, time, dt, atmosphere, met):

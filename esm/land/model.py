@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: umol CO2 m-2 s-1 -> kg C m-2 s-1
 UMOL_TO_KGC = M_C * 1e-6
+#: CO2 increment [umol mol-1] at which the spin-up samples the GPP response to CO2 (for the transient)
+DCO2_SENSITIVITY = 100.0
 #: meteorological fields the land reads
 MET_FIELDS = ("t2m", "tskin", "tsoil", "vpd", "swdown", "swdown_diffuse", "cos_sza", "soilm", "ps")
 DAY = 86400
@@ -353,6 +355,10 @@ class LandModel:
         xi_d = np.zeros((ndays, self.ncell))
         scale = self.age_scale()
         zero = np.zeros(self.ntile)
+        # CO2 sensitivity of GPP for the transient (sampled every 7th day at +100 ppm)
+        gpp_lo = np.zeros(self.ntile)
+        gpp_hi = np.zeros(self.ntile)
+        cell_idx_ca = beps.CELL_ROWS.index("ca")
         for d in range(ndays):
             day0 = t0 + _dt.timedelta(days=d)
             lai_d[d] = self.lai
@@ -368,6 +374,13 @@ class LandModel:
                 rows = dict(zip(beps.OUT_ROWS, out))
                 gpp_d[d] += (rows["gpp_sun"] + rows["gpp_shade"]) * dt
                 rd_d[d] += rows["rd_day"] * dt
+                if d % 7 == 0 and (cell[beps.CELL_ROWS.index("mu")] > 0).any():
+                    gpp_lo += rows["gpp_sun"] + rows["gpp_shade"]
+                    cell_hi = cell.copy()
+                    cell_hi[cell_idx_ca] += DCO2_SENSITIVITY
+                    hi = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero, scale,
+                                          cell_hi, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
+                    gpp_hi += hi[0] + hi[1]
                 night = cell[beps.CELL_ROWS.index("mu")] <= 0.0
                 fq_air = cell[beps.CELL_ROWS.index("fq_air")]
                 s_leaf[d] += np.where(night, fq_air, 0.0) * dt
@@ -438,5 +451,47 @@ class LandModel:
                    "soil_carbon": gl(pools[:, intec.SMIC:].sum(axis=1)), "sweeps": sweeps, "days": ndays,
                    "npp_negative_tiles": int((npp_d.sum(axis=0) <= 0).sum()),
                    "rm_capped_tiles": int((self.rm_factor < 1.0).sum())}
-        self.spinup_daily = {"gpp": gpp_d, "npp": npp_d, "xi": xi_d}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            beta = np.where((gpp_lo > 0) & (gpp_hi > 0), np.log(gpp_hi / np.where(gpp_lo > 0, gpp_lo, 1.0))
+                            / np.log((co2_ppm + DCO2_SENSITIVITY) / co2_ppm), 0.0)
+        self.spinup_daily = {"gpp": gpp_d, "npp": npp_d, "xi": xi_d[:, tc], "rm": rm_d, "co2": co2_ppm,
+                             "beta": beta}
+        summary["gpp_co2_beta"] = float(np.sum(beta * gpp_d.sum(axis=0) * area) / max(np.sum(gpp_d.sum(axis=0) * area),
+                                                                                      1e-300))
         return summary
+
+    def transient(self, co2_of_year, first_year: int, last_year: int) -> list[float]:
+        """InTEC-style transient of the pools after :meth:`spin_up`: years ``first_year..last_year`` under the
+        spin-up year's climate and the CO2 of each year.
+
+        Daily GPP is that of the spin-up year scaled by ``(C / C_spin)^beta`` per tile, with ``beta`` the
+        tile's GPP sensitivity to CO2 from the Farquhar model (sampled in the spin-up at +100 ppm); maintenance
+        respiration is unchanged, growth respiration and NPP follow; the pools advance with the same daily
+        step as the run (Chen et al. 2000: the transient as annual NPP factors on a reference year). Returns
+        the land carbon sink [PgC yr-1] of every year. The state afterwards is that at the start of the run.
+        """
+        d = getattr(self, "spinup_daily", None)
+        if d is None:
+            raise RuntimeError("LandModel.transient needs a spin_up first")
+        gpp_d, rm_d, xi_d, beta = d["gpp"], d["rm"], d["xi"], d["beta"]
+        g = self.prm.growth_resp_fraction
+        area = self.tile_frac * self.area_cell[self.tile_cell]
+        sinks = []
+        rg_last = None
+        for year in range(first_year, last_year + 1):
+            f = np.power(float(co2_of_year(year)) / d["co2"], beta)
+            gpp = gpp_d * f
+            rg = g * np.maximum(gpp - rm_d, 0.0)
+            rg_emit = np.roll(rg, 1, axis=0)
+            if rg_last is not None:
+                rg_emit[0] = rg_last
+            npp = (gpp - rm_d - rg_emit) * UMOL_TO_KGC
+            c0 = float(np.sum(self.pools.sum(axis=1) * area))
+            for n in range(gpp_d.shape[0]):
+                self.pools = self.pools_model.step(self.pools, npp[n], xi_d[n], float(DAY))
+            sinks.append((float(np.sum(self.pools.sum(axis=1) * area)) - c0) / 1e12)
+            rg_last = rg[-1]
+        self._update_rh_coef()
+        if rg_last is not None:
+            self.rg_rate = rg_last / DAY
+        return sinks

@@ -90,6 +90,9 @@ KEYS = (
     Key("spinup", "str", "analytic", "", "Cold start: 'analytic' (cyclo-stationary steady state of every "
         "carbon pool under the first simulated year's climate and CO2) or 'none' (pools from the "
         "restart or zero)", choices=("analytic", "none")),
+    Key("transient_start_year", "int", 0, "yr", "Cold start with a transient: spin up at the prescribed CO2 of this "
+        "year, then advance the pools year by year to the run's start under the prescribed CO2 history "
+        "(InTEC-style annual CO2 factors on the spin-up year's daily fluxes); 0 = no transient", vmin=0, vmax=3000),
     _f("spinup_co2", -1.0, "1e-6", "CO2 mole fraction (ppm) for the spin-up year; negative = the initial "
        "atmospheric CO2 (&tracers_nml) or the prescribed series at the start", vmax=5000.0),
     Key("advance_age", "bool", False, "", "Stand ages advance with model time (transient runs); false = a "
