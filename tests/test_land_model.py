@@ -181,3 +181,22 @@ def test_transient_under_rising_co2_takes_up_carbon(spun):
     sinks = m.transient(lambda y: 300.0 + 10.0 * (y - 1950), 1951, 1960)
     assert all(s > 0 for s in sinks) and sinks[-1] > sinks[0]
     assert m0.spinup_daily["beta"].max() > 0
+
+
+def test_offline_driver_year_and_netcdf(spun, tmp_path):
+    """The offline driver: a year from the spun-up state at the spin-up CO2 has ~zero net flux, monthly
+    means are written as CF NetCDF."""
+    import netCDF4
+
+    from esm.land import offline
+
+    m0, met, _ = spun
+    m = copy.deepcopy(m0)
+    res = offline.run(m, met.at, START, 1, 400.0, spinup=False)
+    assert len(res.month_labels) == 12 and res.gpp[0] > 0 and res.npp[0] > 0
+    assert abs(res.nee[0]) < 1e-6 * res.gpp[0]
+    assert res.nee[0] == pytest.approx(res.ra[0] + res.rh[0] - res.gpp[0], abs=1e-9 * res.gpp[0])
+    p = offline.write_netcdf(tmp_path / "land.nc", m, res, START)
+    with netCDF4.Dataset(p) as ds:
+        assert ds["gpp"].standard_name == "gross_primary_productivity_of_biomass_expressed_as_carbon"
+        assert ds["gpp"].shape == (12,) + GRID.shape and ds["c_soil"].units == "kg m-2"
