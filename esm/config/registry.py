@@ -105,19 +105,19 @@ RESTART = Group("restart_nml", "Checkpoints and continuation runs.", (
         in_output=False),
 ))
 
-TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass per cell).", (
-    Key("enabled", "bool", False, "", "Transport tracers with the meteorology; when false, surface fluxes "
-        "accumulate in the lowest layer (a 'box' atmosphere per column)"),
-    Key("flux_injection", "str", "lowest_layer", "", "Where surface fluxes enter the atmosphere",
-        choices=("lowest_layer", "boundary_layer")),
-))
-
 COUPLER = Group("coupler_nml", "Which components run.", (
     Key("components", "str", ["prescribed"], "", "Active surface-flux components, in the order they are "
         "stepped", is_list=True),
 ))
 
-CORE_GROUPS = [TIME_CONTROL, GRID, TRACERS, TRANSPORT, COUPLER, OUTPUT, RESTART]
+
+def core_groups() -> list[Group]:
+    """The core groups in namelist order. The transport group lives with its parameter table in
+    ``esm.transport.config``; it is imported here, not at module level, because that module
+    itself imports ``esm.config``."""
+    from esm.transport.config import TRANSPORT
+
+    return [TIME_CONTROL, GRID, TRACERS, TRANSPORT, COUPLER, OUTPUT, RESTART]
 
 
 # ---- cross-key checks -----------------------------------------------------------------
@@ -218,7 +218,7 @@ def check_components(cfg: Config) -> None:
 @lru_cache(maxsize=1)
 def schema() -> Schema:
     """The complete schema: core groups, then every component's groups."""
-    groups = list(CORE_GROUPS)
+    groups = core_groups()
     checks = [check_time, check_tracers, check_streams, check_components]
     for modname in COMPONENT_CONFIG_MODULES:
         mod = importlib.import_module(modname)

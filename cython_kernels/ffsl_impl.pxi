@@ -1,0 +1,1116 @@
+"""Flux-form semi-Lagrangian advection of air and tracer mass (Lin & Rood 1996).
+
+Kernels behind ``esm.transport.advection``; nothing here checks its arguments.
+
+1-D operator (X: zonal, Y: meridional, Z: vertical)
+    A 1-D flux-form update of air mass m and tracer mass q m by the face air fluxes F
+    of the step: q_i' m_i' = q_i m_i + f_{i-1/2} - f_{i+1/2} with m_i' = m_i + F_{i-1/2} - F_{i+1/2},
+    the tracer flux f being the integral of the reconstructed mixing ratio over the air
+    that crosses the face. That air is the upstream cells' air taken in order: whole cells
+    plus a fraction ``alpha`` of the next one ("integer shift plus fractional flux", Lin &
+    Rood 1996, MWR 124, 2046, section 3), so zonal Courant numbers above 1 need no
+    sub-stepping; the Courant number is the mass Courant number (share of the upstream
+    cell's air that leaves). Air and tracer use the same fluxes and the same arithmetic,
+    so q = 1 stays exactly 1; a new q is the mean of the reconstruction over the air that
+    ends in the cell, so a bounded reconstruction gives a monotone update (Easter 1993,
+    MWR 121, 297).
+
+Reconstruction (PPM, Colella & Woodward 1984, JCP 54, 174)
+    Edge values from six cell means (sixth-order interpolation of the cell-average
+    primitive: Colella & Sekora 2008, JCP 227, eq. 17, the higher-order form of CW84 eq.
+    1.6) in the horizontal; CW84's non-uniform fourth-order formula (eqs. 1.6-1.8) in the
+    vertical, with the layer air masses as cell widths. Schemes: 0 = monotone (edges
+    clamped between their neighbours, then CW84 eq. 1.10: parabolas flattened at extrema
+    and steepened where they overshoot), 1 = unlimited (linear in q: for tangent-linear
+    and adjoint use), 2 = first-order upwind (piecewise constant).
+
+Horizontal step (``hadvect``), one level per thread (``prange`` over levels)
+    ``order`` 1: X then Y, 2: Y then X (the caller alternates them, Strang 1968), 0: the
+    average of both orderings, which is Lin & Rood's (1996, eq. 2.9) cross-term form in
+    mass-flux variables: expanding (Y o X) gives their advective inner operator followed
+    by the flux-form outer one; the outer Courant numbers here are relative to the
+    intermediate air mass so that each half is a monotone 1-D update.
+
+Poles and meridional sub-cycling
+    The polar rows (j = 0 and nlat-1, cells touching the poles) are one polar cap each:
+    their mixing ratio is the mass-weighted cap mean, zonal fluxes inside them only move
+    (bookkeeping) air mass, and the meridional flux out of a cap carries the cap mean.
+    Meridional sweeps are sub-cycled (n equal sub-steps of F/n per level) so that no cell,
+    cap included, loses more air in a sub-step than it holds (see ``_y_nsub``).
+
+Error codes per level (or row): 0 ok, 1 an air mass became non-positive (zonal sweep),
+2 zonal Courant number beyond one full row, 3 meridional sub-cycles exceed the maximum,
+4 an air mass became non-positive (meridional or vertical sweep), 5 non-positive input
+air mass, 6 vertical flux takes more air than the column holds, 7 out of memory.
+"""
+from cython.parallel cimport prange, parallel, threadid
+from libc.stdlib cimport malloc, free
+from libc.math cimport fabs, ceil
+
+cdef extern from *:
+    # restrict-qualified pointers let the compiler vectorise the hot loops without run-time
+    # alias checks (the arrays passed to these helpers never overlap)
+    ctypedef double* dptr "double * __restrict__"
+    ctypedef const double* cdptr "const double * __restrict__"
+
+cdef enum:
+    MONO = 0
+    LINEAR = 1
+    UPWIND = 2
+
+cdef double TWO3 = 2.0 / 3.0
+#: columns per block in the meridional sweep (block arrays of (nlat + 1) * YBLOCK stay in cache)
+DEF YBLOCK = 32
+
+
+# ---------------------------------------------------------------------------------------
+# 1-D reconstruction helpers (loops are written branch-free so that they vectorise)
+# ---------------------------------------------------------------------------------------
+cdef void _parabolas(cdptr q, cdptr el, cdptr er, int n, int scheme,
+                     dptr pl, dptr pr, dptr p6) noexcept nogil:
+    """Cell parabolas from edge values el[i] (left) and er[i] (right); CW84 eq. 1.10 if monotone."""
+    cdef int i
+    cdef double a, l, r, da, a6, l2, r2, sl, sr, dd, da6
+    cdef bint ext, ovl, ovr
+    if scheme == MONO:
+        # every candidate is computed before the selections, so the loop has no floating-point
+        # operation under a condition and vectorises
+        for i in range(n):
+            a = q[i]
+            l = el[i]
+            r = er[i]
+            ext = (r - a) * (a - l) <= 0.0
+            da = r - l
+            a6 = 6.0 * (a - 0.5 * (l + r))
+            dd = da * da
+            da6 = da * a6
+            sl = 3.0 * a - 2.0 * r
+            sr = 3.0 * a - 2.0 * l
+            ovl = da6 > dd
+            ovr = -dd > da6
+            l2 = sl if ovl else l
+            r2 = sr if ovr else r
+            l = a if ext else l2
+            r = a if ext else r2
+            pl[i] = l
+            pr[i] = r
+            p6[i] = 6.0 * (a - 0.5 * (l + r))
+    else:
+        for i in range(n):
+            pl[i] = el[i]
+            pr[i] = er[i]
+            p6[i] = 6.0 * (q[i] - 0.5 * (el[i] + er[i]))
+
+
+cdef void _edges6(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1,
+                  cdptr qp2, cdptr qp3, int n, int scheme, dptr e) noexcept nogil:
+    """Sixth-order edge values between the cells m1 and p1 of n faces (arrays aligned per
+    face); clamped between m1 and p1 when monotone."""
+    cdef int i
+    cdef double v, lo, hi, a, b
+    if scheme == MONO:
+        for i in range(n):
+            a = qm1[i]
+            b = qp1[i]
+            v = (37.0 * (a + b) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) / 60.0
+            lo = a if a < b else b
+            hi = b if a < b else a
+            v = lo if v < lo else v
+            v = hi if v > hi else v
+            e[i] = v
+    else:
+        for i in range(n):
+            e[i] = (37.0 * (qm1[i] + qp1[i]) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) / 60.0
+
+
+cdef void _face_fluxes(cdptr f, cdptr alp, cdptr rem, cdptr plw, cdptr prw, cdptr p6w,
+                       cdptr ple, cdptr pre, cdptr p6e, int n, dptr fl) noexcept nogil:
+    """Tracer flux through n faces with less than one cell of air crossing: the mean of the
+    west/south/lower cell's parabola over its downstream fraction ``alp`` (flow >= 0) or of
+    the east/north/upper cell's over its upstream fraction, times the air moved |f| = rem."""
+    cdef int i
+    cdef double a, vr, vl, fr, fw
+    for i in range(n):
+        a = alp[i]
+        vr = prw[i] - 0.5 * a * ((prw[i] - plw[i]) - (1.0 - TWO3 * a) * p6w[i])
+        vl = ple[i] + 0.5 * a * ((pre[i] - ple[i]) + (1.0 - TWO3 * a) * p6e[i])
+        fr = rem[i] * vr
+        fw = -(rem[i] * vl)
+        fl[i] = fr if f[i] >= 0.0 else fw
+
+
+cdef void _update(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr mnew, int n) noexcept nogil:
+    """q' = (q m + f_in - f_out) / m' for n cells."""
+    cdef int i
+    for i in range(n):
+        q[i] = (q[i] * m[i] + flin[i] - flout[i]) / mnew[i]
+
+
+cdef inline double _avg_right(double al, double ar, double a6, double alpha) noexcept nogil:
+    """Mean of the parabola over the right (east/north/upper) fraction alpha of the cell."""
+    return ar - 0.5 * alpha * ((ar - al) - (1.0 - TWO3 * alpha) * a6)
+
+
+cdef inline double _avg_left(double al, double ar, double a6, double alpha) noexcept nogil:
+    """Mean of the parabola over the left (west/south/lower) fraction alpha of the cell."""
+    return al + 0.5 * alpha * ((ar - al) + (1.0 - TWO3 * alpha) * a6)
+
+
+# ---------------------------------------------------------------------------------------
+# zonal sweep (periodic rows, integer shift + fractional flux)
+# ---------------------------------------------------------------------------------------
+cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int nlon, int j,
+                         double* fa, double* rem, double* alp, int* nw, double* mnew, double* mh,
+                         int* nwalk_out, int* ej, int* ei, double* ev) noexcept nogil:
+    """Departure geometry of the west faces of one row: air moved ``fa``, whole cells crossed
+    ``nw``, remainder ``rem`` and its fraction ``alp`` of the partial cell; new air ``mnew``.
+
+    ``fa`` is the sum of whole cells plus the remainder (the same sum the tracer flux uses,
+    so q = 1 stays exactly 1). ``fa`` has nlon + 1 entries (the last repeats the first).
+    """
+    cdef int i, c, cnt, nwalk
+    cdef double f, r, s, up, af, mmin
+    mmin = mr[0]
+    for i in range(nlon):
+        mmin = mr[i] if mr[i] < mmin else mmin
+    if not (mmin > 0.0):
+        for i in range(nlon):
+            if not (mr[i] > 0.0):
+                ej[0] = j; ei[0] = i; ev[0] = mr[i]
+                return 5
+    mh[0] = mr[nlon - 1]
+    for i in range(nlon):
+        mh[i + 1] = mr[i]
+    nwalk = 0
+    for i in range(nlon):
+        f = fr[i] * scale
+        af = fabs(f)
+        up = mh[i] if f >= 0.0 else mh[i + 1]
+        fa[i] = f
+        rem[i] = af
+        alp[i] = af / up
+        nw[i] = 0
+        nwalk += (af > up)
+    nwalk_out[0] = nwalk
+    if nwalk:
+        for i in range(nlon):
+            f = fa[i]
+            af = fabs(f)
+            up = mh[i] if f >= 0.0 else mh[i + 1]
+            if not (af > up):
+                continue
+            cnt = 0
+            s = 0.0
+            r = af
+            if f >= 0.0:
+                c = i - 1 if i > 0 else nlon - 1
+                while r > mr[c]:
+                    r -= mr[c]
+                    s += mr[c]
+                    cnt += 1
+                    c = c - 1 if c > 0 else nlon - 1
+                    if cnt >= nlon:
+                        ej[0] = j; ei[0] = i; ev[0] = f / mr[i]
+                        return 2
+                fa[i] = s + r
+            else:
+                c = i
+                while r > mr[c]:
+                    r -= mr[c]
+                    s += mr[c]
+                    cnt += 1
+                    c = c + 1 if c < nlon - 1 else 0
+                    if cnt >= nlon:
+                        ej[0] = j; ei[0] = i; ev[0] = f / mr[i]
+                        return 2
+                fa[i] = -(s + r)
+            rem[i] = r
+            alp[i] = r / mr[c]
+            nw[i] = cnt
+    fa[nlon] = fa[0]
+    for i in range(nlon):
+        mnew[i] = mr[i] + fa[i] - fa[i + 1]
+    mmin = mnew[0]
+    for i in range(nlon):
+        mmin = mnew[i] if mnew[i] < mmin else mmin
+    if not (mmin > 0.0):
+        for i in range(nlon):
+            if not (mnew[i] > 0.0):
+                ej[0] = j; ei[0] = i
+                ev[0] = mnew[i] / mr[i]
+                return 1
+    return 0
+
+
+cdef void _x_row_tracer(const double* mr, const double* mnew, double* qr, int nlon, int scheme,
+                        const double* fa, const double* rem, const double* alp, const int* nw, int nwalk,
+                        double* qe, double* ae, double* pl, double* pr, double* p6,
+                        double* fl) noexcept nogil:
+    """Zonal flux-form update of one row of one tracer.
+
+    Parabola arrays carry one halo cell: index c + 1 holds cell c (0 = cell nlon-1,
+    nlon + 1 = cell 0), so face i sits between pl/pr/p6[i] (west) and [i + 1] (east).
+    """
+    cdef int i, c, w, cnt, k
+    cdef double s, f, a, vr, vl, r
+    if scheme == UPWIND:
+        for i in range(nlon):
+            pl[i + 1] = qr[i]
+            pr[i + 1] = qr[i]
+            p6[i + 1] = 0.0
+    else:
+        for i in range(nlon):
+            qe[i + 3] = qr[i]
+        for k in range(3):
+            qe[k] = qr[nlon - 3 + k]
+            qe[nlon + 3 + k] = qr[k]
+        # edge at the west face of cell i (i = 0 .. nlon): cells i-3 .. i+2 = qe[i] .. qe[i+5]
+        _edges6(qe, qe + 1, qe + 2, qe + 3, qe + 4, qe + 5, nlon + 1, scheme, ae)
+        _parabolas(qr, ae, ae + 1, nlon, scheme, pl + 1, pr + 1, p6 + 1)
+    pl[0] = pl[nlon]
+    pr[0] = pr[nlon]
+    p6[0] = p6[nlon]
+    pl[nlon + 1] = pl[1]
+    pr[nlon + 1] = pr[1]
+    p6[nlon + 1] = p6[1]
+    _face_fluxes(fa, alp, rem, pl, pr, p6, pl + 1, pr + 1, p6 + 1, nlon, fl)
+    if nwalk:
+        for i in range(nlon):
+            cnt = nw[i]
+            if cnt == 0:
+                continue
+            f = fa[i]
+            a = alp[i]
+            s = 0.0
+            if f >= 0.0:
+                c = i - 1 if i > 0 else nlon - 1
+                for w in range(cnt):
+                    s += qr[c] * mr[c]
+                    c = c - 1 if c > 0 else nlon - 1
+                fl[i] = s + rem[i] * _avg_right(pl[c + 1], pr[c + 1], p6[c + 1], a)
+            else:
+                c = i
+                for w in range(cnt):
+                    s += qr[c] * mr[c]
+                    c = c + 1 if c < nlon - 1 else 0
+                fl[i] = -(s + rem[i] * _avg_left(pl[c + 1], pr[c + 1], p6[c + 1], a))
+    fl[nlon] = fl[0]
+    _update(qr, mr, fl, fl + 1, mnew, nlon)
+
+
+# ---------------------------------------------------------------------------------------
+# meridional sweep (polar caps, sub-cycled)
+# ---------------------------------------------------------------------------------------
+cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int nlon, int max_sub,
+                 int* nsub, int* ej, int* ei, double* ev) noexcept nogil:
+    """Number of equal meridional sub-steps so that no cell loses more air than it holds.
+
+    With sub-fluxes F/n a cell's air mass changes linearly over the sub-steps, so every
+    sub-step's outflow stays below the cell's air when out/n <= m_start and in/n <= m_end
+    (the conditions at the first and the last sub-step).
+    """
+    cdef int j, i, jmax = -1, imax = -1
+    cdef double fin, fout, m0, m1, ratio, rmax = 0.0
+    cdef double fs, fn
+    cdef Py_ssize_t o
+    for j in range(nlat):
+        o = <Py_ssize_t> j * nlon
+        if j == 0 or j == nlat - 1:
+            fin = 0.0
+            fout = 0.0
+            m0 = 0.0
+            for i in range(nlon):
+                m0 += m[o + i]
+                if j == 0:
+                    fn = fy[nlon + i] * scale
+                    if fn > 0.0:
+                        fout += fn
+                    else:
+                        fin -= fn
+                else:
+                    fs = fy[o + i] * scale
+                    if fs < 0.0:
+                        fout -= fs
+                    else:
+                        fin += fs
+            m1 = m0 + fin - fout
+            if not (m0 > 0.0) or not (m1 > 0.0):
+                ej[0] = j; ei[0] = -1; ev[0] = m1
+                return 4
+            ratio = fout / m0
+            if fin / m1 > ratio:
+                ratio = fin / m1
+            if ratio > rmax:
+                rmax = ratio; jmax = j; imax = -1
+            continue
+        for i in range(nlon):
+            fs = fy[o + i] * scale
+            fn = fy[o + nlon + i] * scale
+            fin = (fs if fs > 0.0 else 0.0) + (-fn if fn < 0.0 else 0.0)
+            fout = (-fs if fs < 0.0 else 0.0) + (fn if fn > 0.0 else 0.0)
+            m0 = m[o + i]
+            m1 = m0 + fin - fout
+            if not (m0 > 0.0) or not (m1 > 0.0):
+                ej[0] = j; ei[0] = i; ev[0] = m1
+                return 4
+            # divide only when this cell may raise the maximum ratio
+            if fout > rmax * m0 or fin > rmax * m1:
+                ratio = fout / m0
+                if fin / m1 > ratio:
+                    ratio = fin / m1
+                if ratio > rmax:
+                    rmax = ratio; jmax = j; imax = i
+    if rmax > max_sub:
+        ej[0] = jmax; ei[0] = imax; ev[0] = rmax
+        return 3
+    nsub[0] = <int> ceil(rmax)
+    if nsub[0] < 1:
+        nsub[0] = 1
+    return 0
+
+
+cdef void _y_substep(const double* m, double* mnew, double* q, Py_ssize_t tstride, int ntr,
+                     const double* fy, double scale, int nlat, int nlon, int n, int scheme,
+                     double* fa, double* alp, double* ae, double* pl, double* pr, double* p6,
+                     double* fl, double* ra, double* caps) noexcept nogil:
+    """One meridional sub-step (fluxes F/n) of air and every tracer on one level.
+
+    Columns are processed in blocks of YBLOCK so that the block's reconstruction stays in
+    cache; each tracer's polar caps are updated after all blocks (they are single cells
+    fed by every column). Block arrays are indexed [j * YBLOCK + ii].
+    """
+    cdef int j, i, ii, i0, nb, t, jm3, jm2, jp1, jp2
+    cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
+    cdef int B = YBLOCK
+    cdef double f, a, up, vr, vl, qcs, qcn, mcs = 0.0, mcn = 0.0
+    cdef double sc = scale / n
+    cdef double* qt
+    cdef double* rms = caps          # per-tracer south-cap tracer sums
+    cdef double* rmn = caps + ntr    # per-tracer north-cap tracer sums
+    for t in range(ntr):
+        rms[t] = 0.0
+        rmn[t] = 0.0
+    i0 = 0
+    while i0 < nlon:
+        nb = nlon - i0 if nlon - i0 < B else B
+        # ---- geometry of the block (shared by the tracers) ----
+        for ii in range(nb):
+            fa[ii] = 0.0
+            fa[nlat * B + ii] = 0.0
+            alp[ii] = 0.0
+            alp[nlat * B + ii] = 0.0
+        for j in range(1, nlat):
+            o = <Py_ssize_t> j * nlon + i0
+            for ii in range(nb):
+                fa[j * B + ii] = fy[o + ii] * sc
+                ra[j * B + ii] = fabs(fa[j * B + ii])
+            if j == 1 or j == nlat - 1:
+                for ii in range(nb):
+                    f = fa[j * B + ii]
+                    if f >= 0.0:
+                        a = f / m[o - nlon + ii] if j > 1 else 0.0
+                    else:
+                        a = -f / m[o + ii] if j < nlat - 1 else 0.0
+                    alp[j * B + ii] = a if a < 1.0 else 1.0
+            else:
+                for ii in range(nb):
+                    f = fa[j * B + ii]
+                    up = m[o - nlon + ii] if f >= 0.0 else m[o + ii]
+                    a = fabs(f) / up
+                    alp[j * B + ii] = a if a < 1.0 else 1.0
+        for j in range(nlat):
+            o = <Py_ssize_t> j * nlon + i0
+            for ii in range(nb):
+                mnew[o + ii] = m[o + ii] + fa[j * B + ii] - fa[(j + 1) * B + ii]
+        for ii in range(nb):
+            mcs += m[i0 + ii] - fa[B + ii]
+        o = N - nlon + i0
+        for ii in range(nb):
+            mcn += m[o + ii] + fa[(nlat - 1) * B + ii]
+        # ---- tracers ----
+        for t in range(ntr):
+            qt = q + t * tstride
+            qcs = qt[0]
+            qcn = qt[N - nlon]
+            if scheme == UPWIND:
+                for j in range(1, nlat - 1):
+                    o = <Py_ssize_t> j * nlon + i0
+                    for ii in range(nb):
+                        pl[j * B + ii] = qt[o + ii]
+                        pr[j * B + ii] = qt[o + ii]
+                        p6[j * B + ii] = 0.0
+            else:
+                # edges at faces 1 .. nlat-1 (face j = south face of row j); rows beyond the
+                # polar caps repeat the cap value
+                for j in range(1, nlat):
+                    jm3 = j - 3 if j >= 3 else 0
+                    jm2 = j - 2 if j >= 2 else 0
+                    jp1 = j + 1 if j + 1 < nlat else nlat - 1
+                    jp2 = j + 2 if j + 2 < nlat else nlat - 1
+                    _edges6(qt + jm3 * nlon + i0, qt + jm2 * nlon + i0, qt + (j - 1) * nlon + i0,
+                            qt + j * nlon + i0, qt + jp1 * nlon + i0, qt + jp2 * nlon + i0, nb, scheme,
+                            ae + j * B)
+                for j in range(1, nlat - 1):
+                    _parabolas(qt + j * nlon + i0, ae + j * B, ae + (j + 1) * B, nb, scheme,
+                               pl + j * B, pr + j * B, p6 + j * B)
+            # fluxes through faces 1 .. nlat-1
+            for j in range(2, nlat - 1):
+                _face_fluxes(fa + j * B, alp + j * B, ra + j * B, pl + (j - 1) * B, pr + (j - 1) * B,
+                             p6 + (j - 1) * B, pl + j * B, pr + j * B, p6 + j * B, nb, fl + j * B)
+            for ii in range(nb):
+                f = fa[B + ii]
+                fl[B + ii] = (f * qcs if f >= 0.0 else
+                              f * _avg_left(pl[B + ii], pr[B + ii], p6[B + ii], alp[B + ii]))
+                j = nlat - 1
+                f = fa[j * B + ii]
+                fl[j * B + ii] = (f * _avg_right(pl[(j - 1) * B + ii], pr[(j - 1) * B + ii], p6[(j - 1) * B + ii],
+                                                 alp[j * B + ii]) if f >= 0.0 else f * qcn)
+            for j in range(1, nlat - 1):
+                o = <Py_ssize_t> j * nlon + i0
+                _update(qt + o, m + o, fl + j * B, fl + (j + 1) * B, mnew + o, nb)
+            for ii in range(nb):
+                rms[t] += qt[i0 + ii] * m[i0 + ii] - fl[B + ii]
+            o = N - nlon + i0
+            for ii in range(nb):
+                rmn[t] += qt[o + ii] * m[o + ii] + fl[(nlat - 1) * B + ii]
+        i0 += nb
+    # ---- caps: one cell each ----
+    for t in range(ntr):
+        qt = q + t * tstride
+        qcs = rms[t] / mcs
+        qcn = rmn[t] / mcn
+        for i in range(nlon):
+            qt[i] = qcs
+            qt[N - nlon + i] = qcn
+
+
+cdef void _cap_average(const double* m, double* q, int nlat, int nlon) noexcept nogil:
+    """Mix each polar row into one cap: mass-weighted mean, conservative."""
+    cdef int i, r
+    cdef Py_ssize_t o
+    cdef double rm, mm, qc
+    for r in range(2):
+        o = 0 if r == 0 else <Py_ssize_t> (nlat - 1) * nlon
+        rm = 0.0
+        mm = 0.0
+        for i in range(nlon):
+            rm += q[o + i] * m[o + i]
+            mm += m[o + i]
+        qc = rm / mm
+        for i in range(nlon):
+            q[o + i] = qc
+
+
+cdef struct HWork:
+    double* fa
+    double* rem
+    double* alp
+    double* fl
+    double* ae
+    double* pl
+    double* pr
+    double* p6
+    double* qe
+    double* mh
+    double* caps
+    int* nw
+
+
+cdef int _y_steps(double** pm, double** pt, double* q, Py_ssize_t tstride, int ntr,
+                  const double* fy, double scale, int nlat, int nlon, int scheme, int max_sub,
+                  HWork* w, int* nsub, int* ej, int* ei, double* ev) noexcept nogil:
+    """All meridional sub-steps for every tracer; masses ping-pong between *pm and *pt."""
+    cdef int s, code
+    cdef double* tmp
+    code = _y_nsub(pm[0], fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
+    if code != 0:
+        return code
+    for s in range(nsub[0]):
+        _y_substep(pm[0], pt[0], q, tstride, ntr, fy, scale, nlat, nlon, nsub[0], scheme,
+                   w.fa, w.alp, w.ae, w.pl, w.pr, w.p6, w.fl, w.rem, w.caps)
+        tmp = pm[0]
+        pm[0] = pt[0]
+        pt[0] = tmp
+    return 0
+
+
+cdef int _x_step(double** pm, double** pt, double* q, Py_ssize_t tstride, int ntr,
+                 const double* fx, double scale, int nlat, int nlon, int scheme,
+                 HWork* w, int* ej, int* ei, double* ev) noexcept nogil:
+    """Zonal sweep of air and every tracer, row by row (geometry shared by the tracers)."""
+    cdef int t, code, j, i, nwalk
+    cdef Py_ssize_t o
+    cdef double* tmp
+    cdef double* mr
+    cdef double* mn
+    for j in range(nlat):
+        o = <Py_ssize_t> j * nlon
+        mr = pm[0] + o
+        mn = pt[0] + o
+        if j == 0 or j == nlat - 1:
+            # caps: zonal fluxes only move (bookkeeping) air inside the cap
+            for i in range(nlon - 1):
+                mn[i] = mr[i] + fx[o + i] * scale - fx[o + i + 1] * scale
+            mn[nlon - 1] = mr[nlon - 1] + fx[o + nlon - 1] * scale - fx[o] * scale
+            continue
+        code = _x_row_geometry(mr, fx + o, scale, nlon, j, w.fa, w.rem, w.alp, w.nw, mn, w.mh,
+                               &nwalk, ej, ei, ev)
+        if code != 0:
+            return code
+        for t in range(ntr):
+            _x_row_tracer(mr, mn, q + t * tstride + o, nlon, scheme, w.fa, w.rem, w.alp, w.nw, nwalk,
+                          w.qe, w.ae, w.pl, w.pr, w.p6, w.fl)
+    tmp = pm[0]
+    pm[0] = pt[0]
+    pt[0] = tmp
+    return 0
+
+
+cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, double* ev) noexcept nogil:
+    """Positive cap totals and positive non-cap cell masses, else code 4."""
+    cdef int i, r
+    cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
+    cdef double mc, mmin
+    for r in range(2):
+        o = 0 if r == 0 else N - nlon
+        mc = 0.0
+        for i in range(nlon):
+            mc += m[o + i]
+        if not (mc > 0.0):
+            ej[0] = 0 if r == 0 else nlat - 1; ei[0] = -1; ev[0] = mc
+            return 4
+    mmin = m[nlon]
+    for o in range(nlon, N - nlon):
+        mmin = m[o] if m[o] < mmin else mmin
+    if not (mmin > 0.0):
+        for o in range(nlon, N - nlon):
+            if not (m[o] > 0.0):
+                ej[0] = <int> (o // nlon); ei[0] = <int> (o % nlon); ev[0] = m[o]
+                return 4
+    return 0
+
+
+cdef int _hlevel(double* m, double* q, Py_ssize_t qstride, int ntr,
+                 const double* fx, const double* fy, double scale, int nlat, int nlon, int scheme,
+                 int max_sub, int order, double* work, int* iwork,
+                 int* ej, int* ei, double* ev, int* nsub_out) noexcept nogil:
+    """Horizontal step of one level for air and every tracer.
+
+    order 1: X then Y; 2: Y then X; 0: 1/2 [(Y o X) + (X o Y)] (Lin & Rood 1996).
+    """
+    cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
+    cdef Py_ssize_t NF = <Py_ssize_t> (nlat + 1) * nlon
+    cdef Py_ssize_t nq = (2 * ntr * N) if order == 0 else 0
+    cdef double* mA = work
+    cdef double* mB = work + N
+    cdef double* mT = work + 2 * N
+    cdef double* qA = work + 3 * N
+    cdef double* qB = qA + ntr * N
+    cdef HWork ws
+    cdef HWork* w = &ws
+    cdef Py_ssize_t BF = <Py_ssize_t> (nlat + 1) * YBLOCK + nlon + 8
+    ws.fa = work + 3 * N + nq
+    ws.rem = ws.fa + BF
+    ws.alp = ws.rem + BF
+    ws.fl = ws.alp + BF
+    ws.ae = ws.fl + BF
+    ws.pl = ws.ae + BF
+    ws.pr = ws.pl + BF
+    ws.p6 = ws.pr + BF
+    ws.qe = ws.p6 + BF
+    ws.mh = ws.qe + nlon + 8
+    ws.caps = ws.mh + nlon + 8
+    ws.nw = iwork
+    cdef double* pm
+    cdef double* pt
+    cdef double* pmA
+    cdef int t, code, na = 1, nb = 1, jcap, i, r
+    cdef Py_ssize_t c, o
+    cdef double rmc, mc, qc, mf
+    # polar rows become caps (mass-weighted mean) before anything moves
+    for t in range(ntr):
+        _cap_average(m, q + t * qstride, nlat, nlon)
+    if order != 0:
+        for c in range(N):
+            mA[c] = m[c]
+        pm = mA
+        pt = mT
+        if order == 1:
+            code = _x_step(&pm, &pt, q, qstride, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+            if code == 0:
+                code = _y_steps(&pm, &pt, q, qstride, ntr, fy, scale, nlat, nlon, scheme, max_sub,
+                                w, &na, ej, ei, ev)
+        else:
+            code = _y_steps(&pm, &pt, q, qstride, ntr, fy, scale, nlat, nlon, scheme, max_sub,
+                            w, &na, ej, ei, ev)
+            if code == 0:
+                code = _x_step(&pm, &pt, q, qstride, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+        if code != 0:
+            return code
+        nsub_out[0] = na
+        for c in range(N):
+            m[c] = pm[c]
+        return _check_masses(m, nlat, nlon, ej, ei, ev)
+    # ---- order 0, branch A: X then Y ------------------------------------------------------
+    for c in range(N):
+        mA[c] = m[c]
+    for t in range(ntr):
+        for c in range(N):
+            qA[t * N + c] = q[t * qstride + c]
+    pm = mA
+    pt = mT
+    code = _x_step(&pm, &pt, qA, N, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+    if code != 0:
+        return code
+    code = _y_steps(&pm, &pt, qA, N, ntr, fy, scale, nlat, nlon, scheme, max_sub, w, &na, ej, ei, ev)
+    if code != 0:
+        return code
+    pmA = pm          # result of branch A; pt is free
+    # ---- branch B: Y then X ----------------------------------------------------------------
+    pm = mB
+    for c in range(N):
+        mB[c] = m[c]
+    for t in range(ntr):
+        for c in range(N):
+            qB[t * N + c] = q[t * qstride + c]
+    code = _y_steps(&pm, &pt, qB, N, ntr, fy, scale, nlat, nlon, scheme, max_sub, w, &nb, ej, ei, ev)
+    if code != 0:
+        return code
+    code = _x_step(&pm, &pt, qB, N, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+    if code != 0:
+        return code
+    nsub_out[0] = na if na > nb else nb
+    # ---- average of the two orderings --------------------------------------------------------
+    for c in range(nlon, N - nlon):
+        mf = 0.5 * (pmA[c] + pm[c])
+        for t in range(ntr):
+            q[t * qstride + c] = 0.5 * (qA[t * N + c] * pmA[c] + qB[t * N + c] * pm[c]) / mf
+        m[c] = mf
+    for r in range(2):
+        jcap = 0 if r == 0 else nlat - 1
+        o = <Py_ssize_t> jcap * nlon
+        mc = 0.0
+        for i in range(nlon):
+            mc += 0.5 * (pmA[o + i] + pm[o + i])
+        if not (mc > 0.0):
+            ej[0] = jcap; ei[0] = -1; ev[0] = mc
+            return 4
+        for t in range(ntr):
+            rmc = 0.0
+            for i in range(nlon):
+                rmc += 0.5 * (qA[t * N + o + i] * pmA[o + i] + qB[t * N + o + i] * pm[o + i])
+            qc = rmc / mc
+            for i in range(nlon):
+                q[t * qstride + o + i] = qc
+        for i in range(nlon):
+            m[o + i] = 0.5 * (pmA[o + i] + pm[o + i])
+    return _check_masses(m, nlat, nlon, ej, ei, ev)
+
+
+def hwork_size(int nlat, int nlon, int ntr, int order):
+    """(doubles, ints) of per-thread workspace ``hadvect`` needs."""
+    cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
+    cdef Py_ssize_t nq = (2 * ntr * N) if order == 0 else 0
+    cdef Py_ssize_t BF = <Py_ssize_t> (nlat + 1) * YBLOCK + nlon + 8
+    return 3 * N + nq + 8 * BF + 2 * nlon + 2 * ntr + 64, nlon + 8
+
+
+def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] fx,
+            const double[:, :, ::1] fy, double scale, int scheme, int max_sub, int order,
+            int[:, ::1] status, double[::1] value, int[::1] nsub, double[:, ::1] work, int[:, ::1] iwork):
+    """Horizontal FFSL step in place.
+
+    m (nlev, nlat, nlon) air mass [kg]; q (ntr, nlev, nlat, nlon) mixing ratio; fx
+    (nlev, nlat, nlon) eastward air flux through the west faces and fy (nlev, nlat+1, nlon)
+    northward air flux through the south faces, multiplied by ``scale`` to give the air
+    mass moved in the step [kg]. Per level: status[k] = (code, j, i), value[k] the
+    offending number, nsub[k] the meridional sub-steps used. ``work``/``iwork``: one row of
+    ``hwork_size`` per thread (at most that many threads run).
+    """
+    cdef int nlev = m.shape[0]
+    cdef int nlat = m.shape[1]
+    cdef int nlon = m.shape[2]
+    cdef int ntr = q.shape[0]
+    cdef int nthreads = work.shape[0]
+    cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
+    cdef Py_ssize_t NF = <Py_ssize_t> (nlat + 1) * nlon
+    cdef Py_ssize_t qstride = <Py_ssize_t> nlev * N
+    cdef int k, code, tid
+    cdef double* mp = &m[0, 0, 0]
+    cdef double* qp = &q[0, 0, 0, 0]
+    cdef const double* fxp = &fx[0, 0, 0]
+    cdef const double* fyp = &fy[0, 0, 0]
+    cdef int* sp = &status[0, 0]
+    cdef double* vp = &value[0]
+    cdef int* np_ = &nsub[0]
+    cdef double* wp = &work[0, 0]
+    cdef int* iwp = &iwork[0, 0]
+    cdef Py_ssize_t wstride = work.shape[1]
+    cdef Py_ssize_t iwstride = iwork.shape[1]
+    for k in prange(nlev, nogil=True, schedule="dynamic", num_threads=nthreads):
+        tid = threadid()
+        code = _hlevel(mp + k * N, qp + k * N, qstride, ntr, fxp + k * N, fyp + k * NF, scale,
+                       nlat, nlon, scheme, max_sub, order, wp + tid * wstride, iwp + tid * iwstride,
+                       sp + 3 * k + 1, sp + 3 * k + 2, vp + k, np_ + k)
+        sp[3 * k] = code
+
+
+# ---------------------------------------------------------------------------------------
+# vertical sweep in the air-mass coordinate
+# ---------------------------------------------------------------------------------------
+cdef int _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp) noexcept nogil:
+    """Interface geometry when less than one layer crosses: air moved, |air|, mass Courant
+    number of the upstream layer; returns how many faces need whole layers (a walk)."""
+    cdef int i, nwalk = 0
+    cdef double af, up, ff
+    for i in range(n):
+        ff = f[i]
+        af = fabs(ff)
+        up = mlo[i] if ff >= 0.0 else mhi[i]
+        fa[i] = ff
+        rem[i] = af
+        alp[i] = af / up
+        nwalk += (af > up)
+    return nwalk
+
+
+cdef void _vcoef_cell(cdptr hm, cdptr h0, cdptr hp, int n, dptr c1, dptr c2) noexcept nogil:
+    """CW84 eq. 1.7 weights: slope = c1 (q+ - q0) + c2 (q0 - q-), widths = layer air masses."""
+    cdef int i
+    cdef double r3, a, b, c, ib, ic
+    for i in range(n):
+        a = h0[i]
+        b = hp[i]
+        c = hm[i]
+        r3 = a / (c + a + b)
+        ib = 1.0 / (b + a)
+        ic = 1.0 / (c + a)
+        c1[i] = r3 * (2.0 * c + a) * ib
+        c2[i] = r3 * (a + 2.0 * b) * ic
+
+
+cdef void _vcoef_face(cdptr hm, cdptr h0, cdptr hp, cdptr hpp, int n, dptr d1, dptr d2, dptr d3) noexcept nogil:
+    """CW84 eq. 1.6 weights of the edge between cells 0 and p: a0 + d1 (ap - a0) + d2 s_p + d3 s_0."""
+    cdef int i
+    cdef double r4, a, b, c, e, iab, i2ab, ia2b
+    for i in range(n):
+        a = h0[i]
+        b = hp[i]
+        c = hm[i]
+        e = hpp[i]
+        r4 = 1.0 / (c + a + b + e)
+        iab = 1.0 / (a + b)
+        i2ab = 1.0 / (2.0 * a + b)
+        ia2b = 1.0 / (a + 2.0 * b)
+        d1[i] = a * iab + 2.0 * b * a * iab * r4 * ((c + a) * i2ab - (e + b) * ia2b)
+        d2[i] = -a * (c + a) * i2ab * r4
+        d3[i] = b * (b + e) * ia2b * r4
+
+
+cdef void _vslope(cdptr qm, cdptr q0, cdptr qp, cdptr c1, cdptr c2, int n, int scheme, dptr dm) noexcept nogil:
+    """Cell slopes (CW84 eq. 1.7), monotonised (eq. 1.8) for the monotone scheme."""
+    cdef int i
+    cdef double s, r, lo, hi, a, sm, dl, dr
+    cdef bint ok
+    if scheme == MONO:
+        for i in range(n):
+            a = q0[i]
+            dl = a - qm[i]
+            dr = qp[i] - a
+            s = c1[i] * dr + c2[i] * dl
+            r = fabs(s)
+            lo = 2.0 * fabs(dl)
+            hi = 2.0 * fabs(dr)
+            r = lo if lo < r else r
+            r = hi if hi < r else r
+            sm = -r
+            r = r if s > 0.0 else sm
+            ok = dr * dl > 0.0
+            dm[i] = r if ok else 0.0
+    else:
+        for i in range(n):
+            dm[i] = c1[i] * (qp[i] - q0[i]) + c2[i] * (q0[i] - qm[i])
+
+
+cdef void _vedge(cdptr q0, cdptr qp, cdptr d1, cdptr d2, cdptr d3, cdptr dmp, cdptr dm0, int n, int scheme,
+                 dptr e) noexcept nogil:
+    """Edge values between lower cell 0 and upper cell p (CW84 eq. 1.6), clamped if monotone."""
+    cdef int i
+    cdef double v, a, b, lo, hi
+    if scheme == MONO:
+        for i in range(n):
+            a = q0[i]
+            b = qp[i]
+            v = a + d1[i] * (b - a) + d2[i] * dmp[i] + d3[i] * dm0[i]
+            lo = a if a < b else b
+            hi = b if a < b else a
+            v = lo if v < lo else v
+            v = hi if v > hi else v
+            e[i] = v
+    else:
+        for i in range(n):
+            e[i] = q0[i] + d1[i] * (qp[i] - q0[i]) + d2[i] * dmp[i] + d3[i] * dm0[i]
+
+
+cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int ntr,
+               const double* w, int nlev, int ncol, int scheme, double* work, int* iwork,
+               int* ek, int* ei, double* ev) noexcept nogil:
+    """Vertical flux-form PPM update of one row of columns (all tracers).
+
+    Row arrays are indexed [k * ncol + i]; interface k lies between layers k-1 and k.
+    """
+    cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
+    cdef Py_ssize_t LF = <Py_ssize_t> (nlev + 1) * ncol
+    cdef double* fa = work
+    cdef double* rem = fa + LF
+    cdef double* alp = rem + LF
+    cdef double* fl = alp + LF
+    cdef double* ae = fl + LF
+    cdef double* d1 = ae + LF
+    cdef double* d2 = d1 + LF
+    cdef double* d3 = d2 + LF
+    cdef double* c1 = d3 + LF
+    cdef double* c2 = c1 + L
+    cdef double* dm = c2 + L
+    cdef double* pl = dm + L
+    cdef double* pr = pl + L
+    cdef double* p6 = pr + L
+    cdef double* mn = p6 + L
+    cdef int* nw = iwork
+    cdef int k, i, c, cnt, t, wk, nwalk = 0, km, kp, kpp
+    cdef double f, r, s, a, af, up, mmin
+    cdef double* qt
+    # ---- geometry: whole layers + fraction crossing each interface ----------------------
+    for k in range(nlev):
+        mmin = m[k * lstride]
+        for i in range(ncol):
+            mmin = m[k * lstride + i] if m[k * lstride + i] < mmin else mmin
+        if not (mmin > 0.0):
+            for i in range(ncol):
+                if not (m[k * lstride + i] > 0.0):
+                    ek[0] = k; ei[0] = i; ev[0] = m[k * lstride + i]
+                    return 5
+    for i in range(ncol):
+        fa[i] = 0.0
+        fa[nlev * ncol + i] = 0.0
+        rem[i] = 0.0
+        rem[nlev * ncol + i] = 0.0
+        alp[i] = 0.0
+        alp[nlev * ncol + i] = 0.0
+    for k in range(1, nlev):
+        nwalk += _vgeom(w + k * lstride, m + (k - 1) * lstride, m + k * lstride, ncol,
+                        fa + k * ncol, rem + k * ncol, alp + k * ncol)
+    if nwalk:
+        for k in range(1, nlev):
+            for i in range(ncol):
+                nw[k * ncol + i] = 0
+                f = fa[k * ncol + i]
+                af = fabs(f)
+                up = m[(k - 1) * lstride + i] if f >= 0.0 else m[k * lstride + i]
+                if not (af > up):
+                    continue
+                s = 0.0
+                cnt = 0
+                r = af
+                if f >= 0.0:
+                    c = k - 1
+                    while r > m[c * lstride + i]:
+                        r -= m[c * lstride + i]
+                        s += m[c * lstride + i]
+                        cnt += 1
+                        c -= 1
+                        if c < 0:
+                            ek[0] = k; ei[0] = i; ev[0] = f
+                            return 6
+                    fa[k * ncol + i] = s + r
+                else:
+                    c = k
+                    while r > m[c * lstride + i]:
+                        r -= m[c * lstride + i]
+                        s += m[c * lstride + i]
+                        cnt += 1
+                        c += 1
+                        if c >= nlev:
+                            ek[0] = k; ei[0] = i; ev[0] = f
+                            return 6
+                    fa[k * ncol + i] = -(s + r)
+                rem[k * ncol + i] = r
+                alp[k * ncol + i] = r / m[c * lstride + i]
+                nw[k * ncol + i] = cnt
+    for k in range(nlev):
+        mmin = 1.0
+        for i in range(ncol):
+            mn[k * ncol + i] = m[k * lstride + i] + fa[k * ncol + i] - fa[(k + 1) * ncol + i]
+            mmin = mn[k * ncol + i] if mn[k * ncol + i] < mmin else mmin
+        if not (mmin > 0.0):
+            for i in range(ncol):
+                if not (mn[k * ncol + i] > 0.0):
+                    ek[0] = k; ei[0] = i; ev[0] = mn[k * ncol + i]
+                    return 4
+    # ---- non-uniform PPM coefficients (CW84 eqs. 1.6-1.7), cell widths = layer masses ----
+    if scheme != UPWIND:
+        for k in range(nlev):
+            km = k - 1 if k > 0 else k
+            kp = k + 1 if k < nlev - 1 else k
+            _vcoef_cell(m + km * lstride, m + k * lstride, m + kp * lstride, ncol, c1 + k * ncol, c2 + k * ncol)
+        for k in range(1, nlev):
+            km = k - 2 if k >= 2 else k - 1
+            kpp = k + 1 if k + 1 < nlev else k
+            _vcoef_face(m + km * lstride, m + (k - 1) * lstride, m + k * lstride, m + kpp * lstride, ncol,
+                        d1 + k * ncol, d2 + k * ncol, d3 + k * ncol)
+    # ---- tracers --------------------------------------------------------------------------
+    for t in range(ntr):
+        qt = q + t * tstride
+        if scheme == UPWIND:
+            for k in range(nlev):
+                for i in range(ncol):
+                    pl[k * ncol + i] = qt[k * lstride + i]
+                    pr[k * ncol + i] = qt[k * lstride + i]
+                    p6[k * ncol + i] = 0.0
+        else:
+            for k in range(nlev):
+                km = k - 1 if k > 0 else k
+                kp = k + 1 if k < nlev - 1 else k
+                _vslope(qt + km * lstride, qt + k * lstride, qt + kp * lstride, c1 + k * ncol, c2 + k * ncol,
+                        ncol, scheme, dm + k * ncol)
+            for i in range(ncol):
+                ae[i] = qt[i]
+                ae[nlev * ncol + i] = qt[(nlev - 1) * lstride + i]
+            for k in range(1, nlev):
+                _vedge(qt + (k - 1) * lstride, qt + k * lstride, d1 + k * ncol, d2 + k * ncol, d3 + k * ncol,
+                       dm + k * ncol, dm + (k - 1) * ncol, ncol, scheme, ae + k * ncol)
+            for k in range(nlev):
+                _parabolas(qt + k * lstride, ae + k * ncol, ae + (k + 1) * ncol, ncol, scheme,
+                           pl + k * ncol, pr + k * ncol, p6 + k * ncol)
+        for i in range(ncol):
+            fl[i] = 0.0
+            fl[nlev * ncol + i] = 0.0
+        for k in range(1, nlev):
+            _face_fluxes(fa + k * ncol, alp + k * ncol, rem + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
+                         p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
+        if nwalk:
+            for k in range(1, nlev):
+                for i in range(ncol):
+                    cnt = nw[k * ncol + i]
+                    if cnt == 0:
+                        continue
+                    f = fa[k * ncol + i]
+                    a = alp[k * ncol + i]
+                    s = 0.0
+                    if f >= 0.0:
+                        c = k - 1
+                        for wk in range(cnt):
+                            s += qt[c * lstride + i] * m[c * lstride + i]
+                            c -= 1
+                        fl[k * ncol + i] = s + rem[k * ncol + i] * _avg_right(
+                            pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a)
+                    else:
+                        c = k
+                        for wk in range(cnt):
+                            s += qt[c * lstride + i] * m[c * lstride + i]
+                            c += 1
+                        fl[k * ncol + i] = -(s + rem[k * ncol + i] * _avg_left(
+                            pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a))
+        for k in range(nlev):
+            _update(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol, mn + k * ncol, ncol)
+    for k in range(nlev):
+        for i in range(ncol):
+            m[k * lstride + i] = mn[k * ncol + i]
+    return 0
+
+
+#: columns per block in the vertical sweep (block arrays of (nlev + 1) * VBLOCK stay in cache)
+DEF VBLOCK = 64
+
+
+def vwork_size(int nlev, int ncol):
+    """(doubles, ints) of per-thread workspace ``vadvect`` needs."""
+    cdef int nb = ncol if ncol < VBLOCK else VBLOCK
+    return 8 * (nlev + 1) * nb + 7 * nlev * nb + 8, (nlev + 1) * nb
+
+
+def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] w, int scheme,
+            int row_start, int row_end, int[:, ::1] status, double[::1] value,
+            double[:, ::1] work, int[:, ::1] iwork):
+    """Vertical FFSL step in place for rows ``row_start <= j < row_end``.
+
+    w (nlev+1, nrow, ncol): upward air mass through each interface over the step [kg]
+    (w[0] and w[nlev] are ignored and taken as zero). status[j] = (code, k, i).
+    ``work``/``iwork``: one row of ``vwork_size`` per thread. Each row is processed in
+    blocks of VBLOCK columns.
+    """
+    cdef int nlev = m.shape[0]
+    cdef int nrow = m.shape[1]
+    cdef int ncol = m.shape[2]
+    cdef int ntr = q.shape[0]
+    cdef int nthreads = work.shape[0]
+    cdef int nb = ncol if ncol < VBLOCK else VBLOCK
+    cdef int nblk = (ncol + nb - 1) // nb
+    cdef Py_ssize_t lstride = <Py_ssize_t> nrow * ncol
+    cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
+    cdef int j, b, code, tid, i0, width, kk, ii
+    cdef Py_ssize_t o
+    cdef double vv
+    cdef double* mp = &m[0, 0, 0]
+    cdef double* qp = &q[0, 0, 0, 0]
+    cdef const double* wp = &w[0, 0, 0]
+    cdef int* sp = &status[0, 0]
+    cdef double* vp = &value[0]
+    cdef double* wkp = &work[0, 0]
+    cdef int* iwp = &iwork[0, 0]
+    cdef Py_ssize_t wstride = work.shape[1]
+    cdef Py_ssize_t iwstride = iwork.shape[1]
+    for j in prange(row_start, row_end, nogil=True, schedule="static", num_threads=nthreads):
+        tid = threadid()
+        for b in range(nblk):
+            i0 = b * nb
+            width = ncol - i0 if ncol - i0 < nb else nb
+            o = <Py_ssize_t> j * ncol + i0
+            kk = 0
+            ii = 0
+            vv = 0.0
+            code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wp + o, nlev, width, scheme,
+                         wkp + tid * wstride, iwp + tid * iwstride, &kk, &ii, &vv)
+            if code != 0 and sp[3 * j] == 0:
+                sp[3 * j] = code
+                sp[3 * j + 1] = kk
+                sp[3 * j + 2] = ii + i0
+                vp[j] = vv
+
+
+# ---------------------------------------------------------------------------------------
+# vertical air-mass fluxes (TM5 construction; see esm.transport.advection)
+# ---------------------------------------------------------------------------------------
+def vertical_fluxes(const double[:, :, ::1] m, const double[:, :, ::1] fx, const double[:, :, ::1] fy,
+                    double scale, const double[::1] dap, const double[::1] dbp, const double[:, ::1] area,
+                    double ptop, double g0, double[:, :, ::1] conv, double[:, ::1] ps,
+                    double[:, :, ::1] target, double[:, :, ::1] w, int nthreads=1):
+    """Horizontal convergence ``conv`` [kg], end-of-step surface pressure ``ps`` implied by
+    the column air after horizontal transport, layer targets ``target`` [kg] and upward air
+    mass ``w`` [kg] through each interface (w[0] = w[nlev] = 0); w[k+1] accumulates
+    (m + conv - target) upward, summed in the same order in every column."""
+    cdef int nlev = m.shape[0]
+    cdef int nlat = m.shape[1]
+    cdef int nlon = m.shape[2]
+    cdef int j, i, k
+    for j in prange(nlat, nogil=True, schedule="static", num_threads=nthreads):
+        for i in range(nlon):
+            ps[j, i] = 0.0
+        for k in range(nlev):
+            for i in range(nlon - 1):
+                conv[k, j, i] = ((fx[k, j, i] * scale - fx[k, j, i + 1] * scale)
+                                 + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale))
+            i = nlon - 1
+            conv[k, j, i] = ((fx[k, j, i] * scale - fx[k, j, 0] * scale)
+                             + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale))
+            for i in range(nlon):
+                ps[j, i] = ps[j, i] + (m[k, j, i] + conv[k, j, i])
+        for i in range(nlon):
+            ps[j, i] = ptop + ps[j, i] * g0 / area[j, i]
+            w[0, j, i] = 0.0
+        for k in range(nlev):
+            for i in range(nlon):
+                target[k, j, i] = (dap[k] + dbp[k] * ps[j, i]) * (area[j, i] / g0)
+                w[k + 1, j, i] = w[k, j, i] + ((m[k, j, i] + conv[k, j, i]) - target[k, j, i])
+        for i in range(nlon):
+            w[nlev, j, i] = 0.0

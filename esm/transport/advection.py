@@ -1,0 +1,238 @@
+"""Python side of the advection kernels: argument checks, error messages, vertical mass fluxes.
+
+The kernels (``esm._kernels.ffsl``) update air mass ``m`` [kg] and mixing ratio ``q`` in
+place; this module checks what goes in and turns the kernels' status codes into errors
+that name the field, the time and the cell.
+
+Vertical mass fluxes follow the TM5 construction (Krol et al. 2005, ACP 5, 417, section
+2.3; Bregman et al. 2003): after horizontal transport the air mass of a column is
+``M* = sum_k (m_k + c_k)`` with ``c_k`` the horizontal convergence; the end-of-step
+surface pressure it implies, ``p_s* = p_top + g M*/A``, fixes every layer's target mass
+``m_k^target = (dap_k + dbp_k p_s*) A/g`` (the hybrid coefficients), and the upward air
+mass through the top of layer k is the cumulative excess
+
+    w_{k+1} = w_k + (m_k + c_k - m_k^target),  w_0 = 0,
+
+so each layer ends at its target and ``w_nlev`` vanishes to round-off (set to zero, which
+keeps air mass exactly conserved in the column). ``p_s*`` is checked against the
+meteorology's end-of-step surface pressure.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from esm.constants import G0
+from esm.errors import InputDataError, ModelStateError
+from esm.grid import Grid
+from esm.transport.threads import kernel_threads
+from esm.vertical import VerticalCoordinate
+
+_H_ERRORS = {
+    1: "the zonal mass fluxes remove more air from the cell than it holds (new air mass {v:.4g} of the old); "
+       "reduce &time_control dt",
+    2: "the zonal Courant number {v:.4g} exceeds one full latitude row; reduce &time_control dt",
+    3: "the meridional mass Courant number {v:.4g} needs more sub-steps than &transport_nml "
+       "max_meridional_subcycles; reduce dt or raise max_meridional_subcycles",
+    4: "the mass fluxes leave a non-positive air mass ({v:.4g} kg); the mass fluxes are inconsistent "
+       "with the air mass or dt is too long",
+    5: "the air mass is not positive ({v:.4g} kg)",
+    7: "out of memory for the advection work arrays",
+}
+_V_ERRORS = {
+    4: "the vertical mass fluxes leave a non-positive air mass ({v:.4g} kg); reduce &time_control dt",
+    5: "the air mass is not positive ({v:.4g} kg)",
+    6: "the vertical mass flux ({v:.4g} kg per step) takes more air than the column holds",
+    7: "out of memory for the advection work arrays",
+}
+
+
+_WORKSPACES: dict = {}
+_FFSL = None
+
+
+def cpu_has_avx2() -> bool:
+    """Whether this CPU runs AVX2 code (numpy's CPU dispatch table, else /proc/cpuinfo)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+
+        return bool(__cpu_features__.get("AVX2", False))
+    except ImportError:
+        try:
+            with open("/proc/cpuinfo") as fh:
+                return any(line.startswith("flags") and " avx2" in line for line in fh)
+        except OSError:
+            return False
+
+
+def kernels():
+    """The advection kernel module: the AVX2 build on CPUs that have AVX2 (bit-identical results,
+    faster), the baseline build otherwise or when the environment sets ESM_NO_AVX2=1."""
+    global _FFSL
+    if _FFSL is None:
+        import importlib
+        import os
+
+        name = "esm._kernels.ffsl"
+        if os.environ.get("ESM_NO_AVX2", "0") != "1" and cpu_has_avx2():
+            name = "esm._kernels.ffsl_avx2"
+        try:
+            _FFSL = importlib.import_module(name)
+            if name.endswith("avx2") and not _FFSL.built_for_avx2():
+                _FFSL = importlib.import_module("esm._kernels.ffsl")
+        except ImportError:
+            _FFSL = importlib.import_module("esm._kernels.ffsl")
+    return _FFSL
+
+
+def _workspace(kind: str, sizes: tuple[int, int], nthreads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-thread kernel workspace, kept between steps (fresh pages cost a kernel page fault
+    and zeroing each time); one row per thread the call may use."""
+    key = (kind, sizes, nthreads)
+    ws = _WORKSPACES.get(key)
+    if ws is None:
+        for k in [k for k in _WORKSPACES if k[0] == kind]:
+            del _WORKSPACES[k]
+        ws = (np.empty((nthreads, sizes[0])), np.empty((nthreads, sizes[1]), dtype=np.int32))
+        _WORKSPACES[key] = ws
+    return ws
+
+
+def _cell(grid: Grid, k: int, j: int, i: int) -> str:
+    lat = f"lat {grid.lat[j]:.2f}" if 0 <= j < grid.nlat else f"row {j}"
+    if i < 0:
+        where = "polar cap" if j in (0, grid.nlat - 1) else "row"
+        return f"level {k}, {where} {lat}"
+    return f"level {k}, {lat}, lon {grid.lon[i]:.2f}"
+
+
+def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, scheme: int,
+               max_subcycles: int, grid: Grid, when: str = "", order: int = 0, scale: float = 1.0) -> np.ndarray:
+    """Horizontal FFSL step in place; returns the meridional sub-steps used per level.
+
+    ``fx * scale`` (nlev, nlat, nlon) and ``fy * scale`` (nlev, nlat+1, nlon) are the air
+    masses [kg] moved through the west and south faces during the step (``scale`` = dt
+    for mass fluxes in kg s-1).
+    """
+    ffsl = kernels()
+    nlev = m.shape[0]
+    status = np.zeros((nlev, 3), dtype=np.int32)
+    value = np.zeros(nlev)
+    nsub = np.zeros(nlev, dtype=np.int32)
+    nthreads = kernel_threads(m.size * q.shape[0])
+    work, iwork = _workspace("h", tuple(ffsl.hwork_size(m.shape[1], m.shape[2], q.shape[0], int(order))), nthreads)
+    ffsl.hadvect(m, q, fx, fy, float(scale), int(scheme), int(max_subcycles), int(order), status, value, nsub,
+                 work, iwork)
+    bad = np.flatnonzero(status[:, 0])
+    if bad.size:
+        k = int(bad[0])
+        code, j, i = (int(x) for x in status[k])
+        raise ModelStateError(f"{when}: horizontal advection at {_cell(grid, k, j, i)}: "
+                              + _H_ERRORS.get(code, f"error {code}").format(v=value[k]))
+    return nsub
+
+
+def vertical(m: np.ndarray, q: np.ndarray, w: np.ndarray, scheme: int, grid: Grid | None,
+             row_start: int, row_end: int, when: str = "") -> None:
+    """Vertical FFSL step in place on rows ``row_start <= j < row_end`` (w: upward kg per step)."""
+    ffsl = kernels()
+    nrow = m.shape[1]
+    status = np.zeros((nrow, 3), dtype=np.int32)
+    value = np.zeros(nrow)
+    nthreads = kernel_threads(m.size * q.shape[0])
+    work, iwork = _workspace("v" + str(m.shape), tuple(ffsl.vwork_size(m.shape[0], m.shape[2])), nthreads)
+    ffsl.vadvect(m, q, w, int(scheme), int(row_start), int(row_end), status, value, work, iwork)
+    bad = np.flatnonzero(status[:, 0])
+    if bad.size:
+        j = int(bad[0])
+        code, k, i = (int(x) for x in status[j])
+        where = _cell(grid, k, j, i) if grid is not None else f"level {k}, polar cap {'SN'[i]}"
+        raise ModelStateError(f"{when}: vertical advection at {where}: "
+                              + _V_ERRORS.get(code, f"error {code}").format(v=value[j]))
+
+
+class VerticalFluxes:
+    """Vertical air-mass fluxes of one step (TM5 construction, see the module docstring).
+
+    Attributes: ``conv`` (nlev, nlat, nlon) horizontal convergence [kg per step], ``w``
+    (nlev+1, nlat, nlon) upward kg per step through each interface, ``target`` (nlev, nlat,
+    nlon) end-of-step air mass, ``ps`` (nlat, nlon) the implied end-of-step surface
+    pressure; for the polar caps (rows 0 and nlat-1 summed over longitude, one column each):
+    ``w_cap`` (nlev+1, 1, 2), ``target_cap`` (nlev, 2).
+    """
+
+    def __init__(self, m: np.ndarray, fx: np.ndarray, fy: np.ndarray, scale: float,
+                 vcoord: VerticalCoordinate, grid: Grid):
+        ffsl = kernels()
+        nlev = m.shape[0]
+        self.conv = np.empty_like(m)
+        self.ps = np.empty(m.shape[1:])
+        self.target = np.empty_like(m)
+        self.w = np.empty((nlev + 1,) + m.shape[1:])
+        ffsl.vertical_fluxes(m, fx, fy, float(scale), np.ascontiguousarray(vcoord.dap),
+                             np.ascontiguousarray(vcoord.dbp), np.ascontiguousarray(grid.area),
+                             vcoord.ptop, G0, self.conv, self.ps, self.target, self.w, kernel_threads(m.size))
+        caps = [0, grid.nlat - 1]
+        mh_cap = (m[:, caps, :] + self.conv[:, caps, :]).sum(axis=-1)
+        self.target_cap = self.target[:, caps, :].sum(axis=-1)
+        self.w_cap = np.zeros((nlev + 1, 1, 2))
+        np.cumsum(mh_cap - self.target_cap, axis=0, out=self.w_cap[1:, 0, :])
+        self.w_cap[nlev] = 0.0
+
+    def check_surface_pressure(self, ps_end: np.ndarray, tolerance: float, grid: Grid, when: str) -> float:
+        """Largest |p_s* - ps_end| [Pa]; InputDataError above ``tolerance``."""
+        diff = np.abs(self.ps - ps_end)
+        worst = float(diff.max())
+        if not worst <= tolerance:
+            j, i = np.unravel_index(int(np.argmax(diff)), diff.shape)
+            raise InputDataError(
+                f"{when}: mass fluxes and surface pressure disagree at lat {grid.lat[j]:.2f}, lon {grid.lon[i]:.2f}: "
+                f"the convergence of the mass fluxes gives p_s = {self.ps[j, i]:.6f} Pa but the meteorology's "
+                f"ps_end is {ps_end[j, i]:.6f} Pa (difference {worst:.3g} Pa > &transport_nml ps_tolerance = "
+                f"{tolerance:g} Pa); the meteorology's pressure fixer must make them consistent")
+        return worst
+
+
+def _cap_columns(m: np.ndarray, q: np.ndarray, vf: VerticalFluxes, scheme: int, grid: Grid, when: str) -> None:
+    """Vertical step of the two polar caps, each one column of the cap-summed air.
+
+    Leaves the cap rows' mixing ratio uniform per level (the cap mean); cap air masses are
+    set by the caller.
+    """
+    caps = [0, grid.nlat - 1]
+    mc = np.ascontiguousarray(m[:, caps, :].sum(axis=-1)[:, None, :])          # (nlev, 1, 2)
+    rm = (q[:, :, caps, :] * m[None, :, caps, :]).sum(axis=-1)                 # (ntr, nlev, 2)
+    qc = np.ascontiguousarray((rm / mc[None, :, 0, :])[:, :, None, :])         # (ntr, nlev, 1, 2)
+    vertical(mc, qc, vf.w_cap, scheme, None, 0, 1, when)
+    q[:, :, caps, :] = qc[:, :, 0, :, None]
+
+
+def advect(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, vcoord: VerticalCoordinate,
+           grid: Grid, scheme: int, max_subcycles: int, vertical_first: bool, order: int = 0,
+           ps_end: np.ndarray | None = None, ps_tolerance: float = np.inf, when: str = "",
+           scale: float = 1.0) -> dict:
+    """One 3-D advection step in place: horizontal (H) and vertical (Z) sweeps.
+
+    ``vertical_first`` selects Z then H instead of H then Z, ``order`` the horizontal
+    ordering (0: Lin & Rood average of XY and YX, 1: X then Y, 2: Y then X); the caller
+    alternates them from step to step (X Y Z | Z Y X, the symmetric pattern of TM5).
+    Air masses end at the targets of :class:`VerticalFluxes` (to round-off; exactly in the
+    polar caps, whose per-cell masses are bookkeeping). Returns diagnostics.
+    """
+    nlat = grid.nlat
+    caps = [0, nlat - 1]
+    vf = VerticalFluxes(m, fx, fy, scale, vcoord, grid)
+    conv = vf.conv
+    ps_diff = vf.check_surface_pressure(ps_end, ps_tolerance, grid, when) if ps_end is not None else float("nan")
+    if vertical_first:
+        vertical(m, q, vf.w, scheme, grid, 1, nlat - 1, when)
+        _cap_columns(m, q, vf, scheme, grid, when)
+        m[:, caps, :] = vf.target[:, caps, :] - conv[:, caps, :]
+        nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order, scale)
+        m[:, caps, :] = vf.target[:, caps, :]
+    else:
+        nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order, scale)
+        vertical(m, q, vf.w, scheme, grid, 1, nlat - 1, when)
+        _cap_columns(m, q, vf, scheme, grid, when)
+        m[:, caps, :] = vf.target[:, caps, :]
+    return {"ps_mismatch_max": ps_diff, "meridional_subcycles_max": int(nsub.max()),
+            "ps_end_model": vf.ps}

@@ -1,0 +1,246 @@
+"""Boundary-layer diffusion (Holtslag & Boville 1993) and convective transport.
+
+Both act within columns and leave the air mass alone; they must conserve tracer mass to
+round-off, keep a uniform tracer uniform, keep tracers non-negative (diffusion: backward
+Euler on an M-matrix) or within their initial range (convection: convex combinations),
+and implement the published formulas (checked here against independent evaluations).
+"""
+import math
+
+import cftime
+import numpy as np
+import pytest
+
+from esm.atmosphere import Atmosphere
+from esm.config.registry import schema
+from esm.constants import CP_DRY, G0, R_DRY
+from esm.errors import InputDataError, ModelStateError
+from esm.grid import Grid
+from esm.meteorology.base import MetState
+from esm.tracers import TracerSet
+from esm.transport.convection import Convection
+from esm.transport.diffusion import VerticalDiffusion
+from esm.transport.testflows import synthetic_met
+from esm.vertical import VerticalCoordinate
+
+pytestmark = pytest.mark.compiled
+T0 = cftime.datetime(2020, 7, 1, 12, calendar="standard")
+
+
+def _setup(q=None, ntr=3, spec="10x10", levels="coarse11", nml=None):
+    g = Grid.from_spec(spec)
+    vc = VerticalCoordinate.from_name(levels)
+    names = [f"passive{i + 1}" for i in range(ntr)]
+    tr = TracerSet(names)
+    lon = np.deg2rad(g.lon)[None, :]
+    lat = np.deg2rad(g.lat)[:, None]
+    ps = 1.0e5 + 800.0 * np.cos(lat) * np.sin(lon)
+    shape = (ntr, vc.nlev) + g.shape
+    if q is None:
+        rng = np.random.default_rng(3)
+        q = rng.random(shape)
+        q[0] = 1.0
+    atm = Atmosphere.from_surface_pressure(g, vc, tr, ps, np.broadcast_to(q, shape).copy())
+    params = schema().resolve({"transport_nml": dict(enabled=True, **(nml or {}))}).transport_nml
+    return g, vc, atm, params
+
+
+def _totals(atm):
+    return np.array([math.fsum((atm.q[i] * atm.air_mass).ravel()) for i in range(atm.q.shape[0])])
+
+
+# ---- vertical diffusion -----------------------------------------------------------------
+def test_diffusion_conserves_and_keeps_uniform_and_positive():
+    g, vc, atm, p = _setup()
+    atm.q[2] = 0.0
+    atm.q[2, 0, 3, 5] = 1.0     # a spike next to zeros: any undershoot would show
+    met = MetState(T0, synthetic_met(g, vc, atm.surface_pressure(), 43200.0))
+    vd = VerticalDiffusion(p, g, vc)
+    tot0 = _totals(atm)
+    m0 = atm.air_mass.copy()
+    for _ in range(10):
+        vd.apply(atm, met, 1800.0, "test")
+    assert np.array_equal(atm.air_mass, m0)
+    assert np.max(np.abs(_totals(atm) - tot0) / tot0) < 1e-14
+    assert np.abs(atm.q[0] - 1.0).max() < 1e-14
+    assert atm.q[2].min() >= 0.0
+    assert vd.kz.max() > 1.0            # the boundary layer does mix
+
+
+def test_diffusion_mixes_boundary_layer_only():
+    g, vc, atm, p = _setup()
+    met = MetState(T0, synthetic_met(g, vc, atm.surface_pressure(), 43200.0))
+    vd = VerticalDiffusion(p, g, vc)
+    before = atm.q.copy()
+    vd.apply(atm, met, 86400.0 * 100, "test")       # long step: the implicit solve reaches well-mixed
+    kz = vd.kz
+    top = np.array([[np.max(np.nonzero(kz[:, j, i])[0], initial=0) for i in range(g.nlon)]
+                    for j in range(g.nlat)])
+    j, i = np.unravel_index(np.argmax(top), top.shape)
+    kt = top[j, i]
+    assert kt >= 2
+    # layers 0 .. kt exchange through interfaces 1 .. kt (K -> 0 at the top of the boundary
+    # layer, so the top one only slowly); the layers inside end well mixed, the column
+    # amount of 0 .. kt is kept and the layers above are untouched
+    col = atm.q[1, :kt, j, i]
+    m = atm.air_mass[: kt + 1, j, i]
+    assert col.std() < 1e-3 * before[1, :kt, j, i].std()
+    # (a 100-day backward-Euler step makes D/m ~ 1e5: round-off grows with that condition number)
+    assert np.sum(atm.q[1, : kt + 1, j, i] * m) == pytest.approx(np.sum(before[1, : kt + 1, j, i] * m), rel=1e-11)
+    assert np.array_equal(atm.q[1, kt + 1:, j, i], before[1, kt + 1:, j, i])
+
+
+@pytest.mark.parametrize("regime", ["neutral", "stable", "unstable"])
+def test_diffusivity_follows_holtslag_boville(regime):
+    """K at the interfaces against an independent evaluation of HB93 eqs. 3.9-3.12, A3-A13."""
+    g, vc, atm, p = _setup(ntr=1)
+    ps = atm.surface_pressure()
+    fields = synthetic_met(g, vc, ps, 0.0)
+    fields["pblh"] = np.full(g.shape, 1500.0)
+    fields["ustar"] = np.full(g.shape, 0.3)
+    fields["shflx"] = np.full(g.shape, {"neutral": 0.0, "stable": -30.0, "unstable": 200.0}[regime])
+    vd = VerticalDiffusion(p, g, vc)
+    vd.apply(atm, MetState(T0, fields), 600.0, "test")
+    j, i = 4, 7
+    t = fields["t"][:, j, i]
+    pe = vc.pressure_edges(ps[j, i])
+    z = np.concatenate([[0.0], np.cumsum(R_DRY * t / G0 * np.log(pe[:-1] / pe[1:]))])
+    kappa, h, us, t2m = 0.4, 1500.0, 0.3, fields["t2m"][j, i]
+    rho0 = ps[j, i] / (R_DRY * t2m)
+    wth = fields["shflx"][j, i] / (rho0 * CP_DRY)
+    L = -us**3 * t2m / (kappa * G0 * wth) if wth != 0 else np.inf
+    checked = 0
+    for k in range(1, vc.nlev):
+        zz = z[k]
+        if zz >= h:
+            assert vd.kz[k, j, i] == 0.0
+            continue
+        if regime == "neutral":
+            wt = us
+        elif regime == "stable":
+            zeta = zz / L
+            wt = us / (1 + 5 * zeta if zeta <= 1 else 5 + zeta)
+        else:
+            wstar = (G0 / t2m * wth * h) ** (1 / 3)
+            wm = (us**3 + 0.6 * wstar**3) ** (1 / 3)
+            if zz < 0.1 * h:
+                wt = us * (1 - 15 * zz / L) ** 0.5
+            else:
+                zs = 0.1 * h
+                pr = (1 - 15 * zs / L) ** -0.5 / (1 - 15 * zs / L) ** (-1 / 3) + 7.2 * kappa * 0.1 * wstar / wm
+                wt = wm / pr
+        expected = kappa * wt * zz * (1 - zz / h) ** 2
+        assert vd.kz[k, j, i] == pytest.approx(expected, rel=1e-12)
+        checked += 1
+    assert checked >= 2
+
+
+def test_diffusion_needs_its_met_fields():
+    g, vc, atm, p = _setup(ntr=1)
+    fields = synthetic_met(g, vc, atm.surface_pressure(), 0.0)
+    del fields["pblh"]
+    with pytest.raises(InputDataError, match="pblh.*vertical_diffusion"):
+        VerticalDiffusion(p, g, vc).apply(atm, MetState(T0, fields), 600.0, "test")
+
+
+# ---- convection -----------------------------------------------------------------------
+def test_convection_conserves_uniform_and_monotone():
+    g, vc, atm, p = _setup()
+    met = MetState(T0, synthetic_met(g, vc, atm.surface_pressure(), 0.0, convection=3.0))
+    cv = Convection(p, g, vc)
+    tot0 = _totals(atm)
+    lo, hi = atm.q[1].min(), atm.q[1].max()
+    m0 = atm.air_mass.copy()
+    before = atm.q.copy()
+    for _ in range(5):
+        cv.apply(atm, met, 1800.0, "test")
+    assert np.array_equal(atm.air_mass, m0)
+    assert np.array_equal(atm.q[0], before[0])                 # exactly uniform
+    assert np.max(np.abs(_totals(atm) - tot0) / tot0) < 1e-14
+    assert atm.q[1].min() >= lo and atm.q[1].max() <= hi      # within the initial range
+    assert not np.array_equal(atm.q[1], before[1])            # and it did something
+
+
+def test_convection_lifts_surface_tracer():
+    g, vc, atm, p = _setup(ntr=1, q=np.zeros(1))
+    atm.q[0, :2] = 1.0                                        # tracer in the two lowest layers
+    met = MetState(T0, synthetic_met(g, vc, atm.surface_pressure(), 0.0))
+    Convection(p, g, vc).apply(atm, met, 3600.0, "test")
+    active = met["cmfmc"].max(axis=0) > 0
+    upper = atm.q[0, 4:].max(axis=0)
+    assert active.any() and not active.all()
+    assert np.all(upper[active] > 0.0) and np.all(upper[~active] == 0.0)
+    low = (atm.q[0, :2] * atm.air_mass[:2]).sum(axis=0)
+    low0 = atm.air_mass[:2].sum(axis=0)
+    assert np.all(low[active] < low0[active]) and np.all(low[~active] == low0[~active])
+
+
+def test_convection_two_layer_exchange_exact():
+    """Updraft from layer 0 detraining in layer 1: an exchange of M dt A kg between them."""
+    g, vc, atm, p = _setup(ntr=1)
+    fields = synthetic_met(g, vc, atm.surface_pressure(), 0.0)
+    cm = np.zeros_like(fields["cmfmc"])
+    dtr = np.zeros_like(fields["dtrain"])
+    M = 0.01
+    cm[1, 5, 5] = M
+    dtr[1, 5, 5] = M
+    fields["cmfmc"], fields["dtrain"] = cm, dtr
+    atm.q[0] = 0.0
+    atm.q[0, 0, 5, 5], atm.q[0, 1, 5, 5] = 2.0, 1.0
+    m0, m1 = atm.air_mass[0, 5, 5], atm.air_mass[1, 5, 5]
+    dt = 600.0
+    x = M * dt * g.area[5, 5]
+    Convection(p, g, vc).apply(atm, MetState(T0, fields), dt, "test")
+    assert atm.q[0, 0, 5, 5] == pytest.approx(2.0 + x / m0 * (1.0 - 2.0), rel=1e-14)
+    assert atm.q[0, 1, 5, 5] == pytest.approx(1.0 + x / m1 * (2.0 - 1.0), rel=1e-14)
+
+
+def test_convection_subcycles_or_refuses():
+    g, vc, atm, p = _setup()
+    fields = synthetic_met(g, vc, atm.surface_pressure(), 0.0, convection=200.0)
+    tot0 = _totals(atm)
+    lo, hi = atm.q[1].min(), atm.q[1].max()
+    Convection(p, g, vc).apply(atm, MetState(T0, fields), 1800.0, "test")   # many sub-steps
+    assert np.max(np.abs(_totals(atm) - tot0) / tot0) < 1e-14
+    assert atm.q[1].min() >= lo and atm.q[1].max() <= hi
+    p1 = schema().resolve({"transport_nml": {"max_convection_subcycles": 1}}).transport_nml
+    with pytest.raises(ModelStateError, match="convection at lat .* sub-steps"):
+        Convection(p1, g, vc).apply(atm, MetState(T0, fields), 1800.0, "test")
+
+
+def test_convection_rejects_negative_mass_flux():
+    g, vc, atm, p = _setup(ntr=1)
+    fields = synthetic_met(g, vc, atm.surface_pressure(), 0.0)
+    fields["cmfmc"][3, 2, 2] = -0.1
+    with pytest.raises(InputDataError, match=r"'cmfmc' is -0.1 at interface 3, lat"):
+        Convection(p, g, vc).apply(atm, MetState(T0, fields), 600.0, "test")
+
+
+def test_boundary_layer_injection_spreads_by_air_below_pblh():
+    from esm.constants import M_AIR
+    from esm.transport import Transport
+
+    g, vc, atm, p = _setup(ntr=1, q=np.zeros(1))
+    cfg = schema().resolve({"transport_nml": {"enabled": True, "flux_injection": "boundary_layer",
+                                              "advection": False, "vertical_diffusion": False,
+                                              "convection": False}})
+    tr = Transport(cfg, g, vc, atm.tracers)
+    fields = synthetic_met(g, vc, atm.surface_pressure(), 43200.0)
+    flux = np.full((1,) + g.shape, 2.0e-6)
+    dt = 1800.0
+    tr.step(atm, None, MetState(T0, fields), dt, surface_flux=flux)
+    moles = atm.q[0] * atm.air_mass / M_AIR
+    np.testing.assert_allclose(moles.sum(axis=0), flux[0] * g.area * dt, rtol=1e-13)
+    assert atm.budget.sources[0] == pytest.approx(float(np.sum(flux[0] * g.area * dt)), rel=1e-14)
+    # the deepest boundary layer's column against an independent evaluation of the weights
+    j, i = np.unravel_index(int(np.argmax(fields["pblh"])), g.shape)
+    ps = atm.surface_pressure()[j, i]
+    pe = vc.pressure_edges(ps)
+    z = np.concatenate([[0.0], np.cumsum(R_DRY * fields["t"][:, j, i] / G0 * np.log(pe[:-1] / pe[1:]))])
+    h = fields["pblh"][j, i]
+    frac = np.clip((h - z[:-1]) / (z[1:] - z[:-1]), 0.0, 1.0)
+    frac[0] = 1.0
+    w = frac * atm.air_mass[:, j, i]
+    w /= w.sum()
+    assert np.count_nonzero(w) >= 2
+    np.testing.assert_allclose(moles[:, j, i], w * flux[0, j, i] * g.area[j, i] * dt, rtol=1e-12, atol=1e-30)
