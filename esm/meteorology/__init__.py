@@ -17,4 +17,4 @@ def make_provider(config, grid, vcoord) -> MetProvider:
         from esm.meteorology.climatology import Climatology
         return Climatology(grid, vcoord, section)
     from esm.meteorology.reanalysis import ReanalysisProvider
-    return ReanalysisProvider(grid, vcoord, section, source=config.meteorology_nml.source)
+    return ReanalysisProvider(grid, vcoord, section, source=source, calendar=config.time_control.calendar)

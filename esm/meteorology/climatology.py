@@ -190,7 +190,7 @@ class Climatology(MetProvider):
         surf = self._surface(time)
         if name in surf:
             return surf[name]
-        return self._three_d(time)[name]
+        return self._three_d_field(time, name)
 
     # ------------------------------------------------------------------ building blocks
     def itcz_latitude(self, season: Season) -> np.ndarray:
@@ -509,6 +509,8 @@ class Climatology(MetProvider):
     #   ~700 hPa), I_trop the ITCZ/monsoon band (same latitude as the precipitation) with a late-
     #   afternoon maximum over land (Dai 2001), I_storm the storm tracks -> MERRA-2 CMFMC.
     #   dtrain = max(M_k - M_{k+1}, 0) (net detrainment where the updraft weakens).
+    # t, qv, cmfmc and dtrain are evaluated at the 3-hourly record times and interpolated linearly
+    # in time (as reanalysis fields are); u and v are evaluated at the requested time.
     def _tropopause_pressure(self):
         p = self.p
         w = 0.5 + 0.5 * np.tanh((np.abs(self.lat) - 32.0) / 8.0)
@@ -563,9 +565,12 @@ class Climatology(MetProvider):
 
     def eddy_vertical_structure(self, pm: np.ndarray, ps: np.ndarray) -> np.ndarray:
         x = np.clip((ps[None] - pm) / np.maximum(ps[None] - 25000.0, 1.0), 0.0, 1.0)
+        # equivalent barotropic: 0.6 at the surface, 1 at 250 hPa, decaying above; normalised to 1 at
+        # 500 hPa (for ps = 1000 hPa), the level of the eddy_velocity parameters
+        ref = 0.6 + 0.4 * np.sin(0.5 * np.pi * (50000.0 / 75000.0))
         trop = 0.6 + 0.4 * np.sin(0.5 * np.pi * x)
         above = np.exp(-np.clip(np.log(25000.0 / pm), 0.0, None) / 1.5)
-        return np.where(pm >= 25000.0, trop, above)
+        return np.where(pm >= 25000.0, trop, above) / ref
 
     #: The mean flow (jets, overturning) and the layer thickness are evaluated at "met record" times
     #: every RECORD_SECONDS (like a reanalysis) and interpolated linearly in time; the eddies are
@@ -618,19 +623,35 @@ class Climatology(MetProvider):
             mfx, mfy, dp, wc = (x.copy() for x in r0)
         else:
             r1 = self._mean_flow_record(t1)
-            mfx, mfy, dp, wc = ((1.0 - a) * x0 + a * x1 for x0, x1 in zip(r0, r1))
+            from esm.meteorology.massflux import lerp
+            mfx, mfy, dp, wc = (lerp(x0, x1, a) for x0, x1 in zip(r0, r1))
         if self.p["eddy_count"] > 0 and (self.p["eddy_velocity"] > 0 or self.p["eddy_velocity_tropics"] > 0):
-            ex, ey = self._eddies().mass_fluxes(time, wc)
-            mfx += ex
-            mfy += ey
+            self._eddies().add_mass_fluxes(time, wc, mfx, mfy)
         return mfx, mfy, dp
 
+    def _three_d_field(self, time: cftime.datetime, name: str) -> np.ndarray:
+        """u, v exactly at ``time`` (from the same fluxes as step_fluxes); t, qv, cmfmc, dtrain
+        interpolated linearly between the 3-hourly records (like a reanalysis)."""
+        if name in ("u", "v"):
+            from esm.meteorology.massflux import face_fluxes_to_centre_winds
+            mfx, mfy, dp = self.raw_fluxes(time)
+            u, v = face_fluxes_to_centre_winds(mfx, mfy, dp, self.grid)
+            return u if name == "u" else v
+        t0, t1, a = self._record_time(time)
+        r0 = self._three_d(t0)[name]
+        if a == 0.0:
+            return r0
+        from esm.meteorology.massflux import lerp
+        return lerp(r0, self._three_d(t1)[name], a)
+
     def _three_d(self, time: cftime.datetime) -> dict:
+        """t, qv, cmfmc, dtrain at a record time (cached)."""
         key = (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second, "3d")
-        hit = self._surf_cache.get(key)
+        if not hasattr(self, "_records3d"):
+            self._records3d = OrderedDict()
+        hit = self._records3d.get(key)
         if hit is not None:
             return hit
-        from esm.meteorology.massflux import face_fluxes_to_centre_winds
         p = self.p
         surf = self._surface(time)
         season = Season(time)
@@ -657,9 +678,6 @@ class Climatology(MetProvider):
         q_rel = np.clip((pm / ps[None] - 0.02) / 0.98, 0.0, 1.0) * surf["_rh"][None]
         qsat = specific_humidity(np.minimum(saturation_vapour_pressure(t), 0.5 * pm), pm)
         qv = np.where(pm >= ptp, np.maximum(q_rel * qsat, 2.5e-6), 2.5e-6)
-        # winds (consistent with the raw mass fluxes at this time)
-        mfx, mfy, dp = self.raw_fluxes(time)
-        u, v = face_fluxes_to_centre_winds(mfx, mfy, dp, self.grid)
         # convection
         lat_i = self.itcz_latitude(season)
         lf = self.land
@@ -679,8 +697,10 @@ class Climatology(MetProvider):
         cmfmc[0] = 0.0
         cmfmc[-1] = 0.0
         dtrain = np.maximum(cmfmc[:-1] - cmfmc[1:], 0.0)
-        out = {"t": t, "qv": qv, "u": u, "v": v, "cmfmc": cmfmc, "dtrain": dtrain}
-        self._surf_cache[key] = out
+        out = {"t": t, "qv": qv, "cmfmc": cmfmc, "dtrain": dtrain}
+        self._records3d[key] = out
+        while len(self._records3d) > 3:
+            self._records3d.popitem(last=False)
         return out
 
     # ================================================================== mass fluxes

@@ -74,11 +74,13 @@ NAMELIST_GROUPS = [Group("meteorology_nml", "Meteorology: embedded climatology o
         vmin=0.0, vmax=100.0, source="ERA5 zonal-mean u: 30-45 m/s at 200 hPa"),
     Key("trade_wind_speed", "float", 6.0, "m s-1", "Peak easterly surface trade wind (zonal mean)",
         vmin=0.0, vmax=20.0, source="COADS / QuikSCAT climatology: -5 to -7 m/s at 15 deg"),
-    Key("eddy_velocity", "float", 7.0, "m s-1", "RMS velocity of the resolved sub-synoptic eddies in the "
-        "storm tracks (mid troposphere), from observed transient eddy kinetic energy ~ 50-150 m2 s-2",
-        vmin=0.0, vmax=30.0, source="Oort 1983 NOAA Prof. Paper 14; Chang et al. 2002 (storm-track EKE)"),
-    Key("eddy_velocity_tropics", "float", 3.0, "m s-1", "RMS eddy velocity in the tropics (easterly waves, "
-        "monsoon variability)", vmin=0.0, vmax=20.0, source="Kiladis et al. 2009; Oort 1983"),
+    Key("eddy_velocity", "float", 12.0, "m s-1", "RMS speed sqrt(u'2 + v'2) of the resolved transient eddies in "
+        "the storm tracks (35-55 deg) at 500 hPa; = sqrt(2 EKE) with the observed transient eddy kinetic "
+        "energy EKE ~ 70 m2 s-2 at 500 hPa (~150-200 at 250 hPa)", vmin=0.0, vmax=30.0,
+        source="Oort 1983 NOAA Prof. Paper 14; Chang et al. 2002, J. Climate 15 (storm-track EKE)"),
+    Key("eddy_velocity_tropics", "float", 5.0, "m s-1", "RMS eddy speed in the tropics (0-15 deg) at 500 hPa: "
+        "easterly waves and monsoon variability, EKE ~ 10-15 m2 s-2 (30-50 at 200 hPa)", vmin=0.0, vmax=20.0,
+        source="Oort 1983; Kiladis et al. 2009, Rev. Geophys. 47"),
     Key("eddy_count", "int", 48, "1", "Eddy wave packets alive at any time", vmin=0, vmax=1000),
     Key("eddy_lifetime", "float", 4.0, "day", "Lifetime of one eddy wave packet", vmin=0.25, vmax=30.0,
         source="Synoptic decorrelation time 2-5 days (Hoskins & Hodges 2002)"),

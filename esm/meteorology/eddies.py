@@ -15,10 +15,11 @@ at 6 m/s (African easterly and mixed Rossby-gravity waves, Kiladis et al. 2009).
 packet ``n`` come from ``numpy.random.default_rng([seed, n])``: the field is a pure function of time,
 so a restart continues bit for bit and no random state needs saving.
 
-The packets' amplitudes are normalised so that the RMS eddy speed is ``eddy_velocity`` in the storm
-tracks (35-55 deg) and ``eddy_velocity_tropics`` in the tropics (at the mid-troposphere), values
-taken from the observed transient eddy kinetic energy (Oort 1983). The vertical structure is
-equivalent barotropic, growing from 0.6 at the surface to 1 at 250 hPa and decaying above.
+The packets' amplitudes are normalised so that the RMS eddy speed ``sqrt(u'^2 + v'^2) = sqrt(2 EKE)`` is
+``eddy_velocity`` in the storm tracks (35-55 deg) and ``eddy_velocity_tropics`` in the tropics (0-15
+deg), values taken from the observed transient eddy kinetic energy at 500 hPa (Oort 1983). The vertical structure
+(set by the climatology) is equivalent barotropic: 0.63 at the surface, 1 at 500 hPa, 1.06 at 250 hPa,
+decaying above.
 
 The mass fluxes are built from a *mass* streamfunction at the cell corners,
 ``Psi_k = psi E(p) dp_k / g`` [kg s-1]:
@@ -155,6 +156,16 @@ class EddyField:
         wc[:, 0] = wi[:, 0].mean(axis=1, keepdims=True)
         wc[:, -1] = wi[:, -1].mean(axis=1, keepdims=True)
         return wc
+
+    def add_mass_fluxes(self, time, wc: np.ndarray, mfx: np.ndarray, mfy: np.ndarray) -> None:
+        """Add the eddy mass fluxes at ``time`` to ``mfx``/``mfy`` in place (compiled kernel; same
+        fluxes as :meth:`mass_fluxes`)."""
+        from esm._kernels import met_flux
+        nlev, nlat, nlon = mfx.shape
+        if wc.shape != (nlev, nlat + 1, nlon) or mfy.shape != (nlev, nlat + 1, nlon):
+            raise ValueError(f"eddy fluxes: wc {wc.shape}, mfx {mfx.shape}, mfy {mfy.shape} do not match")
+        psi = np.ascontiguousarray(self.psi(time))
+        met_flux.add_streamfunction_fluxes(np.ascontiguousarray(wc, dtype=np.float64), psi, mfx, mfy)
 
     def mass_fluxes(self, time, wc: np.ndarray):
         """Eddy mass fluxes ``(mfx, mfy)`` [kg s-1] at ``time`` for corner weights ``wc``

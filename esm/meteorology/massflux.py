@@ -40,12 +40,52 @@ from esm.constants import G0
 from esm.grid import Grid
 from esm.vertical import VerticalCoordinate
 
+try:
+    from esm._kernels import met_flux as _k
+except ImportError as exc:  # pragma: no cover - build problem
+    raise ImportError("esm's compiled kernel esm._kernels.met_flux is missing: build the kernels with "
+                      "'python setup.py build_ext --inplace' (or reinstall esm)") from exc
+
+
+def _c64(a, name, shape=None):
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if shape is not None and a.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {a.shape}; expected {tuple(shape)}")
+    return a
+
+
+def lerp(x0: np.ndarray, x1: np.ndarray, a: float) -> np.ndarray:
+    """``(1 - a) x0 + a x1`` in one threaded pass (time interpolation between met records)."""
+    x0 = _c64(x0, "x0")
+    x1 = _c64(x1, "x1", x0.shape)
+    out = np.empty_like(x0)
+    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1))
+    return out
+
+
+def fluxes_from_centre_winds(u: np.ndarray, v: np.ndarray, dp: np.ndarray, grid: Grid):
+    """Face mass fluxes [kg s-1] from cell-centre winds [m s-1] and layer thickness ``dp`` [Pa]:
+    ``mfx = <u> <dp>/g dy`` on west faces (periodic), ``mfy = <v> <dp>/g dx_edge`` on south faces
+    (zero at the poles), ``<>`` the mean of the two cells sharing the face."""
+    dp = _c64(dp, "dp")
+    u = _c64(u, "u", dp.shape)
+    v = _c64(v, "v", dp.shape)
+    nlev, nlat, nlon = dp.shape
+    mfx = np.empty((nlev, nlat, nlon))
+    mfy = np.empty((nlev, nlat + 1, nlon))
+    dxe = np.ascontiguousarray(grid.dx_edge / G0)
+    dxe[0] = dxe[-1] = 0.0
+    _k.winds_to_fluxes(u, v, dp, grid.dy / G0, dxe, mfx, mfy)
+    return mfx, mfy
+
 
 def column_divergence(mfx: np.ndarray, mfy: np.ndarray) -> np.ndarray:
-    """Net horizontal outflow of every column [kg s-1], shape (nlat, nlon)."""
-    fx = mfx.sum(axis=0)
-    fy = mfy.sum(axis=0)
-    return (np.roll(fx, -1, axis=1) - fx) + (fy[1:] - fy[:-1])
+    """Net horizontal outflow of every column [kg s-1], shape (nlat, nlon) (levels summed in order)."""
+    mfx = _c64(mfx, "mfx")
+    mfy = _c64(mfy, "mfy", (mfx.shape[0], mfx.shape[1] + 1, mfx.shape[2]))
+    out = np.empty(mfx.shape[1:])
+    _k.column_divergence(mfx, mfy, out)
+    return out
 
 
 def layer_divergence(mfx: np.ndarray, mfy: np.ndarray) -> np.ndarray:
@@ -173,11 +213,10 @@ class PressureFixer:
         rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
         chi = self.solve(rhs)
         fx, fy = self.correction_fluxes(chi)
-        dpx, dpy = face_thickness(dp)
-        mfx = mfx + fx[None] * (dpx / dpx.sum(axis=0, keepdims=True))
-        mfy = mfy + fy[None] * (dpy / dpy.sum(axis=0, keepdims=True))
-        mfy[:, 0] = 0.0
-        mfy[:, -1] = 0.0
+        mfx = np.array(mfx, dtype=np.float64, order="C")  # corrected copies
+        mfy = np.array(mfy, dtype=np.float64, order="C")
+        _k.add_column_correction(np.ascontiguousarray(fx), np.ascontiguousarray(fy), _c64(dp, "dp", mfx.shape),
+                                 mfx, mfy)
         ps_end = ps_after(ps_start, mfx, mfy, dt, grid)
         return mfx, mfy, ps_end, offset
 
@@ -206,3 +245,22 @@ def vertical_mass_flux(mfx, mfy, dp_start, dp_end, area, dt, vcoord: VerticalCoo
     w = np.zeros((div.shape[0] + 1,) + div.shape[1:])
     w[1:] = -np.cumsum(div + dm, axis=0)
     return w
+
+
+def donor_cell_step(m, q, mfx, mfy, w, dt):
+    """One first-order upwind (donor-cell) step of air mass ``m`` and mixing ratio ``q``.
+
+    A *reference* scheme for tests and validation only (the model's transport is esm.transport):
+    air and tracer are moved by the same fluxes, so a uniform ``q`` stays uniform to round-off
+    exactly when the fluxes, the vertical mass flux from continuity and the air mass agree.
+    """
+    def outflow(s):
+        fx = np.where(mfx > 0, np.roll(s, 1, axis=2), s) * mfx
+        fy = np.zeros_like(mfy)
+        fy[:, 1:-1] = np.where(mfy[:, 1:-1] > 0, s[:, :-1], s[:, 1:]) * mfy[:, 1:-1]
+        fz = np.zeros_like(w)
+        fz[1:-1] = np.where(w[1:-1] > 0, s[:-1], s[1:]) * w[1:-1]
+        return ((np.roll(fx, -1, axis=2) - fx) + (fy[:, 1:] - fy[:, :-1]) + (fz[1:] - fz[:-1])) * dt
+    m_new = m - outflow(np.ones_like(q))
+    c_new = q * m - outflow(q)
+    return m_new, c_new / m_new
