@@ -8,6 +8,7 @@ import importlib
 COMPONENTS: dict[str, str] = {
     "prescribed": "esm.components.prescribed:PrescribedFlux",
     "ocean": "esm.ocean.component:OceanCarbon",
+    "land": "esm.land.component:Land",
 }
 
 

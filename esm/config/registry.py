@@ -20,6 +20,7 @@ COMPONENT_CONFIG_MODULES = [
     "esm.components.prescribed",
     "esm.meteorology.config",
     "esm.ocean.params",
+    "esm.land.params",
 ]
 
 

@@ -1,0 +1,497 @@
+"""The land model on its tiles: hourly BEPS, daily InTEC pools, phenology, spin-up.
+
+Used by the coupled component (:mod:`esm.land.component`) and by the offline driver
+(:mod:`esm.land.offline`). A *tile* is one BEPS cover type in one grid cell with a non-zero
+fraction; tiles are ordered by cell (row-major) and cover type, so cell sums run in a fixed
+order (deterministic). Fluxes per tile are per unit tile area; per cell they are multiplied by
+the tile's fraction of the whole cell and summed.
+
+Time stepping (hourly by default):
+
+* every step: canopy kernel (GPP, daytime leaf respiration, maintenance respiration), growth
+  respiration at the rate fixed the previous day, heterotrophic respiration of the current pools at
+  the current decomposition scalar; NEE = Ra + Rh - GPP;
+* at the end of each UTC day: growth respiration for the next day, ``g max(GPP - Rm, 0)`` of the day
+  (Chen et al. 1999 form, applied per day; BEPS applies it per time step), the InTEC pool step with
+  the day's NPP and integral of the decomposition scalar, and the phenology (GSI -> LAI);
+* every 365 days: the annual-mean LAI that sets the respiring biomass (BEPS allometries).
+
+Respiring biomass: where the allometric biomass of a tile would respire more than the canopy can supply
+in the spin-up climate, it is scaled down (per tile, ``rm_factor``) so that NPP is at least ``cue_min`` x GPP
+(0.23, the lowest forest carbon-use efficiency in DeLucia et al. 2007); without this cap BEPS's leaf
+respiration coefficients give tropical evergreen forests NPP <= 0 under the embedded climatology.
+
+Carbon is conserved to round-off: the change of the pools equals the integral of NPP - Rh.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+
+import numpy as np
+
+from esm.constants import M_C
+from esm.errors import InputDataError
+from esm.land import beps, intec
+from esm.land.landcover import FOREST_PFTS, NPFT, LandCover
+from esm.land.phenology import GsiPhenology, lai_from_gsi
+
+log = logging.getLogger(__name__)
+
+#: umol CO2 m-2 s-1 -> kg C m-2 s-1
+UMOL_TO_KGC = M_C * 1e-6
+#: CO2 increment [umol mol-1] at which the spin-up samples the GPP response to CO2 (for the transient)
+DCO2_SENSITIVITY = 100.0
+#: meteorological fields the land reads
+MET_FIELDS = ("t2m", "tskin", "tsoil", "vpd", "swdown", "swdown_diffuse", "cos_sza", "soilm", "ps")
+DAY = 86400
+
+
+class LandModel:
+    """BEPS + InTEC on the vegetated tiles of a grid (see module docstring)."""
+
+    def __init__(self, prm, grid, landcover: LandCover, ages: np.ndarray | None = None,
+                 ndep: np.ndarray | None = None, lai_file=None, nthreads: int = 0):
+        self.prm = prm
+        self.grid = grid
+        self.lc = landcover
+        self.nthreads = nthreads
+        pft = landcover.pft
+        mask = pft > 0.0  # (npft, nlat, nlon)
+        cells_any = mask.any(axis=0).ravel()
+        self.cell_flat = np.flatnonzero(cells_any)  # land cells with vegetation, row-major order
+        self.ncell = self.cell_flat.size
+        pos = np.full(grid.nlat * grid.nlon, -1, dtype=np.int64)
+        pos[self.cell_flat] = np.arange(self.ncell)
+        flat_mask = mask.reshape(NPFT, -1)
+        cells, pfts = [], []
+        for c_flat in self.cell_flat:
+            for p in np.flatnonzero(flat_mask[:, c_flat]):
+                cells.append(pos[c_flat])
+                pfts.append(p)
+        self.tile_cell = np.asarray(cells, dtype=np.int32)
+        self.tile_pft = np.asarray(pfts, dtype=np.int32)
+        self.ntile = self.tile_cell.size
+        self.tile_frac = pft.reshape(NPFT, -1)[self.tile_pft, self.cell_flat[self.tile_cell]]
+        self.lat_cell = np.repeat(grid.lat[:, None], grid.nlon, axis=1).ravel()[self.cell_flat]
+        self.area_cell = np.asarray(grid.area).ravel()[self.cell_flat]
+        # tables
+        self.pft_tab = beps.pft_table(prm)
+        self.scal_tab = beps.scalar_table(prm)
+        from esm.land import default_threads
+        self.threads = nthreads if nthreads > 0 else max(
+            1, min(default_threads(), self.ntile // beps.MIN_TILES_PER_THREAD))
+        self.cell_kernel = beps.CellKernel(prm, self.threads)
+        self.pools_model = intec.PoolModel(self.tile_pft, prm)
+        g = lambda name: np.asarray(getattr(prm, name), float)[self.tile_pft]  # noqa: E731
+        self.lai_min_t, self.lai_max_t = g("lai_min"), g("lai_max")
+        # nitrogen deposition -> top-leaf Vcmax25
+        nd = np.full(self.ncell, float(prm.ndep_value)) if ndep is None else \
+            np.asarray(ndep, float).ravel()[self.cell_flat]
+        mult = intec.leaf_n_multiplier(nd[self.tile_cell], prm.ndep_reference, prm.ndep_leaf_n_sensitivity,
+                                       prm.ndep_leaf_n_max_ratio)
+        self.vtop = g("vcmax25") * g("vcmax_n_ratio") * g("leaf_n") * mult
+        # stand age (forest tiles); the age effect is relative to the age at the start
+        is_forest = np.isin(self.tile_pft, FOREST_PFTS)
+        if ages is None:
+            age = g("age_default")
+        else:
+            age = np.asarray(ages, float).ravel()[self.cell_flat][self.tile_cell]
+        self.age = np.where(is_forest, age, 0.0)
+        self.age_ref = self.age.copy()
+        self.is_forest = is_forest
+        self.age_coef = (g("age_b"), g("age_c"), g("age_d"), g("age_e"))
+        # phenology / LAI
+        self.lai_file = lai_file
+        self.phen = GsiPhenology(self.lat_cell, prm)
+        # ---- state
+        self.pools = np.zeros((self.ntile, intec.NPOOL))
+        self.rh_coef = np.zeros(self.ntile)
+        self.lai = self.lai_min_t.copy()
+        self.lai_year = self.lai_min_t.copy()
+        self.rg_rate = np.zeros(self.ntile)  # umol m-2 s-1, fixed for the day from the previous day
+        self.rm_factor = np.ones(self.ntile)  # cap of the allometric respiring biomass (carbon-use efficiency floor)
+        self._acc_zero()
+        self.lai_sum = np.zeros(self.ntile)
+        self.lai_days = 0
+        self._bases = beps.respiration_bases(self.tile_pft, self.lai_year, prm)
+        self.last: dict[str, np.ndarray] = {}
+
+    # ---- helpers --------------------------------------------------------------------------------
+    def _acc_zero(self):
+        self.acc_gpp = np.zeros(self.ntile)  # umol m-2 (integral over the day of GPP)
+        self.acc_rm = np.zeros(self.ntile)  # maintenance incl. daytime leaf respiration
+        self.acc_rg = np.zeros(self.ntile)
+        self.acc_xi = np.zeros(self.ncell)  # s
+        self.acc_t = 0.0  # s
+
+    def age_scale(self) -> np.ndarray:
+        if not self.prm.advance_age:
+            return np.ones(self.ntile)
+        b, c, d, e = self.age_coef
+        f = intec.npp_age_factor(self.age, b, c, d, e)
+        f0 = intec.npp_age_factor(self.age_ref, b, c, d, e)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.is_forest & (f0 > 0), f / np.where(f0 > 0, f0, 1.0), 1.0)
+
+    def cell_sum(self, tile_values: np.ndarray) -> np.ndarray:
+        """Per-cell sum of ``frac x value`` on the full grid (nlat, nlon); fixed summation order."""
+        v = np.bincount(self.tile_cell, weights=self.tile_frac * tile_values, minlength=self.ncell)
+        out = np.zeros(self.grid.nlat * self.grid.nlon)
+        out[self.cell_flat] = v
+        return out.reshape(self.grid.shape)
+
+    def _update_rh_coef(self) -> None:
+        """Per-tile sum of resp_i k_i C_i [kg C m-2 s-1 per unit xi]: Rh = xi x this (pools change daily)."""
+        self.rh_coef = self.pools_model.heterotrophic_respiration(self.pools, np.ones(self.ntile))
+
+    def set_lai_year(self, lai_year: np.ndarray) -> None:
+        self.lai_year = np.asarray(lai_year, float).copy()
+        self._bases = tuple(b * self.rm_factor for b in beps.respiration_bases(self.tile_pft, self.lai_year, self.prm))
+
+    # ---- meteorology -------------------------------------------------------------------------------
+    def met_arrays(self, met, co2_ppm, when: str = "") -> dict[str, np.ndarray]:
+        """Land-cell 1-D arrays of the fields the land reads, validated (bad input -> InputDataError)."""
+        out = {}
+        for name in MET_FIELDS:
+            try:
+                a = np.asarray(met[name], dtype=np.float64)
+            except KeyError as exc:
+                raise InputDataError(f"land {when}: the meteorology lacks the field {name!r} the land model needs "
+                                     f"({', '.join(MET_FIELDS)}): {exc}") from None
+            if a.shape != self.grid.shape:
+                raise InputDataError(f"land {when}: meteorological field {name!r} has shape {a.shape}; expected "
+                                     f"{self.grid.shape}")
+            out[name] = a.ravel()[self.cell_flat]
+        co2 = np.asarray(co2_ppm, dtype=np.float64)
+        out["co2"] = np.broadcast_to(co2 if co2.ndim == 0 else co2.ravel()[self.cell_flat]
+                                     if co2.size == self.grid.nlat * self.grid.nlon else co2, (self.ncell,)).copy()
+        self._check_met(out, when)
+        return out
+
+    def _check_met(self, m, when):
+        def bad(name, mask, expect):
+            i = int(np.flatnonzero(mask)[0])
+            j, k = divmod(int(self.cell_flat[i]), self.grid.nlon)
+            raise InputDataError(f"land {when}: {name} = {m[name][i]!r} at lat {self.grid.lat[j]:.2f}, lon "
+                                 f"{self.grid.lon[k]:.2f}; expected {expect}")
+        for name, a in m.items():
+            if not np.all(np.isfinite(a)):
+                bad(name, ~np.isfinite(a), "a finite value")
+        checks = (("swdown", m["swdown"] < 0, ">= 0 W m-2 (negative radiation)"),
+                  ("swdown_diffuse", m["swdown_diffuse"] < 0, ">= 0 W m-2"),
+                  ("swdown_diffuse", m["swdown_diffuse"] > m["swdown"] * (1 + 1e-9) + 1e-9,
+                   "<= swdown (diffuse part of the global radiation)"),
+                  ("soilm", (m["soilm"] < 0) | (m["soilm"] > self.prm.porosity * (1 + 1e-12)),
+                   f"within [0, porosity = {self.prm.porosity}] m3 m-3 (&land_nml porosity)"),
+                  ("vpd", m["vpd"] < 0, ">= 0 Pa"),
+                  ("ps", m["ps"] <= 0, "> 0 Pa"),
+                  ("t2m", (m["t2m"] < 150) | (m["t2m"] > 350), "an air temperature in K (150-350)"),
+                  ("tskin", (m["tskin"] < 150) | (m["tskin"] > 380), "a skin temperature in K (150-380)"),
+                  ("tsoil", (m["tsoil"] < 150) | (m["tsoil"] > 350), "a soil temperature in K (150-350)"),
+                  ("cos_sza", np.abs(m["cos_sza"]) > 1, "within [-1, 1]"),
+                  ("co2", (m["co2"] <= 0) | (m["co2"] > 1e5), "a CO2 mole fraction in umol mol-1 (0-1e5)"))
+        for name, mask, expect in checks:
+            if mask.any():
+                bad(name, mask, expect)
+
+    # ---- one step ----------------------------------------------------------------------------------
+    def step(self, time, dt: float, met, co2_ppm, where: str = "") -> dict[str, np.ndarray]:
+        """Advance by ``dt`` seconds from ``time`` with meteorology ``met`` (MetState or dict) and CO2
+        [umol mol-1, scalar or grid]. Returns per-tile fluxes [umol m-2 s-1] (also kept in ``last``)."""
+        return self.step_cells(time, dt, self.met_arrays(met, co2_ppm, where or str(time)))
+
+    def step_cells(self, time, dt: float, m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """:meth:`step` with meteorology already extracted to the land cells by :meth:`met_arrays`."""
+        if self.lai_file is not None:
+            cell_lai = np.asarray(self.lai_file.at(time), float).ravel()[self.cell_flat]
+            self.lai = cell_lai[self.tile_cell].copy()
+        fl = self._fluxes(m, dt)
+        # accumulators
+        self.acc_gpp += fl["gpp"] * dt
+        self.acc_rm += fl["rm"] * dt
+        self.acc_rg += fl["rg"] * dt
+        self.acc_xi += fl["xi"] * dt
+        self.acc_t += dt
+        if self.lai_file is None:
+            self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
+        if self.prm.advance_age:
+            self.age = self.age + np.where(self.is_forest, dt / (365.0 * DAY), 0.0)
+        t_end = time + _dt.timedelta(seconds=int(dt))
+        if (t_end.hour * 3600 + t_end.minute * 60 + t_end.second) % DAY == 0:
+            self.end_day(t_end)
+        self.last = fl
+        return fl
+
+    def _fluxes(self, m, dt) -> dict[str, np.ndarray]:
+        cell, fw, xi = self.cell_kernel(m)
+        scale = self.age_scale()
+        bl, bs, br = self._bases
+        out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, bl, bs, br, scale, cell,
+                               self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
+        rows = dict(zip(beps.OUT_ROWS, out))
+        gpp = rows["gpp_sun"] + rows["gpp_shade"]
+        rm = rows["rd_day"] + rows["rm_leaf"] + rows["rm_stem"] + rows["rm_root"]
+        rg = self.rg_rate
+        ra = rm + rg
+        rh = xi[self.tile_cell] * self.rh_coef / UMOL_TO_KGC
+        return {"gpp": gpp, "gpp_sun": rows["gpp_sun"], "gpp_shade": rows["gpp_shade"], "rm": rm, "rg": rg,
+                "ra": ra, "rh": rh, "npp": gpp - ra, "nee": ra + rh - gpp, "xi": xi, "lai": self.lai.copy(),
+                "fw": rows["fw"]}
+
+    def end_day(self, t_end) -> None:
+        """Close a (UTC) day: growth-respiration rate for the next day, pool step, phenology, annual LAI."""
+        if self.acc_t <= 0:
+            return
+        g = self.prm.growth_resp_fraction
+        self.rg_rate = g * np.maximum(self.acc_gpp - self.acc_rm, 0.0) / self.acc_t
+        npp_kgc = (self.acc_gpp - self.acc_rm - self.acc_rg) * UMOL_TO_KGC
+        self.pools = self.pools_model.step(self.pools, npp_kgc, self.acc_xi[self.tile_cell], self.acc_t)
+        self._update_rh_coef()
+        if self.lai_file is None:
+            doy = (t_end - _dt.timedelta(seconds=1)).timetuple().tm_yday
+            self.phen.end_day(doy)
+            self.lai = lai_from_gsi(self.phen.mean()[self.tile_cell], self.lai_min_t, self.lai_max_t)
+        self.lai_sum += self.lai
+        self.lai_days += 1
+        if self.lai_days >= 365:
+            self.set_lai_year(self.lai_sum / self.lai_days)
+            self.lai_sum[:] = 0.0
+            self.lai_days = 0
+        self._acc_zero()
+
+    # ---- totals --------------------------------------------------------------------------------------
+    def total_carbon(self) -> float:
+        """Land carbon [kg C] summed over tiles (pools x tile area)."""
+        area = self.tile_frac * self.area_cell[self.tile_cell]
+        return float(np.sum(self.pools.sum(axis=1) * area))
+
+    def global_rate(self, tile_values_umol: np.ndarray) -> float:
+        """Global total of a per-tile rate [umol m-2 s-1] in PgC yr-1."""
+        area = self.tile_frac * self.area_cell[self.tile_cell]
+        return float(np.sum(tile_values_umol * area)) * UMOL_TO_KGC * 365.0 * DAY / 1e12
+
+    # ---- state ---------------------------------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        st = {"tile_cell": self.cell_flat[self.tile_cell].astype(np.int64), "tile_pft": self.tile_pft.astype(np.int64),
+              "pools": self.pools.copy(), "lai": self.lai.copy(), "lai_year": self.lai_year.copy(),
+              "rg_rate": self.rg_rate.copy(), "acc_gpp": self.acc_gpp.copy(), "acc_rm": self.acc_rm.copy(),
+              "acc_rg": self.acc_rg.copy(), "acc_xi": self.acc_xi.copy(), "acc_t": np.array(self.acc_t),
+              "lai_sum": self.lai_sum.copy(), "lai_days": np.array(self.lai_days), "age": self.age.copy(),
+              "rm_factor": self.rm_factor.copy(),
+              "age_ref": self.age_ref.copy()}
+        st.update(self.phen.state())
+        return st
+
+    def load_state(self, st: dict[str, np.ndarray]) -> None:
+        need = ("tile_cell", "tile_pft", "pools", "lai", "lai_year", "rm_factor", "rg_rate", "acc_gpp", "acc_rm", "acc_rg",
+                "acc_xi", "acc_t", "lai_sum", "lai_days", "age", "age_ref", "gsi_buffer", "gsi_filled", "gsi_tmin",
+                "gsi_vpd_sum", "gsi_soilm_sum", "gsi_nsamp")
+        missing = [k for k in need if k not in st]
+        if missing:
+            raise ValueError(f"land state lacks {', '.join(missing)}")
+        if not (np.array_equal(np.asarray(st["tile_cell"]), self.cell_flat[self.tile_cell])
+                and np.array_equal(np.asarray(st["tile_pft"]), self.tile_pft)):
+            raise ValueError("the restart's land tiles (cells and cover types) differ from this run's land cover; "
+                             "was it written with another landcover_file or C3/C4 split?")
+        if np.shape(st["pools"]) != self.pools.shape:
+            raise ValueError(f"pools have shape {np.shape(st['pools'])}; expected {self.pools.shape}")
+        self.pools = np.array(st["pools"], dtype=float)
+        self._update_rh_coef()
+        self.lai = np.array(st["lai"], dtype=float)
+        self.rm_factor = np.array(st["rm_factor"], dtype=float)
+        self.set_lai_year(np.array(st["lai_year"], dtype=float))
+        self.rg_rate = np.array(st["rg_rate"], dtype=float)
+        self.acc_gpp = np.array(st["acc_gpp"], dtype=float)
+        self.acc_rm = np.array(st["acc_rm"], dtype=float)
+        self.acc_rg = np.array(st["acc_rg"], dtype=float)
+        self.acc_xi = np.array(st["acc_xi"], dtype=float)
+        self.acc_t = float(st["acc_t"])
+        self.lai_sum = np.array(st["lai_sum"], dtype=float)
+        self.lai_days = int(st["lai_days"])
+        self.age = np.array(st["age"], dtype=float)
+        self.age_ref = np.array(st["age_ref"], dtype=float)
+        self.phen.load(st)
+
+    # ---- spin-up -----------------------------------------------------------------------------------
+    def spin_up(self, met_at, start, co2_ppm: float, progress=None) -> dict:
+        """Cyclo-stationary steady state of every pool under one year of meteorology (``met_at(time)``).
+
+        1. Phenology pre-roll over the last ``gsi_window`` days of the spin-up year (the days before the
+           start in a periodic climate), so the GSI state at the start equals that at the year's end.
+        2. One year of hourly canopy from the start's midnight, collecting per day and tile GPP, daytime leaf
+           respiration and LAI, and per cell the integrals of the respiration temperature factors and of the
+           decomposition scalar (``co2_ppm`` fixed).
+        3. Annual-mean LAI -> respiring biomass; daily maintenance, growth respiration (previous day, periodic)
+           and NPP of every day.
+        4. :meth:`intec.PoolModel.cyclostationary` for the pools at the start.
+        Returns a summary (global annual GPP, NPP, Rh [PgC yr-1], soil and vegetation carbon [PgC], sweeps).
+        """
+        prm = self.prm
+        t0 = start.replace(hour=0, minute=0, second=0)
+        t1 = t0.replace(year=t0.year + 1)
+        ndays = int(round((t1 - t0).total_seconds() / DAY))
+        dt = int(prm.interval)
+        steps_per_day = DAY // dt
+        # 1. phenology pre-roll
+        if self.lai_file is None:
+            self.phen = GsiPhenology(self.lat_cell, prm)
+            for d in range(ndays - self.phen.window, ndays):
+                day0 = t0 + _dt.timedelta(days=d)
+                for h in range(steps_per_day):
+                    m = self.met_arrays(met_at(day0 + _dt.timedelta(seconds=h * dt)), co2_ppm, "spin-up pre-roll")
+                    self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
+                self.phen.end_day(day0.timetuple().tm_yday)
+            self.lai = lai_from_gsi(self.phen.mean()[self.tile_cell], self.lai_min_t, self.lai_max_t)
+            phen_start = self.phen.state()
+        lai_start = self.lai.copy()
+        # 2. one year of canopy
+        gpp_d = np.zeros((ndays, self.ntile))
+        rd_d = np.zeros((ndays, self.ntile))
+        lai_d = np.zeros((ndays, self.ntile))
+        s_leaf = np.zeros((ndays, self.ncell))  # integral over night steps of f(T_air) [s]
+        s_air = np.zeros((ndays, self.ncell))
+        s_soil = np.zeros((ndays, self.ncell))
+        xi_d = np.zeros((ndays, self.ncell))
+        scale = self.age_scale()
+        zero = np.zeros(self.ntile)
+        # CO2 sensitivity of GPP for the transient (sampled every 7th day at +100 ppm)
+        gpp_lo = np.zeros(self.ntile)
+        gpp_hi = np.zeros(self.ntile)
+        cell_idx_ca = beps.CELL_ROWS.index("ca")
+        for d in range(ndays):
+            day0 = t0 + _dt.timedelta(days=d)
+            lai_d[d] = self.lai
+            for h in range(steps_per_day):
+                t = day0 + _dt.timedelta(seconds=h * dt)
+                m = self.met_arrays(met_at(t), co2_ppm, f"spin-up {t}")
+                if self.lai_file is not None:
+                    self.lai = np.asarray(self.lai_file.at(t), float).ravel()[self.cell_flat][self.tile_cell]
+                cell, fw, xi = self.cell_kernel(m)
+                # unit respiration bases: rm_leaf row = f(T_air) L at night, stem row = f(T_air), root = f(T_soil)
+                out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero, scale,
+                                       cell, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
+                rows = dict(zip(beps.OUT_ROWS, out))
+                gpp_d[d] += (rows["gpp_sun"] + rows["gpp_shade"]) * dt
+                rd_d[d] += rows["rd_day"] * dt
+                if d % 7 == 0 and (cell[beps.CELL_ROWS.index("mu")] > 0).any():
+                    gpp_lo += rows["gpp_sun"] + rows["gpp_shade"]
+                    cell_hi = cell.copy()
+                    cell_hi[cell_idx_ca] += DCO2_SENSITIVITY
+                    hi = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero, scale,
+                                          cell_hi, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
+                    gpp_hi += hi[0] + hi[1]
+                night = cell[beps.CELL_ROWS.index("mu")] <= 0.0
+                fq_air = cell[beps.CELL_ROWS.index("fq_air")]
+                s_leaf[d] += np.where(night, fq_air, 0.0) * dt
+                s_air[d] += fq_air * dt
+                s_soil[d] += cell[beps.CELL_ROWS.index("fq_soil")] * dt
+                xi_d[d] += xi * dt
+                if self.lai_file is None:
+                    self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
+            if self.lai_file is None:
+                self.phen.end_day(day0.timetuple().tm_yday)
+                self.lai = lai_from_gsi(self.phen.mean()[self.tile_cell], self.lai_min_t, self.lai_max_t)
+            if progress is not None:
+                progress(d + 1, ndays)
+        # 3. respiration with the annual-mean LAI; respiring biomass capped at a carbon-use efficiency floor
+        self.rm_factor = np.ones(self.ntile)
+        self.set_lai_year(lai_d.mean(axis=0))
+        bl, bs, br = self._bases
+        tc = self.tile_cell
+        rm_base_d = scale * (bl * lai_d * s_leaf[:, tc] + bs * s_air[:, tc] + br * s_soil[:, tc])
+        g = prm.growth_resp_fraction
+
+        def npp_of(factor):
+            rm = rd_d + factor * rm_base_d
+            rg = g * np.maximum(gpp_d - rm, 0.0)
+            return rm, rg, np.sum(gpp_d - rm - np.roll(rg, 1, axis=0), axis=0)
+
+        rm_d, rg_d, npp_year = npp_of(np.ones(self.ntile))
+        target = prm.cue_min * gpp_d.sum(axis=0)
+        low = npp_year < target
+        if low.any():
+            # NPP is decreasing in the factor: bisection for NPP = cue_min GPP on the tiles below the floor
+            lo, hi = np.zeros(self.ntile), np.ones(self.ntile)
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                _, _, n_mid = npp_of(np.where(low, mid, 1.0))
+                above = n_mid >= target
+                lo = np.where(low & above, mid, lo)
+                hi = np.where(low & ~above, mid, hi)
+            self.rm_factor = np.where(low, lo, 1.0)
+            self.set_lai_year(self.lai_year)
+            rm_d, rg_d, npp_year = npp_of(self.rm_factor)
+            log.info("land spin-up: respiring biomass reduced on %d of %d tiles to keep NPP >= %.2f GPP "
+                     "(median factor %.2f)", int(low.sum()), self.ntile, prm.cue_min, float(np.median(lo[low])))
+        rg_emit = np.roll(rg_d, 1, axis=0)  # day 0 gets the last day's (periodic year)
+        npp_d = (gpp_d - rm_d - rg_emit) * UMOL_TO_KGC
+        # 4. pools
+        pools, sweeps = self.pools_model.cyclostationary(npp_d, xi_d[:, tc], float(DAY), tol=1e-10, maxit=300)
+        if np.any(pools < -1e-12):
+            bad = np.argwhere(pools < -1e-12)[0]
+            log.warning("land spin-up: %d tiles have negative steady-state pools (annual NPP <= 0 under this "
+                        "climate); e.g. cover type %d at cell %d pool %s", int((pools < -1e-12).any(axis=1).sum()),
+                        self.tile_pft[bad[0]], self.cell_flat[tc[bad[0]]], intec.POOL_NAMES[bad[1]])
+        self.pools = pools
+        self._update_rh_coef()
+        self.rg_rate = rg_d[-1] / DAY
+        self._acc_zero()
+        self.lai_sum[:] = 0.0
+        self.lai_days = 0
+        if self.lai_file is None:
+            self.phen.load(phen_start)
+        self.lai = lai_start
+        area = self.tile_frac * self.area_cell[tc]
+        gl = lambda x: float(np.sum(x * area)) / 1e12  # noqa: E731
+        summary = {"gpp": gl(gpp_d.sum(axis=0) * UMOL_TO_KGC), "npp": gl(npp_d.sum(axis=0)),
+                   "rh": gl(npp_d.sum(axis=0)),  # steady state: Rh = NPP
+                   "veg_carbon": gl(pools[:, :intec.CWD].sum(axis=1)),
+                   "litter_carbon": gl(pools[:, intec.CWD:intec.SMIC].sum(axis=1)),
+                   "soil_carbon": gl(pools[:, intec.SMIC:].sum(axis=1)), "sweeps": sweeps, "days": ndays,
+                   "npp_negative_tiles": int((npp_d.sum(axis=0) <= 0).sum()),
+                   "rm_capped_tiles": int((self.rm_factor < 1.0).sum())}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            beta = np.where((gpp_lo > 0) & (gpp_hi > 0), np.log(gpp_hi / np.where(gpp_lo > 0, gpp_lo, 1.0))
+                            / np.log((co2_ppm + DCO2_SENSITIVITY) / co2_ppm), 0.0)
+        self.spinup_daily = {"gpp": gpp_d, "npp": npp_d, "xi": xi_d[:, tc], "rm": rm_d, "co2": co2_ppm,
+                             "beta": beta}
+        summary["gpp_co2_beta"] = float(np.sum(beta * gpp_d.sum(axis=0) * area) / max(np.sum(gpp_d.sum(axis=0) * area),
+                                                                                      1e-300))
+        return summary
+
+    def transient(self, co2_of_year, first_year: int, last_year: int) -> list[float]:
+        """InTEC-style transient of the pools after :meth:`spin_up`: years ``first_year..last_year`` under the
+        spin-up year's climate and the CO2 of each year.
+
+        Daily GPP is that of the spin-up year scaled by ``(C / C_spin)^beta`` per tile, with ``beta`` the
+        tile's GPP sensitivity to CO2 from the Farquhar model (sampled in the spin-up at +100 ppm); maintenance
+        respiration is unchanged, growth respiration and NPP follow; the pools advance with the same daily
+        step as the run (Chen et al. 2000: the transient as annual NPP factors on a reference year). Returns
+        the land carbon sink [PgC yr-1] of every year. The state afterwards is that at the start of the run.
+        """
+        d = getattr(self, "spinup_daily", None)
+        if d is None:
+            raise RuntimeError("LandModel.transient needs a spin_up first")
+        gpp_d, rm_d, xi_d, beta = d["gpp"], d["rm"], d["xi"], d["beta"]
+        g = self.prm.growth_resp_fraction
+        area = self.tile_frac * self.area_cell[self.tile_cell]
+        sinks = []
+        rg_last = None
+        for year in range(first_year, last_year + 1):
+            f = np.power(float(co2_of_year(year)) / d["co2"], beta)
+            gpp = gpp_d * f
+            rg = g * np.maximum(gpp - rm_d, 0.0)
+            rg_emit = np.roll(rg, 1, axis=0)
+            if rg_last is not None:
+                rg_emit[0] = rg_last
+            npp = (gpp - rm_d - rg_emit) * UMOL_TO_KGC
+            c0 = float(np.sum(self.pools.sum(axis=1) * area))
+            for n in range(gpp_d.shape[0]):
+                self.pools = self.pools_model.step(self.pools, npp[n], xi_d[n], float(DAY))
+            sinks.append((float(np.sum(self.pools.sum(axis=1) * area)) - c0) / 1e12)
+            rg_last = rg[-1]
+        self._update_rh_coef()
+        if rg_last is not None:
+            self.rg_rate = rg_last / DAY
+        return sinks

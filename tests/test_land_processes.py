@@ -1,0 +1,253 @@
+"""Process functions against values worked by hand from the published equations.
+
+Oracles are written out with ``math`` from the papers' formulas (REFERENCES.md values that were
+verified against the BEPS code only; see esm/land/params.py)."""
+import math
+
+import numpy as np
+import pytest
+
+from esm.land import canopy as cp
+from esm.land import intec, phenology, respiration as rs
+from esm.land.landcover import PFT_NAMES
+from esm.land.params import LandParameters
+
+PRM = LandParameters.from_config()
+
+
+def test_bepscode_verified_defaults():
+    """Clumping and Vcmax25 of the cover types present in the BEPS code, Farquhar constants, Ball-Berry."""
+    om = dict(zip(PFT_NAMES, PRM.clumping))
+    vc = dict(zip(PFT_NAMES, PRM.vcmax25))
+    for name, o, v in (("enf", 0.62, 62.5), ("dnf", 0.68, 39.1), ("dbf", 0.70, 57.7), ("ebf", 0.63, 29.0),
+                       ("shrub", 0.70, 57.85), ("c4", 0.73, 30.0)):
+        assert om[name] == pytest.approx(o) and vc[name] == pytest.approx(v, abs=0.06)
+    assert (PRM.kc25, PRM.ko25, PRM.tau25) == (274.6, 419.8, 2904.12)
+    assert (PRM.ea_kc, PRM.ea_ko, PRM.ea_tau) == (80500.0, 14500.0, -29000.0)
+    assert (PRM.jmax_slope, PRM.jmax_intercept) == (2.39, -14.2)
+    assert list(PRM.bb_slope) == [8.0] * 8 + [4.0] and PRM.bb_intercept == 0.0175
+    assert PRM.growth_resp_fraction == 0.35 and (PRM.q10_a, PRM.q10_b) == (3.22, -0.046)
+
+
+# ---- radiation (Chen et al. 1999) ---------------------------------------------------------------
+def test_sunlit_lai_hand_value():
+    # L = 3, cos = 0.5, Omega = 0.7: 2 * 0.5 * (1 - exp(-0.5*0.7*3/0.5)) = 1 - e^-2.1
+    assert cp.sunlit_lai_chen1999(3.0, 0.5, 0.7) == pytest.approx(1.0 - math.exp(-2.1), rel=1e-14)
+    # sparse canopy: nearly Omega * L leaves sunlit; sun down: none
+    assert cp.sunlit_lai_chen1999(1e-4, 0.8, 0.6) == pytest.approx(0.6e-4, rel=1e-4)
+    assert cp.sunlit_lai_chen1999(3.0, 0.0, 0.7) == 0.0
+
+
+def test_leaf_irradiance_hand_value():
+    s_dir, s_dif, L, mu, om = 400.0, 100.0, 3.0, 0.5, 0.7
+    cos_bar = 0.537 + 0.025 * 3
+    under = 100.0 * math.exp(-0.5 * 0.7 * 3 / cos_bar)
+    c = 0.07 * 0.7 * 400.0 * (1.1 - 0.3) * math.exp(-0.5)
+    shade = (100.0 - under) / 3.0 + c
+    sun, sh = cp.leaf_irradiance_chen1999(s_dir, s_dif, L, mu, om)
+    assert sh == pytest.approx(shade, rel=1e-14)
+    assert sun == pytest.approx(400.0 * 0.5 / 0.5 + shade, rel=1e-14)
+
+
+def test_vcmax_profile_conserves_canopy_total():
+    v0, L, mu, om, kn = 80.0, 4.0, 0.6, 0.65, 0.3
+    vs, vh = cp.vcmax_sunlit_shaded_chen2012(v0, L, mu, om, kn)
+    ls = cp.sunlit_lai_chen1999(L, mu, om)
+    total = v0 * (1.0 - math.exp(-kn * L)) / kn
+    assert vs * ls + vh * (L - ls) == pytest.approx(total, rel=1e-13)
+    assert v0 > vs > vh > v0 * math.exp(-kn * L)
+    # sunlit mean by hand: V0 K (1 - e^{-(kn+K)L}) / ((kn+K)(1 - e^{-KL})), K = 0.5 Omega / mu
+    K = 0.5 * om / mu
+    assert vs == pytest.approx(v0 * K * (1 - math.exp(-(kn + K) * L)) / ((kn + K) * (1 - math.exp(-K * L))), rel=1e-13)
+
+
+# ---- photosynthesis --------------------------------------------------------------------------
+def test_temperature_functions_hand_values():
+    assert cp.peaked_arrhenius(298.15, 55000.0, 200000.0, 301.0) == pytest.approx(1.0, rel=1e-15)
+    # Kc at 35 C: exp(80500 * 10 / (R 298.15 * 308.15))
+    assert cp.arrhenius(308.15, 80500.0) == pytest.approx(math.exp(80500 * 10 / (8.314462618 * 298.15 * 308.15)))
+    # peaked function has its maximum near Topt and falls at 45 C
+    t = np.linspace(280, 320, 401)
+    f = cp.peaked_arrhenius(t, 55000.0, 200000.0, 301.0)
+    assert 298 < t[np.argmax(f)] < 304 and f[-1] < 0.6 * f.max()
+
+
+def test_farquhar_limiting_rates_hand_values():
+    km, gst = cp.kinetics_c3(298.15, 1.0, PRM)
+    # Km = Kc (1 + O/Ko) with O = 209.5 mbar; Gamma* = 0.5 O / tau (ubar = umol/mol at 1 bar)
+    assert km == pytest.approx(274.6 * (1 + 209.5 / 419.8), rel=1e-12)
+    assert gst == pytest.approx(0.5 * 209500.0 / 2904.12, rel=1e-12)
+    jmax = 2.39 * 60.0 - 14.2
+    j = cp.electron_transport(500.0, jmax)
+    assert j == pytest.approx(jmax * 500.0 / (500.0 + 2.1 * jmax), rel=1e-14)
+    wc, wj = cp.farquhar_rates(300.0, 60.0, j, km, gst)
+    assert wc == pytest.approx(60.0 * (300 - gst) / (300 + km), rel=1e-14)
+    assert wj == pytest.approx(j * (300 - gst) / (4 * 300 + 8 * gst), rel=1e-14)
+    # at 0.5 bar (partial pressures halve with the O2 partial pressure): Km = Kc (1 + O/Ko) / P,
+    # Gamma* = 0.5 O / tau / P is unchanged as a mole fraction
+    km2, gst2 = cp.kinetics_c3(298.15, 0.5, PRM)
+    assert km2 == pytest.approx(274.6 * (1 + 0.5 * 209.5 / 419.8) / 0.5, rel=1e-12)
+    assert gst2 == pytest.approx(gst, rel=1e-12)
+
+
+def test_stomatal_coupling_solves_all_four_equations():
+    ca, gb, k, b0, rd = 400.0, 1.0 / 1.37, 8 * 0.7 * 0.9 / 1.6, 0.0175 / 1.6, 0.4
+    km, gst = cp.kinetics_c3(298.15, 1.0, PRM)
+    for a, b, e in ((60.0, km, 1.0), (90.0, 8 * gst, 4.0)):
+        A = float(cp.coupled_c3_cubic(ca, gb, k, b0, a, b, e, gst, rd))
+        cs = ca - A / gb
+        gs = k * A / cs + b0
+        ci = cs - A / gs
+        assert A > 0
+        assert a * (ci - gst) / (e * ci + b) - rd == pytest.approx(A, rel=1e-11)
+        ref = cp.coupled_bisection(ca, gb, k, b0, lambda x: a * (x - gst) / (e * x + b) - rd, rd, gst)
+        assert A == pytest.approx(ref, rel=1e-10)
+
+
+def test_ball_berry_ci_ratio_limit():
+    """Without boundary layer resistance and intercept, ci/ca = 1 - 1.6 / (m h_s) (Ball et al. 1987)."""
+    m, hs = 8.0, 0.8
+    k = m * hs / 1.6
+    A = float(cp.coupled_c3_cubic(400.0, 1e6, k, 1e-12, 60.0, 700.0, 1.0, 40.0, 0.5))
+    cs = 400.0 - A / 1e6
+    ci = cs - A / (k * A / cs)
+    assert ci / 400.0 == pytest.approx(1.0 - 1.0 / k, rel=1e-6)
+
+
+def test_low_light_uses_intercept_conductance():
+    """When light cannot pay for respiration the stomata stay at b0 and A < 0 (BEPS quadratic)."""
+    A = float(cp.coupled_c3_cubic(400.0, 0.73, 3.0, 0.011, 0.3, 300.0, 4.0, 40.0, 0.5))
+    assert -0.5 < A < 0
+    gt = 1 / (1 / 0.73 + 1 / 0.011)
+    ci = 400.0 - A / gt
+    assert 0.3 * (ci - 40.0) / (4 * ci + 300.0) - 0.5 == pytest.approx(A, rel=1e-10)
+
+
+def test_c4_collatz_limits():
+    fv, fk, frd = cp.c4_temperature(298.15)
+    assert fk == 1.0 and frd == pytest.approx(1.0 / (1 + math.exp(1.3 * (25 - 55))))
+    assert fv == pytest.approx(1.0 / ((1 + math.exp(0.3 * (13 - 25))) * (1 + math.exp(0.3 * (25 - 36)))))
+    # no light -> no assimilation; saturating light and CO2 -> the Rubisco/light quadratic's root
+    assert float(cp.c4_gross(150.0, 39.0, 0.7, 0.0)) == 0.0
+    je = 0.04 * 2000.0
+    m = ((39 + je) - math.sqrt((39 + je) ** 2 - 4 * 0.83 * 39 * je)) / (2 * 0.83)
+    kc = 0.7 * 1e5
+    a = ((m + kc) - math.sqrt((m + kc) ** 2 - 4 * 0.93 * m * kc)) / (2 * 0.93)
+    assert float(cp.c4_gross(1e5, 39.0, 0.7, 2000.0)) == pytest.approx(a, rel=1e-12)
+    assert a == pytest.approx(m, rel=1e-3)
+    # coupled C4: solution satisfies demand = supply
+    A = float(cp.leaf_c4(400.0, 0.73, 4 * 0.7 / 1.6, 0.011, 30.0, 0.54, 1200.0, 0.6))
+    cs = 400.0 - A / 0.73
+    ci = cs - A / (0.011 + 4 * 0.7 / 1.6 * A / cs)
+    assert float(cp.c4_gross(ci, 30.0, 0.54, 1200.0)) - 0.6 == pytest.approx(A, rel=1e-9)
+
+
+def test_soil_water_stress_hand_value():
+    # psi = 2 psi_min gives f = 1 / (1 + 1^alpha) = 0.5 in warm soil
+    por, b, psat, pmin = 0.463, 4.9, 0.13, 33.0
+    theta = por * (2 * pmin / psat) ** (-1.0 / b)
+    f = cp.soil_water_stress_ju2006(theta, por, b, psat, pmin, 0.4, 30.0)
+    assert f == pytest.approx(0.5 * (1 - math.exp(-0.02 * 900)), rel=1e-10)
+    assert cp.soil_water_stress_ju2006(por, por, b, psat, pmin, 0.4, 30.0) == pytest.approx(1 - math.exp(-18))
+    assert cp.soil_water_stress_ju2006(0.3, por, b, psat, pmin, 0.4, -5.0) == 0.1  # frozen: floor
+
+
+# ---- respiration -----------------------------------------------------------------------------
+def test_respiration_hand_values():
+    assert rs.q10_tjoelker2001(15.0) == pytest.approx(3.22 - 0.046 * 15)
+    assert rs.maintenance_factor(15.0) == pytest.approx((3.22 - 0.69) ** -1.0)
+    assert rs.maintenance_factor(25.0) == 1.0
+    assert rs.growth_respiration(10.0, 4.0) == pytest.approx(0.35 * 6.0)
+    assert rs.growth_respiration(3.0, 4.0) == 0.0
+    leaf, stem, root = rs.allometry_liu2002(4.0, 0.9097, 0.125, 0.05, 0.0, 0.454, 0.0, 0.0)
+    agb = 0.9097 * 4 + 0.125 * 16
+    assert (leaf, stem, root) == pytest.approx((0.05 * agb, 0.95 * agb, 0.454 * agb))
+
+
+# ---- phenology -------------------------------------------------------------------------------
+def test_daylength_and_gsi():
+    # equinox: ~12 h everywhere off the poles; June solstice: polar day north of the Arctic circle
+    assert phenology.daylength_forsythe1995(0.0, 80) == pytest.approx(12.0, abs=0.05)
+    assert phenology.daylength_forsythe1995(45.0, 80) == pytest.approx(12.0, abs=0.2)
+    assert phenology.daylength_forsythe1995(75.0, 172) == 24.0
+    assert phenology.daylength_forsythe1995(75.0, 355) == 0.0
+    g = phenology.gsi_jolly2005(np.array([1.5, 10.0, 10.0]), np.array([500.0, 2500.0, 500.0]),
+                                np.array([12.0, 12.0, 10.5]), PRM)
+    assert g == pytest.approx([0.5, 0.5, 0.5])
+    assert phenology.lai_from_gsi(0.5, 0.5, 4.5) == 2.5
+
+
+# ---- InTEC pools -----------------------------------------------------------------------------
+def test_century_rates_and_single_pool_turnover():
+    pm = intec.PoolModel(np.array([0]), PRM)  # ENF
+    yr = intec.SECONDS_PER_YEAR
+    assert pm.k[0, intec.CWD] * yr == pytest.approx(2.4 * math.exp(-3 * 0.40))
+    assert pm.k[0, intec.SMET] * yr == pytest.approx(14.8)
+    assert pm.k[0, intec.DMIC] * yr == pytest.approx(7.3 * (1 - 0.75 * 0.58))
+    assert pm.k[0, intec.PASSIVE] * yr == pytest.approx(0.007)
+    # one step of a lone passive pool: it loses k xi dt of its carbon, half respired, half to the microbes
+    pools = np.zeros((1, intec.NPOOL))
+    pools[0, intec.PASSIVE] = 10.0
+    xi = np.array([0.5 * 86400.0])
+    kd = pm.k[0, intec.PASSIVE] * 0.5 * 86400.0
+    new = pm.step(pools, np.zeros(1), xi, 86400.0)
+    assert new[0, intec.PASSIVE] == pytest.approx(10.0 * (1 - kd), rel=1e-15)
+    assert new[0, intec.DMIC] == pytest.approx(0.5 * 10.0 * kd, rel=1e-14)
+    assert new.sum() == pytest.approx(10.0 - 0.5 * 10.0 * kd, rel=1e-15)
+    # a lone leaf pool without decomposition: geometric turnover c_n = c_0 (1 - k dt)^n into litter
+    pools = np.zeros((1, intec.NPOOL))
+    pools[0, intec.LEAF] = 1.0
+    for _ in range(30):
+        pools = pm.step(pools, np.zeros(1), np.zeros(1), 86400.0)
+    kl = pm.k[0, intec.LEAF] * 86400.0
+    assert pools[0, intec.LEAF] == pytest.approx((1 - kl) ** 30, rel=1e-13)
+    assert pools.sum() == pytest.approx(1.0, rel=1e-14)  # xi = 0: nothing respired
+
+
+def test_pool_step_conserves_carbon_to_round_off():
+    pm = intec.PoolModel(np.arange(9), PRM)
+    rng = np.random.default_rng(0)
+    pools = rng.uniform(0, 5, (9, intec.NPOOL))
+    npp = rng.uniform(-0.001, 0.01, 9)
+    xi = rng.uniform(0, 86400.0, 9)
+    rh = pm.heterotrophic_respiration(pools, np.ones(9)) * xi  # kg C m-2 over the step
+    new = pm.step(pools, npp, xi, 86400.0)
+    change = new.sum(axis=1) - pools.sum(axis=1)
+    np.testing.assert_allclose(change, npp - rh, rtol=0, atol=1e-14 * pools.sum(axis=1).max())
+
+
+def test_constant_forcing_steady_state_matches_linear_solve():
+    """With constant daily forcing the cyclo-stationary pools solve the linear system of the daily map."""
+    pm = intec.PoolModel(np.array([2, 6]), PRM)
+    nd = 50
+    npp = np.full((nd, 2), 0.002)
+    xi = np.full((nd, 2), 0.4 * 86400.0)
+    c0, sweeps = pm.cyclostationary(npp, xi)
+    for t in range(2):
+        # daily map c' = c - L c + F L c + a npp  ->  (L - F L) c = a npp
+        loss = pm.k[t] * np.where(np.arange(intec.NPOOL) < intec.CWD, 86400.0, 0.4 * 86400.0)
+        M = np.diag(loss) - pm.frac[t] * loss[None, :]
+        rhs = np.zeros(intec.NPOOL)
+        rhs[:4] = pm.alloc[t] * 0.002
+        act = loss > 0  # grasses have no stem or coarse-root pools
+        expect = np.zeros(intec.NPOOL)
+        expect[act] = np.linalg.solve(M[np.ix_(act, act)], rhs[act])
+        np.testing.assert_allclose(c0[t], expect, rtol=1e-9, atol=1e-15)
+    # in steady state the annual heterotrophic respiration balances NPP
+    assert np.all(c0 >= 0)
+
+
+def test_age_and_nitrogen_factors_hand_values():
+    assert intec.npp_age_factor(0.0, 1.0, 20.0, 1.0, 0.04) == 0.0
+    assert intec.npp_age_factor(40.0, 1.0, 20.0, 1.0, 0.04) == pytest.approx(1 + math.exp(-1.6))
+    assert intec.npp_age_factor(1000.0, 1.0, 20.0, 1.0, 0.04) == pytest.approx(1.0, abs=1e-12)
+    assert intec.leaf_n_multiplier(5.0, 0.0, 0.04, 1.5) == pytest.approx(1.2)
+    assert intec.leaf_n_multiplier(50.0, 0.0, 0.04, 1.5) == 1.5
+
+
+def test_decomposition_scalar():
+    s = intec.decomposition_scalar(np.array([35.0, 10.0, -40.0]), np.array([0.607 * 0.463] * 3), 0.463, PRM)
+    fw = 5.63 * 0.607 - 4.64 * 0.607 ** 2 - 0.71
+    ft10 = math.exp(308.56 * (1 / (35 + 46.02) - 1 / (10 + 46.02)))
+    assert s[0] == pytest.approx(fw) and s[1] == pytest.approx(ft10 * fw)
+    assert 0 <= s[2] < 1e-6
