@@ -242,8 +242,10 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
         # no sign change (should not happen on the physical branch): bracketing reference solver
         return _bisect_c3(ca, gb, k, b0, a, b, e, d, rd)
     lo = 0.0
-    # start from the demand at ci = 0.7 ca (typical C3 ci/ca), bracketed
-    x = a * (0.7 * ca - d) / (e * 0.7 * ca + b) - rd
+    # start from the demand at the Ball-Berry ci of an open leaf (b0 -> 0, gb -> infinity): ci = ca (1 - 1/k)
+    # (Ball et al. 1987; ci/ca = 1 - 1.6 / (m h)), or ci = 0.7 ca where k <= 1.4; bracketed
+    tmp = 1.0 - 1.0 / k if k > 1.4 else 0.7
+    x = a * (tmp * ca - d) / (e * tmp * ca + b) - rd
     if not (x > lo and x < hi):
         x = 0.5 * hi
     dxold = hi
@@ -265,6 +267,9 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
         if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
             break
         f = ((c3 * x + c2) * x + c1) * x + c0
+        if f == 0.0:
+            # exact root: stop (otherwise x == hi would send the next Newton step to the bisection branch)
+            break
         df = (3.0 * c3 * x + 2.0 * c2) * x + c1
         if f < 0.0:
             lo = x

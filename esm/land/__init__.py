@@ -19,7 +19,7 @@ Modules
 * :mod:`esm.land.offline` -- offline driver (``python -m esm.land.offline``).
 
 Deviations from the BEPS code, each documented where it is made: GPP is gross (A_net + daytime leaf
-respiration, which is part of Ra); growth respiration is applied per day (from the previous day); the
+respiration, which is part of Ra); the
 Ball-Berry intercept is scaled by the water-stress factor (CLM4.5); leaf temperature is approximated from
 the skin temperature instead of a leaf energy balance; the GSI phenology has a soil-water index; the
 allometric respiring biomass is capped at a carbon-use efficiency floor.

@@ -212,6 +212,21 @@ KEYS = (
        "Granier et al. 1999: canopy conductance falls below REW 0.4"),
     Key("gsi_window", "int", 21, "d", "Running-mean window of the daily GSI", vmin=1, vmax=90,
         source="Jolly et al. 2005"),
+    Key("crop_calendar", "bool", True, "", "C3 crops are sown and harvested (crop calendar, esm.land.phenology); "
+        "false = crops follow the natural GSI season", source="Sacks et al. 2010; Waha et al. 2012"),
+    _f("crop_sowing_temperature", 11.0, "degC", "Running-mean air temperature above which C3 crops are sown", -5.0,
+       30.0, "Sacks et al. 2010 (spring wheat sown at c. 8-14 C; midpoint)"),
+    _f("crop_sowing_rew", 0.4, "1", "Running-mean relative extractable soil water above which crops are sown "
+       "(wet-season onset)", 0.0, 1.0, "Waha et al. 2012 (sowing at the rainy-season onset); REW 0.4 as gsi_rew_high "
+       "(Granier et al. 1999)"),
+    _f("crop_season_days", 120.0, "d", "Sowing to harvest", 30.0, 330.0,
+       "Sacks et al. 2010 (wheat, rice, soybean: c. 3-5 months)"),
+    _f("crop_senescence_start", 0.75, "1", "Fraction of the season after which crop leaf area declines to zero at "
+       "harvest", 0.5, 0.99, "EPIC/SWAT DLAI (Neitsch et al. 2011: 0.5-0.95 by crop)"),
+    _f("crop_min_interval", 330.0, "d", "Days from one sowing to the next (one main season per year)", 120.0, 365.0,
+       "Sacks et al. 2010 (one planting date per crop and place)"),
+    _f("crop_ema_days", 10.0, "d", "Time constant of the running means of temperature and soil water for sowing",
+       1.0, 60.0),
     # ---- autotrophic respiration ------------------------------------------------------------
     _pft("allom_a", [0.9097, 0.9097, 1.545, 1.545, 0.9097, 1.545, 0.0, 0.0, 0.0], "kg m-2", "Above-ground "
          "biomass carbon = allom_a L + allom_b L^2 (L = annual mean LAI)", 0.0, 10.0,
@@ -341,6 +356,9 @@ def _check(cfg: Config) -> None:
     if not p.wilting_point < p.field_capacity <= p.porosity:
         raise ConfigError(f"{where}: need wilting_point ({p.wilting_point}) < field_capacity ({p.field_capacity}) "
                           f"<= porosity ({p.porosity})")
+    if p.crop_min_interval < p.crop_season_days:
+        raise ConfigError(f"{where}: crop_min_interval ({p.crop_min_interval} d) must be at least crop_season_days "
+                          f"({p.crop_season_days} d)")
     if p.gsi_rew_low >= p.gsi_rew_high:
         raise ConfigError(f"{where}: gsi_rew_low must be below gsi_rew_high")
     if p.clay > p.silt_clay:
