@@ -605,9 +605,11 @@ cdef inline double _mfac(double tc, double a, double b) noexcept nogil:
 
 
 def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] psi_min,
-              const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads):
+              const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads,
+              const unsigned char[::1] kinds):
     """Cell rows (NCROW, ncell), water-stress table (npft, ncell) and decomposition scalar (ncell) from the
-    land-cell meteorology ``met`` (NM, ncell)."""
+    land-cell meteorology ``met`` (NM, ncell). ``kinds`` per cell: bit 1 = the cell has C3 tiles, bit 2 = C4
+    tiles; the C3 (C4) photosynthesis factors are computed only where needed (zero elsewhere)."""
     cdef Py_ssize_t n = met.shape[1]
     cdef Py_ssize_t c
     cdef int p, npft = psi_min.shape[0], k
@@ -679,19 +681,35 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
                     t = ta + q[Q_SKINW] * (met[M_TSKIN, c] - ta)
                 else:
                     t = ta
-                kc = q[Q_KC25] * _arr(t, q[Q_EAKC])
-                ko = q[Q_KO25] * _arr(t, q[Q_EAKO])
-                tau = q[Q_TAU25] * _arr(t, q[Q_EATAU])
-                cell[C_KM_SUN + 5 * k, c] = kc * (1.0 + o2 / ko) / pbar
-                cell[C_GS_SUN + 5 * k, c] = 0.5 * o2 * 1000.0 / tau / pbar
-                cell[C_FV_SUN + 5 * k, c] = _peak(t, q[Q_EAVC], q[Q_HD], q[Q_TOPT]) / q[Q_GVC25]
-                cell[C_FJ_SUN + 5 * k, c] = _peak(t, q[Q_EAJM], q[Q_HD], q[Q_TOPT]) / q[Q_GJM25]
-                cell[C_FRD_SUN + 5 * k, c] = _arr(t, q[Q_EARD])
-                qf = pow(q[Q_C4Q10], (t - 273.15 - 25.0) / 10.0)
-                cell[C_F4V_SUN + 3 * k, c] = qf / ((1.0 + exp(0.3 * (13.0 - (t - 273.15))))
-                                                   * (1.0 + exp(0.3 * ((t - 273.15) - 36.0))))
-                cell[C_F4K_SUN + 3 * k, c] = qf
-                cell[C_F4RD_SUN + 3 * k, c] = qf / (1.0 + exp(1.3 * ((t - 273.15) - 55.0)))
+                if kinds[c] & 1:
+                    kc = q[Q_KC25] * _arr(t, q[Q_EAKC])
+                    ko = q[Q_KO25] * _arr(t, q[Q_EAKO])
+                    tau = q[Q_TAU25] * _arr(t, q[Q_EATAU])
+                    cell[C_KM_SUN + 5 * k, c] = kc * (1.0 + o2 / ko) / pbar
+                    cell[C_GS_SUN + 5 * k, c] = 0.5 * o2 * 1000.0 / tau / pbar
+                    fv = _peak(t, q[Q_EAVC], q[Q_HD], q[Q_TOPT])
+                    cell[C_FV_SUN + 5 * k, c] = fv / q[Q_GVC25]
+                    if q[Q_EAJM] == q[Q_EAVC]:
+                        cell[C_FJ_SUN + 5 * k, c] = fv / q[Q_GJM25]  # the same peaked function
+                    else:
+                        cell[C_FJ_SUN + 5 * k, c] = _peak(t, q[Q_EAJM], q[Q_HD], q[Q_TOPT]) / q[Q_GJM25]
+                    cell[C_FRD_SUN + 5 * k, c] = _arr(t, q[Q_EARD])
+                else:
+                    cell[C_KM_SUN + 5 * k, c] = 0.0
+                    cell[C_GS_SUN + 5 * k, c] = 0.0
+                    cell[C_FV_SUN + 5 * k, c] = 0.0
+                    cell[C_FJ_SUN + 5 * k, c] = 0.0
+                    cell[C_FRD_SUN + 5 * k, c] = 0.0
+                if kinds[c] & 2:
+                    qf = pow(q[Q_C4Q10], (t - 273.15 - 25.0) / 10.0)
+                    cell[C_F4V_SUN + 3 * k, c] = qf / ((1.0 + exp(0.3 * (13.0 - (t - 273.15))))
+                                                       * (1.0 + exp(0.3 * ((t - 273.15) - 36.0))))
+                    cell[C_F4K_SUN + 3 * k, c] = qf
+                    cell[C_F4RD_SUN + 3 * k, c] = qf / (1.0 + exp(1.3 * ((t - 273.15) - 55.0)))
+                else:
+                    cell[C_F4V_SUN + 3 * k, c] = 0.0
+                    cell[C_F4K_SUN + 3 * k, c] = 0.0
+                    cell[C_F4RD_SUN + 3 * k, c] = 0.0
         else:
             for k in range(C_KM_SUN, C_F4RD_SH + 1):
                 cell[k, c] = 0.0

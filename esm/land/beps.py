@@ -129,7 +129,7 @@ class CellKernel:
     the same arithmetic as :func:`cell_factors`, :func:`water_stress_table` and
     :func:`esm.land.intec.decomposition_scalar` (photosynthesis rows are zero where the sun is down)."""
 
-    def __init__(self, prm, nthreads: int = 1):
+    def __init__(self, prm, nthreads: int = 1, kinds=None):
         kern = _kernel()
         lay = kern.cell_layout()
         if lay["NQ"] != len(CELL_SCALARS) + 2 or lay["NM"] != len(MET_ROWS):
@@ -139,6 +139,17 @@ class CellKernel:
         self.psi_min = np.ascontiguousarray(prm.psi_min, dtype=np.float64)
         self.psi_alpha = np.ascontiguousarray(prm.psi_alpha, dtype=np.float64)
         self.nthreads = nthreads
+        #: per cell: bit 1 = has C3 tiles, bit 2 = has C4 tiles (None: both everywhere)
+        self.kinds = None if kinds is None else np.ascontiguousarray(kinds, dtype=np.uint8)
+
+    @staticmethod
+    def cell_kinds(tile_cell, tile_pft, ncell) -> np.ndarray:
+        """Bit 1: the cell has a C3 tile; bit 2: a C4 tile."""
+        k = np.zeros(ncell, dtype=np.uint8)
+        c4 = np.asarray(tile_pft) == C4
+        np.bitwise_or.at(k, np.asarray(tile_cell)[~c4], 1)
+        np.bitwise_or.at(k, np.asarray(tile_cell)[c4], 2)
+        return k
 
     def __call__(self, met: dict):
         n = met["t2m"].size
@@ -148,7 +159,8 @@ class CellKernel:
         cell = np.empty((len(CELL_ROWS), n))
         fw = np.empty((NPFT, n))
         xi = np.empty(n)
-        _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads)
+        kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
+        _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds)
         return cell, fw, xi
 
 

@@ -80,7 +80,8 @@ class LandModel:
         from esm.land import default_threads
         self.threads = nthreads if nthreads > 0 else max(
             1, min(default_threads(), self.ntile // beps.MIN_TILES_PER_THREAD))
-        self.cell_kernel = beps.CellKernel(prm, self.threads)
+        self.cell_kernel = beps.CellKernel(prm, self.threads,
+                                           beps.CellKernel.cell_kinds(self.tile_cell, self.tile_pft, self.ncell))
         self.pools_model = intec.PoolModel(self.tile_pft, prm)
         g = lambda name: np.asarray(getattr(prm, name), float)[self.tile_pft]  # noqa: E731
         self.lai_min_t, self.lai_max_t = g("lai_min"), g("lai_max")
@@ -126,7 +127,9 @@ class LandModel:
 
     def age_scale(self) -> np.ndarray:
         if not self.prm.advance_age:
-            return np.ones(self.ntile)
+            if getattr(self, "_ones", None) is None or self._ones.size != self.ntile:
+                self._ones = np.ones(self.ntile)
+            return self._ones
         b, c, d, e = self.age_coef
         f = intec.npp_age_factor(self.age, b, c, d, e)
         f0 = intec.npp_age_factor(self.age_ref, b, c, d, e)
