@@ -261,6 +261,8 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
             dxold = dx
             dx = f / df
             x = x - dx
+            if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
+                break  # converged (also when the step lands on a bracket end that an earlier step set)
             if not (x > lo and x < hi):
                 dx = 0.5 * (hi - lo)
                 x = lo + dx
