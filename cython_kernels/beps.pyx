@@ -400,16 +400,18 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
                 const double[::1] vtop, const double[::1] rm_leaf_base, const double[::1] rm_stem_base,
                 const double[::1] rm_root_base, const double[::1] scale,
                 const double[:, ::1] cell, const double[:, ::1] fwtab, const double[:, ::1] pft,
-                const double[::1] scal, double[:, ::1] out, int nthreads):
+                const double[::1] scal, double[:, ::1] out, int nthreads, const double[:, ::1] lterm):
     """Hourly canopy fluxes of every tile (umol CO2 m-2 ground s-1) into ``out`` (NOUT, ntile).
 
     ``rm_*_base``: maintenance respiration at 25 C [umol m-2 s-1] (leaf: per unit LAI, night only), from
-    esm.land.beps.respiration_bases.
+    esm.land.beps.respiration_bases. ``lterm`` (3, ntile): the terms that depend on the tile's LAI only
+    (esm.land.beps.lai_terms): diffuse transmission exp(-G Omega L / cos theta_bar), exp(-kn L) and
+    (1 - exp(-kn L)) / kn; they change when the LAI does (daily), not every hour.
     """
     cdef Py_ssize_t ntile = tile_cell.shape[0]
     cdef Py_ssize_t t
     cdef int c, p, c4
-    cdef double mu, sdir, sdif, L, om, g, kk, lsun, lsh, cos_bar, under, cmult, i_sh, i_sun, par_conv
+    cdef double mu, sdir, sdif, L, om, g, kk, ek, lsun, lsh, under, cmult, i_sh, i_sun, par_conv
     cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x
     cdef double a_sun, a_sh, rd_sun, rd_sh, km, gst, vc, jm, jj
     cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc
@@ -437,10 +439,10 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         if mu > 0.0 and (sdir + sdif) > 0.0 and L > 0.0:
             # --- sunlit/shaded LAI and leaf irradiance (Chen et al. 1999)
             kk = g * om / mu
-            lsun = mu / g * (-expm1(-kk * L))
+            ek = exp(-kk * L)
+            lsun = mu / g * (1.0 - ek)
             lsh = L - lsun
-            cos_bar = 0.537 + 0.025 * L
-            under = sdif * exp(-g * om * L / cos_bar)
+            under = sdif * lterm[0, t]
             x = 1.1 - 0.1 * L
             if x < 0.0:
                 x = 0.0
@@ -452,8 +454,9 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             ish_abs = i_sh * par_conv
             # --- Vcmax of sunlit and shaded leaves (Chen et al. 2012)
             v0 = vtop[t]
-            total = v0 * _int_exp(scal[S_KN], L)
-            sunsum = om * v0 * _int_exp(scal[S_KN] + kk, L)
+            total = v0 * lterm[2, t]
+            # (1 - exp(-(kn + K) L)) / (kn + K) = (1 - exp(-kn L) exp(-K L)) / (kn + K)
+            sunsum = om * v0 * (1.0 - lterm[1, t] * ek) / (scal[S_KN] + kk)
             vsun = sunsum / lsun if lsun > 0.0 else v0
             vsh = (total - sunsum) / lsh if lsh > 1e-9 * L else total / L
             ca = cell[C_CA, c]
@@ -516,6 +519,33 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         out[O_RM_ROOT, t] = rmroot * sc
         out[O_RG, t] = rg * sc
         out[O_LAI_SUN, t] = lsun
+
+
+def finish_step(const double[:, ::1] out, const int[::1] tile_cell, const double[::1] xi,
+                const double[::1] rh_coef, double dt, double[::1] acc_gpp, double[::1] acc_rm, double[::1] acc_rg,
+                double[:, ::1] res, int nthreads):
+    """Per-tile totals of a step from the canopy output: ``res`` rows gpp, rm, rg, ra, rh, npp, nee
+    [umol m-2 s-1] with Rh = xi(cell) rh_coef, and the day's integrals acc_* += rate dt (same sums in the
+    same order as the numpy form in esm.land.model.LandModel._fluxes_numpy)."""
+    cdef Py_ssize_t n = tile_cell.shape[0]
+    cdef Py_ssize_t t
+    cdef double gpp, rm, rg, ra, rh
+    for t in prange(n, nogil=True, num_threads=nthreads, schedule="static"):
+        gpp = out[O_GPP_SUN, t] + out[O_GPP_SH, t]
+        rm = ((out[O_RD, t] + out[O_RM_LEAF, t]) + out[O_RM_STEM, t]) + out[O_RM_ROOT, t]
+        rg = out[O_RG, t]
+        ra = rm + rg
+        rh = xi[tile_cell[t]] * rh_coef[t]
+        res[0, t] = gpp
+        res[1, t] = rm
+        res[2, t] = rg
+        res[3, t] = ra
+        res[4, t] = rh
+        res[5, t] = gpp - ra
+        res[6, t] = (ra + rh) - gpp
+        acc_gpp[t] = acc_gpp[t] + gpp * dt
+        acc_rm[t] = acc_rm[t] + rm * dt
+        acc_rg[t] = acc_rg[t] + rg * dt
 
 
 def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k, const double[:, ::1] alloc,

@@ -203,9 +203,24 @@ def water_stress_table(cell: np.ndarray, prm) -> np.ndarray:
     return np.ascontiguousarray(np.maximum(prm.fw_min, f_psi * ft))
 
 
+def lai_terms(tile_pft, lai, clumping, kn, g) -> np.ndarray:
+    """Per-tile terms of the canopy kernel that depend on the LAI only (3, ntile): the diffuse transmission
+    exp(-G Omega L / cos theta_bar) with cos theta_bar = 0.537 + 0.025 L (Chen et al. 1999), exp(-kn L) and
+    (1 - exp(-kn L)) / kn (limit L at kn = 0) of the nitrogen profile (Chen et al. 2012)."""
+    L = np.asarray(lai, float)
+    om = np.asarray(clumping, float)[np.asarray(tile_pft)]
+    out = np.empty((3, L.size))
+    out[0] = np.exp(-g * om * L / (0.537 + 0.025 * L))
+    out[1] = np.exp(-kn * L)
+    out[2] = cp._int_exp(kn, L)
+    return out
+
+
 def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale, cell, pft, scal,
-                out=None, nthreads: int = 0, fwtab=None, prm=None) -> np.ndarray:
-    """Run the Cython kernel; returns ``out`` (len(OUT_ROWS), ntile). Checks shapes and dtypes."""
+                out=None, nthreads: int = 0, fwtab=None, prm=None, lterm=None, check: bool = True) -> np.ndarray:
+    """Run the Cython kernel; returns ``out`` (len(OUT_ROWS), ntile). Checks shapes and dtypes (``check``:
+    also the tile indices, which callers with fixed tiles check once). ``lterm``: :func:`lai_terms` of
+    ``lai`` (computed here if not given)."""
     kern = _kernel()
     n = len(tile_cell)
     arrs = {"lai": lai, "vtop": vtop, "rm_leaf": rm_leaf, "rm_stem": rm_stem, "rm_root": rm_root, "scale": scale}
@@ -214,9 +229,9 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
             raise ValueError(f"tile array {name!r} has shape {np.shape(a)}; expected ({n},)")
     if cell.shape[0] != len(CELL_ROWS):
         raise ValueError(f"cell array has {cell.shape[0]} rows; expected {len(CELL_ROWS)}")
-    if n and (tile_cell[0] < 0 or tile_cell.max() >= cell.shape[1] or tile_cell.min() < 0):
+    if check and n and (tile_cell[0] < 0 or tile_cell.max() >= cell.shape[1] or tile_cell.min() < 0):
         raise ValueError("tile_cell indexes outside the cell array")
-    if n and (tile_pft.min() < 0 or tile_pft.max() >= NPFT):
+    if check and n and (tile_pft.min() < 0 or tile_pft.max() >= NPFT):
         raise ValueError(f"tile_pft outside 0..{NPFT - 1}")
     if pft.shape != (NPFT, len(PFT_COLUMNS)) or scal.shape != (len(SCALARS),):
         raise ValueError("pft table or scalar table has the wrong shape")
@@ -233,9 +248,14 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
         fwtab = water_stress_table(cell, prm)
     if fwtab.shape != (NPFT, cell.shape[1]):
         raise ValueError(f"fwtab has shape {fwtab.shape}; expected ({NPFT}, {cell.shape[1]})")
+    if lterm is None:
+        lterm = lai_terms(tile_pft, lai, pft[:, PFT_COLUMNS.index("clumping")], scal[SCALARS.index("kn")],
+                          scal[SCALARS.index("leaf_angle_g")])
+    if np.shape(lterm) != (3, n):
+        raise ValueError(f"lterm has shape {np.shape(lterm)}; expected (3, {n})")
     kern.canopy_step(np.ascontiguousarray(tile_cell, dtype=np.int32), np.ascontiguousarray(tile_pft, dtype=np.int32),
                      c64(lai), c64(vtop), c64(rm_leaf), c64(rm_stem), c64(rm_root), c64(scale),
-                     c64(cell), c64(fwtab), c64(pft), c64(scal), out, int(nthreads))
+                     c64(cell), c64(fwtab), c64(pft), c64(scal), out, int(nthreads), c64(lterm))
     return out
 
 

@@ -108,6 +108,7 @@ class LandModel:
         # ---- state
         self.pools = np.zeros((self.ntile, intec.NPOOL))
         self.rh_coef = np.zeros(self.ntile)
+        self._rh_coef_umol = np.zeros(self.ntile)
         self.lai = self.lai_min_t.copy()
         self.lai_year = self.lai_min_t.copy()
         self.rm_factor = np.ones(self.ntile)  # cap of the allometric respiring biomass (carbon-use efficiency floor)
@@ -146,6 +147,7 @@ class LandModel:
     def _update_rh_coef(self) -> None:
         """Per-tile sum of resp_i k_i C_i [kg C m-2 s-1 per unit xi]: Rh = xi x this (pools change daily)."""
         self.rh_coef = self.pools_model.heterotrophic_respiration(self.pools, np.ones(self.ntile))
+        self._rh_coef_umol = np.ascontiguousarray(self.rh_coef / UMOL_TO_KGC)
 
     def set_lai_year(self, lai_year: np.ndarray) -> None:
         self.lai_year = np.asarray(lai_year, float).copy()
@@ -208,11 +210,7 @@ class LandModel:
         if self.lai_file is not None:
             cell_lai = np.asarray(self.lai_file.at(time), float).ravel()[self.cell_flat]
             self.lai = cell_lai[self.tile_cell].copy()
-        fl = self._fluxes(m, dt)
-        # accumulators
-        self.acc_gpp += fl["gpp"] * dt
-        self.acc_rm += fl["rm"] * dt
-        self.acc_rg += fl["rg"] * dt
+        fl = self._fluxes(m, dt)  # also accumulates GPP, Rm and Rg of the day
         self.acc_xi += fl["xi"] * dt
         self.acc_t += dt
         if self.lai_file is None:
@@ -225,21 +223,27 @@ class LandModel:
         self.last = fl
         return fl
 
+    def lai_terms(self) -> np.ndarray:
+        """:func:`beps.lai_terms` of the current LAI, recomputed only when the LAI has changed."""
+        src = getattr(self, "_lterm_src", None)
+        if src is None or src.shape != self.lai.shape or not np.array_equal(src, self.lai):
+            self._lterm = beps.lai_terms(self.tile_pft, self.lai, self.prm.clumping, self.prm.kn, self.prm.leaf_angle_g)
+            self._lterm_src = self.lai.copy()
+        return self._lterm
+
     def _fluxes(self, m, dt) -> dict[str, np.ndarray]:
+        """Fluxes of one step [umol m-2 s-1 per tile]; adds GPP, Rm and Rg times ``dt`` to the day's integrals."""
         cell, fw, xi = self.cell_kernel(m)
         scale = self.age_scale()
         bl, bs, br = self._bases
         out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, bl, bs, br, scale, cell,
-                               self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
-        rows = dict(zip(beps.OUT_ROWS, out))
-        gpp = rows["gpp_sun"] + rows["gpp_shade"]
-        rm = rows["rd_day"] + rows["rm_leaf"] + rows["rm_stem"] + rows["rm_root"]
-        rg = rows["rg"]
-        ra = rm + rg
-        rh = xi[self.tile_cell] * self.rh_coef / UMOL_TO_KGC
-        return {"gpp": gpp, "gpp_sun": rows["gpp_sun"], "gpp_shade": rows["gpp_shade"], "rm": rm, "rg": rg,
-                "ra": ra, "rh": rh, "npp": gpp - ra, "nee": ra + rh - gpp, "xi": xi, "lai": self.lai.copy(),
-                "fw": rows["fw"]}
+                               self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw, lterm=self.lai_terms(),
+                               check=False)
+        res = np.empty((7, self.ntile))
+        beps._kernel().finish_step(out, self.tile_cell, xi, self._rh_coef_umol, float(dt), self.acc_gpp, self.acc_rm,
+                                   self.acc_rg, res, self.threads)
+        return {"gpp": res[0], "gpp_sun": out[0], "gpp_shade": out[1], "rm": res[1], "rg": res[2], "ra": res[3],
+                "rh": res[4], "npp": res[5], "nee": res[6], "xi": xi, "lai": self.lai.copy(), "fw": out[8]}
 
     def end_day(self, t_end) -> None:
         """Close a (UTC) day: pool step, phenology, annual LAI."""
@@ -400,7 +404,8 @@ class LandModel:
                     if second_pass:
                         bl, bs, br = self._bases
                         out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, bl, bs, br, scale,
-                                               cell, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
+                                               cell, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw,
+                                               lterm=self.lai_terms(), check=False)
                         rows = dict(zip(beps.OUT_ROWS, out))
                         gpp_d[d] += (rows["gpp_sun"] + rows["gpp_shade"]) * dt
                         rd_d[d] += (rows["rd_day"] + rows["rm_leaf"] + rows["rm_stem"] + rows["rm_root"]) * dt
@@ -409,7 +414,7 @@ class LandModel:
                         # unit respiration bases: the respiration is assembled from the cell integrals below
                         out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero,
                                                scale, cell, self.pft_tab, self.scal_tab, nthreads=self.threads,
-                                               fwtab=fw)
+                                               fwtab=fw, lterm=self.lai_terms(), check=False)
                         rows = dict(zip(beps.OUT_ROWS, out))
                         gpp_d[d] += (rows["gpp_sun"] + rows["gpp_shade"]) * dt
                         rd_d[d] += rows["rd_day"] * dt
@@ -419,7 +424,7 @@ class LandModel:
                             cell_hi[cell_idx_ca] += DCO2_SENSITIVITY
                             hi = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero,
                                                   scale, cell_hi, self.pft_tab, self.scal_tab, nthreads=self.threads,
-                                                  fwtab=fw)
+                                                  fwtab=fw, lterm=self.lai_terms(), check=False)
                             gpp_hi[:] += hi[0] + hi[1]
                         night = cell[i_mu] <= 0.0
                         fq_air = cell[i_fqa]
