@@ -603,7 +603,8 @@ cdef enum:
     Q_FWMIN = 26
     Q_GVC25 = 27   # peaked function of Vcmax at 25 C (normalisation)
     Q_GJM25 = 28
-    NQ = 29
+    Q_DIFBEPS = 29  # 1: diffuse part from the BEPS relation of the clearness index, 0: the meteorology's
+    NQ = 30
 
 cdef enum:
     M_T2M = 0
@@ -632,6 +633,23 @@ cdef inline double _peak(double t, double ea, double hd, double topt) noexcept n
     return hd * exp(ea * x) / (hd - ea * (1.0 - exp(hd * x)))
 
 
+cdef inline double _diffuse_beps(double sw, double cosz) noexcept nogil:
+    """Diffuse part of global shortwave by the BEPS relation (netRadiation.c; Chen et al. 2012): r = S / (1367 cos Z),
+    f = 0.13 for r > 0.8, else 0.943 + 0.734 r - 4.9 r^2 + 1.796 r^3 + 2.058 r^4, within [0, 1]."""
+    cdef double r = 0.0, f
+    if cosz >= 0.001:
+        r = sw / (1367.0 * cosz)
+    if r > 0.8:
+        f = 0.13
+    else:
+        f = 0.943 + r * (0.734 + r * (-4.9 + r * (1.796 + r * 2.058)))
+    if f > 1.0:
+        f = 1.0
+    if f < 0.0:
+        f = 0.0
+    return f * sw
+
+
 cdef inline double _mfac(double tc, double a, double b) noexcept nogil:
     return pow(a + b * tc, (tc - 25.0) / 10.0)
 
@@ -651,6 +669,8 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
         tsc = met[M_TSOIL, c] - 273.15
         sw = met[M_SW, c]
         dif = met[M_SWDIF, c]
+        if q[Q_DIFBEPS] != 0.0:
+            dif = _diffuse_beps(sw, met[M_COSZ, c])
         if dif > sw:
             dif = sw
         mu = 0.0

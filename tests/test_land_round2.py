@@ -104,3 +104,28 @@ def test_cell_kernel_mask_leaves_other_factors_equal():
     np.testing.assert_array_equal(part[np.ix_(c3, np.flatnonzero(even))], full[np.ix_(c3, np.flatnonzero(even))])
     np.testing.assert_array_equal(part[np.ix_(c4, np.flatnonzero(odd))], full[np.ix_(c4, np.flatnonzero(odd))])
     assert np.all(part[np.ix_(c4, np.flatnonzero(even))] == 0) and np.all(part[np.ix_(c3, np.flatnonzero(odd))] == 0)
+
+
+def test_beps_diffuse_split_hand_values_and_kernel():
+    """BEPS netRadiation.c relation: r = 0.7 -> 0.943 + 0.5138 - 2.401 + 0.616028 + 0.4941258 = 0.1659538;
+    r = 0.5 -> 0.438125; r > 0.8 -> 0.13; sun down (cos Z < 0.001) -> 0.943 (all that is left is diffuse)."""
+    sw = np.array([0.7 * 1367 * 0.8, 0.5 * 1367 * 0.8, 0.85 * 1367 * 0.8, 100.0])
+    mu = np.array([0.8, 0.8, 0.8, 0.0])
+    np.testing.assert_allclose(beps.diffuse_beps(sw, mu) / sw, [0.1659538, 0.438125, 0.13, 0.943], rtol=1e-6)
+    prm = LandParameters.from_config(diffuse_split="beps")
+    rng = np.random.default_rng(7)
+    n = 200
+    met = dict(t2m=rng.uniform(260, 310, n), vpd=rng.uniform(0, 3000, n), swdown=rng.uniform(0, 1000, n),
+               cos_sza=rng.uniform(-0.2, 1, n), soilm=rng.uniform(0.05, 0.4, n), tsoil=rng.uniform(265, 305, n),
+               ps=np.full(n, 1e5), co2=np.full(n, 410.0))
+    met["swdown"][met["cos_sza"] <= 0] = 0.0
+    met["tskin"] = met["t2m"] + 2.0
+    met["swdown_diffuse"] = 0.9 * met["swdown"]  # ignored with diffuse_split = 'beps'
+    cell, _, _ = beps.CellKernel(prm, 1)(met)
+    ref = beps.cell_factors(met, prm)
+    for name in ("sdir", "sdif"):
+        i = beps.CELL_ROWS.index(name)
+        np.testing.assert_allclose(cell[i], ref[i], rtol=1e-13, atol=1e-12)
+    i = beps.CELL_ROWS.index("sdif")
+    day = met["cos_sza"] > 0.1
+    np.testing.assert_allclose(cell[i][day], beps.diffuse_beps(met["swdown"], met["cos_sza"])[day], rtol=1e-13)

@@ -87,7 +87,8 @@ def cell_factors(met: dict, prm) -> np.ndarray:
     t_soil_c = met["tsoil"] - 273.15
     p_bar = met["ps"] / 1.0e5
     sw = met["swdown"]
-    dif = np.minimum(met["swdown_diffuse"], sw)
+    dif = diffuse_beps(sw, met["cos_sza"]) if prm.diffuse_split == "beps" else met["swdown_diffuse"]
+    dif = np.minimum(dif, sw)
     mu = np.where(sw > 0, np.maximum(met["cos_sza"], 0.0), 0.0)
     out = np.empty((len(CELL_ROWS), t_air.size))
     rows = dict(zip(CELL_ROWS, out))
@@ -115,6 +116,18 @@ def cell_factors(met: dict, prm) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def diffuse_beps(sw, cos_sza):
+    """Diffuse part of the global shortwave by the BEPS relation of the clearness index (BEPS netRadiation.c, as
+    used by Chen et al. 2012): r = S / (1367 cos Z) (r = 0 for cos Z < 0.001), diffuse fraction 0.13 for r > 0.8,
+    else 0.943 + 0.734 r - 4.9 r^2 + 1.796 r^3 + 2.058 r^4, limited to [0, 1]."""
+    sw = np.asarray(sw, float)
+    mu = np.asarray(cos_sza, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(mu >= 0.001, sw / (1367.0 * np.where(mu >= 0.001, mu, 1.0)), 0.0)
+    f = np.where(r > 0.8, 0.13, 0.943 + r * (0.734 + r * (-4.9 + r * (1.796 + r * 2.058))))
+    return np.clip(f, 0.0, 1.0) * sw
+
+
 #: order of the land-cell meteorology rows handed to the cell kernel
 MET_ROWS = ("t2m", "tskin", "tsoil", "vpd", "swdown", "swdown_diffuse", "cos_sza", "soilm", "ps", "co2")
 #: scalar parameters of the cell kernel (keep in sync with cython_kernels/beps.pyx Q_*)
@@ -132,10 +145,11 @@ class CellKernel:
     def __init__(self, prm, nthreads: int = 1, kinds=None):
         kern = _kernel()
         lay = kern.cell_layout()
-        if lay["NQ"] != len(CELL_SCALARS) + 2 or lay["NM"] != len(MET_ROWS):
+        if lay["NQ"] != len(CELL_SCALARS) + 3 or lay["NM"] != len(MET_ROWS):
             raise RuntimeError("esm._kernels.beps cell layout differs from esm.land.beps; rebuild the kernels")
         g25 = [float(_peak_raw(cp.T25, ea, prm.hd_vcmax, prm.topt_vcmax)) for ea in (prm.ea_vcmax, prm.ea_jmax)]
-        self.q = np.array([float(getattr(prm, n)) for n in CELL_SCALARS] + g25)
+        self.q = np.array([float(getattr(prm, n)) for n in CELL_SCALARS] + g25
+                          + [float(prm.diffuse_split == "beps")])
         self.psi_min = np.ascontiguousarray(prm.psi_min, dtype=np.float64)
         self.psi_alpha = np.ascontiguousarray(prm.psi_alpha, dtype=np.float64)
         self.nthreads = nthreads

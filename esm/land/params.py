@@ -116,6 +116,9 @@ KEYS = (
          "Canopy reflectance for PAR (absorbed = 1 - albedo)", 0.0, 0.3, BEPS),
     _f("par_fraction", 0.5, "1", "PAR share of shortwave (energy)", 0.3, 0.6, "BEPS photosyn_gs.c"),
     _f("par_photon", 4.55, "umol J-1", "Photons per joule of PAR", 4.0, 5.0, "BEPS photosyn_gs.c (McCree 1972)"),
+    Key("diffuse_split", "str", "meteorology", "", "Diffuse part of the shortwave seen by the canopy: 'meteorology' "
+        "(swdown_diffuse of the meteorology) or 'beps' (the BEPS relation of the clearness index, netRadiation.c, "
+        "Chen et al. 2012)", choices=("meteorology", "beps")),
     _f("leaf_angle_g", 0.5, "1", "Leaf projection coefficient G (spherical leaf angles)", 0.3, 1.0,
        "Chen et al. 1999"),
     _f("sunlit_skin_weight", 0.5, "1", "Sunlit-leaf temperature T_air + w (T_skin - T_air); shaded leaves at "
