@@ -259,7 +259,10 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
             x = lo + dx
         else:
             dxold = dx
-            dx = f / df
+            # Halley step (cubic convergence; the second derivative of the cubic is 6 c3 x + 2 c2), Newton if
+            # the Halley denominator is not of the sign of df
+            tmp = df - 0.5 * f * (6.0 * c3 * x + 2.0 * c2) / df
+            dx = f / tmp if tmp * df > 0.0 else f / df
             x = x - dx
             if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
                 break  # converged (also when the step lands on a bracket end that an earlier step set)
