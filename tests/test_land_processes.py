@@ -164,6 +164,24 @@ def test_respiration_hand_values():
     assert (leaf, stem, root) == pytest.approx((0.05 * agb, 0.95 * agb, 0.454 * agb))
 
 
+def test_ryan1991_leaf_respiration_hand_value():
+    """Ryan (1991): 0.218 g C g N-1 d-1 at 20 C; Chen (2012) N profile. Hand-worked: L = 4, kn = 0.3,
+    N_top = 3 g N m-2 -> N_mean = 3 (1 - e^-1.2) / 1.2 = 1.747015 g N m-2; f(20) = 2.3^-0.5, so at 25 C
+    0.218 x 2.3^0.5 x 1.747015 = 0.577586 g C m-2 d-1 per unit leaf area = 0.556589 umol m-2 s-1."""
+    n_mean = rs.mean_leaf_n_chen2012(4.0, 3.0, 0.3)
+    assert n_mean == pytest.approx(3.0 * (1 - math.exp(-1.2)) / 1.2, rel=1e-12)
+    assert n_mean == pytest.approx(1.747015, rel=1e-6)
+    assert rs.mean_leaf_n_chen2012(0.0, 3.0, 0.3) == pytest.approx(3.0)
+    assert rs.mean_leaf_n_chen2012(2.0, 3.0, 0.0) == pytest.approx(3.0)
+    r25 = rs.leaf_maintenance_base_ryan1991(4.0, 3.0, 0.3)
+    g_per_day = 0.218 * math.sqrt(2.3) * n_mean
+    assert g_per_day == pytest.approx(0.577586, rel=1e-5)
+    assert r25 == pytest.approx(g_per_day / 12.0107 * 1e6 / 86400.0, rel=1e-12)
+    assert r25 == pytest.approx(0.556589, rel=1e-5)
+    # at 20 C the temperature response returns exactly Ryan's rate
+    assert r25 * rs.maintenance_factor(20.0) == pytest.approx(0.218 * n_mean / 12.0107 * 1e6 / 86400.0, rel=1e-12)
+
+
 # ---- phenology -------------------------------------------------------------------------------
 def test_daylength_and_gsi():
     # equinox: ~12 h everywhere off the poles; June solstice: polar day north of the Arctic circle

@@ -183,12 +183,16 @@ def _peak_raw(t, ea, hd, topt):
     return hd * np.exp(ea * x) / (hd - ea * (1.0 - np.exp(hd * x)))
 
 
-def respiration_bases(tile_pft, lai_year, prm):
+def respiration_bases(tile_pft, lai_year, prm, leaf_n_top=None):
     """Maintenance respiration at 25 C of every tile [umol CO2 m-2 s-1] from the annual-mean LAI:
     ``(leaf per unit current LAI, stem, root)`` (BEPS allometries, :mod:`esm.land.respiration`).
 
-    leaf: r_leaf C_leaf / L_max (times the current LAI and f(T_air) at night); stem: r_stem S s0/(S + s0);
-    root: live [(1 - fr) r_croot + fr r_froot] C_root; all times rm_scale.
+    leaf (times the current LAI and f(T_air) at night): with ``rm_leaf_basis = 'nitrogen'`` (default) Ryan's
+    (1991) rate per unit leaf N times the mean leaf N of the Chen et al. (2012) profile at the annual-mean LAI
+    (``leaf_n_top``: top-leaf N per tile, default the cover type's ``leaf_n``; the model passes it with the
+    N-deposition multiplier); with ``'beps'`` r_leaf C_leaf / L_ref x rm_scale (BEPS plant_respir.c, L_ref =
+    its lai_max_o). stem: r_stem S s0/(S + s0); root: live [(1 - fr) r_croot + fr r_froot] C_root; both
+    times rm_scale.
     """
     p = np.asarray(tile_pft)
     g = lambda name: np.asarray(getattr(prm, name), float)[p]  # noqa: E731
@@ -197,8 +201,11 @@ def respiration_bases(tile_pft, lai_year, prm):
                                                   g("allom_root_power"), g("allom_root_per_lai"))
     fr = rs.fine_root_fraction_kurz1996(root_c, g("allom_a") > 0)
     k = rs.KGC_PER_DAY_TO_UMOL_S * g("rm_scale")
-    lai_max = g("lai_max")
-    leaf = np.where(lai_max > 0, g("rm_leaf") * leaf_c / np.where(lai_max > 0, lai_max, 1.0), 0.0) * k
+    if prm.rm_leaf_basis == "nitrogen":
+        n_top = g("leaf_n") if leaf_n_top is None else np.asarray(leaf_n_top, float)
+        leaf = rs.leaf_maintenance_base_ryan1991(lai_year, n_top, prm.kn, prm.rm_leaf_n_rate, prm.q10_a, prm.q10_b)
+    else:
+        leaf = g("rm_leaf") * leaf_c / g("rm_leaf_lai_ref") * k
     s0 = prm.stem_live_saturation
     stem = g("rm_stem") * np.where(stem_c > 0, stem_c * s0 / (stem_c + s0), 0.0) * k
     root = g("root_live_fraction") * root_c * ((1.0 - fr) * g("rm_croot") + fr * g("rm_froot")) * k

@@ -90,7 +90,8 @@ class LandModel:
             np.asarray(ndep, float).ravel()[self.cell_flat]
         mult = intec.leaf_n_multiplier(nd[self.tile_cell], prm.ndep_reference, prm.ndep_leaf_n_sensitivity,
                                        prm.ndep_leaf_n_max_ratio)
-        self.vtop = g("vcmax25") * g("vcmax_n_ratio") * g("leaf_n") * mult
+        self.leaf_n_top = g("leaf_n") * mult
+        self.vtop = g("vcmax25") * g("vcmax_n_ratio") * self.leaf_n_top
         # stand age (forest tiles); the age effect is relative to the age at the start
         is_forest = np.isin(self.tile_pft, FOREST_PFTS)
         if ages is None:
@@ -115,7 +116,7 @@ class LandModel:
         self._acc_zero()
         self.lai_sum = np.zeros(self.ntile)
         self.lai_days = 0
-        self._bases = beps.respiration_bases(self.tile_pft, self.lai_year, prm)
+        self._bases = beps.respiration_bases(self.tile_pft, self.lai_year, prm, self.leaf_n_top)
         self.last: dict[str, np.ndarray] = {}
 
     # ---- helpers --------------------------------------------------------------------------------
@@ -151,7 +152,8 @@ class LandModel:
 
     def set_lai_year(self, lai_year: np.ndarray) -> None:
         self.lai_year = np.asarray(lai_year, float).copy()
-        self._bases = tuple(b * self.rm_factor for b in beps.respiration_bases(self.tile_pft, self.lai_year, self.prm))
+        self._bases = tuple(b * self.rm_factor for b in beps.respiration_bases(self.tile_pft, self.lai_year, self.prm,
+                                                                                  self.leaf_n_top))
 
     # ---- meteorology -------------------------------------------------------------------------------
     def met_arrays(self, met, co2_ppm, when: str = "") -> dict[str, np.ndarray]:

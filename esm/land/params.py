@@ -248,8 +248,19 @@ KEYS = (
          "unit annual LAI (herbaceous types)", 0.0, 1.0, "W. Ju 2005 (BEPS plant_respir.c)"),
     _pft("root_live_fraction", [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 1.0, 1.0, 1.0], "1", "Respiring share of "
          "the root carbon", 0.0, 1.0, "BEPS plant_respir.c"),
+    Key("rm_leaf_basis", "str", "nitrogen", "", "Night leaf maintenance respiration: 'nitrogen' = Ryan (1991) rate "
+        "per unit leaf N (rm_leaf_n_rate) times the Chen et al. (2012) canopy N profile (the N that sets Vcmax); "
+        "'beps' = BEPS plant_respir.c per-type coefficient rm_leaf times the Liu et al. (2002) leaf carbon",
+        choices=("nitrogen", "beps")),
+    _f("rm_leaf_n_rate", 0.218, "g C g N-1 d-1", "Maintenance respiration per unit tissue N at 20 C "
+       "(rm_leaf_basis = 'nitrogen'; 0.0106 mol C mol N-1 h-1)", 0.0, 1.0,
+       "Ryan 1991, Ecol. Appl. 1, 157 (Table 1; as Biome-BGC, White et al. 2000)"),
     _pft("rm_leaf", [0.0015, 0.0015, 0.015, 0.015, 0.0015, 0.001, 0.001, 0.001, 0.001], "d-1", "Leaf maintenance "
-         "respiration at 25 C per unit leaf carbon (night)", 0.0, 0.1, "BEPS plant_respir.c"),
+         "respiration at 25 C per unit leaf carbon (night; rm_leaf_basis = 'beps')", 0.0, 0.1,
+         "BEPS plant_respir.c"),
+    _pft("rm_leaf_lai_ref", [4.5, 4.5, 4.5, 4.5, 4.5, 3.3, 3.3, 3.3, 3.3], "m2 m-2", "Reference LAI of the BEPS "
+         "leaf respiration: leaf carbon x LAI / rm_leaf_lai_ref (rm_leaf_basis = 'beps')", 0.1, 10.0,
+         "BEPS plant_respir.c (lai_max_o: 4.5 conifer/broadleaf forest, 3.3 shrub, C4 and others)"),
     _pft("rm_stem", [0.002, 0.002, 0.0035, 0.0035, 0.002, 0.002, 0.002, 0.002, 0.002], "d-1", "Stem maintenance "
          "respiration at 25 C per unit live stem carbon", 0.0, 0.1, "BEPS plant_respir.c"),
     _pft("rm_croot", [0.002, 0.002, 0.0025, 0.0025, 0.002, 0.0015, 0.0015, 0.0015, 0.0015], "d-1",
