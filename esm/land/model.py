@@ -17,8 +17,11 @@ Time stepping (hourly by default):
 
 Respiring biomass: where the allometric biomass of a tile would respire more than the canopy can supply
 in the spin-up climate, it is scaled down (per tile, ``rm_factor``) so that NPP is at least ``cue_min`` x GPP
-(0.23, the lowest forest carbon-use efficiency in DeLucia et al. 2007); without this cap BEPS's leaf
-respiration coefficients give tropical evergreen forests NPP <= 0 under the embedded climatology.
+(0.23, the lowest forest carbon-use efficiency in DeLucia et al. 2007). With BEPS's own leaf respiration
+coefficients (``rm_leaf_basis = 'beps'``: 0.015 d-1 of leaf carbon for broadleaf forests, ten times the
+conifer value) most tropical evergreen tiles hit this floor; with the default nitrogen basis (Ryan 1991
+rate on the Chen et al. 2012 leaf-N profile) the floor is a safeguard for tiles whose climate leaves
+little GPP.
 
 Carbon is conserved to round-off: the change of the pools equals the integral of NPP - Rh.
 """

@@ -256,7 +256,7 @@ KEYS = (
         choices=("nitrogen", "beps")),
     _f("rm_leaf_n_rate", 0.218, "g C g N-1 d-1", "Maintenance respiration per unit tissue N at 20 C "
        "(rm_leaf_basis = 'nitrogen'; 0.0106 mol C mol N-1 h-1)", 0.0, 1.0,
-       "Ryan 1991, Ecol. Appl. 1, 157 (Table 1; as Biome-BGC, White et al. 2000)"),
+       "Ryan 1991, Ecol. Appl. 1, 157 (the mrpern of Biome-BGC, White et al. 2000)"),
     _pft("rm_leaf", [0.0015, 0.0015, 0.015, 0.015, 0.0015, 0.001, 0.001, 0.001, 0.001], "d-1", "Leaf maintenance "
          "respiration at 25 C per unit leaf carbon (night; rm_leaf_basis = 'beps')", 0.0, 0.1,
          "BEPS plant_respir.c"),
