@@ -607,7 +607,9 @@ cdef enum:
     Q_GVC25 = 27   # peaked function of Vcmax at 25 C (normalisation)
     Q_GJM25 = 28
     Q_DIFBEPS = 29  # 1: diffuse part from the BEPS relation of the clearness index, 0: the meteorology's
-    NQ = 30
+    Q_LTMIN = 30    # lower bound of the decomposition temperature factor (BEPS soilresp.c: 0.3)
+    Q_WMIN = 31     # lower bound of the decomposition moisture factor (BEPS soilresp.c: 0.3)
+    NQ = 32
 
 cdef enum:
     M_T2M = 0
@@ -708,12 +710,16 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
             lt = exp(q[Q_E0] * (1.0 / (q[Q_TREF] - q[Q_T0]) - 1.0 / (tsc - q[Q_T0])))
             if lt > 1.0:
                 lt = 1.0
+        if lt < q[Q_LTMIN]:
+            lt = q[Q_LTMIN]
         x = met[M_SOILM, c] / q[Q_POROSITY]
         e0 = q[Q_W1] * x + q[Q_W2] * x * x + q[Q_W0]
         if e0 < 0.0:
             e0 = 0.0
         if e0 > 1.0:
             e0 = 1.0
+        if e0 < q[Q_WMIN]:
+            e0 = q[Q_WMIN]
         xi[c] = lt * e0
         # water stress per cover type
         for p in range(npft):

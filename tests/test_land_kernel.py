@@ -122,6 +122,12 @@ def test_cell_kernel_equals_numpy_cell_factors():
     np.testing.assert_allclose(fw, beps.water_stress_table(ref, prm), rtol=1e-13)
     np.testing.assert_allclose(xi, intec.decomposition_scalar(met["tsoil"] - 273.15, met["soilm"], prm.porosity, prm),
                                rtol=1e-13, atol=1e-300)
+    # the BEPS soilresp.c floors of the decomposition factors
+    prm_f = LandParameters.from_config(decomp_t_floor=0.3, decomp_w_floor=0.3)
+    xi_f = beps.CellKernel(prm_f, 2)(met)[2]
+    np.testing.assert_allclose(xi_f, intec.decomposition_scalar(met["tsoil"] - 273.15, met["soilm"], prm.porosity,
+                                                                prm_f), rtol=1e-13)
+    assert xi_f.min() >= 0.09 - 1e-15 and np.any(xi_f > xi)
 
 
 def test_pool_step_kernel_equals_numpy_bitwise():

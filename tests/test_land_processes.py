@@ -269,3 +269,14 @@ def test_decomposition_scalar():
     ft10 = math.exp(308.56 * (1 / (35 + 46.02) - 1 / (10 + 46.02)))
     assert s[0] == pytest.approx(fw) and s[1] == pytest.approx(ft10 * fw)
     assert 0 <= s[2] < 1e-6
+
+
+def test_decomposition_scalar_beps_floors():
+    """BEPS soilresp.c bounds f_T and f_W below by 0.3: at 10 C f_T = exp(308.56 (1/81.02 - 1/56.02)) = 0.183
+    -> 0.3; frozen (-40 C) -> 0.3; dry soil (x = 0.05: 5.63 x - 4.64 x^2 - 0.71 < 0) -> 0.3."""
+    prm = LandParameters.from_config(decomp_t_floor=0.3, decomp_w_floor=0.3)
+    x = np.array([0.607, 0.607, 0.607, 0.05])
+    s = intec.decomposition_scalar(np.array([35.0, 10.0, -40.0, 35.0]), x * 0.463, 0.463, prm)
+    fw = 5.63 * 0.607 - 4.64 * 0.607 ** 2 - 0.71
+    assert math.exp(308.56 * (1 / 81.02 - 1 / 56.02)) == pytest.approx(0.1828, abs=1e-4)
+    np.testing.assert_allclose(s, [fw, 0.3 * fw, 0.3 * fw, 0.3], rtol=1e-12)

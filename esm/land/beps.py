@@ -145,11 +145,12 @@ class CellKernel:
     def __init__(self, prm, nthreads: int = 1, kinds=None):
         kern = _kernel()
         lay = kern.cell_layout()
-        if lay["NQ"] != len(CELL_SCALARS) + 3 or lay["NM"] != len(MET_ROWS):
+        if lay["NQ"] != len(CELL_SCALARS) + 5 or lay["NM"] != len(MET_ROWS):
             raise RuntimeError("esm._kernels.beps cell layout differs from esm.land.beps; rebuild the kernels")
         g25 = [float(_peak_raw(cp.T25, ea, prm.hd_vcmax, prm.topt_vcmax)) for ea in (prm.ea_vcmax, prm.ea_jmax)]
         self.q = np.array([float(getattr(prm, n)) for n in CELL_SCALARS] + g25
-                          + [float(prm.diffuse_split == "beps")])
+                          + [float(prm.diffuse_split == "beps"), float(prm.decomp_t_floor),
+                             float(prm.decomp_w_floor)])
         self.psi_min = np.ascontiguousarray(prm.psi_min, dtype=np.float64)
         self.psi_alpha = np.ascontiguousarray(prm.psi_alpha, dtype=np.float64)
         self.nthreads = nthreads

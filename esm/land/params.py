@@ -330,6 +330,10 @@ KEYS = (
        "InTEC (BEPS soilresp.c, medium texture)"),
     _f("decomp_w2", -4.64, "1", "Quadratic moisture coefficient", -20.0, 20.0, "InTEC (BEPS soilresp.c)"),
     _f("decomp_w0", -0.71, "1", "Constant moisture coefficient", -5.0, 5.0, "InTEC (BEPS soilresp.c)"),
+    _f("decomp_t_floor", 0.0, "1", "Lower bound of the decomposition temperature factor (0 = none)", 0.0, 1.0,
+       "BEPS soilresp.c uses 0.3 (then f_T is flat below ~15 C); 0 follows Lloyd & Taylor 1994"),
+    _f("decomp_w_floor", 0.0, "1", "Lower bound of the decomposition moisture factor (0 = none)", 0.0, 1.0,
+       "BEPS soilresp.c uses 0.3"),
     # ---- stand age (InTEC NPP-age curve, Chen et al. 2003) ------------------------------------
     _pft("age_default", [80.0, 100.0, 60.0, 150.0, 70.0, 0.0, 0.0, 0.0, 0.0], "yr", "Default stand age of forest "
          "tiles (non-forest: unused)", 0.0, 1000.0, "illustrative defaults (no global age map shipped)"),
