@@ -46,6 +46,7 @@ air mass, 6 vertical flux takes more air than the column holds, 7 out of memory.
 from cython.parallel cimport prange, parallel, threadid
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, ceil
+from libc.string cimport memcpy, memset
 
 cdef extern from *:
     # restrict-qualified pointers let the compiler vectorise the hot loops without run-time
@@ -58,7 +59,13 @@ cdef enum:
     LINEAR = 1
     UPWIND = 2
 
-cdef double TWO3 = 2.0 / 3.0
+cdef extern from *:
+    """
+    #define ESM_TWO3 (2.0 / 3.0)
+    #define ESM_INV60 (1.0 / 60.0)
+    """
+    const double TWO3 "ESM_TWO3"
+    const double INV60 "ESM_INV60"
 #: columns per block in the meridional sweep (block arrays of (nlat + 1) * YBLOCK stay in cache)
 DEF YBLOCK = 32
 
@@ -112,7 +119,7 @@ cdef void _edges6(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1,
         for i in range(n):
             a = qm1[i]
             b = qp1[i]
-            v = (37.0 * (a + b) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) / 60.0
+            v = (37.0 * (a + b) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) * INV60
             lo = a if a < b else b
             hi = b if a < b else a
             v = lo if v < lo else v
@@ -120,23 +127,36 @@ cdef void _edges6(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1,
             e[i] = v
     else:
         for i in range(n):
-            e[i] = (37.0 * (qm1[i] + qp1[i]) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) / 60.0
+            e[i] = (37.0 * (qm1[i] + qp1[i]) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) * INV60
 
 
 cdef void _face_fluxes(cdptr f, cdptr alp, cdptr rem, cdptr plw, cdptr prw, cdptr p6w,
                        cdptr ple, cdptr pre, cdptr p6e, int n, dptr fl) noexcept nogil:
     """Tracer flux through n faces with less than one cell of air crossing: the mean of the
     west/south/lower cell's parabola over its downstream fraction ``alp`` (flow >= 0) or of
-    the east/north/upper cell's over its upstream fraction, times the air moved |f| = rem."""
+    the east/north/upper cell's over its upstream fraction, times the air moved |f| = rem.
+
+    Written with the upstream cell's near edge (at the face), far edge and curvature term
+    selected first: v = near + alp/2 ((far - near) + (1 - 2 alp/3) p6)."""
     cdef int i
-    cdef double a, vr, vl, fr, fw
+    cdef double a, near, far, c6, v, r, x1, x2, y1, y2, z1, z2
+    cdef bint pos
     for i in range(n):
+        # both candidates are loaded unconditionally so that the selections become blends
+        x1 = prw[i]
+        x2 = ple[i]
+        y1 = plw[i]
+        y2 = pre[i]
+        z1 = p6w[i]
+        z2 = p6e[i]
+        pos = f[i] >= 0.0
         a = alp[i]
-        vr = prw[i] - 0.5 * a * ((prw[i] - plw[i]) - (1.0 - TWO3 * a) * p6w[i])
-        vl = ple[i] + 0.5 * a * ((pre[i] - ple[i]) + (1.0 - TWO3 * a) * p6e[i])
-        fr = rem[i] * vr
-        fw = -(rem[i] * vl)
-        fl[i] = fr if f[i] >= 0.0 else fw
+        near = x1 if pos else x2
+        far = y1 if pos else y2
+        c6 = z1 if pos else z2
+        r = rem[i]
+        v = r * (near + 0.5 * a * ((far - near) + (1.0 - TWO3 * a) * c6))
+        fl[i] = v if pos else -v
 
 
 cdef void _update(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr mnew, int n) noexcept nogil:
@@ -144,6 +164,19 @@ cdef void _update(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr mnew, int n) n
     cdef int i
     for i in range(n):
         q[i] = (q[i] * m[i] + flin[i] - flout[i]) / mnew[i]
+
+
+cdef void _update_to(cdptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, int n, dptr qd) noexcept nogil:
+    """qd = (q m + f_in - f_out) / m' for n cells, with rinv = 1/m' (shared by the tracers)."""
+    cdef int i
+    for i in range(n):
+        qd[i] = (q[i] * m[i] + flin[i] - flout[i]) * rinv[i]
+
+
+cdef void _reciprocal(cdptr x, int n, dptr r) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        r[i] = 1.0 / x[i]
 
 
 cdef inline double _avg_right(double al, double ar, double a6, double alpha) noexcept nogil:
@@ -154,6 +187,7 @@ cdef inline double _avg_right(double al, double ar, double a6, double alpha) noe
 cdef inline double _avg_left(double al, double ar, double a6, double alpha) noexcept nogil:
     """Mean of the parabola over the left (west/south/lower) fraction alpha of the cell."""
     return al + 0.5 * alpha * ((ar - al) + (1.0 - TWO3 * alpha) * a6)
+
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,28 +203,34 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
     so q = 1 stays exactly 1). ``fa`` has nlon + 1 entries (the last repeats the first).
     """
     cdef int i, c, cnt, nwalk
-    cdef double f, r, s, up, af, mmin
-    mmin = mr[0]
-    for i in range(nlon):
-        mmin = mr[i] if mr[i] < mmin else mmin
-    if not (mmin > 0.0):
+    cdef long long nwalk64 = 0
+    cdef double f, r, s, up, af, x, y
+    if _count_nonpositive(mr, nlon):
         for i in range(nlon):
             if not (mr[i] > 0.0):
                 ej[0] = j; ei[0] = i; ev[0] = mr[i]
                 return 5
     mh[0] = mr[nlon - 1]
-    for i in range(nlon):
-        mh[i + 1] = mr[i]
+    memcpy(mh + 1, mr, nlon * sizeof(double))
     nwalk = 0
     for i in range(nlon):
         f = fr[i] * scale
         af = fabs(f)
-        up = mh[i] if f >= 0.0 else mh[i + 1]
+        x = mh[i]
+        y = mh[i + 1]
+        up = x if f >= 0.0 else y
         fa[i] = f
         rem[i] = af
         alp[i] = af / up
-        nw[i] = 0
-        nwalk += (af > up)
+    for i in range(nlon):
+        f = fa[i]
+        x = mh[i]
+        y = mh[i + 1]
+        up = x if f >= 0.0 else y
+        nwalk64 += rem[i] > up
+    nwalk = nwalk64 > 0
+    if nwalk:
+        memset(nw, 0, nlon * sizeof(int))
     nwalk_out[0] = nwalk
     if nwalk:
         for i in range(nlon):
@@ -228,12 +268,8 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
             alp[i] = r / mr[c]
             nw[i] = cnt
     fa[nlon] = fa[0]
-    for i in range(nlon):
-        mnew[i] = mr[i] + fa[i] - fa[i + 1]
-    mmin = mnew[0]
-    for i in range(nlon):
-        mmin = mnew[i] if mnew[i] < mmin else mmin
-    if not (mmin > 0.0):
+    _mass_update(mr, fa, fa + 1, nlon, mnew)
+    if _count_nonpositive(mnew, nlon):
         for i in range(nlon):
             if not (mnew[i] > 0.0):
                 ej[0] = j; ei[0] = i
@@ -242,25 +278,39 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
     return 0
 
 
-cdef void _x_row_tracer(const double* mr, const double* mnew, double* qr, int nlon, int scheme,
-                        const double* fa, const double* rem, const double* alp, const int* nw, int nwalk,
-                        double* qe, double* ae, double* pl, double* pr, double* p6,
-                        double* fl) noexcept nogil:
-    """Zonal flux-form update of one row of one tracer.
+cdef Py_ssize_t _count_nonpositive(cdptr x, Py_ssize_t n) noexcept nogil:
+    """How many of the n values are not > 0 (NaN included); a branch-free, vectorisable count
+    (64-bit counter: the same width as the doubles compared)."""
+    cdef Py_ssize_t i
+    cdef long long c = 0
+    for i in range(n):
+        c += not (x[i] > 0.0)
+    return c
+
+
+cdef void _mass_update(cdptr m, cdptr fin, cdptr fout, int n, dptr mnew) noexcept nogil:
+    """mnew = m + f_in - f_out for n cells."""
+    cdef int i
+    for i in range(n):
+        mnew[i] = m[i] + fin[i] - fout[i]
+
+
+cdef void _x_row_tracer(cdptr mr, cdptr rinv, cdptr qr, dptr qd, int nlon, int scheme,
+                        cdptr fa, cdptr rem, cdptr alp, const int* nw, int nwalk,
+                        dptr qe, dptr ae, dptr pl, dptr pr, dptr p6, dptr fl) noexcept nogil:
+    """Zonal flux-form update of one row of one tracer: ``qr`` (old) -> ``qd`` (new).
 
     Parabola arrays carry one halo cell: index c + 1 holds cell c (0 = cell nlon-1,
     nlon + 1 = cell 0), so face i sits between pl/pr/p6[i] (west) and [i + 1] (east).
     """
     cdef int i, c, w, cnt, k
-    cdef double s, f, a, vr, vl, r
+    cdef double s, f, a
     if scheme == UPWIND:
-        for i in range(nlon):
-            pl[i + 1] = qr[i]
-            pr[i + 1] = qr[i]
-            p6[i + 1] = 0.0
+        memcpy(pl + 1, qr, nlon * sizeof(double))
+        memcpy(pr + 1, qr, nlon * sizeof(double))
+        memset(p6 + 1, 0, nlon * sizeof(double))
     else:
-        for i in range(nlon):
-            qe[i + 3] = qr[i]
+        memcpy(qe + 3, qr, nlon * sizeof(double))
         for k in range(3):
             qe[k] = qr[nlon - 3 + k]
             qe[nlon + 3 + k] = qr[k]
@@ -295,12 +345,94 @@ cdef void _x_row_tracer(const double* mr, const double* mnew, double* qr, int nl
                     c = c + 1 if c < nlon - 1 else 0
                 fl[i] = -(s + rem[i] * _avg_left(pl[c + 1], pr[c + 1], p6[c + 1], a))
     fl[nlon] = fl[0]
-    _update(qr, mr, fl, fl + 1, mnew, nlon)
+    _update_to(qr, mr, fl, fl + 1, rinv, nlon, qd)
+
+
+cdef struct HWork:
+    # row scratch of the zonal sweep (nlon + 8 each)
+    double* fa
+    double* rem
+    double* alp
+    double* fl
+    double* ae
+    double* pl
+    double* pr
+    double* p6
+    double* qe
+    double* mh
+    double* rinv
+    int* nw
+    # meridional sweep: face-row geometry (nlon each) and per-tracer rings of rows
+    double* yf
+    double* yrem
+    double* yalp
+    double* ring       # ntr * YRING * nlon
+    double* caps       # 4 * ntr
+    # level buffers: (m, q) sets T, A, B (A and B only for order 0)
+    double* mT
+    double* qT
+    double* mA
+    double* qA
+    double* mB
+    double* qB
+
+
+#: rows per tracer in the meridional ring: edges (2), pl/pr/p6 (2 each), fluxes (2)
+DEF YRING = 10
+
+
+cdef int _x_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
+                 int ntr, const double* fx, double scale, int nlat, int nlon, int scheme, HWork* w,
+                 int* ej, int* ei, double* ev) noexcept nogil:
+    """Zonal sweep of air (``ms`` -> ``md``) and every tracer (``qs`` -> ``qd``, tracer
+    strides ``qss``/``qds``), row by row with the row geometry shared by the tracers. In the
+    polar caps the zonal fluxes only move (bookkeeping) air; their mixing ratio is copied."""
+    cdef int t, code, j, i, nwalk
+    cdef Py_ssize_t o
+    for j in range(nlat):
+        o = <Py_ssize_t> j * nlon
+        if j == 0 or j == nlat - 1:
+            for i in range(nlon - 1):
+                md[o + i] = ms[o + i] + fx[o + i] * scale - fx[o + i + 1] * scale
+            md[o + nlon - 1] = ms[o + nlon - 1] + fx[o + nlon - 1] * scale - fx[o] * scale
+            for t in range(ntr):
+                memcpy(qd + t * qds + o, qs + t * qss + o, nlon * sizeof(double))
+            continue
+        code = _x_row_geometry(ms + o, fx + o, scale, nlon, j, w.fa, w.rem, w.alp, w.nw, md + o, w.mh,
+                               &nwalk, ej, ei, ev)
+        if code != 0:
+            return code
+        _reciprocal(md + o, nlon, w.rinv)
+        for t in range(ntr):
+            _x_row_tracer(ms + o, w.rinv, qs + t * qss + o, qd + t * qds + o, nlon, scheme, w.fa, w.rem, w.alp,
+                          w.nw, nwalk, w.qe, w.ae, w.pl, w.pr, w.p6, w.fl)
+    return 0
 
 
 # ---------------------------------------------------------------------------------------
 # meridional sweep (polar caps, sub-cycled)
 # ---------------------------------------------------------------------------------------
+cdef bint _y_one_substep(const double* m, const double* fy, double scale, int nlat, int nlon) noexcept nogil:
+    """True when one meridional step keeps every non-cap cell's outflow below its air and its
+    inflow below its new air, all air positive (the common case, checked branch-free); then
+    ``_y_nsub`` only has the caps left to examine."""
+    cdef int j, i
+    cdef long long bad = 0
+    cdef Py_ssize_t o
+    cdef double fs, fn, fin, fout, m0, m1
+    for j in range(1, nlat - 1):
+        o = <Py_ssize_t> j * nlon
+        for i in range(nlon):
+            fs = fy[o + i] * scale
+            fn = fy[o + nlon + i] * scale
+            fin = (fs if fs > 0.0 else 0.0) + (-fn if fn < 0.0 else 0.0)
+            fout = (-fs if fs < 0.0 else 0.0) + (fn if fn > 0.0 else 0.0)
+            m0 = m[o + i]
+            m1 = m0 + fin - fout
+            bad += (not (fout <= m0)) | (not (fin <= m1)) | (not (m0 > 0.0)) | (not (m1 > 0.0))
+    return bad == 0
+
+
 cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int nlon, int max_sub,
                  int* nsub, int* ej, int* ei, double* ev) noexcept nogil:
     """Number of equal meridional sub-steps so that no cell loses more air than it holds.
@@ -313,6 +445,7 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
     cdef double fin, fout, m0, m1, ratio, rmax = 0.0
     cdef double fs, fn
     cdef Py_ssize_t o
+    cdef bint fast = _y_one_substep(m, fy, scale, nlat, nlon)
     for j in range(nlat):
         o = <Py_ssize_t> j * nlon
         if j == 0 or j == nlat - 1:
@@ -343,6 +476,8 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
             if ratio > rmax:
                 rmax = ratio; jmax = j; imax = -1
             continue
+        if fast:
+            continue
         for i in range(nlon):
             fs = fy[o + i] * scale
             fn = fy[o + nlon + i] * scale
@@ -369,119 +504,158 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
     return 0
 
 
-cdef void _y_substep(const double* m, double* mnew, double* q, Py_ssize_t tstride, int ntr,
-                     const double* fy, double scale, int nlat, int nlon, int n, int scheme,
-                     double* fa, double* alp, double* ae, double* pl, double* pr, double* p6,
-                     double* fl, double* ra, double* caps) noexcept nogil:
-    """One meridional sub-step (fluxes F/n) of air and every tracer on one level.
+cdef void _y_face_geometry(cdptr fy, double sc, cdptr mlo, cdptr mhi, int n, int kind,
+                           dptr f, dptr ra, dptr alp) noexcept nogil:
+    """Air moved through one row of meridional faces (f), its size (ra) and the fraction of the
+    upstream cell it takes (alp <= 1). kind 0: interior; 1: the face above the south cap (the
+    cap's outflow carries the cap mean, alp unused); 2: the face below the north cap."""
+    cdef int i
+    cdef double x, a, up, lo, hi
+    for i in range(n):
+        x = fy[i] * sc
+        f[i] = x
+        ra[i] = fabs(x)
+    if kind == 0:
+        for i in range(n):
+            x = f[i]
+            lo = mlo[i]
+            hi = mhi[i]
+            up = lo if x >= 0.0 else hi
+            a = fabs(x) / up
+            alp[i] = a if a < 1.0 else 1.0
+    elif kind == 1:
+        for i in range(n):
+            x = f[i]
+            a = -x / mhi[i] if x < 0.0 else 0.0
+            alp[i] = a if a < 1.0 else 1.0
+    else:
+        for i in range(n):
+            x = f[i]
+            a = x / mlo[i] if x >= 0.0 else 0.0
+            alp[i] = a if a < 1.0 else 1.0
 
-    Columns are processed in blocks of YBLOCK so that the block's reconstruction stays in
-    cache; each tracer's polar caps are updated after all blocks (they are single cells
-    fed by every column). Block arrays are indexed [j * YBLOCK + ii].
-    """
-    cdef int j, i, ii, i0, nb, t, jm3, jm2, jp1, jp2
+
+cdef inline void _y_edge(const double* qt, int j, int nlat, int nlon, int scheme, double* e) noexcept nogil:
+    """Edge values at meridional face j (rows j-3 .. j+2; rows beyond the caps repeat the cap)."""
+    cdef int jm3 = j - 3 if j >= 3 else 0
+    cdef int jm2 = j - 2 if j >= 2 else 0
+    cdef int jp1 = j + 1 if j + 1 < nlat else nlat - 1
+    cdef int jp2 = j + 2 if j + 2 < nlat else nlat - 1
+    _edges6(qt + jm3 * nlon, qt + jm2 * nlon, qt + (j - 1) * nlon, qt + j * nlon, qt + jp1 * nlon,
+            qt + jp2 * nlon, nlon, scheme, e)
+
+
+cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
+                  int ntr, const double* fy, double sc, int nlat, int nlon, int scheme, HWork* w) noexcept nogil:
+    """One meridional (sub-)step with face air ``fy * sc``: air ``ms`` -> ``md``, every tracer
+    ``qs`` -> ``qd``. A single pass from south to north: the face row j is treated for all
+    tracers while its geometry is in cache; each tracer keeps a ring of rows (two edge rows,
+    two parabola rows, two flux rows) so that row j-1 is finished as soon as the flux through
+    its north face is known. The polar caps (one cell each) are updated at the end."""
+    cdef int j, i, r, t, jm3, jm2, jm1, jp1, jp2
     cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
-    cdef int B = YBLOCK
-    cdef double f, a, up, vr, vl, qcs, qcn, mcs = 0.0, mcn = 0.0
-    cdef double sc = scale / n
-    cdef double* qt
-    cdef double* rms = caps          # per-tracer south-cap tracer sums
-    cdef double* rmn = caps + ntr    # per-tracer north-cap tracer sums
-    for t in range(ntr):
-        rms[t] = 0.0
-        rmn[t] = 0.0
-    i0 = 0
-    while i0 < nlon:
-        nb = nlon - i0 if nlon - i0 < B else B
-        # ---- geometry of the block (shared by the tracers) ----
-        for ii in range(nb):
-            fa[ii] = 0.0
-            fa[nlat * B + ii] = 0.0
-            alp[ii] = 0.0
-            alp[nlat * B + ii] = 0.0
-        for j in range(1, nlat):
-            o = <Py_ssize_t> j * nlon + i0
-            for ii in range(nb):
-                fa[j * B + ii] = fy[o + ii] * sc
-                ra[j * B + ii] = fabs(fa[j * B + ii])
-            if j == 1 or j == nlat - 1:
-                for ii in range(nb):
-                    f = fa[j * B + ii]
-                    if f >= 0.0:
-                        a = f / m[o - nlon + ii] if j > 1 else 0.0
-                    else:
-                        a = -f / m[o + ii] if j < nlat - 1 else 0.0
-                    alp[j * B + ii] = a if a < 1.0 else 1.0
-            else:
-                for ii in range(nb):
-                    f = fa[j * B + ii]
-                    up = m[o - nlon + ii] if f >= 0.0 else m[o + ii]
-                    a = fabs(f) / up
-                    alp[j * B + ii] = a if a < 1.0 else 1.0
-        for j in range(nlat):
-            o = <Py_ssize_t> j * nlon + i0
-            for ii in range(nb):
-                mnew[o + ii] = m[o + ii] + fa[j * B + ii] - fa[(j + 1) * B + ii]
-        for ii in range(nb):
-            mcs += m[i0 + ii] - fa[B + ii]
-        o = N - nlon + i0
-        for ii in range(nb):
-            mcn += m[o + ii] + fa[(nlat - 1) * B + ii]
-        # ---- tracers ----
+    cdef Py_ssize_t rs = <Py_ssize_t> YRING * nlon
+    cdef double f, qcs, qcn, mcs = 0.0, mcn = 0.0, rsum
+    cdef double* ring
+    cdef double* e_lo
+    cdef double* e_hi
+    cdef double* plc
+    cdef double* prc
+    cdef double* p6c
+    cdef double* plp
+    cdef double* prp
+    cdef double* p6p
+    cdef double* flc
+    cdef double* flp
+    cdef const double* qt
+    cdef double* rms = w.caps          # per-tracer south-cap tracer sums
+    cdef double* rmn = w.caps + ntr    # per-tracer north-cap tracer sums
+    cdef const double* fyp
+    # ---- new air masses; cap cells are bookkeeping (their totals are what matters) --------
+    for i in range(nlon):
+        md[i] = ms[i] - fy[nlon + i] * sc
+        mcs += ms[i] - fy[nlon + i] * sc
+    for j in range(1, nlat - 1):
+        o = <Py_ssize_t> j * nlon
+        for i in range(nlon):
+            md[o + i] = ms[o + i] + fy[o + i] * sc - fy[o + nlon + i] * sc
+    o = N - nlon
+    for i in range(nlon):
+        md[o + i] = ms[o + i] + fy[o + i] * sc
+        mcn += ms[o + i] + fy[o + i] * sc
+    # ---- south to north --------------------------------------------------------------------
+    for r in range(1, nlat - 1):
+        # geometry of face r (between rows r-1 and r)
+        o = <Py_ssize_t> r * nlon
+        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp)
+        if r >= 2:
+            _reciprocal(md + o - nlon, nlon, w.rinv)
         for t in range(ntr):
-            qt = q + t * tstride
-            qcs = qt[0]
-            qcn = qt[N - nlon]
+            qt = qs + t * qss
+            ring = w.ring + t * rs
+            e_lo = ring + (r % 2) * nlon
+            e_hi = ring + ((r + 1) % 2) * nlon
+            plc = ring + (2 + r % 2) * nlon
+            plp = ring + (2 + (r + 1) % 2) * nlon
+            prc = ring + (4 + r % 2) * nlon
+            prp = ring + (4 + (r + 1) % 2) * nlon
+            p6c = ring + (6 + r % 2) * nlon
+            p6p = ring + (6 + (r + 1) % 2) * nlon
+            flc = ring + (8 + r % 2) * nlon
+            flp = ring + (8 + (r + 1) % 2) * nlon
             if scheme == UPWIND:
-                for j in range(1, nlat - 1):
-                    o = <Py_ssize_t> j * nlon + i0
-                    for ii in range(nb):
-                        pl[j * B + ii] = qt[o + ii]
-                        pr[j * B + ii] = qt[o + ii]
-                        p6[j * B + ii] = 0.0
+                memcpy(plc, qt + o, nlon * sizeof(double))
+                memcpy(prc, qt + o, nlon * sizeof(double))
+                memset(p6c, 0, nlon * sizeof(double))
             else:
-                # edges at faces 1 .. nlat-1 (face j = south face of row j); rows beyond the
-                # polar caps repeat the cap value
-                for j in range(1, nlat):
-                    jm3 = j - 3 if j >= 3 else 0
-                    jm2 = j - 2 if j >= 2 else 0
-                    jp1 = j + 1 if j + 1 < nlat else nlat - 1
-                    jp2 = j + 2 if j + 2 < nlat else nlat - 1
-                    _edges6(qt + jm3 * nlon + i0, qt + jm2 * nlon + i0, qt + (j - 1) * nlon + i0,
-                            qt + j * nlon + i0, qt + jp1 * nlon + i0, qt + jp2 * nlon + i0, nb, scheme,
-                            ae + j * B)
-                for j in range(1, nlat - 1):
-                    _parabolas(qt + j * nlon + i0, ae + j * B, ae + (j + 1) * B, nb, scheme,
-                               pl + j * B, pr + j * B, p6 + j * B)
-            # fluxes through faces 1 .. nlat-1
-            for j in range(2, nlat - 1):
-                _face_fluxes(fa + j * B, alp + j * B, ra + j * B, pl + (j - 1) * B, pr + (j - 1) * B,
-                             p6 + (j - 1) * B, pl + j * B, pr + j * B, p6 + j * B, nb, fl + j * B)
-            for ii in range(nb):
-                f = fa[B + ii]
-                fl[B + ii] = (f * qcs if f >= 0.0 else
-                              f * _avg_left(pl[B + ii], pr[B + ii], p6[B + ii], alp[B + ii]))
-                j = nlat - 1
-                f = fa[j * B + ii]
-                fl[j * B + ii] = (f * _avg_right(pl[(j - 1) * B + ii], pr[(j - 1) * B + ii], p6[(j - 1) * B + ii],
-                                                 alp[j * B + ii]) if f >= 0.0 else f * qcn)
-            for j in range(1, nlat - 1):
-                o = <Py_ssize_t> j * nlon + i0
-                _update(qt + o, m + o, fl + j * B, fl + (j + 1) * B, mnew + o, nb)
-            for ii in range(nb):
-                rms[t] += qt[i0 + ii] * m[i0 + ii] - fl[B + ii]
-            o = N - nlon + i0
-            for ii in range(nb):
-                rmn[t] += qt[o + ii] * m[o + ii] + fl[(nlat - 1) * B + ii]
-        i0 += nb
+                # edges at faces r (first row only) and r + 1; rows beyond the caps repeat the cap
+                if r == 1:
+                    _y_edge(qt, 1, nlat, nlon, scheme, e_lo)
+                _y_edge(qt, r + 1, nlat, nlon, scheme, e_hi)
+                _parabolas(qt + o, e_lo, e_hi, nlon, scheme, plc, prc, p6c)
+            # flux through face r
+            if r == 1:
+                qcs = qt[0]
+                for i in range(nlon):
+                    f = w.yf[i]
+                    flc[i] = f * qcs if f >= 0.0 else f * _avg_left(plc[i], prc[i], p6c[i], w.yalp[i])
+                rsum = 0.0
+                for i in range(nlon):
+                    rsum += qt[i] * ms[i] - flc[i]
+                rms[t] = rsum
+            else:
+                _face_fluxes(w.yf, w.yalp, w.yrem, plp, prp, p6p, plc, prc, p6c, nlon, flc)
+                # row r-1 is complete
+                _update_to(qt + o - nlon, ms + o - nlon, flp, flc, w.rinv, nlon, qd + t * qds + o - nlon)
+    # ---- face nlat-1 (below the north cap) and the last interior row -------------------------
+    r = nlat - 1
+    o = <Py_ssize_t> r * nlon
+    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp)
+    _reciprocal(md + o - nlon, nlon, w.rinv)
+    for t in range(ntr):
+        qt = qs + t * qss
+        ring = w.ring + t * rs
+        plp = ring + (2 + (r + 1) % 2) * nlon
+        prp = ring + (4 + (r + 1) % 2) * nlon
+        p6p = ring + (6 + (r + 1) % 2) * nlon
+        flc = ring + (8 + r % 2) * nlon
+        flp = ring + (8 + (r + 1) % 2) * nlon
+        qcn = qt[o]
+        for i in range(nlon):
+            f = w.yf[i]
+            flc[i] = f * _avg_right(plp[i], prp[i], p6p[i], w.yalp[i]) if f >= 0.0 else f * qcn
+        _update_to(qt + o - nlon, ms + o - nlon, flp, flc, w.rinv, nlon, qd + t * qds + o - nlon)
+        rsum = 0.0
+        for i in range(nlon):
+            rsum += qt[o + i] * ms[o + i] + flc[i]
+        rmn[t] = rsum
     # ---- caps: one cell each ----
     for t in range(ntr):
-        qt = q + t * tstride
         qcs = rms[t] / mcs
         qcn = rmn[t] / mcn
         for i in range(nlon):
-            qt[i] = qcs
-            qt[N - nlon + i] = qcn
+            qd[t * qds + i] = qcs
+            qd[t * qds + N - nlon + i] = qcn
 
 
 cdef void _cap_average(const double* m, double* q, int nlat, int nlon) noexcept nogil:
@@ -501,71 +675,6 @@ cdef void _cap_average(const double* m, double* q, int nlat, int nlon) noexcept 
             q[o + i] = qc
 
 
-cdef struct HWork:
-    double* fa
-    double* rem
-    double* alp
-    double* fl
-    double* ae
-    double* pl
-    double* pr
-    double* p6
-    double* qe
-    double* mh
-    double* caps
-    int* nw
-
-
-cdef int _y_steps(double** pm, double** pt, double* q, Py_ssize_t tstride, int ntr,
-                  const double* fy, double scale, int nlat, int nlon, int scheme, int max_sub,
-                  HWork* w, int* nsub, int* ej, int* ei, double* ev) noexcept nogil:
-    """All meridional sub-steps for every tracer; masses ping-pong between *pm and *pt."""
-    cdef int s, code
-    cdef double* tmp
-    code = _y_nsub(pm[0], fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
-    if code != 0:
-        return code
-    for s in range(nsub[0]):
-        _y_substep(pm[0], pt[0], q, tstride, ntr, fy, scale, nlat, nlon, nsub[0], scheme,
-                   w.fa, w.alp, w.ae, w.pl, w.pr, w.p6, w.fl, w.rem, w.caps)
-        tmp = pm[0]
-        pm[0] = pt[0]
-        pt[0] = tmp
-    return 0
-
-
-cdef int _x_step(double** pm, double** pt, double* q, Py_ssize_t tstride, int ntr,
-                 const double* fx, double scale, int nlat, int nlon, int scheme,
-                 HWork* w, int* ej, int* ei, double* ev) noexcept nogil:
-    """Zonal sweep of air and every tracer, row by row (geometry shared by the tracers)."""
-    cdef int t, code, j, i, nwalk
-    cdef Py_ssize_t o
-    cdef double* tmp
-    cdef double* mr
-    cdef double* mn
-    for j in range(nlat):
-        o = <Py_ssize_t> j * nlon
-        mr = pm[0] + o
-        mn = pt[0] + o
-        if j == 0 or j == nlat - 1:
-            # caps: zonal fluxes only move (bookkeeping) air inside the cap
-            for i in range(nlon - 1):
-                mn[i] = mr[i] + fx[o + i] * scale - fx[o + i + 1] * scale
-            mn[nlon - 1] = mr[nlon - 1] + fx[o + nlon - 1] * scale - fx[o] * scale
-            continue
-        code = _x_row_geometry(mr, fx + o, scale, nlon, j, w.fa, w.rem, w.alp, w.nw, mn, w.mh,
-                               &nwalk, ej, ei, ev)
-        if code != 0:
-            return code
-        for t in range(ntr):
-            _x_row_tracer(mr, mn, q + t * tstride + o, nlon, scheme, w.fa, w.rem, w.alp, w.nw, nwalk,
-                          w.qe, w.ae, w.pl, w.pr, w.p6, w.fl)
-    tmp = pm[0]
-    pm[0] = pt[0]
-    pt[0] = tmp
-    return 0
-
-
 cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, double* ev) noexcept nogil:
     """Positive cap totals and positive non-cap cell masses, else code 4."""
     cdef int i, r
@@ -579,10 +688,7 @@ cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, do
         if not (mc > 0.0):
             ej[0] = 0 if r == 0 else nlat - 1; ei[0] = -1; ev[0] = mc
             return 4
-    mmin = m[nlon]
-    for o in range(nlon, N - nlon):
-        mmin = m[o] if m[o] < mmin else mmin
-    if not (mmin > 0.0):
+    if _count_nonpositive(m + nlon, N - 2 * nlon):
         for o in range(nlon, N - nlon):
             if not (m[o] > 0.0):
                 ej[0] = <int> (o // nlon); ei[0] = <int> (o % nlon); ev[0] = m[o]
@@ -590,40 +696,73 @@ cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, do
     return 0
 
 
+cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, double* mb1, double* qb1,
+                 Py_ssize_t qs1, double* mb2, double* qb2, Py_ssize_t qs2, const double* fx, const double* fy,
+                 double scale, int nlat, int nlon, int scheme, int max_sub, HWork* w,
+                 double** mout, double** qout, Py_ssize_t* qsout, int* nsub, int* ej, int* ei,
+                 double* ev) noexcept nogil:
+    """X then Y (order 1) or Y then X (order 2) starting from (m0, q0). Each pass writes into
+    buffer 1 unless it holds the pass's input, else into buffer 2 (which may be the input
+    (m0, q0) itself: it is free once the first pass has read it). The result's location is
+    returned in mout/qout/qsout."""
+    cdef double* ms = m0
+    cdef double* qsrc = q0
+    cdef Py_ssize_t ss = qs0
+    cdef double* md
+    cdef double* qdst
+    cdef Py_ssize_t ds
+    cdef int s, p, npass, code = 0
+    nsub[0] = 1
+    if order == 2:
+        code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
+        if code != 0:
+            return code
+    npass = -1
+    p = 0
+    while True:
+        # which pass is next: order 1 = X, Y x nsub; order 2 = Y x nsub, X
+        if order == 1:
+            if p == 1:
+                code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
+                if code != 0:
+                    return code
+            npass = 1 + nsub[0]
+        else:
+            npass = nsub[0] + 1
+        if p >= npass:
+            break
+        if ms != mb1:
+            md = mb1; qdst = qb1; ds = qs1
+        else:
+            md = mb2; qdst = qb2; ds = qs2
+        if (order == 1 and p == 0) or (order == 2 and p == npass - 1):
+            code = _x_pass(ms, md, qsrc, ss, qdst, ds, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+            if code != 0:
+                return code
+        else:
+            _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w)
+        ms = md; qsrc = qdst; ss = ds
+        p += 1
+    mout[0] = ms
+    qout[0] = qsrc
+    qsout[0] = ss
+    return 0
+
+
 cdef int _hlevel(double* m, double* q, Py_ssize_t qstride, int ntr,
                  const double* fx, const double* fy, double scale, int nlat, int nlon, int scheme,
-                 int max_sub, int order, double* work, int* iwork,
+                 int max_sub, int order, HWork* w,
                  int* ej, int* ei, double* ev, int* nsub_out) noexcept nogil:
     """Horizontal step of one level for air and every tracer.
 
     order 1: X then Y; 2: Y then X; 0: 1/2 [(Y o X) + (X o Y)] (Lin & Rood 1996).
     """
     cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
-    cdef Py_ssize_t NF = <Py_ssize_t> (nlat + 1) * nlon
-    cdef Py_ssize_t nq = (2 * ntr * N) if order == 0 else 0
-    cdef double* mA = work
-    cdef double* mB = work + N
-    cdef double* mT = work + 2 * N
-    cdef double* qA = work + 3 * N
-    cdef double* qB = qA + ntr * N
-    cdef HWork ws
-    cdef HWork* w = &ws
-    cdef Py_ssize_t BF = <Py_ssize_t> (nlat + 1) * YBLOCK + nlon + 8
-    ws.fa = work + 3 * N + nq
-    ws.rem = ws.fa + BF
-    ws.alp = ws.rem + BF
-    ws.fl = ws.alp + BF
-    ws.ae = ws.fl + BF
-    ws.pl = ws.ae + BF
-    ws.pr = ws.pl + BF
-    ws.p6 = ws.pr + BF
-    ws.qe = ws.p6 + BF
-    ws.mh = ws.qe + nlon + 8
-    ws.caps = ws.mh + nlon + 8
-    ws.nw = iwork
-    cdef double* pm
-    cdef double* pt
-    cdef double* pmA
+    cdef double* mr
+    cdef double* qr
+    cdef double* mr2
+    cdef double* qr2
+    cdef Py_ssize_t sr, sr2
     cdef int t, code, na = 1, nb = 1, jcap, i, r
     cdef Py_ssize_t c, o
     cdef double rmc, mc, qc, mf
@@ -631,88 +770,106 @@ cdef int _hlevel(double* m, double* q, Py_ssize_t qstride, int ntr,
     for t in range(ntr):
         _cap_average(m, q + t * qstride, nlat, nlon)
     if order != 0:
-        for c in range(N):
-            mA[c] = m[c]
-        pm = mA
-        pt = mT
-        if order == 1:
-            code = _x_step(&pm, &pt, q, qstride, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
-            if code == 0:
-                code = _y_steps(&pm, &pt, q, qstride, ntr, fy, scale, nlat, nlon, scheme, max_sub,
-                                w, &na, ej, ei, ev)
-        else:
-            code = _y_steps(&pm, &pt, q, qstride, ntr, fy, scale, nlat, nlon, scheme, max_sub,
-                            w, &na, ej, ei, ev)
-            if code == 0:
-                code = _x_step(&pm, &pt, q, qstride, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+        code = _sweeps(order, m, q, qstride, ntr, w.mT, w.qT, N, m, q, qstride, fx, fy, scale, nlat, nlon,
+                       scheme, max_sub, w, &mr, &qr, &sr, &na, ej, ei, ev)
         if code != 0:
             return code
         nsub_out[0] = na
-        for c in range(N):
-            m[c] = pm[c]
+        if mr != m:
+            memcpy(m, mr, N * sizeof(double))
+            for t in range(ntr):
+                memcpy(q + t * qstride, qr + t * sr, N * sizeof(double))
         return _check_masses(m, nlat, nlon, ej, ei, ev)
-    # ---- order 0, branch A: X then Y ------------------------------------------------------
-    for c in range(N):
-        mA[c] = m[c]
-    for t in range(ntr):
-        for c in range(N):
-            qA[t * N + c] = q[t * qstride + c]
-    pm = mA
-    pt = mT
-    code = _x_step(&pm, &pt, qA, N, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+    # ---- order 0: branch A (X then Y) into A/T, branch B (Y then X) into B and the free one --
+    code = _sweeps(1, m, q, qstride, ntr, w.mA, w.qA, N, w.mT, w.qT, N, fx, fy, scale, nlat, nlon,
+                   scheme, max_sub, w, &mr, &qr, &sr, &na, ej, ei, ev)
     if code != 0:
         return code
-    code = _y_steps(&pm, &pt, qA, N, ntr, fy, scale, nlat, nlon, scheme, max_sub, w, &na, ej, ei, ev)
-    if code != 0:
-        return code
-    pmA = pm          # result of branch A; pt is free
-    # ---- branch B: Y then X ----------------------------------------------------------------
-    pm = mB
-    for c in range(N):
-        mB[c] = m[c]
-    for t in range(ntr):
-        for c in range(N):
-            qB[t * N + c] = q[t * qstride + c]
-    code = _y_steps(&pm, &pt, qB, N, ntr, fy, scale, nlat, nlon, scheme, max_sub, w, &nb, ej, ei, ev)
-    if code != 0:
-        return code
-    code = _x_step(&pm, &pt, qB, N, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+    if mr == w.mA:
+        code = _sweeps(2, m, q, qstride, ntr, w.mB, w.qB, N, w.mT, w.qT, N, fx, fy, scale, nlat, nlon,
+                       scheme, max_sub, w, &mr2, &qr2, &sr2, &nb, ej, ei, ev)
+    else:
+        code = _sweeps(2, m, q, qstride, ntr, w.mB, w.qB, N, w.mA, w.qA, N, fx, fy, scale, nlat, nlon,
+                       scheme, max_sub, w, &mr2, &qr2, &sr2, &nb, ej, ei, ev)
     if code != 0:
         return code
     nsub_out[0] = na if na > nb else nb
     # ---- average of the two orderings --------------------------------------------------------
     for c in range(nlon, N - nlon):
-        mf = 0.5 * (pmA[c] + pm[c])
+        mf = 0.5 * (mr[c] + mr2[c])
         for t in range(ntr):
-            q[t * qstride + c] = 0.5 * (qA[t * N + c] * pmA[c] + qB[t * N + c] * pm[c]) / mf
+            q[t * qstride + c] = 0.5 * (qr[t * sr + c] * mr[c] + qr2[t * sr2 + c] * mr2[c]) / mf
         m[c] = mf
     for r in range(2):
         jcap = 0 if r == 0 else nlat - 1
         o = <Py_ssize_t> jcap * nlon
         mc = 0.0
         for i in range(nlon):
-            mc += 0.5 * (pmA[o + i] + pm[o + i])
+            mc += 0.5 * (mr[o + i] + mr2[o + i])
         if not (mc > 0.0):
             ej[0] = jcap; ei[0] = -1; ev[0] = mc
             return 4
         for t in range(ntr):
             rmc = 0.0
             for i in range(nlon):
-                rmc += 0.5 * (qA[t * N + o + i] * pmA[o + i] + qB[t * N + o + i] * pm[o + i])
+                rmc += 0.5 * (qr[t * sr + o + i] * mr[o + i] + qr2[t * sr2 + o + i] * mr2[o + i])
             qc = rmc / mc
             for i in range(nlon):
                 q[t * qstride + o + i] = qc
         for i in range(nlon):
-            m[o + i] = 0.5 * (pmA[o + i] + pm[o + i])
+            m[o + i] = 0.5 * (mr[o + i] + mr2[o + i])
     return _check_masses(m, nlat, nlon, ej, ei, ev)
+
+
+cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int ntr, int order,
+                              HWork* w) noexcept nogil:
+    """Carve the per-thread workspace into ``w`` (when base is not NULL); returns its size in doubles."""
+    cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
+    cdef Py_ssize_t R = nlon + 8
+    cdef Py_ssize_t nbuf = 3 if order == 0 else 1
+    cdef Py_ssize_t off = 0
+    cdef double* p = base
+    if base != NULL:
+        w.fa = p + off
+        w.rem = p + off + R
+        w.alp = p + off + 2 * R
+        w.fl = p + off + 3 * R
+        w.ae = p + off + 4 * R
+        w.pl = p + off + 5 * R
+        w.pr = p + off + 6 * R
+        w.p6 = p + off + 7 * R
+        w.qe = p + off + 8 * R
+        w.mh = p + off + 9 * R
+        w.yf = p + off + 10 * R
+        w.yrem = p + off + 11 * R
+        w.yalp = p + off + 12 * R
+        w.rinv = p + off + 13 * R
+        w.nw = ibase
+    off += 14 * R
+    if base != NULL:
+        w.ring = p + off
+    off += <Py_ssize_t> ntr * YRING * nlon + 8
+    if base != NULL:
+        w.caps = p + off
+    off += 4 * ntr + 8
+    if base != NULL:
+        w.mT = p + off
+        w.qT = p + off + N
+    off += N * (1 + ntr)
+    if order == 0:
+        if base != NULL:
+            w.mA = p + off
+            w.qA = p + off + N
+            w.mB = p + off + N * (1 + ntr)
+            w.qB = p + off + N * (2 + ntr)
+        off += 2 * N * (1 + ntr)
+    return off
 
 
 def hwork_size(int nlat, int nlon, int ntr, int order):
     """(doubles, ints) of per-thread workspace ``hadvect`` needs."""
-    cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
-    cdef Py_ssize_t nq = (2 * ntr * N) if order == 0 else 0
-    cdef Py_ssize_t BF = <Py_ssize_t> (nlat + 1) * YBLOCK + nlon + 8
-    return 3 * N + nq + 8 * BF + 2 * nlon + 2 * ntr + 64, nlon + 8
+    cdef HWork w
+    return _hwork_layout(NULL, NULL, nlat, nlon, ntr, order, &w), nlon + 8
 
 
 def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] fx,
@@ -747,12 +904,20 @@ def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef int* iwp = &iwork[0, 0]
     cdef Py_ssize_t wstride = work.shape[1]
     cdef Py_ssize_t iwstride = iwork.shape[1]
+    cdef HWork* hws = <HWork*> malloc(nthreads * sizeof(HWork))
+    if hws == NULL:
+        raise MemoryError("advection work structures")
+    for tid in range(nthreads):
+        _hwork_layout(wp + tid * wstride, iwp + tid * iwstride, nlat, nlon, ntr, order, &hws[tid])
     for k in prange(nlev, nogil=True, schedule="dynamic", num_threads=nthreads):
         tid = threadid()
         code = _hlevel(mp + k * N, qp + k * N, qstride, ntr, fxp + k * N, fyp + k * NF, scale,
-                       nlat, nlon, scheme, max_sub, order, wp + tid * wstride, iwp + tid * iwstride,
+                       nlat, nlon, scheme, max_sub, order, &hws[tid],
                        sp + 3 * k + 1, sp + 3 * k + 2, vp + k, np_ + k)
         sp[3 * k] = code
+    free(hws)
+
+
 
 
 # ---------------------------------------------------------------------------------------
