@@ -923,50 +923,66 @@ def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
 # ---------------------------------------------------------------------------------------
 # vertical sweep in the air-mass coordinate
 # ---------------------------------------------------------------------------------------
-cdef int _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp) noexcept nogil:
+cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp) noexcept nogil:
     """Interface geometry when less than one layer crosses: air moved, |air|, mass Courant
     number of the upstream layer; returns how many faces need whole layers (a walk)."""
-    cdef int i, nwalk = 0
-    cdef double af, up, ff
+    cdef int i
+    cdef long long nwalk = 0
+    cdef double af, up, ff, lo, hi
     for i in range(n):
         ff = f[i]
         af = fabs(ff)
-        up = mlo[i] if ff >= 0.0 else mhi[i]
+        lo = mlo[i]
+        hi = mhi[i]
+        up = lo if ff >= 0.0 else hi
         fa[i] = ff
         rem[i] = af
         alp[i] = af / up
-        nwalk += (af > up)
+        nwalk += af > up
     return nwalk
 
 
 cdef void _vcoef_cell(cdptr hm, cdptr h0, cdptr hp, int n, dptr c1, dptr c2) noexcept nogil:
-    """CW84 eq. 1.7 weights: slope = c1 (q+ - q0) + c2 (q0 - q-), widths = layer air masses."""
+    """CW84 eq. 1.7 weights: slope = c1 (q+ - q0) + c2 (q0 - q-), widths = layer air masses.
+    The three reciprocals 1/(c+a+b), 1/(a+b), 1/(c+a) come from one division of their product."""
     cdef int i
-    cdef double r3, a, b, c, ib, ic
+    cdef double a, b, c, s3, sb, sc, p, r3, ib, ic
     for i in range(n):
         a = h0[i]
         b = hp[i]
         c = hm[i]
-        r3 = a / (c + a + b)
-        ib = 1.0 / (b + a)
-        ic = 1.0 / (c + a)
+        s3 = c + a + b
+        sb = b + a
+        sc = c + a
+        p = 1.0 / (s3 * sb * sc)
+        r3 = a * (sb * sc) * p
+        ib = (s3 * sc) * p
+        ic = (s3 * sb) * p
         c1[i] = r3 * (2.0 * c + a) * ib
         c2[i] = r3 * (a + 2.0 * b) * ic
 
 
 cdef void _vcoef_face(cdptr hm, cdptr h0, cdptr hp, cdptr hpp, int n, dptr d1, dptr d2, dptr d3) noexcept nogil:
-    """CW84 eq. 1.6 weights of the edge between cells 0 and p: a0 + d1 (ap - a0) + d2 s_p + d3 s_0."""
+    """CW84 eq. 1.6 weights of the edge between cells 0 and p: a0 + d1 (ap - a0) + d2 s_p + d3 s_0.
+    The four reciprocals come from one division of their product."""
     cdef int i
-    cdef double r4, a, b, c, e, iab, i2ab, ia2b
+    cdef double a, b, c, e, s4, s2, t1, t2, p, r4, iab, i2ab, ia2b, u, v
     for i in range(n):
         a = h0[i]
         b = hp[i]
         c = hm[i]
         e = hpp[i]
-        r4 = 1.0 / (c + a + b + e)
-        iab = 1.0 / (a + b)
-        i2ab = 1.0 / (2.0 * a + b)
-        ia2b = 1.0 / (a + 2.0 * b)
+        s4 = c + a + b + e
+        s2 = a + b
+        t1 = 2.0 * a + b
+        t2 = a + 2.0 * b
+        u = s4 * s2
+        v = t1 * t2
+        p = 1.0 / (u * v)
+        r4 = (s2 * v) * p
+        iab = (s4 * v) * p
+        i2ab = (u * t2) * p
+        ia2b = (u * t1) * p
         d1[i] = a * iab + 2.0 * b * a * iab * r4 * ((c + a) * i2ab - (e + b) * ia2b)
         d2[i] = -a * (c + a) * i2ab * r4
         d3[i] = b * (b + e) * ia2b * r4
@@ -1017,12 +1033,20 @@ cdef void _vedge(cdptr q0, cdptr qp, cdptr d1, cdptr d2, cdptr d3, cdptr dmp, cd
             e[i] = q0[i] + d1[i] * (qp[i] - q0[i]) + d2[i] * dmp[i] + d3[i] * dm0[i]
 
 
+cdef void _update_inplace(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, int n) noexcept nogil:
+    """q = (q m + f_in - f_out) / m' for n cells, with rinv = 1/m'."""
+    cdef int i
+    for i in range(n):
+        q[i] = (q[i] * m[i] + flin[i] - flout[i]) * rinv[i]
+
+
 cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int ntr,
                const double* w, int nlev, int ncol, int scheme, double* work, int* iwork,
                int* ek, int* ei, double* ev) noexcept nogil:
-    """Vertical flux-form PPM update of one row of columns (all tracers).
+    """Vertical flux-form PPM update of one block of columns (all tracers).
 
-    Row arrays are indexed [k * ncol + i]; interface k lies between layers k-1 and k.
+    Block arrays (w included) are indexed [k * ncol + i]; interface k lies between layers
+    k-1 and k.
     """
     cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
     cdef Py_ssize_t LF = <Py_ssize_t> (nlev + 1) * ncol
@@ -1041,29 +1065,27 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     cdef double* pr = pl + L
     cdef double* p6 = pr + L
     cdef double* mn = p6 + L
+    cdef double* rinv = mn + L
     cdef int* nw = iwork
-    cdef int k, i, c, cnt, t, wk, nwalk = 0, km, kp, kpp
-    cdef double f, r, s, a, af, up, mmin
+    cdef int k, i, c, cnt, t, wk, km, kp, kpp
+    cdef Py_ssize_t nwalk = 0
+    cdef double f, r, s, a, af, up
     cdef double* qt
     # ---- geometry: whole layers + fraction crossing each interface ----------------------
     for k in range(nlev):
-        mmin = m[k * lstride]
-        for i in range(ncol):
-            mmin = m[k * lstride + i] if m[k * lstride + i] < mmin else mmin
-        if not (mmin > 0.0):
+        if _count_nonpositive(m + k * lstride, ncol):
             for i in range(ncol):
                 if not (m[k * lstride + i] > 0.0):
                     ek[0] = k; ei[0] = i; ev[0] = m[k * lstride + i]
                     return 5
-    for i in range(ncol):
-        fa[i] = 0.0
-        fa[nlev * ncol + i] = 0.0
-        rem[i] = 0.0
-        rem[nlev * ncol + i] = 0.0
-        alp[i] = 0.0
-        alp[nlev * ncol + i] = 0.0
+    memset(fa, 0, ncol * sizeof(double))
+    memset(fa + nlev * ncol, 0, ncol * sizeof(double))
+    memset(rem, 0, ncol * sizeof(double))
+    memset(rem + nlev * ncol, 0, ncol * sizeof(double))
+    memset(alp, 0, ncol * sizeof(double))
+    memset(alp + nlev * ncol, 0, ncol * sizeof(double))
     for k in range(1, nlev):
-        nwalk += _vgeom(w + k * lstride, m + (k - 1) * lstride, m + k * lstride, ncol,
+        nwalk += _vgeom(w + k * ncol, m + (k - 1) * lstride, m + k * lstride, ncol,
                         fa + k * ncol, rem + k * ncol, alp + k * ncol)
     if nwalk:
         for k in range(1, nlev):
@@ -1103,15 +1125,14 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
                 alp[k * ncol + i] = r / m[c * lstride + i]
                 nw[k * ncol + i] = cnt
     for k in range(nlev):
-        mmin = 1.0
-        for i in range(ncol):
-            mn[k * ncol + i] = m[k * lstride + i] + fa[k * ncol + i] - fa[(k + 1) * ncol + i]
-            mmin = mn[k * ncol + i] if mn[k * ncol + i] < mmin else mmin
-        if not (mmin > 0.0):
+        _mass_update(m + k * lstride, fa + k * ncol, fa + (k + 1) * ncol, ncol, mn + k * ncol)
+    for k in range(nlev):
+        if _count_nonpositive(mn + k * ncol, ncol):
             for i in range(ncol):
                 if not (mn[k * ncol + i] > 0.0):
                     ek[0] = k; ei[0] = i; ev[0] = mn[k * ncol + i]
                     return 4
+    _reciprocal(mn, <int> L, rinv)
     # ---- non-uniform PPM coefficients (CW84 eqs. 1.6-1.7), cell widths = layer masses ----
     if scheme != UPWIND:
         for k in range(nlev):
@@ -1124,32 +1145,29 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
             _vcoef_face(m + km * lstride, m + (k - 1) * lstride, m + k * lstride, m + kpp * lstride, ncol,
                         d1 + k * ncol, d2 + k * ncol, d3 + k * ncol)
     # ---- tracers --------------------------------------------------------------------------
+    memset(fl, 0, ncol * sizeof(double))
+    memset(fl + nlev * ncol, 0, ncol * sizeof(double))
     for t in range(ntr):
         qt = q + t * tstride
         if scheme == UPWIND:
             for k in range(nlev):
-                for i in range(ncol):
-                    pl[k * ncol + i] = qt[k * lstride + i]
-                    pr[k * ncol + i] = qt[k * lstride + i]
-                    p6[k * ncol + i] = 0.0
+                memcpy(pl + k * ncol, qt + k * lstride, ncol * sizeof(double))
+                memcpy(pr + k * ncol, qt + k * lstride, ncol * sizeof(double))
+            memset(p6, 0, L * sizeof(double))
         else:
             for k in range(nlev):
                 km = k - 1 if k > 0 else k
                 kp = k + 1 if k < nlev - 1 else k
                 _vslope(qt + km * lstride, qt + k * lstride, qt + kp * lstride, c1 + k * ncol, c2 + k * ncol,
                         ncol, scheme, dm + k * ncol)
-            for i in range(ncol):
-                ae[i] = qt[i]
-                ae[nlev * ncol + i] = qt[(nlev - 1) * lstride + i]
+            memcpy(ae, qt, ncol * sizeof(double))
+            memcpy(ae + nlev * ncol, qt + (nlev - 1) * lstride, ncol * sizeof(double))
             for k in range(1, nlev):
                 _vedge(qt + (k - 1) * lstride, qt + k * lstride, d1 + k * ncol, d2 + k * ncol, d3 + k * ncol,
                        dm + k * ncol, dm + (k - 1) * ncol, ncol, scheme, ae + k * ncol)
             for k in range(nlev):
                 _parabolas(qt + k * lstride, ae + k * ncol, ae + (k + 1) * ncol, ncol, scheme,
                            pl + k * ncol, pr + k * ncol, p6 + k * ncol)
-        for i in range(ncol):
-            fl[i] = 0.0
-            fl[nlev * ncol + i] = 0.0
         for k in range(1, nlev):
             _face_fluxes(fa + k * ncol, alp + k * ncol, rem + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
                          p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
@@ -1177,10 +1195,10 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
                         fl[k * ncol + i] = -(s + rem[k * ncol + i] * _avg_left(
                             pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a))
         for k in range(nlev):
-            _update(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol, mn + k * ncol, ncol)
+            _update_inplace(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol,
+                            rinv + k * ncol, ncol)
     for k in range(nlev):
-        for i in range(ncol):
-            m[k * lstride + i] = mn[k * ncol + i]
+        memcpy(m + k * lstride, mn + k * ncol, ncol * sizeof(double))
     return 0
 
 
@@ -1191,16 +1209,55 @@ DEF VBLOCK = 64
 def vwork_size(int nlev, int ncol):
     """(doubles, ints) of per-thread workspace ``vadvect`` needs."""
     cdef int nb = ncol if ncol < VBLOCK else VBLOCK
-    return 8 * (nlev + 1) * nb + 7 * nlev * nb + 8, (nlev + 1) * nb
+    return 9 * (nlev + 1) * nb + 8 * nlev * nb + 8, (nlev + 1) * nb
 
 
-def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] w, int scheme,
+cdef void _column_w(const double* m, Py_ssize_t lstride, const double* fx, const double* fy, int nlon,
+                    int i0, int ncol, double scale, const double* ps, const double* dap, const double* dbp,
+                    const double* area, double g0, bint with_conv, int nlev, double* w) noexcept nogil:
+    """Upward air mass w [kg per step] through the interfaces of one block of columns (TM5
+    construction, see esm.transport.advection): w_0 = 0, w_{k+1} = w_k + (m_k [+ c_k] - target_k),
+    target_k = (dap_k + dbp_k ps*) A/g, w_nlev = 0. ``m``/``fx``/``fy``/``ps``/``area`` point at
+    the block's first column (i0 in its row); ``with_conv`` adds the horizontal convergence c_k
+    (vertical sweep before the horizontal one), otherwise ``m`` already holds m + c."""
+    cdef int k, i
+    cdef Py_ssize_t fo
+    cdef double c, tg
+    cdef double* wk
+    cdef double* wk1
+    for i in range(ncol):
+        w[i] = 0.0
+    for k in range(nlev):
+        wk = w + k * ncol
+        wk1 = w + (k + 1) * ncol
+        fo = k * lstride
+        for i in range(ncol):
+            tg = (dap[k] + dbp[k] * ps[i]) * (area[i] / g0)
+            if with_conv:
+                if i0 + i + 1 < nlon:
+                    c = ((fx[fo + i] * scale - fx[fo + i + 1] * scale)
+                         + (fy[fo + k * nlon + i] * scale - fy[fo + k * nlon + nlon + i] * scale))
+                else:
+                    c = ((fx[fo + i] * scale - fx[fo + i + 1 - nlon] * scale)
+                         + (fy[fo + k * nlon + i] * scale - fy[fo + k * nlon + nlon + i] * scale))
+                wk1[i] = wk[i] + ((m[fo + i] + c) - tg)
+            else:
+                wk1[i] = wk[i] + (m[fo + i] - tg)
+    for i in range(ncol):
+        w[nlev * ncol + i] = 0.0
+
+
+def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] fx, const double[:, :, ::1] fy,
+            double scale, const double[:, ::1] ps, const double[::1] dap, const double[::1] dbp,
+            const double[:, ::1] area, double g0, bint with_conv, int scheme,
             int row_start, int row_end, int[:, ::1] status, double[::1] value,
             double[:, ::1] work, int[:, ::1] iwork):
     """Vertical FFSL step in place for rows ``row_start <= j < row_end``.
 
-    w (nlev+1, nrow, ncol): upward air mass through each interface over the step [kg]
-    (w[0] and w[nlev] are ignored and taken as zero). status[j] = (code, k, i).
+    The upward air mass through each interface comes from the hybrid coefficients and the
+    end-of-step surface pressure ``ps`` (``column_pressure``), computed block by block
+    (``_column_w``); ``with_conv``: the sweep comes before the horizontal one, so the
+    horizontal convergence of ``fx``/``fy`` (times ``scale``) is added. status[j] = (code, k, i).
     ``work``/``iwork``: one row of ``vwork_size`` per thread. Each row is processed in
     blocks of VBLOCK columns.
     """
@@ -1213,12 +1270,16 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef int nblk = (ncol + nb - 1) // nb
     cdef Py_ssize_t lstride = <Py_ssize_t> nrow * ncol
     cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
+    cdef Py_ssize_t wblk = <Py_ssize_t> (nlev + 1) * nb
     cdef int j, b, code, tid, i0, width, kk, ii
     cdef Py_ssize_t o
     cdef double vv
     cdef double* mp = &m[0, 0, 0]
     cdef double* qp = &q[0, 0, 0, 0]
-    cdef const double* wp = &w[0, 0, 0]
+    cdef const double* fxp = &fx[0, 0, 0]
+    cdef const double* fyp = &fy[0, 0, 0]
+    cdef const double* psp = &ps[0, 0]
+    cdef const double* ap = &area[0, 0]
     cdef int* sp = &status[0, 0]
     cdef double* vp = &value[0]
     cdef double* wkp = &work[0, 0]
@@ -1234,8 +1295,10 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             kk = 0
             ii = 0
             vv = 0.0
-            code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wp + o, nlev, width, scheme,
-                         wkp + tid * wstride, iwp + tid * iwstride, &kk, &ii, &vv)
+            _column_w(mp + o, lstride, fxp + o, fyp + o, ncol, i0, width, scale, psp + o, &dap[0], &dbp[0],
+                      ap + o, g0, with_conv, nlev, wkp + tid * wstride)
+            code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wkp + tid * wstride, nlev, width, scheme,
+                         wkp + tid * wstride + wblk, iwp + tid * iwstride, &kk, &ii, &vv)
             if code != 0 and sp[3 * j] == 0:
                 sp[3 * j] = code
                 sp[3 * j + 1] = kk
@@ -1243,39 +1306,107 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                 vp[j] = vv
 
 
+def vadvect_columns(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] w, int scheme,
+                    int[:, ::1] status, double[::1] value, double[:, ::1] work, int[:, ::1] iwork):
+    """Vertical FFSL step in place for a few columns with given interface fluxes w (nlev+1,
+    1, ncol) [kg per step] (the polar caps: one column each); one thread."""
+    cdef int nlev = m.shape[0]
+    cdef int ncol = m.shape[2]
+    cdef int ntr = q.shape[0]
+    cdef Py_ssize_t wblk = <Py_ssize_t> (nlev + 1) * ncol
+    cdef int k, i, code, kk = 0, ii = 0
+    cdef double vv = 0.0
+    cdef double* wb = &work[0, 0]
+    if m.shape[1] != 1 or work.shape[1] < 9 * wblk + 8 * nlev * ncol:
+        raise ValueError("vadvect_columns: m must be (nlev, 1, ncol) and work large enough")
+    for k in range(nlev + 1):
+        for i in range(ncol):
+            wb[k * ncol + i] = w[k, 0, i]
+    with nogil:
+        code = _vrow(&m[0, 0, 0], &q[0, 0, 0, 0], <Py_ssize_t> nlev * ncol, ncol, ntr, wb, nlev, ncol, scheme,
+                     wb + wblk, &iwork[0, 0], &kk, &ii, &vv)
+    status[0, 0] = code
+    status[0, 1] = kk
+    status[0, 2] = ii
+    value[0] = vv
+
+
 # ---------------------------------------------------------------------------------------
-# vertical air-mass fluxes (TM5 construction; see esm.transport.advection)
+# end-of-step surface pressure implied by the mass fluxes (TM5 construction)
 # ---------------------------------------------------------------------------------------
-def vertical_fluxes(const double[:, :, ::1] m, const double[:, :, ::1] fx, const double[:, :, ::1] fy,
+def column_pressure(const double[:, :, ::1] m, const double[:, :, ::1] fx, const double[:, :, ::1] fy,
                     double scale, const double[::1] dap, const double[::1] dbp, const double[:, ::1] area,
-                    double ptop, double g0, double[:, :, ::1] conv, double[:, ::1] ps,
-                    double[:, :, ::1] target, double[:, :, ::1] w, int nthreads=1):
-    """Horizontal convergence ``conv`` [kg], end-of-step surface pressure ``ps`` implied by
-    the column air after horizontal transport, layer targets ``target`` [kg] and upward air
-    mass ``w`` [kg] through each interface (w[0] = w[nlev] = 0); w[k+1] accumulates
-    (m + conv - target) upward, summed in the same order in every column."""
+                    double ptop, double g0, double[:, ::1] ps, double[:, ::1] cap_mc, double[:, ::1] cap_target,
+                    long long[::1] nonfinite, int nthreads=1):
+    """End-of-step surface pressure ``ps`` = p_top + g/A sum_k (m_k + c_k) (c: horizontal
+    convergence of fx, fy times ``scale``, summed upward in the same order in every column);
+    for the polar-cap rows (0 and nlat-1) the per-level sums over the row of m + c and of the
+    targets (dap + dbp ps) A/g (``cap_mc``, ``cap_target`` (nlev, 2)); ``nonfinite[j]``: how
+    many non-finite values of fx/fy row j has (one pass over the fluxes serves both)."""
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
-    cdef int j, i, k
+    cdef int j, i, k, r
+    cdef double c
+    cdef long long nb
     for j in prange(nlat, nogil=True, schedule="static", num_threads=nthreads):
+        nb = 0
         for i in range(nlon):
             ps[j, i] = 0.0
         for k in range(nlev):
-            for i in range(nlon - 1):
-                conv[k, j, i] = ((fx[k, j, i] * scale - fx[k, j, i + 1] * scale)
-                                 + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale))
-            i = nlon - 1
-            conv[k, j, i] = ((fx[k, j, i] * scale - fx[k, j, 0] * scale)
-                             + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale))
             for i in range(nlon):
-                ps[j, i] = ps[j, i] + (m[k, j, i] + conv[k, j, i])
+                nb = nb + (not ((fx[k, j, i] - fx[k, j, i]) == 0.0)) + (not ((fy[k, j, i] - fy[k, j, i]) == 0.0))
+            if j == nlat - 1:
+                for i in range(nlon):
+                    nb = nb + (not ((fy[k, j + 1, i] - fy[k, j + 1, i]) == 0.0))
+            for i in range(nlon - 1):
+                ps[j, i] = ps[j, i] + (m[k, j, i] + ((fx[k, j, i] * scale - fx[k, j, i + 1] * scale)
+                                                     + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)))
+            i = nlon - 1
+            ps[j, i] = ps[j, i] + (m[k, j, i] + ((fx[k, j, i] * scale - fx[k, j, 0] * scale)
+                                                 + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)))
+        nonfinite[j] = nb
         for i in range(nlon):
             ps[j, i] = ptop + ps[j, i] * g0 / area[j, i]
-            w[0, j, i] = 0.0
+    for r in range(2):
+        j = 0 if r == 0 else nlat - 1
         for k in range(nlev):
+            cap_mc[k, r] = 0.0
+            cap_target[k, r] = 0.0
             for i in range(nlon):
-                target[k, j, i] = (dap[k] + dbp[k] * ps[j, i]) * (area[j, i] / g0)
-                w[k + 1, j, i] = w[k, j, i] + ((m[k, j, i] + conv[k, j, i]) - target[k, j, i])
-        for i in range(nlon):
-            w[nlev, j, i] = 0.0
+                if i < nlon - 1:
+                    c = (fx[k, j, i] * scale - fx[k, j, i + 1] * scale) + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)
+                else:
+                    c = (fx[k, j, i] * scale - fx[k, j, 0] * scale) + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)
+                cap_mc[k, r] += m[k, j, i] + c
+                cap_target[k, r] += (dap[k] + dbp[k] * ps[j, i]) * (area[j, i] / g0)
+
+
+def scan_finite(const double[::1] x, double vmin, int mode, int nthreads=1):
+    """How many values of x are non-finite (mode 0), or non-finite or below vmin (mode 1), or
+    non-finite or not above vmin (mode 2): one parallel pass, no temporaries."""
+    cdef Py_ssize_t n = x.shape[0]
+    cdef Py_ssize_t nchunk = 64
+    cdef Py_ssize_t csize = (n + nchunk - 1) // nchunk
+    cdef Py_ssize_t c, i, a, b
+    cdef long long cnt, total = 0
+    cdef double v
+    for c in prange(nchunk, nogil=True, schedule="static", num_threads=nthreads):
+        cnt = 0
+        a = c * csize
+        b = a + csize
+        if b > n:
+            b = n
+        if mode == 0:
+            for i in range(a, b):
+                cnt = cnt + (not ((x[i] - x[i]) == 0.0))
+        elif mode == 1:
+            for i in range(a, b):
+                v = x[i]
+                cnt = cnt + (not ((v - v) == 0.0)) + (not (v >= vmin))
+        else:
+            for i in range(a, b):
+                v = x[i]
+                cnt = cnt + (not ((v - v) == 0.0)) + (not (v > vmin))
+        total += cnt
+    return total
