@@ -197,7 +197,8 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
                          double* fa, double* rem, double* alp, int* nw, double* mnew, double* mh,
                          int* nwalk_out, int* ej, int* ei, double* ev) noexcept nogil:
     """Departure geometry of the west faces of one row: air moved ``fa``, whole cells crossed
-    ``nw``, remainder ``rem`` and its fraction ``alp`` of the partial cell; new air ``mnew``.
+    (``nw``: pairs (face, count) for the ``nwalk_out`` faces where whole cells cross), remainder
+    ``rem`` and its fraction ``alp`` of the partial cell; new air ``mnew``.
 
     ``fa`` is the sum of whole cells plus the remainder (the same sum the tracer flux uses,
     so q = 1 stays exactly 1). ``fa`` has nlon + 1 entries (the last repeats the first).
@@ -228,11 +229,8 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
         y = mh[i + 1]
         up = x if f >= 0.0 else y
         nwalk64 += rem[i] > up
-    nwalk = nwalk64 > 0
-    if nwalk:
-        memset(nw, 0, nlon * sizeof(int))
-    nwalk_out[0] = nwalk
-    if nwalk:
+    nwalk = 0
+    if nwalk64 > 0:
         for i in range(nlon):
             f = fa[i]
             af = fabs(f)
@@ -266,7 +264,10 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
                 fa[i] = -(s + r)
             rem[i] = r
             alp[i] = r / mr[c]
-            nw[i] = cnt
+            nw[2 * nwalk] = i           # list of the faces with whole cells crossing
+            nw[2 * nwalk + 1] = cnt
+            nwalk += 1
+    nwalk_out[0] = nwalk
     fa[nlon] = fa[0]
     _mass_update(mr, fa, fa + 1, nlon, mnew)
     if _count_nonpositive(mnew, nlon):
@@ -324,26 +325,24 @@ cdef void _x_row_tracer(cdptr mr, cdptr rinv, cdptr qr, dptr qd, int nlon, int s
     pr[nlon + 1] = pr[1]
     p6[nlon + 1] = p6[1]
     _face_fluxes(fa, alp, rem, pl, pr, p6, pl + 1, pr + 1, p6 + 1, nlon, fl)
-    if nwalk:
-        for i in range(nlon):
-            cnt = nw[i]
-            if cnt == 0:
-                continue
-            f = fa[i]
-            a = alp[i]
-            s = 0.0
-            if f >= 0.0:
-                c = i - 1 if i > 0 else nlon - 1
-                for w in range(cnt):
-                    s += qr[c] * mr[c]
-                    c = c - 1 if c > 0 else nlon - 1
-                fl[i] = s + rem[i] * _avg_right(pl[c + 1], pr[c + 1], p6[c + 1], a)
-            else:
-                c = i
-                for w in range(cnt):
-                    s += qr[c] * mr[c]
-                    c = c + 1 if c < nlon - 1 else 0
-                fl[i] = -(s + rem[i] * _avg_left(pl[c + 1], pr[c + 1], p6[c + 1], a))
+    for k in range(nwalk):
+        i = nw[2 * k]
+        cnt = nw[2 * k + 1]
+        f = fa[i]
+        a = alp[i]
+        s = 0.0
+        if f >= 0.0:
+            c = i - 1 if i > 0 else nlon - 1
+            for w in range(cnt):
+                s += qr[c] * mr[c]
+                c = c - 1 if c > 0 else nlon - 1
+            fl[i] = s + rem[i] * _avg_right(pl[c + 1], pr[c + 1], p6[c + 1], a)
+        else:
+            c = i
+            for w in range(cnt):
+                s += qr[c] * mr[c]
+                c = c + 1 if c < nlon - 1 else 0
+            fl[i] = -(s + rem[i] * _avg_left(pl[c + 1], pr[c + 1], p6[c + 1], a))
     fl[nlon] = fl[0]
     _update_to(qr, mr, fl, fl + 1, rinv, nlon, qd)
 
@@ -869,7 +868,7 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
 def hwork_size(int nlat, int nlon, int ntr, int order):
     """(doubles, ints) of per-thread workspace ``hadvect`` needs."""
     cdef HWork w
-    return _hwork_layout(NULL, NULL, nlat, nlon, ntr, order, &w), nlon + 8
+    return _hwork_layout(NULL, NULL, nlat, nlon, ntr, order, &w), 2 * nlon + 16
 
 
 def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] fx,
@@ -1212,37 +1211,46 @@ def vwork_size(int nlev, int ncol):
     return 9 * (nlev + 1) * nb + 8 * nlev * nb + 8, (nlev + 1) * nb
 
 
+cdef void _w_level(cdptr m, cdptr fx, cdptr fxe, cdptr fys, cdptr fyn, cdptr ps, cdptr ag, double dap, double dbp,
+                   double scale, int n, bint with_conv, cdptr wk, dptr wk1) noexcept nogil:
+    """One level of ``_column_w``: w_{k+1} = w_k + (m [+ c] - target); ``fxe`` is fx shifted by one
+    column (the east face)."""
+    cdef int i
+    cdef double c, tg
+    if with_conv:
+        for i in range(n):
+            tg = (dap + dbp * ps[i]) * ag[i]
+            c = (fx[i] * scale - fxe[i] * scale) + (fys[i] * scale - fyn[i] * scale)
+            wk1[i] = wk[i] + ((m[i] + c) - tg)
+    else:
+        for i in range(n):
+            tg = (dap + dbp * ps[i]) * ag[i]
+            wk1[i] = wk[i] + (m[i] - tg)
+
+
 cdef void _column_w(const double* m, Py_ssize_t lstride, const double* fx, const double* fy, int nlon,
                     int i0, int ncol, double scale, const double* ps, const double* dap, const double* dbp,
-                    const double* area, double g0, bint with_conv, int nlev, double* w) noexcept nogil:
+                    const double* area, double g0, bint with_conv, int nlev, double* w, double* ag,
+                    double* fxe) noexcept nogil:
     """Upward air mass w [kg per step] through the interfaces of one block of columns (TM5
     construction, see esm.transport.advection): w_0 = 0, w_{k+1} = w_k + (m_k [+ c_k] - target_k),
     target_k = (dap_k + dbp_k ps*) A/g, w_nlev = 0. ``m``/``fx``/``fy``/``ps``/``area`` point at
     the block's first column (i0 in its row); ``with_conv`` adds the horizontal convergence c_k
-    (vertical sweep before the horizontal one), otherwise ``m`` already holds m + c."""
+    (vertical sweep before the horizontal one), otherwise ``m`` already holds m + c.
+    ``ag``, ``fxe``: scratch of ncol."""
     cdef int k, i
     cdef Py_ssize_t fo
-    cdef double c, tg
-    cdef double* wk
-    cdef double* wk1
     for i in range(ncol):
         w[i] = 0.0
+        ag[i] = area[i] / g0
     for k in range(nlev):
-        wk = w + k * ncol
-        wk1 = w + (k + 1) * ncol
         fo = k * lstride
-        for i in range(ncol):
-            tg = (dap[k] + dbp[k] * ps[i]) * (area[i] / g0)
-            if with_conv:
-                if i0 + i + 1 < nlon:
-                    c = ((fx[fo + i] * scale - fx[fo + i + 1] * scale)
-                         + (fy[fo + k * nlon + i] * scale - fy[fo + k * nlon + nlon + i] * scale))
-                else:
-                    c = ((fx[fo + i] * scale - fx[fo + i + 1 - nlon] * scale)
-                         + (fy[fo + k * nlon + i] * scale - fy[fo + k * nlon + nlon + i] * scale))
-                wk1[i] = wk[i] + ((m[fo + i] + c) - tg)
-            else:
-                wk1[i] = wk[i] + (m[fo + i] - tg)
+        if with_conv:
+            # east-face fluxes of the block's columns (the row is periodic)
+            memcpy(fxe, fx + fo + 1, (ncol - 1) * sizeof(double))
+            fxe[ncol - 1] = fx[fo + ncol] if i0 + ncol < nlon else fx[fo + ncol - nlon]
+        _w_level(m + fo, fx + fo, fxe, fy + fo + k * nlon, fy + fo + k * nlon + nlon, ps, ag, dap[k], dbp[k],
+                 scale, ncol, with_conv, w + k * ncol, w + (k + 1) * ncol)
     for i in range(ncol):
         w[nlev * ncol + i] = 0.0
 
@@ -1296,7 +1304,8 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             ii = 0
             vv = 0.0
             _column_w(mp + o, lstride, fxp + o, fyp + o, ncol, i0, width, scale, psp + o, &dap[0], &dbp[0],
-                      ap + o, g0, with_conv, nlev, wkp + tid * wstride)
+                      ap + o, g0, with_conv, nlev, wkp + tid * wstride, wkp + tid * wstride + wblk,
+                      wkp + tid * wstride + wblk + nb)
             code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wkp + tid * wstride, nlev, width, scheme,
                          wkp + tid * wstride + wblk, iwp + tid * iwstride, &kk, &ii, &vv)
             if code != 0 and sp[3 * j] == 0:
