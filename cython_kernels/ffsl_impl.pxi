@@ -55,9 +55,11 @@ cdef extern from *:
     ctypedef const double* cdptr "const double * __restrict__"
 
 cdef enum:
-    MONO = 0
-    LINEAR = 1
-    UPWIND = 2
+    MONO = 0        # PPM with the CW84 monotonicity constraint
+    LINEAR = 1      # unlimited PPM (linear in q)
+    UPWIND = 2      # piecewise constant
+    FCT = 3         # flux-corrected: CW84-monotone flux + limited (Zalesak 1979) unlimited-PPM correction
+    POSITIVE = 4    # unlimited PPM, parabolas that dip below zero made monotone or flat
 
 cdef extern from *:
     """
@@ -66,8 +68,6 @@ cdef extern from *:
     """
     const double TWO3 "ESM_TWO3"
     const double INV60 "ESM_INV60"
-#: columns per block in the meridional sweep (block arrays of (nlat + 1) * YBLOCK stay in cache)
-DEF YBLOCK = 32
 
 
 # ---------------------------------------------------------------------------------------
@@ -75,10 +75,11 @@ DEF YBLOCK = 32
 # ---------------------------------------------------------------------------------------
 cdef void _parabolas(cdptr q, cdptr el, cdptr er, int n, int scheme,
                      dptr pl, dptr pr, dptr p6) noexcept nogil:
-    """Cell parabolas from edge values el[i] (left) and er[i] (right); CW84 eq. 1.10 if monotone."""
+    """Cell parabolas from edge values el[i] (left) and er[i] (right); CW84 eq. 1.10 if monotone,
+    the positive-definite modification (see the POSITIVE branch) if positive."""
     cdef int i
-    cdef double a, l, r, da, a6, l2, r2, sl, sr, dd, da6
-    cdef bint ext, ovl, ovr
+    cdef double a, l, r, da, a6, l2, r2, sl, sr, dd, da6, pmin
+    cdef bint ext, ovl, ovr, neg, neg2
     if scheme == MONO:
         # every candidate is computed before the selections, so the loop has no floating-point
         # operation under a condition and vectorises
@@ -102,11 +103,105 @@ cdef void _parabolas(cdptr q, cdptr el, cdptr er, int n, int scheme,
             pl[i] = l
             pr[i] = r
             p6[i] = 6.0 * (a - 0.5 * (l + r))
+    elif scheme == POSITIVE:
+        # positive definite: a parabola whose minimum over the cell is negative (an edge, or an
+        # interior minimum when a6 < 0 and |da| < |a6|) gets the CW84 eq. 1.10 modification;
+        # if that is still negative somewhere it becomes the constant cell mean (>= 0)
+        for i in range(n):
+            a = q[i]
+            l = el[i]
+            r = er[i]
+            da = r - l
+            a6 = 6.0 * (a - 0.5 * (l + r))
+            pmin = l + (da + a6) * (da + a6) / (4.0 * a6) if a6 < 0.0 else 0.0
+            neg = (l < 0.0) | (r < 0.0) | ((a6 < 0.0) & (fabs(da) < -a6) & (pmin < 0.0))
+            ext = (r - a) * (a - l) <= 0.0
+            dd = da * da
+            da6 = da * a6
+            sl = 3.0 * a - 2.0 * r
+            sr = 3.0 * a - 2.0 * l
+            ovl = da6 > dd
+            ovr = -dd > da6
+            l2 = sl if ovl else l
+            r2 = sr if ovr else r
+            l2 = a if ext else l2
+            r2 = a if ext else r2
+            # the monotone parabola lies between its edges: negative only if an edge is
+            neg2 = (l2 < 0.0) | (r2 < 0.0)
+            l2 = a if neg2 else l2
+            r2 = a if neg2 else r2
+            l = l2 if neg else l
+            r = r2 if neg else r
+            pl[i] = l
+            pr[i] = r
+            p6[i] = 6.0 * (a - 0.5 * (l + r))
     else:
         for i in range(n):
             pl[i] = el[i]
             pr[i] = er[i]
             p6[i] = 6.0 * (q[i] - 0.5 * (el[i] + er[i]))
+
+
+cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr aout, cdptr mnew, int n,
+                      dptr rp, dptr rm) noexcept nogil:
+    """Zalesak (1979, JCP 31, 335, eqs. 7-12) for n cells of a 1-D sweep: the shares R+ (rp) and
+    R- (rm) of the antidiffusive fluxes into / out of each cell that keep its new mixing ratio
+    within the range of its old value, its two neighbours' (qm, qp) and its low-order new value
+    qtd. ain/aout: antidiffusive air-weighted tracer flux through the cell's lower/upper face
+    (positive towards the upper face); mnew: the cell's new air."""
+    cdef int i
+    cdef double a, b, c, t, hi, lo, x, y, pp, pm, qpl, qmi
+    for i in range(n):
+        a = qm[i]
+        b = q0[i]
+        c = qp[i]
+        t = qtd[i]
+        hi = a if a > b else b
+        hi = hi if hi > c else c
+        hi = hi if hi > t else t
+        lo = a if a < b else b
+        lo = lo if lo < c else c
+        lo = lo if lo < t else t
+        x = ain[i]
+        y = aout[i]
+        pp = (x if x > 0.0 else 0.0) - (y if y < 0.0 else 0.0)
+        pm = (y if y > 0.0 else 0.0) - (x if x < 0.0 else 0.0)
+        qpl = (hi - t) * mnew[i]
+        qmi = (t - lo) * mnew[i]
+        rp[i] = 1.0 if pp <= qpl else qpl / pp
+        rm[i] = 1.0 if pm <= qmi else qmi / pm
+
+
+cdef void _fct_fluxes(cdptr fl, cdptr fh, cdptr rpl, cdptr rml, cdptr rpu, cdptr rmu, int n,
+                      dptr f) noexcept nogil:
+    """Limited fluxes f = fL + C (fH - fL) through n faces, C = min(R+ of the cell the correction
+    enters, R- of the one it leaves) (Zalesak 1979, eq. 13); l/u: the cells below/above the face."""
+    cdef int i
+    cdef double a, c1, c2, x, y, u, v
+    for i in range(n):
+        a = fh[i] - fl[i]
+        x = rpu[i]
+        y = rml[i]
+        u = rpl[i]
+        v = rmu[i]
+        c1 = x if x < y else y
+        c2 = u if u < v else v
+        f[i] = fl[i] + (c1 if a >= 0.0 else c2) * a
+
+
+cdef void _clamp_edges(cdptr e, cdptr qm1, cdptr qp1, int n, dptr ec) noexcept nogil:
+    """Edge values clamped between the two cells of each face (the monotone edges)."""
+    cdef int i
+    cdef double v, lo, hi, a, b
+    for i in range(n):
+        a = qm1[i]
+        b = qp1[i]
+        v = e[i]
+        lo = a if a < b else b
+        hi = b if a < b else a
+        v = lo if v < lo else v
+        v = hi if v > hi else v
+        ec[i] = v
 
 
 cdef void _edges6(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1,
@@ -296,10 +391,12 @@ cdef void _mass_update(cdptr m, cdptr fin, cdptr fout, int n, dptr mnew) noexcep
         mnew[i] = m[i] + fin[i] - fout[i]
 
 
-cdef void _x_row_tracer(cdptr mr, cdptr rinv, cdptr qr, dptr qd, int nlon, int scheme,
-                        cdptr fa, cdptr rem, cdptr alp, const int* nw, int nwalk,
-                        dptr qe, dptr ae, dptr pl, dptr pr, dptr p6, dptr fl) noexcept nogil:
-    """Zonal flux-form update of one row of one tracer: ``qr`` (old) -> ``qd`` (new).
+cdef void _x_row_flux(cdptr mr, cdptr qr, int nlon, int scheme, cdptr fa, cdptr rem, cdptr alp,
+                      const int* nw, int nwalk, cdptr qe, dptr ae, dptr pl, dptr pr, dptr p6,
+                      dptr fl) noexcept nogil:
+    """Tracer fluxes through the nlon + 1 west faces of one row (the last repeats the first)
+    with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND or POSITIVE); ``qe`` holds the
+    row with three halo cells on each side.
 
     Parabola arrays carry one halo cell: index c + 1 holds cell c (0 = cell nlon-1,
     nlon + 1 = cell 0), so face i sits between pl/pr/p6[i] (west) and [i + 1] (east).
@@ -311,10 +408,6 @@ cdef void _x_row_tracer(cdptr mr, cdptr rinv, cdptr qr, dptr qd, int nlon, int s
         memcpy(pr + 1, qr, nlon * sizeof(double))
         memset(p6 + 1, 0, nlon * sizeof(double))
     else:
-        memcpy(qe + 3, qr, nlon * sizeof(double))
-        for k in range(3):
-            qe[k] = qr[nlon - 3 + k]
-            qe[nlon + 3 + k] = qr[k]
         # edge at the west face of cell i (i = 0 .. nlon): cells i-3 .. i+2 = qe[i] .. qe[i+5]
         _edges6(qe, qe + 1, qe + 2, qe + 3, qe + 4, qe + 5, nlon + 1, scheme, ae)
         _parabolas(qr, ae, ae + 1, nlon, scheme, pl + 1, pr + 1, p6 + 1)
@@ -344,7 +437,47 @@ cdef void _x_row_tracer(cdptr mr, cdptr rinv, cdptr qr, dptr qd, int nlon, int s
                 c = c + 1 if c < nlon - 1 else 0
             fl[i] = -(s + rem[i] * _avg_left(pl[c + 1], pr[c + 1], p6[c + 1], a))
     fl[nlon] = fl[0]
-    _update_to(qr, mr, fl, fl + 1, rinv, nlon, qd)
+
+
+cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int nlon, int scheme,
+                        cdptr fa, cdptr rem, cdptr alp, const int* nw, int nwalk,
+                        dptr qe, dptr ae, dptr pl, dptr pr, dptr p6, dptr fl, double* fx) noexcept nogil:
+    """Zonal flux-form update of one row of one tracer: ``qr`` (old) -> ``qd`` (new). ``fx``:
+    scratch of 5 rows for the flux-corrected scheme."""
+    cdef int k
+    cdef Py_ssize_t R = nlon + 8
+    cdef double* fh
+    cdef double* qtd
+    cdef double* rp
+    cdef double* rm
+    memcpy(qe + 3, qr, nlon * sizeof(double))
+    for k in range(3):
+        qe[k] = qr[nlon - 3 + k]
+        qe[nlon + 3 + k] = qr[k]
+    if scheme != FCT:
+        _x_row_flux(mr, qr, nlon, scheme, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl)
+        _update_to(qr, mr, fl, fl + 1, rinv, nlon, qd)
+        return
+    # flux-corrected: monotone low-order flux, unlimited PPM high-order flux
+    fh = fx
+    qtd = fx + R
+    rp = fx + 2 * R          # rp/rm: one halo cell each side (index c + 1 holds cell c)
+    rm = fx + 3 * R
+    _x_row_flux(mr, qr, nlon, MONO, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl)
+    _x_row_flux(mr, qr, nlon, LINEAR, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fh)
+    _update_to(qr, mr, fl, fl + 1, rinv, nlon, qtd)
+    # antidiffusive fluxes into (west face) and out of (east face) each cell, in fx + 4 R
+    for k in range(nlon + 1):
+        fx[4 * R + k] = fh[k] - fl[k]
+    _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1)
+    rp[0] = rp[nlon]
+    rm[0] = rm[nlon]
+    rp[nlon + 1] = rp[1]
+    rm[nlon + 1] = rm[1]
+    # face i lies between cell i-1 (rp/rm[i]) and cell i (rp/rm[i + 1]); result into fh
+    _fct_fluxes(fl, fh, rp, rm, rp + 1, rm + 1, nlon, qtd)      # the limited fluxes, into qtd
+    qtd[nlon] = qtd[0]
+    _update_to(qr, mr, qtd, qtd + 1, rinv, nlon, qd)
 
 
 cdef struct HWork:
@@ -360,6 +493,7 @@ cdef struct HWork:
     double* qe
     double* mh
     double* rinv
+    double* xfct       # 5 rows for the flux-corrected scheme
     int* nw
     # meridional sweep: face-row geometry (nlon each) and per-tracer rings of rows
     double* yf
@@ -367,6 +501,13 @@ cdef struct HWork:
     double* yalp
     double* ring       # ntr * YRING * nlon
     double* caps       # 4 * ntr
+    # flux-corrected meridional sweep: level arrays (only for that scheme)
+    double* yfl
+    double* yfh
+    double* yA
+    double* yqtd
+    double* yrp
+    double* yrm
     # level buffers: (m, q) sets T, A, B (A and B only for order 0)
     double* mT
     double* qT
@@ -403,8 +544,8 @@ cdef int _x_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss,
             return code
         _reciprocal(md + o, nlon, w.rinv)
         for t in range(ntr):
-            _x_row_tracer(ms + o, w.rinv, qs + t * qss + o, qd + t * qds + o, nlon, scheme, w.fa, w.rem, w.alp,
-                          w.nw, nwalk, w.qe, w.ae, w.pl, w.pr, w.p6, w.fl)
+            _x_row_tracer(ms + o, md + o, w.rinv, qs + t * qss + o, qd + t * qds + o, nlon, scheme, w.fa,
+                          w.rem, w.alp, w.nw, nwalk, w.qe, w.ae, w.pl, w.pr, w.p6, w.fl, w.xfct)
     return 0
 
 
@@ -657,6 +798,138 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
             qd[t * qds + N - nlon + i] = qcn
 
 
+cdef void _y_fluxes(const double* ms, const double* qt, const double* fy, double sc, int nlat, int nlon,
+                    int scheme, HWork* w, double* fl) noexcept nogil:
+    """Tracer fluxes of one tracer through every meridional face (fl: (nlat + 1) x nlon; faces
+    0 and nlat are the poles, zero) with the reconstruction ``scheme``, in one south-to-north
+    pass (the flux-corrected scheme calls it for its low- and high-order fluxes)."""
+    cdef int r, i
+    cdef Py_ssize_t o
+    cdef double f
+    cdef double* ring = w.ring
+    cdef double* e_lo
+    cdef double* e_hi
+    cdef double* plc
+    cdef double* prc
+    cdef double* p6c
+    cdef double* plp
+    cdef double* prp
+    cdef double* p6p
+    memset(fl, 0, nlon * sizeof(double))
+    memset(fl + <Py_ssize_t> nlat * nlon, 0, nlon * sizeof(double))
+    for r in range(1, nlat - 1):
+        o = <Py_ssize_t> r * nlon
+        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp)
+        e_lo = ring + (r % 2) * nlon
+        e_hi = ring + ((r + 1) % 2) * nlon
+        plc = ring + (2 + r % 2) * nlon
+        plp = ring + (2 + (r + 1) % 2) * nlon
+        prc = ring + (4 + r % 2) * nlon
+        prp = ring + (4 + (r + 1) % 2) * nlon
+        p6c = ring + (6 + r % 2) * nlon
+        p6p = ring + (6 + (r + 1) % 2) * nlon
+        if scheme == UPWIND:
+            memcpy(plc, qt + o, nlon * sizeof(double))
+            memcpy(prc, qt + o, nlon * sizeof(double))
+            memset(p6c, 0, nlon * sizeof(double))
+        else:
+            if r == 1:
+                _y_edge(qt, 1, nlat, nlon, scheme, e_lo)
+            _y_edge(qt, r + 1, nlat, nlon, scheme, e_hi)
+            _parabolas(qt + o, e_lo, e_hi, nlon, scheme, plc, prc, p6c)
+        if r == 1:
+            for i in range(nlon):
+                f = w.yf[i]
+                fl[o + i] = f * qt[0] if f >= 0.0 else f * _avg_left(plc[i], prc[i], p6c[i], w.yalp[i])
+        else:
+            _face_fluxes(w.yf, w.yalp, w.yrem, plp, prp, p6p, plc, prc, p6c, nlon, fl + o)
+    r = nlat - 1
+    o = <Py_ssize_t> r * nlon
+    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp)
+    plp = ring + (2 + (r + 1) % 2) * nlon
+    prp = ring + (4 + (r + 1) % 2) * nlon
+    p6p = ring + (6 + (r + 1) % 2) * nlon
+    for i in range(nlon):
+        f = w.yf[i]
+        fl[o + i] = f * _avg_right(plp[i], prp[i], p6p[i], w.yalp[i]) if f >= 0.0 else f * qt[o]
+
+
+cdef void _y_pass_fct(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
+                      int ntr, const double* fy, double sc, int nlat, int nlon, HWork* w) noexcept nogil:
+    """Meridional (sub-)step of the flux-corrected scheme: low-order (CW84-monotone) and
+    high-order (unlimited PPM) fluxes of each tracer for the whole level, the Zalesak (1979)
+    limiter on their difference, the update. The faces next to the polar caps keep the
+    low-order flux (the caps are single cells updated from all columns at the end)."""
+    cdef int j, i, t
+    cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
+    cdef double mcs = 0.0, mcn = 0.0, rs, rn, qcs, qcn
+    cdef const double* qt
+    cdef double* fl = w.yfl
+    cdef double* fh = w.yfh
+    cdef double* qtd = w.yqtd
+    cdef double* rp = w.yrp
+    cdef double* rm = w.yrm
+    cdef double* ff
+    # new air masses (as in _y_pass)
+    for i in range(nlon):
+        md[i] = ms[i] - fy[nlon + i] * sc
+        mcs += ms[i] - fy[nlon + i] * sc
+    for j in range(1, nlat - 1):
+        o = <Py_ssize_t> j * nlon
+        for i in range(nlon):
+            md[o + i] = ms[o + i] + fy[o + i] * sc - fy[o + nlon + i] * sc
+    o = N - nlon
+    for i in range(nlon):
+        md[o + i] = ms[o + i] + fy[o + i] * sc
+        mcn += ms[o + i] + fy[o + i] * sc
+    for t in range(ntr):
+        qt = qs + t * qss
+        _y_fluxes(ms, qt, fy, sc, nlat, nlon, MONO, w, fl)
+        _y_fluxes(ms, qt, fy, sc, nlat, nlon, LINEAR, w, fh)
+        # the faces next to the caps keep the low-order flux
+        memcpy(fh + nlon, fl + nlon, nlon * sizeof(double))
+        memcpy(fh + N - nlon, fl + N - nlon, nlon * sizeof(double))
+        for j in range(1, nlat - 1):
+            o = <Py_ssize_t> j * nlon
+            _reciprocal(md + o, nlon, w.rinv)
+            _update_to(qt + o, ms + o, fl + o, fl + o + nlon, w.rinv, nlon, qtd + o)
+        # antidiffusive fluxes A = fH - fL into rp-scratch rows, limits per interior row
+        for j in range(1, nlat):
+            o = <Py_ssize_t> j * nlon
+            for i in range(nlon):
+                w.yA[o + i] = fh[o + i] - fl[o + i]
+        memset(rp, 0, N * sizeof(double))
+        memset(rm, 0, N * sizeof(double))
+        for j in range(1, nlat - 1):
+            o = <Py_ssize_t> j * nlon
+            _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o, nlon,
+                        rp + o, rm + o)
+        # limited fluxes (faces 1 .. nlat-1) into the qtd buffer, no longer needed; faces next
+        # to the caps keep the low-order flux; then the update
+        ff = qtd
+        memcpy(ff + nlon, fl + nlon, nlon * sizeof(double))
+        memcpy(ff + N - nlon, fl + N - nlon, nlon * sizeof(double))
+        for j in range(2, nlat - 1):
+            o = <Py_ssize_t> j * nlon
+            _fct_fluxes(fl + o, fh + o, rp + o - nlon, rm + o - nlon, rp + o, rm + o, nlon, ff + o)
+        for j in range(1, nlat - 1):
+            o = <Py_ssize_t> j * nlon
+            _reciprocal(md + o, nlon, w.rinv)
+            _update_to(qt + o, ms + o, ff + o, ff + o + nlon, w.rinv, nlon, qd + t * qds + o)
+        rs = 0.0
+        for i in range(nlon):
+            rs += qt[i] * ms[i] - ff[nlon + i]
+        o = N - nlon
+        rn = 0.0
+        for i in range(nlon):
+            rn += qt[o + i] * ms[o + i] + ff[o + i]
+        qcs = rs / mcs
+        qcn = rn / mcn
+        for i in range(nlon):
+            qd[t * qds + i] = qcs
+            qd[t * qds + o + i] = qcn
+
+
 cdef void _cap_average(const double* m, double* q, int nlat, int nlon) noexcept nogil:
     """Mix each polar row into one cap: mass-weighted mean, conservative."""
     cdef int i, r
@@ -739,7 +1012,10 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
             if code != 0:
                 return code
         else:
-            _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w)
+            if scheme == FCT:
+                _y_pass_fct(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, w)
+            else:
+                _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w)
         ms = md; qsrc = qdst; ss = ds
         p += 1
     mout[0] = ms
@@ -820,7 +1096,7 @@ cdef int _hlevel(double* m, double* q, Py_ssize_t qstride, int ntr,
     return _check_masses(m, nlat, nlon, ej, ei, ev)
 
 
-cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int ntr, int order,
+cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int ntr, int order, int scheme,
                               HWork* w) noexcept nogil:
     """Carve the per-thread workspace into ``w`` (when base is not NULL); returns its size in doubles."""
     cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
@@ -843,8 +1119,9 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
         w.yrem = p + off + 11 * R
         w.yalp = p + off + 12 * R
         w.rinv = p + off + 13 * R
+        w.xfct = p + off + 14 * R
         w.nw = ibase
-    off += 14 * R
+    off += 19 * R
     if base != NULL:
         w.ring = p + off
     off += <Py_ssize_t> ntr * YRING * nlon + 8
@@ -862,13 +1139,22 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
             w.mB = p + off + N * (1 + ntr)
             w.qB = p + off + N * (2 + ntr)
         off += 2 * N * (1 + ntr)
+    if scheme == FCT:
+        if base != NULL:
+            w.yfl = p + off
+            w.yfh = p + off + (N + nlon)
+            w.yA = p + off + 2 * (N + nlon)
+            w.yqtd = p + off + 3 * (N + nlon)
+            w.yrp = p + off + 3 * (N + nlon) + N
+            w.yrm = p + off + 3 * (N + nlon) + 2 * N
+        off += 3 * (N + nlon) + 3 * N
     return off
 
 
-def hwork_size(int nlat, int nlon, int ntr, int order):
+def hwork_size(int nlat, int nlon, int ntr, int order, int scheme=0):
     """(doubles, ints) of per-thread workspace ``hadvect`` needs."""
     cdef HWork w
-    return _hwork_layout(NULL, NULL, nlat, nlon, ntr, order, &w), 2 * nlon + 16
+    return _hwork_layout(NULL, NULL, nlat, nlon, ntr, order, scheme, &w), 2 * nlon + 16
 
 
 def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] fx,
@@ -907,7 +1193,7 @@ def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     if hws == NULL:
         raise MemoryError("advection work structures")
     for tid in range(nthreads):
-        _hwork_layout(wp + tid * wstride, iwp + tid * iwstride, nlat, nlon, ntr, order, &hws[tid])
+        _hwork_layout(wp + tid * wstride, iwp + tid * iwstride, nlat, nlon, ntr, order, scheme, &hws[tid])
     for k in prange(nlev, nogil=True, schedule="dynamic", num_threads=nthreads):
         tid = threadid()
         code = _hlevel(mp + k * N, qp + k * N, qstride, ntr, fxp + k * N, fyp + k * NF, scale,
@@ -1039,6 +1325,64 @@ cdef void _update_inplace(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, 
         q[i] = (q[i] * m[i] + flin[i] - flout[i]) * rinv[i]
 
 
+cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int nlev, int ncol, int scheme,
+                     const double* fa, const double* rem, const double* alp, const double* c1, const double* c2,
+                     const double* d1, const double* d2, const double* d3, const int* nw, Py_ssize_t nwalk,
+                     double* dm, double* ae, double* pl, double* pr, double* p6, double* fl) noexcept nogil:
+    """Tracer fluxes of one tracer through the interfaces of a block of columns (fl[0] and
+    fl[nlev] are zero) with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND, POSITIVE)."""
+    cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
+    cdef int k, i, c, cnt, wk, km, kp
+    cdef double f, s, a
+    if scheme == UPWIND:
+        for k in range(nlev):
+            memcpy(pl + k * ncol, qt + k * lstride, ncol * sizeof(double))
+            memcpy(pr + k * ncol, qt + k * lstride, ncol * sizeof(double))
+        memset(p6, 0, L * sizeof(double))
+    else:
+        for k in range(nlev):
+            km = k - 1 if k > 0 else k
+            kp = k + 1 if k < nlev - 1 else k
+            _vslope(qt + km * lstride, qt + k * lstride, qt + kp * lstride, c1 + k * ncol, c2 + k * ncol,
+                    ncol, scheme, dm + k * ncol)
+        memcpy(ae, qt, ncol * sizeof(double))
+        memcpy(ae + nlev * ncol, qt + (nlev - 1) * lstride, ncol * sizeof(double))
+        for k in range(1, nlev):
+            _vedge(qt + (k - 1) * lstride, qt + k * lstride, d1 + k * ncol, d2 + k * ncol, d3 + k * ncol,
+                   dm + k * ncol, dm + (k - 1) * ncol, ncol, scheme, ae + k * ncol)
+        for k in range(nlev):
+            _parabolas(qt + k * lstride, ae + k * ncol, ae + (k + 1) * ncol, ncol, scheme,
+                       pl + k * ncol, pr + k * ncol, p6 + k * ncol)
+    memset(fl, 0, ncol * sizeof(double))
+    memset(fl + nlev * ncol, 0, ncol * sizeof(double))
+    for k in range(1, nlev):
+        _face_fluxes(fa + k * ncol, alp + k * ncol, rem + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
+                     p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
+    if nwalk:
+        for k in range(1, nlev):
+            for i in range(ncol):
+                cnt = nw[k * ncol + i]
+                if cnt == 0:
+                    continue
+                f = fa[k * ncol + i]
+                a = alp[k * ncol + i]
+                s = 0.0
+                if f >= 0.0:
+                    c = k - 1
+                    for wk in range(cnt):
+                        s += qt[c * lstride + i] * m[c * lstride + i]
+                        c -= 1
+                    fl[k * ncol + i] = s + rem[k * ncol + i] * _avg_right(
+                        pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a)
+                else:
+                    c = k
+                    for wk in range(cnt):
+                        s += qt[c * lstride + i] * m[c * lstride + i]
+                        c += 1
+                    fl[k * ncol + i] = -(s + rem[k * ncol + i] * _avg_left(
+                        pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a))
+
+
 cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int ntr,
                const double* w, int nlev, int ncol, int scheme, double* work, int* iwork,
                int* ek, int* ei, double* ev) noexcept nogil:
@@ -1065,6 +1409,12 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     cdef double* p6 = pr + L
     cdef double* mn = p6 + L
     cdef double* rinv = mn + L
+    # flux-corrected scheme only
+    cdef double* fh = rinv + L
+    cdef double* aa = fh + LF
+    cdef double* qtd = aa + LF
+    cdef double* rp = qtd + L
+    cdef double* rm = rp + L
     cdef int* nw = iwork
     cdef int k, i, c, cnt, t, wk, km, kp, kpp
     cdef Py_ssize_t nwalk = 0
@@ -1144,57 +1494,38 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
             _vcoef_face(m + km * lstride, m + (k - 1) * lstride, m + k * lstride, m + kpp * lstride, ncol,
                         d1 + k * ncol, d2 + k * ncol, d3 + k * ncol)
     # ---- tracers --------------------------------------------------------------------------
-    memset(fl, 0, ncol * sizeof(double))
-    memset(fl + nlev * ncol, 0, ncol * sizeof(double))
     for t in range(ntr):
         qt = q + t * tstride
-        if scheme == UPWIND:
+        if scheme != FCT:
+            _vrow_flux(m, qt, lstride, nlev, ncol, scheme, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
+                       dm, ae, pl, pr, p6, fl)
             for k in range(nlev):
-                memcpy(pl + k * ncol, qt + k * lstride, ncol * sizeof(double))
-                memcpy(pr + k * ncol, qt + k * lstride, ncol * sizeof(double))
-            memset(p6, 0, L * sizeof(double))
-        else:
-            for k in range(nlev):
-                km = k - 1 if k > 0 else k
-                kp = k + 1 if k < nlev - 1 else k
-                _vslope(qt + km * lstride, qt + k * lstride, qt + kp * lstride, c1 + k * ncol, c2 + k * ncol,
-                        ncol, scheme, dm + k * ncol)
-            memcpy(ae, qt, ncol * sizeof(double))
-            memcpy(ae + nlev * ncol, qt + (nlev - 1) * lstride, ncol * sizeof(double))
-            for k in range(1, nlev):
-                _vedge(qt + (k - 1) * lstride, qt + k * lstride, d1 + k * ncol, d2 + k * ncol, d3 + k * ncol,
-                       dm + k * ncol, dm + (k - 1) * ncol, ncol, scheme, ae + k * ncol)
-            for k in range(nlev):
-                _parabolas(qt + k * lstride, ae + k * ncol, ae + (k + 1) * ncol, ncol, scheme,
-                           pl + k * ncol, pr + k * ncol, p6 + k * ncol)
-        for k in range(1, nlev):
-            _face_fluxes(fa + k * ncol, alp + k * ncol, rem + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
-                         p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
-        if nwalk:
-            for k in range(1, nlev):
-                for i in range(ncol):
-                    cnt = nw[k * ncol + i]
-                    if cnt == 0:
-                        continue
-                    f = fa[k * ncol + i]
-                    a = alp[k * ncol + i]
-                    s = 0.0
-                    if f >= 0.0:
-                        c = k - 1
-                        for wk in range(cnt):
-                            s += qt[c * lstride + i] * m[c * lstride + i]
-                            c -= 1
-                        fl[k * ncol + i] = s + rem[k * ncol + i] * _avg_right(
-                            pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a)
-                    else:
-                        c = k
-                        for wk in range(cnt):
-                            s += qt[c * lstride + i] * m[c * lstride + i]
-                            c += 1
-                        fl[k * ncol + i] = -(s + rem[k * ncol + i] * _avg_left(
-                            pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a))
+                _update_inplace(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol,
+                                rinv + k * ncol, ncol)
+            continue
+        # flux-corrected: CW84-monotone low-order and unlimited high-order fluxes, Zalesak (1979)
+        _vrow_flux(m, qt, lstride, nlev, ncol, MONO, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
+                   dm, ae, pl, pr, p6, fl)
+        _vrow_flux(m, qt, lstride, nlev, ncol, LINEAR, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
+                   dm, ae, pl, pr, p6, fh)
         for k in range(nlev):
-            _update_inplace(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol,
+            _update_to(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol, rinv + k * ncol,
+                       ncol, qtd + k * ncol)
+        for k in range(nlev + 1):
+            for i in range(ncol):
+                aa[k * ncol + i] = fh[k * ncol + i] - fl[k * ncol + i]
+        for k in range(nlev):
+            km = k - 1 if k > 0 else k
+            kp = k + 1 if k < nlev - 1 else k
+            _fct_limits(qt + km * lstride, qt + k * lstride, qt + kp * lstride, qtd + k * ncol, aa + k * ncol,
+                        aa + (k + 1) * ncol, mn + k * ncol, ncol, rp + k * ncol, rm + k * ncol)
+        for k in range(1, nlev):
+            _fct_fluxes(fl + k * ncol, fh + k * ncol, rp + (k - 1) * ncol, rm + (k - 1) * ncol, rp + k * ncol,
+                        rm + k * ncol, ncol, aa + k * ncol)
+        memset(aa, 0, ncol * sizeof(double))
+        memset(aa + nlev * ncol, 0, ncol * sizeof(double))
+        for k in range(nlev):
+            _update_inplace(qt + k * lstride, m + k * lstride, aa + k * ncol, aa + (k + 1) * ncol,
                             rinv + k * ncol, ncol)
     for k in range(nlev):
         memcpy(m + k * lstride, mn + k * ncol, ncol * sizeof(double))
@@ -1205,9 +1536,11 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
 DEF VBLOCK = 64
 
 
-def vwork_size(int nlev, int ncol):
+def vwork_size(int nlev, int ncol, int scheme=0):
     """(doubles, ints) of per-thread workspace ``vadvect`` needs."""
     cdef int nb = ncol if ncol < VBLOCK else VBLOCK
+    if scheme == FCT:
+        return 11 * (nlev + 1) * nb + 11 * nlev * nb + 8, (nlev + 1) * nb
     return 9 * (nlev + 1) * nb + 8 * nlev * nb + 8, (nlev + 1) * nb
 
 
@@ -1326,7 +1659,7 @@ def vadvect_columns(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:,
     cdef int k, i, code, kk = 0, ii = 0
     cdef double vv = 0.0
     cdef double* wb = &work[0, 0]
-    if m.shape[1] != 1 or work.shape[1] < 9 * wblk + 8 * nlev * ncol:
+    if m.shape[1] != 1 or work.shape[1] < (11 if scheme == FCT else 9) * wblk + (11 if scheme == FCT else 8) * nlev * ncol:
         raise ValueError("vadvect_columns: m must be (nlev, 1, ncol) and work large enough")
     for k in range(nlev + 1):
         for i in range(ncol):

@@ -119,7 +119,8 @@ def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, sch
     value = np.zeros(nlev)
     nsub = np.zeros(nlev, dtype=np.int32)
     nthreads = kernel_threads(m.size * q.shape[0])
-    work, iwork = _workspace("h", tuple(ffsl.hwork_size(m.shape[1], m.shape[2], q.shape[0], int(order))), nthreads)
+    work, iwork = _workspace("h", tuple(ffsl.hwork_size(m.shape[1], m.shape[2], q.shape[0], int(order), int(scheme))),
+                             nthreads)
     ffsl.hadvect(m, q, fx, fy, float(scale), int(scheme), int(max_subcycles), int(order), status, value, nsub,
                  work, iwork)
     bad = np.flatnonzero(status[:, 0])
@@ -155,7 +156,8 @@ def vertical(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, scale
     status = np.zeros((nrow, 3), dtype=np.int32)
     value = np.zeros(nrow)
     nthreads = kernel_threads(m.size * q.shape[0])
-    work, iwork = _workspace("v" + str(m.shape), tuple(ffsl.vwork_size(m.shape[0], m.shape[2])), nthreads)
+    work, iwork = _workspace("v" + str(m.shape), tuple(ffsl.vwork_size(m.shape[0], m.shape[2], int(scheme))),
+                             nthreads)
     ffsl.vadvect(m, q, fx, fy, float(scale), cp.ps, cp.dap, cp.dbp, cp.area, G0, bool(with_convergence), int(scheme),
                  1, nrow - 1, status, value, work, iwork)
     _raise_vertical(status, value, grid, when)
@@ -215,7 +217,7 @@ def _cap_columns(m: np.ndarray, q: np.ndarray, cp: ColumnPressure, scheme: int, 
     mc = np.ascontiguousarray(m[:, caps, :].sum(axis=-1)[:, None, :])          # (nlev, 1, 2)
     rm = (q[:, :, caps, :] * m[None, :, caps, :]).sum(axis=-1)                 # (ntr, nlev, 2)
     qc = np.ascontiguousarray((rm / mc[None, :, 0, :])[:, :, None, :])         # (ntr, nlev, 1, 2)
-    nd, ni = ffsl.vwork_size(m.shape[0], 2)
+    nd, ni = ffsl.vwork_size(m.shape[0], 2, int(scheme))
     work, iwork = _workspace("vcap", (nd + 16, ni), 1)
     status = np.zeros((1, 3), dtype=np.int32)
     value = np.zeros(1)

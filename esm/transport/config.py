@@ -9,7 +9,7 @@ from __future__ import annotations
 from esm.config.schema import Group, Key
 
 #: Advection schemes (names used in the namelist) -> kernel codes in ``cython_kernels/ffsl.pyx``.
-ADVECTION_SCHEMES = {"ppm_monotone": 0, "ppm_linear": 1, "upwind": 2}
+ADVECTION_SCHEMES = {"ppm_monotone": 0, "ppm_linear": 1, "upwind": 2, "ppm_fct": 3, "ppm_positive": 4}
 
 TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass per cell): flux-form "
                   "semi-Lagrangian advection, boundary-layer diffusion, convective mass fluxes.", (
