@@ -1,26 +1,36 @@
 # cython: language_level=3
 """Hot loops of the meteorology: time interpolation and face mass fluxes (wrapped by
-esm.meteorology.massflux / reanalysis, which check shapes and dtypes)."""
-from cython.parallel import prange
+esm.meteorology.massflux / eddies / reanalysis, which check shapes and dtypes and choose ``nthreads``).
+
+Arrays are (nlev, nlat, nlon) C-ordered; loops keep the longitude index innermost (contiguous) and
+every output element is computed by one fixed sequence of operations, whatever the thread count
+(column sums run over the levels in order 0, 1, ..., nlev-1), so results are bit-for-bit reproducible.
+"""
+import numpy as np
+
+from cython.parallel import prange, threadid
 
 cimport cython
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def lerp(const double[::1] x0, const double[::1] x1, double a, double[::1] out):
+def lerp(const double[::1] x0, const double[::1] x1, double a, double[::1] out, int nthreads=1):
     """out = (1 - a) x0 + a x1, element-wise over flat arrays."""
     cdef Py_ssize_t n = out.shape[0]
     cdef Py_ssize_t i
     cdef double b = 1.0 - a
-    for i in prange(n, nogil=True, schedule="static"):
+    if x0.shape[0] != n or x1.shape[0] != n:
+        raise ValueError("lerp: x0, x1 and out differ in size")
+    for i in prange(n, nogil=True, num_threads=nthreads, schedule="static"):
         out[i] = b * x0[i] + a * x1[i]
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def winds_to_fluxes(const double[:, :, ::1] u, const double[:, :, ::1] v, const double[:, :, ::1] dp,
-                    double dy_over_g, const double[::1] dxe_over_g, double[:, :, ::1] mfx, double[:, :, ::1] mfy):
+                    double dy_over_g, const double[::1] dxe_over_g, double[:, :, ::1] mfx, double[:, :, ::1] mfy,
+                    int nthreads=1):
     """Face mass fluxes from cell-centre winds: west faces (periodic) and south faces (poles zero).
 
     mfx[k,j,i] = (u[k,j,i-1] + u[k,j,i])/2 (dp[k,j,i-1] + dp[k,j,i])/2 dy/g
@@ -30,7 +40,7 @@ def winds_to_fluxes(const double[:, :, ::1] u, const double[:, :, ::1] v, const 
     cdef Py_ssize_t nlat = u.shape[1]
     cdef Py_ssize_t nlon = u.shape[2]
     cdef Py_ssize_t k, j, i, im
-    for k in prange(nlev, nogil=True, schedule="static"):
+    for k in prange(nlev, nogil=True, num_threads=nthreads, schedule="static"):
         for j in range(nlat):
             for i in range(nlon):
                 im = i - 1 if i > 0 else nlon - 1
@@ -46,68 +56,180 @@ def winds_to_fluxes(const double[:, :, ::1] u, const double[:, :, ::1] v, const 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
+cdef void _correct_row(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, :, ::1] dp,
+                       double[:, :, ::1] mfx, double[:, :, ::1] mfy, Py_ssize_t j, double* tx, double* ty) noexcept nogil:
+    cdef Py_ssize_t nlev = dp.shape[0]
+    cdef Py_ssize_t nlon = dp.shape[2]
+    cdef Py_ssize_t k, i, im
+    for i in range(nlon):
+        tx[i] = 0.0
+        ty[i] = 0.0
+    for k in range(nlev):
+        for i in range(nlon):
+            im = i - 1 if i > 0 else nlon - 1
+            tx[i] = tx[i] + dp[k, j, im] + dp[k, j, i]
+            if j > 0:
+                ty[i] = ty[i] + dp[k, j - 1, i] + dp[k, j, i]
+    for k in range(nlev):
+        for i in range(nlon):
+            im = i - 1 if i > 0 else nlon - 1
+            mfx[k, j, i] = mfx[k, j, i] + fx[j, i] * ((dp[k, j, im] + dp[k, j, i]) / tx[i])
+            if j > 0:
+                mfy[k, j, i] = mfy[k, j, i] + fy[j, i] * ((dp[k, j - 1, i] + dp[k, j, i]) / ty[i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
 def add_column_correction(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, :, ::1] dp,
-                          double[:, :, ::1] mfx, double[:, :, ::1] mfy):
+                          double[:, :, ::1] mfx, double[:, :, ::1] mfy, int nthreads=1):
     """Share column correction fluxes among layers in proportion to the face pressure thickness.
 
     fx (nlat, nlon) on west faces, fy (nlat+1, nlon) on south faces (rows 0 and nlat untouched).
     """
-    cdef Py_ssize_t nlev = dp.shape[0]
     cdef Py_ssize_t nlat = dp.shape[1]
     cdef Py_ssize_t nlon = dp.shape[2]
-    cdef Py_ssize_t k, j, i, im
-    cdef double tot, w
-    for j in prange(nlat, nogil=True, schedule="static"):
-        for i in range(nlon):
-            im = i - 1 if i > 0 else nlon - 1
-            tot = 0.0
-            for k in range(nlev):
-                tot = tot + dp[k, j, im] + dp[k, j, i]
-            for k in range(nlev):
-                w = (dp[k, j, im] + dp[k, j, i]) / tot
-                mfx[k, j, i] = mfx[k, j, i] + fx[j, i] * w
-            if j > 0:
-                tot = 0.0
-                for k in range(nlev):
-                    tot = tot + dp[k, j - 1, i] + dp[k, j, i]
-                for k in range(nlev):
-                    w = (dp[k, j - 1, i] + dp[k, j, i]) / tot
-                    mfy[k, j, i] = mfy[k, j, i] + fy[j, i] * w
+    cdef Py_ssize_t j
+    cdef int t
+    cdef double[:, ::1] work = np.empty((max(nthreads, 1), 2 * nlon))
+    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
+        t = threadid()
+        _correct_row(fx, fy, dp, mfx, mfy, j, &work[t, 0], &work[t, nlon])
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def column_divergence(const double[:, :, ::1] mfx, const double[:, :, ::1] mfy, double[:, ::1] out):
-    """Net horizontal outflow of every column [kg s-1], summed over levels in a fixed order."""
+@cython.cdivision(True)
+cdef inline void _hybrid_dp_row(const double[:, ::1] ps0, const double[:, ::1] ps1, double a, double b, double dap,
+                                double dbp, Py_ssize_t j, Py_ssize_t nlon, double* d) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(nlon):
+        d[i] = b * (dap + dbp * ps0[j, i]) + a * (dap + dbp * ps1[j, i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef void _correct_row_hybrid(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, ::1] ps0,
+                              const double[:, ::1] ps1, double a, const double[::1] dap, const double[::1] dbp,
+                              double[:, :, ::1] mfx, double[:, :, ::1] mfy, Py_ssize_t j, double* tx,
+                              double* ty) noexcept nogil:
+    # tx, ty: column totals (2 nlon); dc, ds: this row's and the southern row's layer thickness (2 nlon)
+    cdef Py_ssize_t nlev = mfx.shape[0]
+    cdef Py_ssize_t nlon = mfx.shape[2]
+    cdef Py_ssize_t k, i, im
+    cdef double b = 1.0 - a
+    cdef double* dc = tx + 2 * nlon
+    cdef double* ds = tx + 3 * nlon
+    for i in range(nlon):
+        tx[i] = 0.0
+        ty[i] = 0.0
+    for k in range(nlev):
+        _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j, nlon, dc)
+        if j > 0:
+            _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j - 1, nlon, ds)
+        for i in range(nlon):
+            im = i - 1 if i > 0 else nlon - 1
+            tx[i] = tx[i] + dc[im] + dc[i]
+            if j > 0:
+                ty[i] = ty[i] + ds[i] + dc[i]
+    for k in range(nlev):
+        _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j, nlon, dc)
+        if j > 0:
+            _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j - 1, nlon, ds)
+        for i in range(nlon):
+            im = i - 1 if i > 0 else nlon - 1
+            mfx[k, j, i] = mfx[k, j, i] + fx[j, i] * ((dc[im] + dc[i]) / tx[i])
+            if j > 0:
+                mfy[k, j, i] = mfy[k, j, i] + fy[j, i] * ((ds[i] + dc[i]) / ty[i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def add_column_correction_hybrid(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, ::1] ps0,
+                                 const double[:, ::1] ps1, double a, const double[::1] dap, const double[::1] dbp,
+                                 double[:, :, ::1] mfx, double[:, :, ::1] mfy, int nthreads=1):
+    """:func:`add_column_correction` with the layer thickness of a hybrid coordinate interpolated in time,
+    ``dp_k = (1 - a) (dap_k + dbp_k ps0) + a (dap_k + dbp_k ps1)``, computed on the fly (no 3-D array)."""
+    cdef Py_ssize_t nlat = mfx.shape[1]
+    cdef Py_ssize_t nlon = mfx.shape[2]
+    cdef Py_ssize_t j
+    cdef int t
+    cdef double[:, ::1] work = np.empty((max(nthreads, 1), 4 * nlon))
+    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
+        t = threadid()
+        _correct_row_hybrid(fx, fy, ps0, ps1, a, dap, dbp, mfx, mfy, j, &work[t, 0], &work[t, nlon])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def column_divergence(const double[:, :, ::1] mfx, const double[:, :, ::1] mfy, double[:, ::1] out, int nthreads=1):
+    """Net horizontal outflow of every column [kg s-1], summed over levels in a fixed order (0, 1, ...)."""
     cdef Py_ssize_t nlev = mfx.shape[0]
     cdef Py_ssize_t nlat = mfx.shape[1]
     cdef Py_ssize_t nlon = mfx.shape[2]
     cdef Py_ssize_t k, j, i, ip
-    cdef double s
-    for j in prange(nlat, nogil=True, schedule="static"):
+    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
         for i in range(nlon):
-            ip = i + 1 if i < nlon - 1 else 0
-            s = 0.0
-            for k in range(nlev):
-                s = s + (mfx[k, j, ip] - mfx[k, j, i]) + (mfy[k, j + 1, i] - mfy[k, j, i])
-            out[j, i] = s
+            out[j, i] = 0.0
+        for k in range(nlev):
+            for i in range(nlon):
+                ip = i + 1 if i < nlon - 1 else 0
+                out[j, i] = out[j, i] + (mfx[k, j, ip] - mfx[k, j, i]) + (mfy[k, j + 1, i] - mfy[k, j, i])
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def add_streamfunction_fluxes(const double[:, :, ::1] wc, const double[:, ::1] psi, double[:, :, ::1] mfx,
-                              double[:, :, ::1] mfy):
-    """Add the fluxes of the mass streamfunction Psi = wc * psi at the cell corners (in place):
+def add_streamfunction_fluxes(const double[:, :, ::1] wc0, const double[:, :, ::1] wc1, double a,
+                              const double[:, ::1] psi, double[:, :, ::1] mfx, double[:, :, ::1] mfy,
+                              int nthreads=1):
+    """Add the fluxes of the mass streamfunction Psi = wc psi at the cell corners (in place), with the
+    corner weights interpolated in time, ``wc = (1 - a) wc0 + a wc1``:
     mfx[k,j,i] -= Psi[k,j+1,i] - Psi[k,j,i];  mfy[k,j,i] += Psi[k,j,i+1] - Psi[k,j,i] (j = 1..nlat-1)."""
     cdef Py_ssize_t nlev = mfx.shape[0]
     cdef Py_ssize_t nlat = mfx.shape[1]
     cdef Py_ssize_t nlon = mfx.shape[2]
     cdef Py_ssize_t k, j, i, ip
-    for k in prange(nlev, nogil=True, schedule="static"):
+    cdef double b = 1.0 - a
+    for k in prange(nlev, nogil=True, num_threads=nthreads, schedule="static"):
         for j in range(nlat):
             for i in range(nlon):
-                mfx[k, j, i] = mfx[k, j, i] - (wc[k, j + 1, i] * psi[j + 1, i] - wc[k, j, i] * psi[j, i])
+                mfx[k, j, i] = mfx[k, j, i] - ((b * wc0[k, j + 1, i] + a * wc1[k, j + 1, i]) * psi[j + 1, i]
+                                               - (b * wc0[k, j, i] + a * wc1[k, j, i]) * psi[j, i])
         for j in range(1, nlat):
             for i in range(nlon):
                 ip = i + 1 if i < nlon - 1 else 0
-                mfy[k, j, i] = mfy[k, j, i] + (wc[k, j, ip] * psi[j, ip] - wc[k, j, i] * psi[j, i])
+                mfy[k, j, i] = mfy[k, j, i] + ((b * wc0[k, j, ip] + a * wc1[k, j, ip]) * psi[j, ip]
+                                               - (b * wc0[k, j, i] + a * wc1[k, j, i]) * psi[j, i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def mean_and_eddy_fluxes(const double[:, :, ::1] mfx0, const double[:, :, ::1] mfx1, const double[:, :, ::1] mfy0,
+                         const double[:, :, ::1] mfy1, const double[:, :, ::1] wc0, const double[:, :, ::1] wc1,
+                         double a, const double[:, ::1] psi, bint eddies, double[:, :, ::1] mfx,
+                         double[:, :, ::1] mfy, int nthreads=1):
+    """Mean-flow fluxes interpolated in time plus the eddy streamfunction fluxes, in one pass:
+    ``mfx = lerp(mfx0, mfx1) - (Psi[j+1] - Psi[j])``, ``mfy = lerp(mfy0, mfy1) + (Psi[i+1] - Psi[i])``
+    (interior rows), with ``Psi = lerp(wc0, wc1) psi`` (``eddies`` false: the interpolation only).
+    The same operations as :func:`lerp` followed by :func:`add_streamfunction_fluxes`."""
+    cdef Py_ssize_t nlev = mfx.shape[0]
+    cdef Py_ssize_t nlat = mfx.shape[1]
+    cdef Py_ssize_t nlon = mfx.shape[2]
+    cdef Py_ssize_t k, j, i, ip
+    cdef double b = 1.0 - a
+    for k in prange(nlev, nogil=True, num_threads=nthreads, schedule="static"):
+        for j in range(nlat):
+            for i in range(nlon):
+                mfx[k, j, i] = b * mfx0[k, j, i] + a * mfx1[k, j, i]
+                if eddies:
+                    mfx[k, j, i] = mfx[k, j, i] - ((b * wc0[k, j + 1, i] + a * wc1[k, j + 1, i]) * psi[j + 1, i]
+                                                   - (b * wc0[k, j, i] + a * wc1[k, j, i]) * psi[j, i])
+        for j in range(nlat + 1):
+            for i in range(nlon):
+                mfy[k, j, i] = b * mfy0[k, j, i] + a * mfy1[k, j, i]
+                if eddies and j > 0 and j < nlat:
+                    ip = i + 1 if i < nlon - 1 else 0
+                    mfy[k, j, i] = mfy[k, j, i] + ((b * wc0[k, j, ip] + a * wc1[k, j, ip]) * psi[j, ip]
+                                                   - (b * wc0[k, j, i] + a * wc1[k, j, i]) * psi[j, i])

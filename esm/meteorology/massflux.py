@@ -47,6 +47,20 @@ except ImportError as exc:  # pragma: no cover - build problem
                       "'python setup.py build_ext --inplace' (or reinstall esm)") from exc
 
 
+#: Work (array elements x arrays touched, or x a rough cost per element) below which a kernel call runs
+#: on one thread: these kernels stream memory at a few hundred million elements per second, so below
+#: ~2e6 a call takes a few milliseconds and starting a thread team costs more than it saves (far more
+#: on an oversubscribed machine, where a thread team waits for a free core).
+SMALL_WORK = 2_000_000
+
+
+def kernel_threads(work: float) -> int:
+    """OpenMP threads for a kernel call of ``work`` element updates (honours ``OMP_NUM_THREADS``)."""
+    from esm._kernels import _build_info
+
+    return 1 if work < SMALL_WORK else max(1, int(_build_info.max_threads()))
+
+
 def _c64(a, name, shape=None):
     a = np.ascontiguousarray(a, dtype=np.float64)
     if shape is not None and a.shape != tuple(shape):
@@ -59,7 +73,7 @@ def lerp(x0: np.ndarray, x1: np.ndarray, a: float) -> np.ndarray:
     x0 = _c64(x0, "x0")
     x1 = _c64(x1, "x1", x0.shape)
     out = np.empty_like(x0)
-    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1))
+    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size))
     return out
 
 
@@ -75,7 +89,7 @@ def fluxes_from_centre_winds(u: np.ndarray, v: np.ndarray, dp: np.ndarray, grid:
     mfy = np.empty((nlev, nlat + 1, nlon))
     dxe = np.ascontiguousarray(grid.dx_edge / G0)
     dxe[0] = dxe[-1] = 0.0
-    _k.winds_to_fluxes(u, v, dp, grid.dy / G0, dxe, mfx, mfy)
+    _k.winds_to_fluxes(u, v, dp, grid.dy / G0, dxe, mfx, mfy, kernel_threads(4 * dp.size))
     return mfx, mfy
 
 
@@ -84,7 +98,7 @@ def column_divergence(mfx: np.ndarray, mfy: np.ndarray) -> np.ndarray:
     mfx = _c64(mfx, "mfx")
     mfy = _c64(mfy, "mfy", (mfx.shape[0], mfx.shape[1] + 1, mfx.shape[2]))
     out = np.empty(mfx.shape[1:])
-    _k.column_divergence(mfx, mfy, out)
+    _k.column_divergence(mfx, mfy, out, kernel_threads(2 * mfx.size))
     return out
 
 
@@ -196,12 +210,15 @@ class PressureFixer:
         return fx, fy
 
     def __call__(self, mfx: np.ndarray, mfy: np.ndarray, dp: np.ndarray, ps_start: np.ndarray,
-                 ps_target: np.ndarray, dt: float):
+                 ps_target: np.ndarray, dt: float, inplace: bool = False):
         """Corrected ``(mfx, mfy, ps_end, global_offset_Pa)``.
 
-        ``dp`` is the layer thickness used to share the correction among layers. ``ps_end`` is what
-        the corrected fluxes give from ``ps_start``; it equals ``ps_target + global_offset`` to
-        round-off, with ``global_offset`` the area-weighted mean of ``ps_start - ps_target``.
+        ``dp`` is the layer thickness used to share the correction among layers: an array (nlev, nlat,
+        nlon), or ``(ps0, ps1, a, vcoord)`` for the hybrid-coordinate thickness interpolated in time,
+        ``(1 - a) dp(ps0) + a dp(ps1)``, evaluated on the fly. ``ps_end`` is what the corrected fluxes
+        give from ``ps_start``; it equals ``ps_target + global_offset`` to round-off, with
+        ``global_offset`` the area-weighted mean of ``ps_start - ps_target``. ``inplace``: correct
+        ``mfx``/``mfy`` themselves (C-contiguous float64) instead of copies.
         """
         grid = self.grid
         area = grid.area
@@ -213,10 +230,23 @@ class PressureFixer:
         rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
         chi = self.solve(rhs)
         fx, fy = self.correction_fluxes(chi)
-        mfx = np.array(mfx, dtype=np.float64, order="C")  # corrected copies
-        mfy = np.array(mfy, dtype=np.float64, order="C")
-        _k.add_column_correction(np.ascontiguousarray(fx), np.ascontiguousarray(fy), _c64(dp, "dp", mfx.shape),
-                                 mfx, mfy)
+        if inplace:
+            for name, f in (("mfx", mfx), ("mfy", mfy)):
+                if not (isinstance(f, np.ndarray) and f.dtype == np.float64 and f.flags.c_contiguous
+                        and f.flags.writeable):
+                    raise ValueError(f"pressure fixer (inplace): {name} must be a writeable C-contiguous float64 array")
+        else:
+            mfx = np.array(mfx, dtype=np.float64, order="C")  # corrected copies
+            mfy = np.array(mfy, dtype=np.float64, order="C")
+        fx, fy = np.ascontiguousarray(fx), np.ascontiguousarray(fy)
+        nthreads = kernel_threads(4 * mfx.size)
+        if isinstance(dp, tuple):
+            ps0, ps1, a, vc = dp
+            _k.add_column_correction_hybrid(fx, fy, _c64(ps0, "ps0", grid.shape), _c64(ps1, "ps1", grid.shape),
+                                            float(a), np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp),
+                                            mfx, mfy, nthreads)
+        else:
+            _k.add_column_correction(fx, fy, _c64(dp, "dp", mfx.shape), mfx, mfy, nthreads)
         ps_end = ps_after(ps_start, mfx, mfy, dt, grid)
         return mfx, mfy, ps_end, offset
 

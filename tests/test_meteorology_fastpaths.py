@@ -1,0 +1,164 @@
+"""The climatology's cost-saving machinery changes no numbers: cell subsets, caches, fused kernels,
+thread counts; the daily season records stay close to an hourly evaluation."""
+import datetime
+
+import cftime
+import numpy as np
+import pytest
+
+from esm._kernels import met_flux
+from esm.grid import Grid
+from esm.meteorology.base import CellFields, MetProvider, MetState
+from esm.meteorology.climatology import SURFACE_FIELDS, Climatology
+from esm.meteorology.eddies import EddyField
+from esm.meteorology.massflux import lerp
+from esm.vertical import VerticalCoordinate
+
+GRID = Grid.from_spec("6x7.5")
+VC = VerticalCoordinate.from_name("coarse11")
+TIMES = [cftime.datetime(2021, 3, 20, 0, calendar="standard"),   # a record time
+         cftime.datetime(2021, 3, 20, 13, 40, calendar="standard"),
+         cftime.datetime(2021, 12, 31, 23, 30, calendar="standard")]  # interpolating across the new year
+
+
+@pytest.fixture(scope="module")
+def clim():
+    return Climatology(GRID, VC)
+
+
+def test_cell_sampler_equals_full_grid_bit_for_bit(clim):
+    land = np.flatnonzero(clim.land.ravel() > 0)
+    some = np.array([0, 5, GRID.nlat * GRID.nlon - 1, 100])  # any order, incl. ocean and polar cells
+    for cells in (land, some):
+        sample = clim.cell_sampler(SURFACE_FIELDS, cells)
+        for t in TIMES:
+            got = sample(t)
+            assert isinstance(got, CellFields) and got.cells is cells
+            met = Climatology(GRID, VC).at(t)  # fresh provider: no shared caches
+            for name in SURFACE_FIELDS:
+                np.testing.assert_array_equal(got[name], np.asarray(met[name]).ravel()[cells], err_msg=name)
+    with pytest.raises(ValueError, match="not surface fields"):
+        clim.cell_sampler(["t"], land)
+    with pytest.raises(ValueError, match="cells must lie"):
+        clim.cell_sampler(["t2m"], np.array([GRID.nlat * GRID.nlon]))
+
+
+def test_generic_cell_sampler_of_a_provider():
+    class Const(MetProvider):
+        def at(self, time):
+            return MetState(time, {"t2m": np.arange(GRID.nlat * GRID.nlon, dtype=float).reshape(GRID.shape)})
+
+    cells = np.array([3, 1, 7])
+    got = Const().cell_sampler(["t2m"], cells)(TIMES[0])
+    np.testing.assert_array_equal(got["t2m"], [3.0, 1.0, 7.0])
+    with pytest.raises(KeyError, match="no field 'ps'"):
+        got["ps"]
+
+
+def test_values_do_not_depend_on_the_call_history(clim):
+    """Caches (season and 3-D records, states) must not change any value: a fresh provider agrees."""
+    t = TIMES[1]
+    for other in (TIMES[2], TIMES[0] + datetime.timedelta(days=40)):  # visit other times first
+        clim.at(other)["t"]
+        clim.step_fluxes(other, 1800.0, np.asarray(clim.at(other).ps))
+    fresh = Climatology(GRID, VC)
+    a, b = clim.at(t), fresh.at(t)
+    for name in SURFACE_FIELDS + ("t", "qv", "u", "v", "cmfmc", "dtrain"):
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    ps = np.asarray(a.ps) + 20.0
+    fa, fb = clim.step_fluxes(t, 900.0, ps), fresh.step_fluxes(t, 900.0, ps)
+    np.testing.assert_array_equal(fa.mfx, fb.mfx)
+    np.testing.assert_array_equal(fa.mfy, fb.mfy)
+
+
+def test_daily_season_records_close_to_hourly_evaluation():
+    """The season part evaluated daily and interpolated vs evaluated every hour: the seasonal cycle is
+    smooth (second-order error (2 pi / 365)^2 / 8 ~ 4e-5 of a seasonal amplitude), so t2m agrees to
+    well under 0.01 K except where the formulas have kinks or jumps in time (sea-ice edge: SST set to
+    freezing when ice appears; the freezing switch of the soil's PET), which affect a few cells."""
+    daily = Climatology(GRID, VC)
+    hourly = Climatology(GRID, VC)
+    hourly.SEASON_RECORD_SECONDS = 3600
+    for t in (cftime.datetime(2021, 4, 10, 11, 30, calendar="standard"),
+              cftime.datetime(2021, 10, 3, 17, 15, calendar="standard")):
+        a, b = daily.at(t), hourly.at(t)
+        d = np.abs(np.asarray(a.t2m) - np.asarray(b.t2m))
+        assert np.percentile(d, 95) < 2e-3
+        assert np.mean(d > 0.01) < 0.02  # kinks and jumps: at most 2 % of the cells
+        assert np.max(np.abs(np.asarray(a.ps) - np.asarray(b.ps))) < 20.0
+        np.testing.assert_array_equal(a.cos_sza, b.cos_sza)  # the time-of-day part is exact in both
+
+
+def test_fused_flux_kernel_equals_interpolation_plus_eddy_reference():
+    rng = np.random.default_rng(1)
+    nlev, nlat, nlon = 5, GRID.nlat, GRID.nlon
+    mfx0, mfx1 = rng.normal(size=(2, nlev, nlat, nlon))
+    mfy0, mfy1 = rng.normal(size=(2, nlev, nlat + 1, nlon))
+    mfy0[:, [0, -1]] = mfy1[:, [0, -1]] = 0.0
+    wc0, wc1 = rng.random((2, nlev, nlat + 1, nlon))
+    ed = EddyField(GRID, 12, 4.0, 3, 10.0, 4.0)
+    t = cftime.datetime(2021, 5, 1, 6, calendar="standard")
+    psi = np.ascontiguousarray(ed.psi(t))
+    a = 0.3
+    out_x, out_y = np.empty_like(mfx0), np.empty_like(mfy0)
+    met_flux.mean_and_eddy_fluxes(mfx0, mfx1, mfy0, mfy1, wc0, wc1, a, psi, True, out_x, out_y, 1)
+    ex, ey = ed.mass_fluxes(t, lerp(wc0, wc1, a))  # numpy reference of the eddy fluxes
+    np.testing.assert_allclose(out_x, lerp(mfx0, mfx1, a) + ex, rtol=0, atol=1e-12 * np.abs(out_x).max())
+    np.testing.assert_allclose(out_y, lerp(mfy0, mfy1, a) + ey, rtol=0, atol=1e-12 * np.abs(out_y).max())
+    # no eddies: the interpolation alone, exactly
+    met_flux.mean_and_eddy_fluxes(mfx0, mfx1, mfy0, mfy1, wc0, wc1, a, psi, False, out_x, out_y, 1)
+    np.testing.assert_array_equal(out_x, lerp(mfx0, mfx1, a))
+
+
+def test_hybrid_column_correction_equals_explicit_thickness():
+    rng = np.random.default_rng(2)
+    nlat, nlon = GRID.shape
+    ps0 = 1.0e5 + 2000.0 * rng.random(GRID.shape)
+    ps1 = 1.0e5 + 2000.0 * rng.random(GRID.shape)
+    a = 0.4
+    dp = lerp(VC.layer_thickness(ps0), VC.layer_thickness(ps1), a)
+    fx, fy = rng.normal(size=GRID.shape), rng.normal(size=(nlat + 1, nlon))
+    mfx = rng.normal(size=(VC.nlev, nlat, nlon))
+    mfy = rng.normal(size=(VC.nlev, nlat + 1, nlon))
+    x1, y1, x2, y2 = mfx.copy(), mfy.copy(), mfx.copy(), mfy.copy()
+    met_flux.add_column_correction(fx, fy, dp, x1, y1, 1)
+    met_flux.add_column_correction_hybrid(fx, fy, ps0, ps1, a, np.ascontiguousarray(VC.dap),
+                                          np.ascontiguousarray(VC.dbp), x2, y2, 1)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(y1, y2)
+    # the column sum of the correction is the column correction flux (weights sum to one)
+    np.testing.assert_allclose((x1 - mfx).sum(axis=0), fx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose((y1 - mfy).sum(axis=0)[1:-1], fy[1:-1], rtol=1e-12, atol=1e-12)
+
+
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
+    """Every kernel of at() and step_fluxes on 1 and on 3 threads (forced for any problem size)."""
+    import esm.meteorology.climatology as cmod
+    import esm.meteorology.massflux as mmod
+    t = TIMES[1]
+    res = []
+    for nthreads in (1, 3):
+        monkeypatch.setattr(mmod, "kernel_threads", lambda work, n=nthreads: n)
+        monkeypatch.setattr(cmod, "kernel_threads", lambda work, n=nthreads: n)
+        c = Climatology(GRID, VC)
+        met = c.at(t)
+        fields = {name: np.array(met[name]) for name in SURFACE_FIELDS + ("t", "qv", "u", "v", "cmfmc", "dtrain")}
+        mf = c.step_fluxes(t, 900.0, np.asarray(met.ps) + 15.0)
+        fields.update(mfx=mf.mfx, mfy=mf.mfy, ps_end=mf.ps_end)
+        cells = np.flatnonzero(c.land.ravel() > 0.5)
+        fields.update({f"cells:{k}": v for k, v in c.cell_sampler(SURFACE_FIELDS, cells)(t).items()})
+        res.append(fields)
+    for name in res[0]:
+        np.testing.assert_array_equal(res[0][name], res[1][name], err_msg=name)
+
+
+def test_column_divergence_sums_levels_in_order():
+    rng = np.random.default_rng(3)
+    mfx = rng.normal(size=(VC.nlev,) + GRID.shape)
+    mfy = rng.normal(size=(VC.nlev, GRID.nlat + 1, GRID.nlon))
+    out = np.empty(GRID.shape)
+    met_flux.column_divergence(mfx, mfy, out, 2)
+    ref = np.zeros(GRID.shape)
+    for k in range(VC.nlev):
+        ref = ref + (np.roll(mfx[k], -1, axis=1) - mfx[k]) + (mfy[k, 1:] - mfy[k, :-1])
+    np.testing.assert_array_equal(out, ref)
