@@ -602,3 +602,101 @@ def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::
         th = threadid()
         _thermo_row(ps, ap, bp, ts, rh, lapse[j], ptrop[j], cool[j], i_trop, i_storm, mb, r_dry, eps, t, qv, cmfmc,
                     dtrain, j, &work[th, 0], &work[th, nlon], &work[th, 2 * nlon], do_tq, do_conv)
+
+
+# ---------------------------------------------------------------- static surface description (construction)
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def fill_polygon(const double[:, ::1] xy, const double[::1] row_lat, const double[::1] lon_edges,
+                 double[:, ::1] out, int nthreads=1):
+    """Fraction of each cell of a regular raster inside a polygon, exact in longitude along each row centre.
+
+    Scan-line fill, even-odd rule: the crossings of the row latitude with the polygon's edges (half-open
+    in latitude, so a vertex on the row counts once) are sorted and paired; each pair [a, b] covers
+    ``overlap([a, b], [e_i, e_i+1]) / dlon`` of cell i. ``xy`` (nvert, 2) lon/lat vertices, ``out``
+    (nrow, ncell) is overwritten.
+    """
+    cdef Py_ssize_t nv = xy.shape[0]
+    cdef Py_ssize_t nrow = row_lat.shape[0]
+    cdef Py_ssize_t ncol = lon_edges.shape[0] - 1
+    cdef Py_ssize_t r, v, w, n, m, p, i, i0, i1
+    cdef double y, x1, y1, x2, y2, xc, a, b, lo, hi, dlon, e0
+    cdef int t
+    cdef double* xs
+    if out.shape[0] != nrow or out.shape[1] != ncol or xy.shape[1] != 2:
+        raise ValueError("fill_polygon: out must be (len(row_lat), len(lon_edges) - 1) and xy (nvert, 2)")
+    dlon = (lon_edges[ncol] - lon_edges[0]) / ncol
+    e0 = lon_edges[0]
+    cdef double[:, ::1] work = np.empty((max(nthreads, 1), nv + 1))
+    for r in prange(nrow, nogil=True, num_threads=nthreads, schedule="static"):
+        t = threadid()
+        xs = &work[t, 0]
+        y = row_lat[r]
+        for i in range(ncol):
+            out[r, i] = 0.0
+        n = 0
+        for v in range(nv):
+            w = v + 1 if v + 1 < nv else 0
+            x1 = xy[v, 0]
+            y1 = xy[v, 1]
+            x2 = xy[w, 0]
+            y2 = xy[w, 1]
+            if (y1 <= y and y < y2) or (y2 <= y and y < y1):
+                xc = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+                # insertion into the sorted crossings
+                m = n
+                while m > 0 and xs[m - 1] > xc:
+                    xs[m] = xs[m - 1]
+                    m = m - 1
+                xs[m] = xc
+                n = n + 1
+        p = 0
+        while p + 1 < n:
+            a = xs[p]
+            b = xs[p + 1]
+            p = p + 2
+            i0 = <Py_ssize_t> floor((a - e0) / dlon)
+            i1 = <Py_ssize_t> floor((b - e0) / dlon)
+            if i0 < 0:
+                i0 = 0
+            if i1 > ncol - 1:
+                i1 = ncol - 1
+            for i in range(i0, i1 + 1):
+                lo = a if a > lon_edges[i] else lon_edges[i]
+                hi = b if b < lon_edges[i + 1] else lon_edges[i + 1]
+                if hi > lo:
+                    out[r, i] = out[r, i] + (hi - lo) / dlon
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def mountain_heights(const double[::1] lon, const double[::1] lat, const double[:, ::1] ranges,
+                     double[:, ::1] out, int nthreads=1):
+    """Height [m] of Gaussian mountain ranges on a raster: ``max_m top_m exp(-(d_m / w_m)^2)`` with ``d`` the
+    distance (degrees, the longitude difference scaled by cos lat) to the segment of range m; ``ranges``
+    (nrange, 6) = lon0, lat0, lon1, lat1, w, top. ``out`` (len(lat), len(lon)) is overwritten."""
+    cdef Py_ssize_t nlat = lat.shape[0]
+    cdef Py_ssize_t nlon = lon.shape[0]
+    cdef Py_ssize_t nr = ranges.shape[0]
+    cdef Py_ssize_t j, i, m
+    cdef double c2, dx, dy, px, py, tt, d2, h, hm
+    if out.shape[0] != nlat or out.shape[1] != nlon or ranges.shape[1] != 6:
+        raise ValueError("mountain_heights: out must be (len(lat), len(lon)) and ranges (n, 6)")
+    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
+        c2 = cos(lat[j] * (PI / 180.0))
+        c2 = c2 * c2
+        for i in range(nlon):
+            h = 0.0
+            for m in range(nr):
+                dx = ranges[m, 2] - ranges[m, 0]
+                dy = ranges[m, 3] - ranges[m, 1]
+                px = lon[i] - ranges[m, 0]
+                py = lat[j] - ranges[m, 1]
+                tt = _clip((px * dx * c2 + py * dy) / (dx * dx * c2 + dy * dy), 0.0, 1.0)
+                d2 = (px - tt * dx) * (px - tt * dx) * c2 + (py - tt * dy) * (py - tt * dy)
+                hm = ranges[m, 5] * exp(-d2 / (ranges[m, 4] * ranges[m, 4]))
+                if hm > h:
+                    h = hm
+            out[j, i] = h

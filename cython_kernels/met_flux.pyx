@@ -56,26 +56,50 @@ def winds_to_fluxes(const double[:, :, ::1] u, const double[:, :, ::1] v, const 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
+cdef inline void _correct_level_row(const double[:, ::1] fx, const double[:, ::1] fy, double[:, :, ::1] mfx,
+                                    double[:, :, ::1] mfy, Py_ssize_t k, Py_ssize_t j, Py_ssize_t nlon,
+                                    const double* dc, const double* ds, const double* tx,
+                                    const double* ty) noexcept nogil:
+    """Add this level's share of the column corrections on row j (dc: the row's layer thickness, ds: the
+    southern row's; tx, ty: column totals of the face thickness)."""
+    cdef Py_ssize_t i
+    mfx[k, j, 0] = mfx[k, j, 0] + fx[j, 0] * ((dc[nlon - 1] + dc[0]) / tx[0])
+    for i in range(1, nlon):
+        mfx[k, j, i] = mfx[k, j, i] + fx[j, i] * ((dc[i - 1] + dc[i]) / tx[i])
+    if j > 0:
+        for i in range(nlon):
+            mfy[k, j, i] = mfy[k, j, i] + fy[j, i] * ((ds[i] + dc[i]) / ty[i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef inline void _add_totals(Py_ssize_t j, Py_ssize_t nlon, const double* dc, const double* ds, double* tx,
+                             double* ty) noexcept nogil:
+    cdef Py_ssize_t i
+    tx[0] = tx[0] + dc[nlon - 1] + dc[0]
+    for i in range(1, nlon):
+        tx[i] = tx[i] + dc[i - 1] + dc[i]
+    if j > 0:
+        for i in range(nlon):
+            ty[i] = ty[i] + ds[i] + dc[i]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
 cdef void _correct_row(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, :, ::1] dp,
                        double[:, :, ::1] mfx, double[:, :, ::1] mfy, Py_ssize_t j, double* tx, double* ty) noexcept nogil:
     cdef Py_ssize_t nlev = dp.shape[0]
     cdef Py_ssize_t nlon = dp.shape[2]
-    cdef Py_ssize_t k, i, im
+    cdef Py_ssize_t k, i
     for i in range(nlon):
         tx[i] = 0.0
         ty[i] = 0.0
     for k in range(nlev):
-        for i in range(nlon):
-            im = i - 1 if i > 0 else nlon - 1
-            tx[i] = tx[i] + dp[k, j, im] + dp[k, j, i]
-            if j > 0:
-                ty[i] = ty[i] + dp[k, j - 1, i] + dp[k, j, i]
+        _add_totals(j, nlon, &dp[k, j, 0], &dp[k, j - 1 if j > 0 else 0, 0], tx, ty)
     for k in range(nlev):
-        for i in range(nlon):
-            im = i - 1 if i > 0 else nlon - 1
-            mfx[k, j, i] = mfx[k, j, i] + fx[j, i] * ((dp[k, j, im] + dp[k, j, i]) / tx[i])
-            if j > 0:
-                mfy[k, j, i] = mfy[k, j, i] + fy[j, i] * ((dp[k, j - 1, i] + dp[k, j, i]) / ty[i])
+        _correct_level_row(fx, fy, mfx, mfy, k, j, nlon, &dp[k, j, 0], &dp[k, j - 1 if j > 0 else 0, 0], tx, ty)
 
 
 @cython.boundscheck(False)
@@ -117,7 +141,7 @@ cdef void _correct_row_hybrid(const double[:, ::1] fx, const double[:, ::1] fy, 
     # tx, ty: column totals (2 nlon); dc, ds: this row's and the southern row's layer thickness (2 nlon)
     cdef Py_ssize_t nlev = mfx.shape[0]
     cdef Py_ssize_t nlon = mfx.shape[2]
-    cdef Py_ssize_t k, i, im
+    cdef Py_ssize_t k, i
     cdef double b = 1.0 - a
     cdef double* dc = tx + 2 * nlon
     cdef double* ds = tx + 3 * nlon
@@ -128,20 +152,12 @@ cdef void _correct_row_hybrid(const double[:, ::1] fx, const double[:, ::1] fy, 
         _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j, nlon, dc)
         if j > 0:
             _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j - 1, nlon, ds)
-        for i in range(nlon):
-            im = i - 1 if i > 0 else nlon - 1
-            tx[i] = tx[i] + dc[im] + dc[i]
-            if j > 0:
-                ty[i] = ty[i] + ds[i] + dc[i]
+        _add_totals(j, nlon, dc, ds, tx, ty)
     for k in range(nlev):
         _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j, nlon, dc)
         if j > 0:
             _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j - 1, nlon, ds)
-        for i in range(nlon):
-            im = i - 1 if i > 0 else nlon - 1
-            mfx[k, j, i] = mfx[k, j, i] + fx[j, i] * ((dc[im] + dc[i]) / tx[i])
-            if j > 0:
-                mfy[k, j, i] = mfy[k, j, i] + fy[j, i] * ((ds[i] + dc[i]) / ty[i])
+        _correct_level_row(fx, fy, mfx, mfy, k, j, nlon, dc, ds, tx, ty)
 
 
 @cython.boundscheck(False)
@@ -233,3 +249,70 @@ def mean_and_eddy_fluxes(const double[:, :, ::1] mfx0, const double[:, :, ::1] m
                     ip = i + 1 if i < nlon - 1 else 0
                     mfy[k, j, i] = mfy[k, j, i] + ((b * wc0[k, j, ip] + a * wc1[k, j, ip]) * psi[j, ip]
                                                    - (b * wc0[k, j, i] + a * wc1[k, j, i]) * psi[j, i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def tridiagonal_sweeps(const double[:, ::1] a, const double[:, ::1] cp, const double[:, ::1] inv_den,
+                       double[:, ::1] x):
+    """Solve ``a_j x_{j-1} + b_j x_j + c_j x_{j+1} = r_j`` for every column m in place (``x`` holds r on
+    entry), with the forward-elimination factors ``cp`` = c_j / den_j and ``inv_den`` = 1 / den_j
+    precomputed (Thomas algorithm); rows j = 0..n-1, columns independent."""
+    cdef Py_ssize_t n = x.shape[0]
+    cdef Py_ssize_t nm = x.shape[1]
+    cdef Py_ssize_t j, m
+    if a.shape[0] != n or cp.shape[0] != n or inv_den.shape[0] != n or a.shape[1] != nm or cp.shape[1] != nm \
+            or inv_den.shape[1] != nm:
+        raise ValueError("tridiagonal_sweeps: coefficient and right-hand-side shapes differ")
+    with nogil:
+        for m in range(nm):
+            x[0, m] = x[0, m] * inv_den[0, m]
+        for j in range(1, n):
+            for m in range(nm):
+                x[j, m] = (x[j, m] - a[j, m] * x[j - 1, m]) * inv_den[j, m]
+        for j in range(n - 2, -1, -1):
+            for m in range(nm):
+                x[j, m] = x[j, m] - cp[j, m] * x[j + 1, m]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def centre_winds_hybrid(const double[:, :, ::1] mfx, const double[:, :, ::1] mfy, const double[:, ::1] ps0,
+                        const double[:, ::1] ps1, double a, const double[::1] dap, const double[::1] dbp,
+                        double g_over_dy, const double[::1] g_over_dxe, double[:, :, ::1] u, double[:, :, ::1] v,
+                        int nthreads=1):
+    """Cell-centre winds implied by face mass fluxes, with the layer thickness of a hybrid coordinate
+    interpolated in time (as :func:`add_column_correction_hybrid`): u is the mean of the west and east
+    face velocities ``mfx g / (dp_face dy)``, v of the south and north ones ``mfy g / (dp_face dx_edge)``
+    (only the inner one at the polar rows, where dx_edge = 0: ``g_over_dxe`` is 0 there)."""
+    cdef Py_ssize_t nlev = mfx.shape[0]
+    cdef Py_ssize_t nlat = mfx.shape[1]
+    cdef Py_ssize_t nlon = mfx.shape[2]
+    cdef Py_ssize_t k, j, i, ip, im
+    cdef double b = 1.0 - a
+    cdef double dc, dw, de, ds, dn, uw, ue, vs, vn
+    for k in prange(nlev, nogil=True, num_threads=nthreads, schedule="static"):
+        for j in range(nlat):
+            for i in range(nlon):
+                im = i - 1 if i > 0 else nlon - 1
+                ip = i + 1 if i < nlon - 1 else 0
+                dc = b * (dap[k] + dbp[k] * ps0[j, i]) + a * (dap[k] + dbp[k] * ps1[j, i])
+                dw = b * (dap[k] + dbp[k] * ps0[j, im]) + a * (dap[k] + dbp[k] * ps1[j, im])
+                de = b * (dap[k] + dbp[k] * ps0[j, ip]) + a * (dap[k] + dbp[k] * ps1[j, ip])
+                uw = mfx[k, j, i] * g_over_dy / (0.5 * (dc + dw))
+                ue = mfx[k, j, ip] * g_over_dy / (0.5 * (de + dc))
+                u[k, j, i] = 0.5 * (uw + ue)
+                if j > 0:
+                    ds = b * (dap[k] + dbp[k] * ps0[j - 1, i]) + a * (dap[k] + dbp[k] * ps1[j - 1, i])
+                    vs = mfy[k, j, i] * g_over_dxe[j] / (0.5 * (dc + ds))
+                if j < nlat - 1:
+                    dn = b * (dap[k] + dbp[k] * ps0[j + 1, i]) + a * (dap[k] + dbp[k] * ps1[j + 1, i])
+                    vn = mfy[k, j + 1, i] * g_over_dxe[j + 1] / (0.5 * (dn + dc))
+                if j == 0:
+                    v[k, j, i] = vn
+                elif j == nlat - 1:
+                    v[k, j, i] = vs
+                else:
+                    v[k, j, i] = 0.5 * (vs + vn)

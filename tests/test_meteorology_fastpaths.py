@@ -162,3 +162,13 @@ def test_column_divergence_sums_levels_in_order():
     for k in range(VC.nlev):
         ref = ref + (np.roll(mfx[k], -1, axis=1) - mfx[k]) + (mfy[k, 1:] - mfy[k, :-1])
     np.testing.assert_array_equal(out, ref)
+
+
+def test_centre_winds_kernel_equals_numpy_reference(clim):
+    from esm.meteorology.massflux import face_fluxes_to_centre_winds
+    t = TIMES[1]
+    met = clim.at(t)
+    mfx, mfy, dp = clim.raw_fluxes(t)
+    u, v = face_fluxes_to_centre_winds(mfx, mfy, dp, GRID)
+    np.testing.assert_allclose(met.u, u, rtol=0, atol=1e-12 * np.abs(u).max())
+    np.testing.assert_allclose(met.v, v, rtol=0, atol=1e-12 * np.abs(v).max())

@@ -74,6 +74,7 @@ Surface fields (formula -> the observed climatology imitated)
 """
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 from collections import OrderedDict
 
@@ -462,14 +463,25 @@ class Climatology(MetProvider):
         return rc, rf
 
     def _solar_tables(self, sun: SolarGeometry):
-        """Per-row and per-column solar terms at one instant (``met_clim.LAT_TAB``, ``met_clim.LON_TAB``)."""
-        phi = np.deg2rad(self._rlat)
-        h0 = sun.sunset_hour_angle(self._rlat)
-        lat_tab = np.stack([np.sin(phi) * np.sin(sun.decl), np.cos(phi) * np.cos(sun.decl), h0, np.sin(h0)])
+        """Per-row and per-column solar terms at one instant (``met_clim.LAT_TAB``, ``met_clim.LON_TAB``):
+        ``sin(lat) sin(decl)``, ``cos(lat) cos(decl)``, the sunset hour angle and its sine; the hour angle,
+        its cosine and the phase of the diurnal 2-m temperature cycle (maximum at 15 h local solar time)."""
+        if not hasattr(self, "_trig_rows"):
+            phi = np.deg2rad(self._rlat)
+            self._trig_rows = (np.sin(phi), np.cos(phi), np.tan(phi))
+        sinp, cosp, tanp = self._trig_rows
+        lat_tab = np.empty((4, self.grid.nlat))
+        np.multiply(sinp, np.sin(sun.decl), out=lat_tab[0])
+        np.multiply(cosp, np.cos(sun.decl), out=lat_tab[1])
+        np.arccos(np.clip(-tanp * np.tan(sun.decl), -1.0, 1.0), out=lat_tab[2])
+        np.sin(lat_tab[2], out=lat_tab[3])
         h = sun.hour_angle(self.grid.lon)
         lst = np.rad2deg(h) / 15.0 + 12.0
-        lon_tab = np.stack([np.cos(h), h, np.cos(2.0 * np.pi * (lst - 15.0) / 24.0)])
-        return np.ascontiguousarray(lat_tab), np.ascontiguousarray(lon_tab)
+        lon_tab = np.empty((3, self.grid.nlon))
+        np.cos(h, out=lon_tab[0])
+        lon_tab[1] = h
+        np.cos(2.0 * np.pi * (lst - 15.0) / 24.0, out=lon_tab[2])
+        return lat_tab, lon_tab
 
     def _diurnal_table(self, sel: _Cells, time: cftime.datetime, rc0, rc1, a: float) -> np.ndarray:
         """The ``met_clim.DIURNAL`` fields on the cells of ``sel`` at ``time`` (fields, cells)."""
@@ -604,12 +616,10 @@ class Climatology(MetProvider):
     def _record_time(self, time: cftime.datetime, spacing: int | None = None):
         """``(t0, t1, alpha)``: the record times around ``time`` (every ``spacing`` s from midnight,
         default RECORD_SECONDS) and the interpolation weight of t1."""
-        import datetime as _dt
         step = self.RECORD_SECONDS if spacing is None else int(spacing)
-        midnight = cftime.datetime(time.year, time.month, time.day, calendar=time.calendar)
-        sec = (time - midnight).total_seconds()
-        k = int(np.floor(sec / step))
-        t0 = midnight + _dt.timedelta(seconds=k * step)
+        sec = time.hour * 3600 + time.minute * 60 + time.second + time.microsecond * 1e-6
+        k = int(sec // step)
+        t0 = time - _dt.timedelta(seconds=sec - k * step) if sec != k * step else time
         alpha = (sec - k * step) / step
         return t0, t0 + _dt.timedelta(seconds=step), alpha
 
@@ -675,12 +685,19 @@ class Climatology(MetProvider):
         between daily records, cmfmc, dtrain between 3-hourly records (like a reanalysis)."""
         from esm.meteorology.massflux import lerp
         if name in ("u", "v"):
-            from esm.meteorology.massflux import face_fluxes_to_centre_winds
+            from esm._kernels import met_flux
             key = _time_key(time)
             memo = getattr(self, "_winds", None)
             if memo is None or memo[0] != key:
-                mfx, mfy, dp = self.raw_fluxes(time)
-                self._winds = memo = (key, face_fluxes_to_centre_winds(mfx, mfy, dp, self.grid))
+                g, vc = self.grid, self.vcoord
+                mfx, mfy, (ps0, ps1, a) = self._fluxes(time)
+                dxe = g.dx_edge
+                g_dxe = np.where(dxe > 0, G0 / np.where(dxe > 0, dxe, 1.0), 0.0)
+                u, v = np.empty_like(mfx), np.empty_like(mfx)
+                met_flux.centre_winds_hybrid(mfx, mfy, ps0, ps1, a, np.ascontiguousarray(vc.dap),
+                                             np.ascontiguousarray(vc.dbp), G0 / g.dy, g_dxe, u, v,
+                                             kernel_threads(8 * u.size))
+                self._winds = memo = (key, (u, v))
             u, v = memo[1]
             return u if name == "u" else v
         kind = "tq" if name in ("t", "qv") else "conv"

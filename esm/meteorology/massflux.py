@@ -186,21 +186,18 @@ class PressureFixer:
             den[j] = self.b[j] - self.a[j] * cp[j - 1]
             cp[j] = self.c[j] / den[j]
         self.cp, self.den = cp, den
+        self.inv_den = 1.0 / den
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """chi with ``L chi = rhs`` (rhs summing to ~0 over the globe)."""
         nlat, nlon = self.grid.shape
         r = np.fft.rfft(rhs, axis=1)
         r[0, 0] = 0.0
-        d = np.empty_like(r)
-        d[0] = r[0] / self.den[0]
-        for j in range(1, nlat):
-            d[j] = (r[j] - self.a[j] * d[j - 1]) / self.den[j]
-        x = np.empty_like(r)
-        x[-1] = d[-1]
-        for j in range(nlat - 2, -1, -1):
-            x[j] = d[j] - self.cp[j] * x[j + 1]
-        return np.fft.irfft(x, n=nlon, axis=1)
+        # the coefficients are real: the real and imaginary parts are independent real systems
+        xr, xi = np.ascontiguousarray(r.real), np.ascontiguousarray(r.imag)
+        for x in (xr, xi):
+            _k.tridiagonal_sweeps(self.a, self.cp, self.inv_den, x)
+        return np.fft.irfft(xr + 1j * xi, n=nlon, axis=1)
 
     def correction_fluxes(self, chi: np.ndarray):
         """Column correction fluxes: west faces (nlat, nlon), south faces (nlat+1, nlon)."""
