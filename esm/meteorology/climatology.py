@@ -71,6 +71,31 @@ Surface fields (formula -> the observed climatology imitated)
   (Tennekes 1973; Stull 1988 eq. 11.2.1) with the sensible heat integrated analytically from
   sunrise, collapsing to the nocturnal ``h_n`` at sunset; ocean ``pbl_ocean`` (x1.5 in the storm
   tracks), sea ice 300 m -> Seidel et al. 2012 / von Engeln & Teixeira 2013.
+
+Evaluation in time (what costs what)
+------------------------------------
+Everything static (land fraction, orography, the latitude and longitude Gaussians of the formulas
+above, geometry) is tabulated once at construction. Each field is split by its time dependence:
+
+* **season only** (phases ``s_*``, the 30-day soil lag): precipitation, clouds and their transmission,
+  SST, sea ice, daily-mean T2m, surface pressure, humidity of the daily mean, soil moisture and
+  temperature, winds, u*, ocean sensible heat and boundary layer; the 3-D mean flow (jets,
+  overturning, eddy weights), temperature and humidity. Evaluated at daily records (00 UTC) by
+  compiled kernels (``esm._kernels.met_clim``) and interpolated linearly in time, as a daily
+  climatology would be. The seasonal cycle is smooth: the interpolation error is of order
+  ``(2 pi / 365)^2 / 8 ~ 4e-5`` of a seasonal amplitude (< 1e-3 K in T2m). Where a formula has a
+  kink or a jump in time (the SST set to freezing where sea ice appears, the sea-ice edge ramps, the
+  freezing switch of the soil's PET) the daily interpolation spreads the change over one day, which
+  shifts those few cells by up to ~1 K (T2m, SST) or ~0.1 (soil moisture) for some hours compared with
+  evaluating the formulas at every instant (``validation/meteorology/output/compare_climatology.md``).
+* **time of day**: solar geometry, shortwave (global, diffuse, PAR), the diurnal T2m and skin
+  temperature, vapour-pressure deficit, land sensible heat and boundary-layer growth: evaluated exactly
+  at every time from the interpolated season record (one kernel pass over the cells).
+* **convection** (diurnal cycle over land): cmfmc, dtrain at 3-hourly records, interpolated.
+* **eddies**: exact at every time (a pure function of time).
+
+:meth:`Climatology.cell_sampler` evaluates the surface on a subset of cells only (the land cells for
+the land's spin-up), with values identical to those of ``at``.
 """
 from __future__ import annotations
 
@@ -168,12 +193,11 @@ def _time_key(time: cftime.datetime) -> tuple:
 class Climatology(MetProvider):
     """Analytic climatological meteorology on a model grid (see the module docstring for formulas).
 
-    Cost structure: everything static (land fraction, orography, latitude and longitude Gaussians, the
-    geometry) is tabulated at construction; the season-dependent part of the surface fields is evaluated
-    at the 3-hourly record times (:data:`RECORD_SECONDS`) by a compiled kernel and interpolated linearly
-    in time; the time-of-day part (solar geometry, shortwave, diurnal temperature, boundary layer) is
-    evaluated exactly at each time by a second kernel. :meth:`cell_sampler` evaluates the surface on a
-    subset of cells only (the fast path for components' spin-ups).
+    Cost structure (module docstring, "Evaluation in time"): static tables at construction; the
+    season-dependent parts in daily records (:data:`SEASON_RECORD_SECONDS`, :data:`DAILY_RECORD_SECONDS`),
+    convection in 3-hourly records (:data:`RECORD_SECONDS`), all interpolated linearly in time; the
+    time-of-day part exact at each time. :meth:`cell_sampler` evaluates the surface on a subset of cells
+    only (the fast path for components' spin-ups).
     """
 
     def __init__(self, grid: Grid, vcoord: VerticalCoordinate, params: dict | None = None):
@@ -563,8 +587,8 @@ class Climatology(MetProvider):
     #   ~700 hPa), I_trop the ITCZ/monsoon band (same latitude as the precipitation) with a late-
     #   afternoon maximum over land (Dai 2001), I_storm the storm tracks -> MERRA-2 CMFMC.
     #   dtrain = max(M_k - M_{k+1}, 0) (net detrainment where the updraft weakens).
-    # t, qv, cmfmc and dtrain are evaluated at the 3-hourly record times and interpolated linearly
-    # in time (as reanalysis fields are); u and v are evaluated at the requested time.
+    # t and qv are evaluated at daily, cmfmc and dtrain at 3-hourly record times and interpolated
+    # linearly in time (as reanalysis fields are); u and v are evaluated at the requested time.
     def _eddies(self):
         if getattr(self, "_eddy_field", None) is None:
             from esm.meteorology.eddies import EddyField
@@ -743,7 +767,7 @@ class Climatology(MetProvider):
                                t, qv, cmfmc, dtrain, tq, not tq, kernel_threads(20 * t.size))
         out = {"t": t, "qv": qv} if tq else {"cmfmc": cmfmc, "dtrain": dtrain}
         self._records3d[key] = out
-        while len(self._records3d) > 5:
+        while len(self._records3d) > 4:  # two records of each kind
             self._records3d.popitem(last=False)
         return out
 
