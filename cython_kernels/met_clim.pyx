@@ -103,30 +103,29 @@ cdef inline double _esat(double t) noexcept nogil:
     return 611.2 * exp(17.67 * tc / (tc + 243.5))
 
 
-cdef inline double _precip(const double[:, ::1] st, Py_ssize_t c, double s_land, double s_ocean,
-                           double p_itcz) noexcept nogil:
-    """GPCP-like precipitation [mm day-1]: ITCZ / monsoon Gaussian, storm tracks, background, deserts."""
-    cdef double ls = st[c, S_LS]
-    cdef double lat = st[c, S_LAT]
+cdef inline double _precip(const double* s, double s_land, double s_ocean, double p_itcz) noexcept nogil:
+    """GPCP-like precipitation [mm day-1]: ITCZ / monsoon Gaussian, storm tracks, background, deserts.
+    ``s``: the cell's row of the static table."""
+    cdef double ls = s[S_LS]
+    cdef double lat = s[S_LAT]
     cdef double lat_i = (1.0 - ls) * (4.0 + 6.0 * s_ocean) + ls * (2.0 + 14.0 * s_land)
-    cdef double itcz = p_itcz * _gauss(lat, lat_i, 8.0) * st[c, S_PWARM]
-    cdef double desert = 1.0 - st[c, S_PDESERT] * (1.0 - _gauss(lat, lat_i, 12.0))
-    return (itcz + st[c, S_PSTORM] + st[c, S_PBG]) * desert * st[c, S_PDRY]
+    cdef double itcz = p_itcz * _gauss(lat, lat_i, 8.0) * s[S_PWARM]
+    cdef double desert = 1.0 - s[S_PDESERT] * (1.0 - _gauss(lat, lat_i, 12.0))
+    return (itcz + s[S_PSTORM] + s[S_PBG]) * desert * s[S_PDRY]
 
 
-cdef inline double _cloud(const double[:, ::1] st, Py_ssize_t c, double precip) noexcept nogil:
+cdef inline double _cloud(const double* s, double precip) noexcept nogil:
     """Cloud fraction: precipitation-driven + storm-track, stratocumulus and polar terms."""
-    cdef double cl = (0.38 + 0.40 * (1.0 - exp(-precip / 3.0)) + st[c, S_CSTORM] + st[c, S_CSTRATO]
-                      + st[c, S_CPOLAR])
+    cdef double cl = 0.38 + 0.40 * (1.0 - exp(-precip / 3.0)) + s[S_CSTORM] + s[S_CSTRATO] + s[S_CPOLAR]
     return _clip(cl, 0.05, 0.95)
 
 
-cdef inline double _sea_ice(const double[:, ::1] st, Py_ssize_t c, double s_ice) noexcept nogil:
+cdef inline double _sea_ice(const double* s, double s_ice) noexcept nogil:
     """Sea-ice concentration: pack poleward of a seasonal ice edge with a 4-degree transition."""
-    cdef double lat = st[c, S_LAT]
+    cdef double lat = s[S_LAT]
     cdef double edge, conc
     if lat > 0:
-        edge = 70.0 + 8.0 * s_ice + st[c, S_ICELON]
+        edge = 70.0 + 8.0 * s_ice + s[S_ICELON]
         conc = 0.90 - 0.05 * s_ice
         return conc * _clip(0.5 + (lat - edge) / 4.0, 0.0, 1.0)
     edge = 65.5 - 6.5 * s_ice
@@ -134,28 +133,26 @@ cdef inline double _sea_ice(const double[:, ::1] st, Py_ssize_t c, double s_ice)
     return conc * _clip(0.5 + (-lat - edge) / 4.0, 0.0, 1.0)
 
 
-cdef inline void _sst_ice_tdaily(const double[:, ::1] st, const double[:, ::1] rows, Py_ssize_t c, Py_ssize_t j,
-                                 const double[::1] par, double* sst, double* ice, double* tday) noexcept nogil:
+cdef inline void _sst_ice_tdaily(const double* s, double sst_row, double t_ice_row, double t_land_row, double tf,
+                                 double s_ice, double* sst, double* ice, double* tday) noexcept nogil:
     """SST (freezing under ice), sea ice and the daily-mean 2-m temperature (land / open ocean / ice)."""
-    cdef double tf = par[P_TSWF]
-    cdef double raw = rows[R_SST, j] + st[c, S_SSTANOM]
-    cdef double lf = st[c, S_LAND]
+    cdef double raw = sst_row + s[S_SSTANOM]
+    cdef double lf = s[S_LAND]
     if raw < tf:
         raw = tf
-    ice[0] = _sea_ice(st, c, par[P_SICE])
+    ice[0] = _sea_ice(s, s_ice)
     sst[0] = tf if ice[0] > 0.0 else raw
-    cdef double ocean = (1.0 - ice[0]) * (sst[0] - 1.0) + ice[0] * rows[R_TICE, j]
-    tday[0] = lf * (st[c, S_TLAND] + rows[R_TLAND, j]) + (1.0 - lf) * ocean
+    cdef double ocean = (1.0 - ice[0]) * (sst[0] - 1.0) + ice[0] * t_ice_row
+    tday[0] = lf * (s[S_TLAND] + t_land_row) + (1.0 - lf) * ocean
 
 
-cdef inline double _ps_raw(const double[:, ::1] st, Py_ssize_t c, double tday, double s_land,
-                           double r_dry) noexcept nogil:
+cdef inline double _ps_raw(const double* s, double tday, double s_land, double r_dry) noexcept nogil:
     """Sea-level pressure reduced to the surface height (hypsometric), before the global scaling [Pa]."""
-    cdef double slp = (st[c, S_SLP0] - 18.0 * s_land * st[c, S_SLPLON] * st[c, S_SLPLAT]) * 100.0
-    cdef double h = st[c, S_HEIGHT]
+    cdef double slp = (s[S_SLP0] - 18.0 * s_land * s[S_SLPLON] * s[S_SLPLAT]) * 100.0
+    cdef double h = s[S_HEIGHT]
     if h == 0.0:
         return slp
-    return slp * exp(-G0 * h / (r_dry * (tday + st[c, S_HALFLAPSEH])))
+    return slp * exp(-G0 * h / (r_dry * (tday + s[S_HALFLAPSEH])))
 
 
 # ---------------------------------------------------------------- surface: season records
@@ -186,16 +183,17 @@ def season_record(const double[:, ::1] st, const int[::1] row, const double[:, :
         sst = 0.0
         ice = 0.0
         tday = 0.0
-        _sst_ice_tdaily(st, rows, c, j, par, &sst, &ice, &tday)
-        rec_cell[c, E_PS] = _ps_raw(st, c, tday, par[P_SLAND], par[P_RDRY])
+        _sst_ice_tdaily(&st[c, 0], rows[R_SST, j], rows[R_TICE, j], rows[R_TLAND, j], par[P_TSWF], par[P_SICE],
+                        &sst, &ice, &tday)
+        rec_cell[c, E_PS] = _ps_raw(&st[c, 0], tday, par[P_SLAND], par[P_RDRY])
         if ps_only:
             continue
         rec_cell[c, E_SST] = sst
         rec_cell[c, E_ICE] = ice
         rec_cell[c, E_TDAILY] = tday
         # precipitation, clouds, Kasten-Czeplak transmission
-        precip = _precip(st, c, par[P_SLAND], par[P_SOCEAN], par[P_PITCZ])
-        cloud = _cloud(st, c, precip)
+        precip = _precip(&st[c, 0], par[P_SLAND], par[P_SOCEAN], par[P_PITCZ])
+        cloud = _cloud(&st[c, 0], precip)
         rec_field[Q_PRECIP, c] = precip / 86400.0
         rec_cell[c, E_CLOUD] = cloud
         rec_cell[c, E_TRANS] = 1.0 - par[P_CLOUDA] * pow(cloud, par[P_CLOUDB])
@@ -204,8 +202,8 @@ def season_record(const double[:, ::1] st, const int[::1] row, const double[:, :
         rec_field[Q_RH, c] = rh
         rec_cell[c, E_EDAILY] = rh * _esat(tday)
         # soil wetness W = P / (P + PET) from the fields 30 days earlier (Priestley-Taylor PET)
-        pl = _precip(st, c, par[P_SLANDLAG], par[P_SOCEANLAG], par[P_PITCZ])
-        cll = _cloud(st, c, pl)
+        pl = _precip(&st[c, 0], par[P_SLANDLAG], par[P_SOCEANLAG], par[P_PITCZ])
+        cll = _cloud(&st[c, 0], pl)
         trl = 1.0 - par[P_CLOUDA] * pow(cll, par[P_CLOUDB])
         tl = st[c, S_TLAND] + rows[R_TLANDLAG, j]
         sw_day = rows[R_TOA, j] * 0.75 * trl
@@ -494,33 +492,23 @@ cdef inline double _updraft_shape(double p, double pe, double ptop) noexcept nog
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
-cdef void _thermo_row(const double[:, ::1] ps, const double[::1] ap, const double[::1] bp, const double[:, ::1] ts,
-                      const double[:, ::1] rh, double gam, double ptp, double cool, const double[:, ::1] i_trop,
-                      const double[:, ::1] i_storm, double mb, double r_dry, double eps, double[:, :, ::1] t,
-                      double[:, :, ::1] qv, double[:, :, ::1] cmfmc, double[:, :, ::1] dtrain, Py_ssize_t j,
-                      double* hrow, double* ztp_row, double* ttp_row, bint do_tq, bint do_conv) noexcept nogil:
-    cdef Py_ssize_t nlev = t.shape[0]
-    cdef Py_ssize_t nlon = t.shape[2]
+cdef void _shape_row(const double[:, ::1] ps, const double[::1] ap, const double[::1] bp, double[:, :, ::1] s1,
+                     double[:, :, ::1] s2, Py_ssize_t j) noexcept nogil:
+    """Vertical shapes of the convective updrafts at the interfaces (0 at the surface and the top)."""
+    cdef Py_ssize_t nlev = s1.shape[0] - 1
+    cdef Py_ssize_t nlon = s1.shape[2]
     cdef Py_ssize_t k, i
-    cdef double p, pm, z, tt, ts_, ttp, ztp, h, q_rel, e, es, x, pt
-    if do_tq:
-        _tq_row(ps, ap, bp, ts, rh, gam, ptp, cool, r_dry, eps, t, qv, j, hrow, ztp_row, ttp_row)
-    if not do_conv:
-        return
-    # convective updraft mass flux at the interfaces (ITCZ / monsoon and storm-track plumes)
+    cdef double p, pe
     for k in range(nlev + 1):
         for i in range(nlon):
             if k == 0 or k == nlev:
-                cmfmc[k, j, i] = 0.0
-                continue
-            p = ps[j, i]
-            pm = ap[k] + bp[k] * p
-            cmfmc[k, j, i] = mb * (i_trop[j, i] * _updraft_shape(p, pm, 15000.0)
-                                   + 0.35 * i_storm[j, i] * _updraft_shape(p, pm, 35000.0))
-    for k in range(nlev):
-        for i in range(nlon):
-            x = cmfmc[k, j, i] - cmfmc[k + 1, j, i]
-            dtrain[k, j, i] = x if x > 0.0 else 0.0
+                s1[k, j, i] = 0.0
+                s2[k, j, i] = 0.0
+            else:
+                p = ps[j, i]
+                pe = ap[k] + bp[k] * p
+                s1[k, j, i] = _updraft_shape(p, pe, 15000.0)
+                s2[k, j, i] = _updraft_shape(p, pe, 35000.0)
 
 
 @cython.boundscheck(False)
@@ -580,14 +568,13 @@ cdef void _tq_row(const double[:, ::1] ps, const double[::1] ap, const double[::
 @cython.cdivision(True)
 def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::1] bp, const double[:, ::1] ts,
                   const double[:, ::1] rh, const double[::1] lapse, const double[::1] ptrop, const double[::1] cool,
-                  const double[:, ::1] i_trop, const double[:, ::1] i_storm, double mb, double r_dry, double eps,
-                  double[:, :, ::1] t, double[:, :, ::1] qv, double[:, :, ::1] cmfmc, double[:, :, ::1] dtrain,
-                  bint do_tq=True, bint do_conv=True, int nthreads=1):
-    """Temperature, specific humidity (nlev, nlat, nlon), convective mass flux (nlev+1, nlat, nlon) and
-    detrainment of a record from its surface pressure ``ps``, daily-mean 2-m temperature ``ts`` and
-    relative humidity ``rh``; ``lapse``, ``ptrop``, ``cool`` (nlat): lapse rate, tropopause pressure and
-    winter polar-vortex cooling per row; ``i_trop``, ``i_storm``: updraft intensities (nlat, nlon).
-    ``do_tq`` / ``do_conv``: compute t and qv / cmfmc and dtrain (the other arrays are left untouched)."""
+                  double r_dry, double eps, double[:, :, ::1] t, double[:, :, ::1] qv, double[:, :, ::1] s1,
+                  double[:, :, ::1] s2, int nthreads=1):
+    """Temperature, specific humidity (nlev, nlat, nlon) and the convective updraft shapes ``s1``, ``s2``
+    (nlev+1, nlat, nlon; ``sin(pi x^0.576)``, ``x = (ps - p)/(ps - p_top)`` with p_top 150 and 350 hPa) of
+    a record from its surface pressure ``ps``, daily-mean 2-m temperature ``ts`` and relative humidity
+    ``rh``; ``lapse``, ``ptrop``, ``cool`` (nlat): lapse rate, tropopause pressure and winter polar-vortex
+    cooling per row."""
     cdef Py_ssize_t nlev = t.shape[0]
     cdef Py_ssize_t nlat = t.shape[1]
     cdef Py_ssize_t nlon = t.shape[2]
@@ -595,13 +582,44 @@ def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::
     cdef int th
     if ap.shape[0] != nlev + 1 or bp.shape[0] != nlev + 1 or ps.shape[0] != nlat or ps.shape[1] != nlon \
             or lapse.shape[0] != nlat or ptrop.shape[0] != nlat or cool.shape[0] != nlat \
-            or cmfmc.shape[0] != nlev + 1 or dtrain.shape[0] != nlev or qv.shape[0] != nlev:
+            or s1.shape[0] != nlev + 1 or s2.shape[0] != nlev + 1 or qv.shape[0] != nlev \
+            or s1.shape[1] != nlat or s2.shape[2] != nlon:
         raise ValueError("thermo_record: array shapes do not match")
     cdef double[:, ::1] work = np.empty((max(nthreads, 1), 3 * nlon))
     for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
         th = threadid()
-        _thermo_row(ps, ap, bp, ts, rh, lapse[j], ptrop[j], cool[j], i_trop, i_storm, mb, r_dry, eps, t, qv, cmfmc,
-                    dtrain, j, &work[th, 0], &work[th, nlon], &work[th, 2 * nlon], do_tq, do_conv)
+        _tq_row(ps, ap, bp, ts, rh, lapse[j], ptrop[j], cool[j], r_dry, eps, t, qv, j, &work[th, 0],
+                &work[th, nlon], &work[th, 2 * nlon])
+        _shape_row(ps, ap, bp, s1, s2, j)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def convection(const double[:, :, ::1] s1a, const double[:, :, ::1] s1b, const double[:, :, ::1] s2a,
+               const double[:, :, ::1] s2b, double a, const double[:, ::1] i_trop, const double[:, ::1] i_storm,
+               double mb, double[:, :, ::1] cmfmc, double[:, :, ::1] dtrain, int nthreads=1):
+    """Convective updraft mass flux ``cmfmc = mb (I_trop S1 + 0.35 I_storm S2)`` at the interfaces, with the
+    shapes interpolated between two records (weight ``a`` of the second), and the detrainment
+    ``dtrain_k = max(cmfmc_k - cmfmc_k+1, 0)``; level by level (streaming)."""
+    cdef Py_ssize_t nlev = dtrain.shape[0]
+    cdef Py_ssize_t nlat = dtrain.shape[1]
+    cdef Py_ssize_t nlon = dtrain.shape[2]
+    cdef Py_ssize_t k, j, i
+    cdef double b = 1.0 - a
+    cdef double x
+    if cmfmc.shape[0] != nlev + 1 or s1a.shape[0] != nlev + 1 or s1b.shape[0] != nlev + 1 \
+            or s2a.shape[0] != nlev + 1 or s2b.shape[0] != nlev + 1 or i_trop.shape[0] != nlat \
+            or i_storm.shape[1] != nlon or cmfmc.shape[1] != nlat or s1a.shape[2] != nlon:
+        raise ValueError("convection: array shapes do not match")
+    with nogil:
+        for k in range(nlev + 1):
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                for i in range(nlon):
+                    cmfmc[k, j, i] = mb * (i_trop[j, i] * (b * s1a[k, j, i] + a * s1b[k, j, i])
+                                           + 0.35 * i_storm[j, i] * (b * s2a[k, j, i] + a * s2b[k, j, i]))
+                    if k > 0:
+                        x = cmfmc[k - 1, j, i] - cmfmc[k, j, i]
+                        dtrain[k - 1, j, i] = x if x > 0.0 else 0.0
 
 
 # ---------------------------------------------------------------- static surface description (construction)

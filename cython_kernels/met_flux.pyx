@@ -53,53 +53,64 @@ def winds_to_fluxes(const double[:, :, ::1] u, const double[:, :, ::1] v, const 
                 mfy[k, j, i] = 0.25 * (v[k, j - 1, i] + v[k, j, i]) * (dp[k, j - 1, i] + dp[k, j, i]) * dxe_over_g[j]
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
+# Column corrections are shared among the layers by the face thickness (dp_west + dp_east over the
+# column sum of the same). The loops run level by level over contiguous (lat, lon) slabs (streaming
+# through memory) with row kernels on raw pointers (so that the C compiler keeps everything in
+# registers); column totals and divergences are accumulated over the levels in order 0, 1, ..., so
+# every value is the same whatever the thread count.
+
 @cython.cdivision(True)
-cdef inline void _correct_level_row(const double[:, ::1] fx, const double[:, ::1] fy, double[:, :, ::1] mfx,
-                                    double[:, :, ::1] mfy, Py_ssize_t k, Py_ssize_t j, Py_ssize_t nlon,
-                                    const double* dc, const double* ds, const double* tx,
-                                    const double* ty) noexcept nogil:
-    """Add this level's share of the column corrections on row j (dc: the row's layer thickness, ds: the
-    southern row's; tx, ty: column totals of the face thickness)."""
+cdef inline double _hdp(const double* p0, const double* p1, double a, double b, double dap, double dbp,
+                        Py_ssize_t i) noexcept nogil:
+    """Layer thickness of a hybrid coordinate interpolated in time: (1 - a) dp(ps0) + a dp(ps1)."""
+    return b * (dap + dbp * p0[i]) + a * (dap + dbp * p1[i])
+
+
+@cython.cdivision(True)
+cdef inline void _dp_row(const double* p0, const double* p1, double a, double b, double dap, double dbp,
+                         double* d, Py_ssize_t nlon) noexcept nogil:
     cdef Py_ssize_t i
-    mfx[k, j, 0] = mfx[k, j, 0] + fx[j, 0] * ((dc[nlon - 1] + dc[0]) / tx[0])
-    for i in range(1, nlon):
-        mfx[k, j, i] = mfx[k, j, i] + fx[j, i] * ((dc[i - 1] + dc[i]) / tx[i])
-    if j > 0:
-        for i in range(nlon):
-            mfy[k, j, i] = mfy[k, j, i] + fy[j, i] * ((ds[i] + dc[i]) / ty[i])
+    for i in range(nlon):
+        d[i] = _hdp(p0, p1, a, b, dap, dbp, i)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 @cython.cdivision(True)
-cdef inline void _add_totals(Py_ssize_t j, Py_ssize_t nlon, const double* dc, const double* ds, double* tx,
-                             double* ty) noexcept nogil:
+cdef inline void _totals_row(const double* dc, const double* ds, double* tx, double* ty, Py_ssize_t nlon,
+                             bint south) noexcept nogil:
+    """tx += dp_west + dp_east of the row's west faces; ty += dp_south + dp_north of its south faces."""
     cdef Py_ssize_t i
     tx[0] = tx[0] + dc[nlon - 1] + dc[0]
     for i in range(1, nlon):
         tx[i] = tx[i] + dc[i - 1] + dc[i]
-    if j > 0:
+    if south:
         for i in range(nlon):
             ty[i] = ty[i] + ds[i] + dc[i]
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 @cython.cdivision(True)
-cdef void _correct_row(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, :, ::1] dp,
-                       double[:, :, ::1] mfx, double[:, :, ::1] mfy, Py_ssize_t j, double* tx, double* ty) noexcept nogil:
-    cdef Py_ssize_t nlev = dp.shape[0]
-    cdef Py_ssize_t nlon = dp.shape[2]
-    cdef Py_ssize_t k, i
-    for i in range(nlon):
-        tx[i] = 0.0
-        ty[i] = 0.0
-    for k in range(nlev):
-        _add_totals(j, nlon, &dp[k, j, 0], &dp[k, j - 1 if j > 0 else 0, 0], tx, ty)
-    for k in range(nlev):
-        _correct_level_row(fx, fy, mfx, mfy, k, j, nlon, &dp[k, j, 0], &dp[k, j - 1 if j > 0 else 0, 0], tx, ty)
+cdef inline void _correct_rows(const double* fx, const double* fy, const double* dc, const double* ds,
+                               const double* tx, const double* ty, const double* mx, const double* my, double* ox,
+                               double* oy, Py_ssize_t nlon, bint south) noexcept nogil:
+    """ox = mx + fx (dp_w + dp_e) / tx on the row's west faces; oy likewise on its south faces (if south,
+    else copied). In place when ox is mx and oy is my."""
+    cdef Py_ssize_t i
+    ox[0] = mx[0] + fx[0] * ((dc[nlon - 1] + dc[0]) / tx[0])
+    for i in range(1, nlon):
+        ox[i] = mx[i] + fx[i] * ((dc[i - 1] + dc[i]) / tx[i])
+    if south:
+        for i in range(nlon):
+            oy[i] = my[i] + fy[i] * ((ds[i] + dc[i]) / ty[i])
+    elif oy != my:
+        for i in range(nlon):
+            oy[i] = my[i]
+
+
+cdef inline void _div_row(const double* mx, const double* ys, const double* yn, double* d, Py_ssize_t nlon) noexcept nogil:
+    """d += (east - west) + (north - south) outflow of the row's cells for one level."""
+    cdef Py_ssize_t i
+    for i in range(nlon - 1):
+        d[i] = d[i] + (mx[i + 1] - mx[i]) + (yn[i] - ys[i])
+    d[nlon - 1] = d[nlon - 1] + (mx[0] - mx[nlon - 1]) + (yn[nlon - 1] - ys[nlon - 1])
 
 
 @cython.boundscheck(False)
@@ -111,53 +122,56 @@ def add_column_correction(const double[:, ::1] fx, const double[:, ::1] fy, cons
 
     fx (nlat, nlon) on west faces, fy (nlat+1, nlon) on south faces (rows 0 and nlat untouched).
     """
+    cdef Py_ssize_t nlev = dp.shape[0]
     cdef Py_ssize_t nlat = dp.shape[1]
     cdef Py_ssize_t nlon = dp.shape[2]
-    cdef Py_ssize_t j
-    cdef int t
-    cdef double[:, ::1] work = np.empty((max(nthreads, 1), 2 * nlon))
-    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
-        t = threadid()
-        _correct_row(fx, fy, dp, mfx, mfy, j, &work[t, 0], &work[t, nlon])
+    cdef Py_ssize_t k, j
+    cdef double[:, ::1] tx = np.zeros((nlat, nlon))
+    cdef double[:, ::1] ty = np.zeros((nlat + 1, nlon))
+    if fx.shape[0] != nlat or fx.shape[1] != nlon or fy.shape[0] != nlat + 1 or mfx.shape[0] != nlev \
+            or mfx.shape[1] != nlat or mfx.shape[2] != nlon or mfy.shape[1] != nlat + 1:
+        raise ValueError("add_column_correction: array shapes do not match")
+    with nogil:
+        for k in range(nlev):
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _totals_row(&dp[k, j, 0], &dp[k, j - 1 if j > 0 else 0, 0], &tx[j, 0], &ty[j, 0], nlon, j > 0)
+        for k in range(nlev):
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _correct_rows(&fx[j, 0], &fy[j, 0], &dp[k, j, 0], &dp[k, j - 1 if j > 0 else 0, 0], &tx[j, 0],
+                              &ty[j, 0], &mfx[k, j, 0], &mfy[k, j, 0], &mfx[k, j, 0], &mfy[k, j, 0], nlon, j > 0)
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
-cdef inline void _hybrid_dp_row(const double[:, ::1] ps0, const double[:, ::1] ps1, double a, double b, double dap,
-                                double dbp, Py_ssize_t j, Py_ssize_t nlon, double* d) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(nlon):
-        d[i] = b * (dap + dbp * ps0[j, i]) + a * (dap + dbp * ps1[j, i])
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.cdivision(True)
-cdef void _correct_row_hybrid(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, ::1] ps0,
-                              const double[:, ::1] ps1, double a, const double[::1] dap, const double[::1] dbp,
-                              double[:, :, ::1] mfx, double[:, :, ::1] mfy, Py_ssize_t j, double* tx,
-                              double* ty) noexcept nogil:
-    # tx, ty: column totals (2 nlon); dc, ds: this row's and the southern row's layer thickness (2 nlon)
-    cdef Py_ssize_t nlev = mfx.shape[0]
-    cdef Py_ssize_t nlon = mfx.shape[2]
-    cdef Py_ssize_t k, i
+cdef void _hybrid_level(const double* p0, const double* p1, double a, double dap, double dbp, Py_ssize_t j,
+                        Py_ssize_t nlon, double* dc, double* ds) noexcept nogil:
+    """Layer thickness of one level on row j (dc) and row j-1 (ds, if j > 0)."""
     cdef double b = 1.0 - a
-    cdef double* dc = tx + 2 * nlon
-    cdef double* ds = tx + 3 * nlon
-    for i in range(nlon):
-        tx[i] = 0.0
-        ty[i] = 0.0
-    for k in range(nlev):
-        _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j, nlon, dc)
-        if j > 0:
-            _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j - 1, nlon, ds)
-        _add_totals(j, nlon, dc, ds, tx, ty)
-    for k in range(nlev):
-        _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j, nlon, dc)
-        if j > 0:
-            _hybrid_dp_row(ps0, ps1, a, b, dap[k], dbp[k], j - 1, nlon, ds)
-        _correct_level_row(fx, fy, mfx, mfy, k, j, nlon, dc, ds, tx, ty)
+    _dp_row(p0 + j * nlon, p1 + j * nlon, a, b, dap, dbp, dc, nlon)
+    if j > 0:
+        _dp_row(p0 + (j - 1) * nlon, p1 + (j - 1) * nlon, a, b, dap, dbp, ds, nlon)
+
+
+cdef double[:, ::1] _hybrid_totals(const double[:, ::1] ps0, const double[:, ::1] ps1, double a, const double[::1] dap,
+                                   const double[::1] dbp, double[:, ::1] tx, double[:, ::1] ty, int nthreads):
+    """Column totals of the face thickness (west faces into tx, south faces into ty); returns the per-thread
+    row work space (2 nlon per thread) for the callers' second pass."""
+    cdef Py_ssize_t nlev = dap.shape[0]
+    cdef Py_ssize_t nlat = ps0.shape[0]
+    cdef Py_ssize_t nlon = ps0.shape[1]
+    cdef Py_ssize_t k, j
+    cdef int t
+    cdef const double* p0 = &ps0[0, 0]
+    cdef const double* p1 = &ps1[0, 0]
+    cdef double[:, ::1] work = np.empty((max(nthreads, 1), 2 * nlon))
+    with nogil:
+        for k in range(nlev):
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                t = threadid()
+                _hybrid_level(p0, p1, a, dap[k], dbp[k], j, nlon, &work[t, 0], &work[t, nlon])
+                _totals_row(&work[t, 0], &work[t, nlon], &tx[j, 0], &ty[j, 0], nlon, j > 0)
+    return work
 
 
 @cython.boundscheck(False)
@@ -168,14 +182,66 @@ def add_column_correction_hybrid(const double[:, ::1] fx, const double[:, ::1] f
                                  double[:, :, ::1] mfx, double[:, :, ::1] mfy, int nthreads=1):
     """:func:`add_column_correction` with the layer thickness of a hybrid coordinate interpolated in time,
     ``dp_k = (1 - a) (dap_k + dbp_k ps0) + a (dap_k + dbp_k ps1)``, computed on the fly (no 3-D array)."""
+    cdef Py_ssize_t nlev = mfx.shape[0]
     cdef Py_ssize_t nlat = mfx.shape[1]
     cdef Py_ssize_t nlon = mfx.shape[2]
-    cdef Py_ssize_t j
+    cdef Py_ssize_t k, j
     cdef int t
-    cdef double[:, ::1] work = np.empty((max(nthreads, 1), 4 * nlon))
-    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
-        t = threadid()
-        _correct_row_hybrid(fx, fy, ps0, ps1, a, dap, dbp, mfx, mfy, j, &work[t, 0], &work[t, nlon])
+    cdef double[:, ::1] tx = np.zeros((nlat, nlon))
+    cdef double[:, ::1] ty = np.zeros((nlat + 1, nlon))
+    if ps0.shape[0] != nlat or ps0.shape[1] != nlon or ps1.shape[0] != nlat or ps1.shape[1] != nlon \
+            or dap.shape[0] != nlev or dbp.shape[0] != nlev or mfy.shape[1] != nlat + 1:
+        raise ValueError("add_column_correction_hybrid: array shapes do not match")
+    cdef double[:, ::1] work = _hybrid_totals(ps0, ps1, a, dap, dbp, tx, ty, nthreads)
+    cdef const double* p0 = &ps0[0, 0]
+    cdef const double* p1 = &ps1[0, 0]
+    with nogil:
+        for k in range(nlev):
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                t = threadid()
+                _hybrid_level(p0, p1, a, dap[k], dbp[k], j, nlon, &work[t, 0], &work[t, nlon])
+                _correct_rows(&fx[j, 0], &fy[j, 0], &work[t, 0], &work[t, nlon], &tx[j, 0], &ty[j, 0],
+                              &mfx[k, j, 0], &mfy[k, j, 0], &mfx[k, j, 0], &mfy[k, j, 0], nlon, j > 0)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def correct_and_divergence_hybrid(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, ::1] ps0,
+                                  const double[:, ::1] ps1, double a, const double[::1] dap, const double[::1] dbp,
+                                  const double[:, :, ::1] mfx, const double[:, :, ::1] mfy, double[:, :, ::1] ox,
+                                  double[:, :, ::1] oy, double[:, ::1] div, int nthreads=1):
+    """:func:`add_column_correction_hybrid` out of place (``ox``/``oy`` = corrected ``mfx``/``mfy``) and the
+    column divergence of the corrected fluxes (the same values, summed in the same order, as
+    :func:`column_divergence`), level by level while the level's slab is in cache."""
+    cdef Py_ssize_t nlev = mfx.shape[0]
+    cdef Py_ssize_t nlat = mfx.shape[1]
+    cdef Py_ssize_t nlon = mfx.shape[2]
+    cdef Py_ssize_t k, j, i
+    cdef int t
+    if ox.shape[0] != nlev or ox.shape[1] != nlat or ox.shape[2] != nlon or oy.shape[1] != nlat + 1 \
+            or mfy.shape[1] != nlat + 1 or div.shape[0] != nlat or div.shape[1] != nlon \
+            or ps0.shape[0] != nlat or ps0.shape[1] != nlon or dap.shape[0] != nlev:
+        raise ValueError("correct_and_divergence_hybrid: array shapes do not match")
+    cdef double[:, ::1] tx = np.zeros((nlat, nlon))
+    cdef double[:, ::1] ty = np.zeros((nlat + 1, nlon))
+    cdef double[:, ::1] work = _hybrid_totals(ps0, ps1, a, dap, dbp, tx, ty, nthreads)
+    cdef const double* p0 = &ps0[0, 0]
+    cdef const double* p1 = &ps1[0, 0]
+    with nogil:
+        for j in range(nlat):
+            for i in range(nlon):
+                div[j, i] = 0.0
+        for k in range(nlev):
+            for i in range(nlon):
+                oy[k, nlat, i] = mfy[k, nlat, i]
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                t = threadid()
+                _hybrid_level(p0, p1, a, dap[k], dbp[k], j, nlon, &work[t, 0], &work[t, nlon])
+                _correct_rows(&fx[j, 0], &fy[j, 0], &work[t, 0], &work[t, nlon], &tx[j, 0], &ty[j, 0],
+                              &mfx[k, j, 0], &mfy[k, j, 0], &ox[k, j, 0], &oy[k, j, 0], nlon, j > 0)
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _div_row(&ox[k, j, 0], &oy[k, j, 0], &oy[k, j + 1, 0], &div[j, 0], nlon)
 
 
 @cython.boundscheck(False)
@@ -185,14 +251,17 @@ def column_divergence(const double[:, :, ::1] mfx, const double[:, :, ::1] mfy, 
     cdef Py_ssize_t nlev = mfx.shape[0]
     cdef Py_ssize_t nlat = mfx.shape[1]
     cdef Py_ssize_t nlon = mfx.shape[2]
-    cdef Py_ssize_t k, j, i, ip
-    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
-        for i in range(nlon):
-            out[j, i] = 0.0
-        for k in range(nlev):
+    cdef Py_ssize_t k, j, i
+    if mfy.shape[0] != nlev or mfy.shape[1] != nlat + 1 or mfy.shape[2] != nlon or out.shape[0] != nlat \
+            or out.shape[1] != nlon:
+        raise ValueError("column_divergence: array shapes do not match")
+    with nogil:
+        for j in range(nlat):
             for i in range(nlon):
-                ip = i + 1 if i < nlon - 1 else 0
-                out[j, i] = out[j, i] + (mfx[k, j, ip] - mfx[k, j, i]) + (mfy[k, j + 1, i] - mfy[k, j, i])
+                out[j, i] = 0.0
+        for k in range(nlev):
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _div_row(&mfx[k, j, 0], &mfy[k, j, 0], &mfy[k, j + 1, 0], &out[j, 0], nlon)
 
 
 @cython.boundscheck(False)
@@ -316,3 +385,136 @@ def centre_winds_hybrid(const double[:, :, ::1] mfx, const double[:, :, ::1] mfy
                     v[k, j, i] = vs
                 else:
                     v[k, j, i] = 0.5 * (vs + vn)
+
+
+cdef inline void _assemble_rows(const double* x0, const double* x1, const double* y0, const double* y1,
+                                const double* w0s, const double* w1s, const double* w0n, const double* w1n,
+                                const double* psis, const double* psin, double a, bint eddies, bint xrow, bint yeddy,
+                                double* x, double* y, Py_ssize_t nlon) noexcept nogil:
+    """One row of one level: x (west faces of row j) = lerp - (Psi_north - Psi_south) if ``xrow``;
+    y (south faces j) = lerp + (Psi_east - Psi_west) (eddies only if ``yeddy``), Psi = lerp(wc) psi at the
+    corners of rows j (``s``) and j+1 (``n``)."""
+    cdef Py_ssize_t i, ip
+    cdef double b = 1.0 - a
+    if xrow:
+        for i in range(nlon):
+            x[i] = b * x0[i] + a * x1[i]
+            if eddies:
+                x[i] = x[i] - ((b * w0n[i] + a * w1n[i]) * psin[i] - (b * w0s[i] + a * w1s[i]) * psis[i])
+    for i in range(nlon):
+        y[i] = b * y0[i] + a * y1[i]
+        if yeddy:
+            ip = i + 1 if i < nlon - 1 else 0
+            y[i] = y[i] + ((b * w0s[ip] + a * w1s[ip]) * psis[ip] - (b * w0s[i] + a * w1s[i]) * psis[i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def mean_and_eddy_fluxes_div(const double[:, :, ::1] mfx0, const double[:, :, ::1] mfx1,
+                             const double[:, :, ::1] mfy0, const double[:, :, ::1] mfy1, const double[:, :, ::1] wc0,
+                             const double[:, :, ::1] wc1, double a, const double[:, ::1] psi, bint eddies,
+                             double[:, :, ::1] mfx, double[:, :, ::1] mfy, double[:, ::1] div, int nthreads=1):
+    """:func:`mean_and_eddy_fluxes` and the column divergence of the result (the same values, summed in
+    the same order, as :func:`column_divergence`), level by level while the level's slab is in cache."""
+    cdef Py_ssize_t nlev = mfx.shape[0]
+    cdef Py_ssize_t nlat = mfx.shape[1]
+    cdef Py_ssize_t nlon = mfx.shape[2]
+    cdef Py_ssize_t k, j, i, jn
+    if div.shape[0] != nlat or div.shape[1] != nlon or mfy.shape[1] != nlat + 1 or mfy.shape[0] != nlev \
+            or wc0.shape[1] != nlat + 1 or wc1.shape[1] != nlat + 1 or mfx0.shape[1] != nlat \
+            or mfy0.shape[1] != nlat + 1 or (eddies and (psi.shape[0] != nlat + 1 or psi.shape[1] != nlon)):
+        raise ValueError("mean_and_eddy_fluxes_div: array shapes do not match")
+    with nogil:
+        for j in range(nlat):
+            for i in range(nlon):
+                div[j, i] = 0.0
+        for k in range(nlev):
+            for j in prange(nlat + 1, num_threads=nthreads, schedule="static"):
+                jn = j + 1 if j < nlat else j
+                _assemble_rows(&mfx0[k, j if j < nlat else 0, 0], &mfx1[k, j if j < nlat else 0, 0], &mfy0[k, j, 0],
+                               &mfy1[k, j, 0], &wc0[k, j, 0], &wc1[k, j, 0], &wc0[k, jn, 0], &wc1[k, jn, 0],
+                               &psi[j if eddies else 0, 0], &psi[jn if eddies else 0, 0], a, eddies, j < nlat,
+                               eddies and j > 0 and j < nlat, &mfx[k, j if j < nlat else 0, 0], &mfy[k, j, 0], nlon)
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _div_row(&mfx[k, j, 0], &mfy[k, j, 0], &mfy[k, j + 1, 0], &div[j, 0], nlon)
+
+
+@cython.cdivision(True)
+cdef inline void _fixed_rows(const double* x0, const double* x1, const double* y0, const double* y1,
+                             const double* w0s, const double* w1s, const double* w0n, const double* w1n,
+                             const double* psis, const double* psin, double a, bint eddies, bint xrow, bint inner,
+                             const double* fx, const double* fy, const double* tx, const double* ty, const double* dc,
+                             const double* ds, double* x, double* y, Py_ssize_t nlon) noexcept nogil:
+    """One row of one level of the corrected fluxes: the interpolated mean flow, the eddies and the column
+    correction shared by the face thickness (the operations of :func:`mean_and_eddy_fluxes` followed by
+    :func:`add_column_correction_hybrid`). ``inner``: a face row strictly between the poles."""
+    cdef Py_ssize_t i, ip, im
+    cdef double b = 1.0 - a
+    cdef double v
+    if xrow:
+        for i in range(nlon):
+            im = i - 1 if i > 0 else nlon - 1
+            v = b * x0[i] + a * x1[i]
+            if eddies:
+                v = v - ((b * w0n[i] + a * w1n[i]) * psin[i] - (b * w0s[i] + a * w1s[i]) * psis[i])
+            x[i] = v + fx[i] * ((dc[im] + dc[i]) / tx[i])
+    for i in range(nlon):
+        v = b * y0[i] + a * y1[i]
+        if inner:
+            if eddies:
+                ip = i + 1 if i < nlon - 1 else 0
+                v = v + ((b * w0s[ip] + a * w1s[ip]) * psis[ip] - (b * w0s[i] + a * w1s[i]) * psis[i])
+            v = v + fy[i] * ((ds[i] + dc[i]) / ty[i])
+        y[i] = v
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def corrected_fluxes(const double[:, :, ::1] mfx0, const double[:, :, ::1] mfx1, const double[:, :, ::1] mfy0,
+                     const double[:, :, ::1] mfy1, const double[:, :, ::1] wc0, const double[:, :, ::1] wc1, double a,
+                     const double[:, ::1] psi, bint eddies, const double[:, ::1] fx, const double[:, ::1] fy,
+                     const double[:, ::1] tx, const double[:, ::1] ty, const double[:, ::1] ps0,
+                     const double[:, ::1] ps1, const double[::1] dap, const double[::1] dbp, double[:, :, ::1] ox,
+                     double[:, :, ::1] oy, double[:, ::1] div, int nthreads=1):
+    """The climatology's step fluxes in one pass through memory: mean flow interpolated between two records,
+    eddies, and the pressure fixer's column corrections ``fx``, ``fy`` shared among the layers by the face
+    thickness of the hybrid coordinate interpolated between the records' surface pressures (column totals
+    ``tx``, ``ty`` given), into ``ox``, ``oy``; and the column divergence of the result into ``div`` (summed
+    over the levels in order), level by level while the level's slab is in cache."""
+    cdef Py_ssize_t nlev = ox.shape[0]
+    cdef Py_ssize_t nlat = ox.shape[1]
+    cdef Py_ssize_t nlon = ox.shape[2]
+    cdef Py_ssize_t k, j, i, jn, jx
+    cdef int t
+    cdef double b = 1.0 - a
+    if oy.shape[0] != nlev or oy.shape[1] != nlat + 1 or oy.shape[2] != nlon or mfx0.shape[0] != nlev \
+            or mfx0.shape[1] != nlat or mfy0.shape[1] != nlat + 1 or wc0.shape[1] != nlat + 1 \
+            or wc1.shape[1] != nlat + 1 or fx.shape[0] != nlat or fy.shape[0] != nlat + 1 or tx.shape[0] != nlat \
+            or ty.shape[0] != nlat + 1 or ps0.shape[0] != nlat or ps0.shape[1] != nlon or dap.shape[0] != nlev \
+            or div.shape[0] != nlat or div.shape[1] != nlon \
+            or (eddies and (psi.shape[0] != nlat + 1 or psi.shape[1] != nlon)):
+        raise ValueError("corrected_fluxes: array shapes do not match")
+    cdef const double* p0 = &ps0[0, 0]
+    cdef const double* p1 = &ps1[0, 0]
+    cdef double[:, ::1] work = np.empty((max(nthreads, 1), 2 * nlon))
+    with nogil:
+        for j in range(nlat):
+            for i in range(nlon):
+                div[j, i] = 0.0
+        for k in range(nlev):
+            for j in prange(nlat + 1, num_threads=nthreads, schedule="static"):
+                t = threadid()
+                jn = j + 1 if j < nlat else j
+                jx = j if j < nlat else 0
+                if j < nlat:
+                    _dp_row(p0 + j * nlon, p1 + j * nlon, a, b, dap[k], dbp[k], &work[t, 0], nlon)
+                if j > 0:
+                    _dp_row(p0 + (j - 1) * nlon, p1 + (j - 1) * nlon, a, b, dap[k], dbp[k], &work[t, nlon], nlon)
+                _fixed_rows(&mfx0[k, jx, 0], &mfx1[k, jx, 0], &mfy0[k, j, 0], &mfy1[k, j, 0], &wc0[k, j, 0],
+                            &wc1[k, j, 0], &wc0[k, jn, 0], &wc1[k, jn, 0], &psi[j if eddies else 0, 0],
+                            &psi[jn if eddies else 0, 0], a, eddies, j < nlat, j > 0 and j < nlat, &fx[jx, 0],
+                            &fy[j, 0], &tx[jx, 0], &ty[j, 0], &work[t, 0], &work[t, nlon], &ox[k, jx, 0],
+                            &oy[k, j, 0], nlon)
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _div_row(&ox[k, j, 0], &oy[k, j, 0], &oy[k, j + 1, 0], &div[j, 0], nlon)

@@ -138,8 +138,8 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
     t = TIMES[1]
     res = []
     for nthreads in (1, 3):
-        monkeypatch.setattr(mmod, "kernel_threads", lambda work, n=nthreads: n)
-        monkeypatch.setattr(cmod, "kernel_threads", lambda work, n=nthreads: n)
+        monkeypatch.setattr(mmod, "kernel_threads", lambda work, n=nthreads, **kw: n)
+        monkeypatch.setattr(cmod, "kernel_threads", lambda work, n=nthreads, **kw: n)
         c = Climatology(GRID, VC)
         met = c.at(t)
         fields = {name: np.array(met[name]) for name in SURFACE_FIELDS + ("t", "qv", "u", "v", "cmfmc", "dtrain")}
@@ -172,3 +172,36 @@ def test_centre_winds_kernel_equals_numpy_reference(clim):
     u, v = face_fluxes_to_centre_winds(mfx, mfy, dp, GRID)
     np.testing.assert_allclose(met.u, u, rtol=0, atol=1e-12 * np.abs(u).max())
     np.testing.assert_allclose(met.v, v, rtol=0, atol=1e-12 * np.abs(v).max())
+
+
+def test_fused_divergence_and_fixer_equal_the_separate_steps(clim):
+    """The fused passes (fluxes + their divergence; out-of-place correction + the divergence of the
+    result) give the same numbers as the separate kernels."""
+    from esm.meteorology.massflux import PressureFixer, column_divergence
+    t = TIMES[1]
+    mfx, mfy, div, (ps0, ps1, a) = clim._fluxes(t)
+    np.testing.assert_array_equal(div, column_divergence(mfx, mfy))
+    fixer = PressureFixer(GRID)
+    ps_start = np.asarray(clim.at(t).ps) + 25.0 * np.cos(np.deg2rad(GRID.lon))[None, :]
+    target = np.asarray(clim.at(t + datetime.timedelta(hours=1)).ps)
+    x1, y1, e1, o1 = fixer(mfx, mfy, (ps0, ps1, a, VC), ps_start, target, 3600.0)
+    x2, y2, e2, o2 = fixer.correct_hybrid(mfx, mfy, div, (ps0, ps1, a, VC), ps_start, target, 3600.0)
+    for u, w in ((x1, x2), (y1, y2), (e1, e2)):
+        np.testing.assert_array_equal(u, w)
+    assert o1 == o2
+    np.testing.assert_allclose(e2, target + o2, rtol=0, atol=1e-6)  # the fixer reaches its target
+
+
+def test_one_pass_step_fluxes_equal_assembly_plus_fixer(clim):
+    """step_fluxes (one pass: the correction computed from the mean flow's divergence beforehand, column
+    totals of dp from ps) equals assembling the raw fluxes and applying the pressure fixer to them, to
+    round-off."""
+    t, dt = TIMES[1], 1800.0
+    ps_start = np.asarray(clim.at(t).ps) + 40.0 * np.sin(np.deg2rad(GRID.lat))[:, None]
+    mf = clim.step_fluxes(t, dt, ps_start)
+    mid, end = t + datetime.timedelta(seconds=dt / 2), t + datetime.timedelta(seconds=dt)
+    mfx, mfy, _, (ps0, ps1, a) = clim._fluxes(mid)
+    x, y, ps_end, _ = clim._fixer(mfx, mfy, (ps0, ps1, a, VC), ps_start, np.asarray(clim.at(end).ps), dt)
+    np.testing.assert_allclose(mf.mfx, x, rtol=0, atol=1e-12 * np.abs(x).max())
+    np.testing.assert_allclose(mf.mfy, y, rtol=0, atol=1e-12 * np.abs(y).max())
+    np.testing.assert_allclose(mf.ps_end, ps_end, rtol=0, atol=1e-6)

@@ -91,7 +91,12 @@ above, geometry) is tabulated once at construction. Each field is split by its t
 * **time of day**: solar geometry, shortwave (global, diffuse, PAR), the diurnal T2m and skin
   temperature, vapour-pressure deficit, land sensible heat and boundary-layer growth: evaluated exactly
   at every time from the interpolated season record (one kernel pass over the cells).
-* **convection** (diurnal cycle over land): cmfmc, dtrain at 3-hourly records, interpolated.
+* **convection**: ``cmfmc = Mb (I_trop S1 + 0.35 I_storm S2)`` is separable: the vertical shapes S
+  depend on the surface pressure only (daily records), the intensities I on the season and, over land,
+  the time of day (2-D, 3-hourly records, as the 3-hourly convective fields of MERRA-2); both are
+  interpolated linearly and combined at each time, and dtrain follows from cmfmc. (Round 1 interpolated
+  3-hourly records of cmfmc and dtrain themselves: the same to second order, except where dtrain's
+  ``max(., 0)`` switches between two records.)
 * **eddies**: exact at every time (a pure function of time).
 
 :meth:`Climatology.cell_sampler` evaluates the surface on a subset of cells only (the land cells for
@@ -587,8 +592,9 @@ class Climatology(MetProvider):
     #   ~700 hPa), I_trop the ITCZ/monsoon band (same latitude as the precipitation) with a late-
     #   afternoon maximum over land (Dai 2001), I_storm the storm tracks -> MERRA-2 CMFMC.
     #   dtrain = max(M_k - M_{k+1}, 0) (net detrainment where the updraft weakens).
-    # t and qv are evaluated at daily, cmfmc and dtrain at 3-hourly record times and interpolated
-    # linearly in time (as reanalysis fields are); u and v are evaluated at the requested time.
+    # t, qv and the updraft shapes S are evaluated at daily, the updraft intensities at 3-hourly record
+    # times, and interpolated linearly in time (as reanalysis fields are); u and v are evaluated at the
+    # requested time.
     def _eddies(self):
         if getattr(self, "_eddy_field", None) is None:
             from esm.meteorology.eddies import EddyField
@@ -631,9 +637,9 @@ class Climatology(MetProvider):
     _EDDY_REF = 0.6 + 0.4 * np.sin(0.5 * np.pi * (50000.0 / 75000.0))
 
     #: 3-D "met records", interpolated linearly in time (as reanalysis fields are): the mean flow (jets,
-    #: overturning, eddy weights), temperature and humidity depend on the season only and are evaluated
-    #: once a day (00 UTC, DAILY_RECORD_SECONDS); convection has a diurnal cycle over land and is
-    #: evaluated every RECORD_SECONDS. The eddies are evaluated at the exact time.
+    #: overturning, eddy weights), temperature, humidity and the updraft shapes depend on the season only
+    #: and are evaluated once a day (00 UTC, DAILY_RECORD_SECONDS); the convective intensities have a
+    #: diurnal cycle over land and are evaluated every RECORD_SECONDS. The eddies are exact in time.
     RECORD_SECONDS = 3 * 3600
     DAILY_RECORD_SECONDS = 86400
 
@@ -648,9 +654,9 @@ class Climatology(MetProvider):
         return t0, t0 + _dt.timedelta(seconds=step), alpha
 
     def _mean_flow_record(self, time: cftime.datetime):
-        """``(mfx, mfy, ps, wc)`` of the mean flow at a record time (cached): zonal fluxes of the jets,
-        overturning fluxes, the surface pressure (the layer thickness is ``dap + dbp ps``) and the eddies'
-        corner weights ``E(p) dp / g``."""
+        """``(mfx, mfy, ps, wc, div)`` of the mean flow at a record time (cached): zonal fluxes of the jets,
+        overturning fluxes, the surface pressure (the layer thickness is ``dap + dbp ps``), the eddies'
+        corner weights ``E(p) dp / g`` and the column divergence of the fluxes."""
         if not hasattr(self, "_records"):
             self._records = OrderedDict()
         key = _time_key(time)
@@ -669,8 +675,9 @@ class Climatology(MetProvider):
                                   g.dy / G0, self._EDDY_REF, mfx, w, kernel_threads(30 * mfx.size))
         mfy = self.overturning_fluxes(season, ps)
         wc = np.empty((vc.nlev, g.nlat + 1, g.nlon))
-        met_clim.corner_weights(w, wc, kernel_threads(4 * wc.size))
-        rec = (mfx, mfy, ps, wc)
+        met_clim.corner_weights(w, wc, kernel_threads(4 * wc.size, streaming=True))
+        from esm.meteorology.massflux import column_divergence
+        rec = (mfx, mfy, ps, wc, column_divergence(mfx, mfy))
         self._records[key] = rec
         while len(self._records) > 3:
             self._records.popitem(last=False)
@@ -680,33 +687,39 @@ class Climatology(MetProvider):
         p = self.p
         return p["eddy_count"] > 0 and (p["eddy_velocity"] > 0 or p["eddy_velocity_tropics"] > 0)
 
-    def _fluxes(self, time: cftime.datetime):
-        """Uncorrected face mass fluxes at ``time`` and the records' ``(ps0, ps1, alpha)``: mean flow +
-        overturning (interpolated between record times) + eddies (exact time), in one compiled pass."""
+    def _fluxes(self, time: cftime.datetime, scratch: bool = False):
+        """Uncorrected face mass fluxes at ``time``, their column divergence and the records'
+        ``(ps0, ps1, alpha)``: mean flow + overturning (interpolated between record times) + eddies (exact
+        time), in one compiled pass. ``scratch``: into arrays reused from call to call (internal use only)."""
         from esm._kernels import met_flux
         t0, t1, a = self._record_time(time, self.DAILY_RECORD_SECONDS)
         r0 = self._mean_flow_record(t0)
         r1 = r0 if a == 0.0 else self._mean_flow_record(t1)
-        mfx = np.empty_like(r0[0])
-        mfy = np.empty_like(r0[1])
+        if scratch:
+            if getattr(self, "_scratch", None) is None:
+                self._scratch = (np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(self.grid.shape))
+            mfx, mfy, div = self._scratch
+        else:
+            mfx, mfy, div = np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(self.grid.shape)
         eddies = self._eddies_on()
         psi = np.ascontiguousarray(self._eddies().psi(time)) if eddies else np.zeros((1, 1))
-        met_flux.mean_and_eddy_fluxes(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, mfx, mfy,
-                                      kernel_threads(6 * mfx.size))
-        return mfx, mfy, (r0[2], r1[2], a)
+        met_flux.mean_and_eddy_fluxes_div(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, mfx, mfy, div,
+                                          kernel_threads(8 * mfx.size, streaming=True))
+        return mfx, mfy, div, (r0[2], r1[2], a)
 
     def raw_fluxes(self, time: cftime.datetime):
         """Uncorrected face mass fluxes ``(mfx, mfy, dp)`` at ``time``: mean flow + overturning
         (interpolated between record times) + eddies (exact time); ``dp`` the layer thickness
         interpolated between the records."""
         from esm.meteorology.massflux import lerp
-        mfx, mfy, (ps0, ps1, a) = self._fluxes(time)
+        mfx, mfy, _, (ps0, ps1, a) = self._fluxes(time)
         vc = self.vcoord
         return mfx, mfy, lerp(vc.layer_thickness(ps0), vc.layer_thickness(ps1), a)
 
     def _three_d_field(self, time: cftime.datetime, name: str) -> np.ndarray:
         """u, v exactly at ``time`` (from the same fluxes as step_fluxes); t, qv interpolated linearly
-        between daily records, cmfmc, dtrain between 3-hourly records (like a reanalysis)."""
+        between daily records; cmfmc from the updraft shapes (daily records) and intensities (3-hourly
+        records, the diurnal cycle), each interpolated linearly, and dtrain from cmfmc."""
         from esm.meteorology.massflux import lerp
         if name in ("u", "v"):
             from esm._kernels import met_flux
@@ -714,24 +727,61 @@ class Climatology(MetProvider):
             memo = getattr(self, "_winds", None)
             if memo is None or memo[0] != key:
                 g, vc = self.grid, self.vcoord
-                mfx, mfy, (ps0, ps1, a) = self._fluxes(time)
+                mfx, mfy, _, (ps0, ps1, a) = self._fluxes(time, scratch=True)
                 dxe = g.dx_edge
                 g_dxe = np.where(dxe > 0, G0 / np.where(dxe > 0, dxe, 1.0), 0.0)
                 u, v = np.empty_like(mfx), np.empty_like(mfx)
                 met_flux.centre_winds_hybrid(mfx, mfy, ps0, ps1, a, np.ascontiguousarray(vc.dap),
                                              np.ascontiguousarray(vc.dbp), G0 / g.dy, g_dxe, u, v,
-                                             kernel_threads(8 * u.size))
+                                             kernel_threads(8 * u.size, streaming=True))
                 self._winds = memo = (key, (u, v))
             u, v = memo[1]
             return u if name == "u" else v
-        kind = "tq" if name in ("t", "qv") else "conv"
-        t0, t1, a = self._record_time(time, self.DAILY_RECORD_SECONDS if kind == "tq" else self.RECORD_SECONDS)
-        r0 = self._three_d(t0, kind)[name]
-        return lerp(r0, r0 if a == 0.0 else self._three_d(t1, kind)[name], a)
+        td0, td1, ad = self._record_time(time, self.DAILY_RECORD_SECONDS)
+        r0 = self._three_d(td0)
+        r1 = r0 if ad == 0.0 else self._three_d(td1)
+        if name in ("t", "qv"):
+            return lerp(r0[name], r1[name], ad)
+        # convection: intensities (2-D, diurnal cycle) between 3-hourly records, shapes between daily records
+        key = _time_key(time)
+        memo = getattr(self, "_conv", None)
+        if memo is None or memo[0] != key:
+            t0, t1, a = self._record_time(time)
+            c0 = self._convective_intensity(t0)
+            c1 = c0 if a == 0.0 else self._convective_intensity(t1)
+            i_trop, i_storm = (np.ascontiguousarray((1.0 - a) * x0 + a * x1) for x0, x1 in zip(c0, c1))
+            vc, g = self.vcoord, self.grid
+            cmfmc, dtrain = np.empty((vc.nlev + 1,) + g.shape), np.empty((vc.nlev,) + g.shape)
+            met_clim.convection(r0["s1"], r1["s1"], r0["s2"], r1["s2"], ad, i_trop, i_storm,
+                                self.p["convective_mass_flux"], cmfmc, dtrain,
+                                kernel_threads(4 * cmfmc.size, streaming=True))
+            self._conv = memo = (key, {"cmfmc": cmfmc, "dtrain": dtrain})
+        return memo[1][name]
 
-    def _three_d(self, time: cftime.datetime, kind: str) -> dict:
-        """At a record time (cached): ``kind = 'tq'``: t and qv; ``'conv'``: cmfmc and dtrain."""
-        key = _time_key(time) + (kind,)
+    def _convective_intensity(self, time: cftime.datetime):
+        """Updraft intensities ``(I_trop, I_storm)`` (nlat, nlon) at a record time (cached): the ITCZ /
+        monsoon band with a late-afternoon maximum over land (Dai 2001) and the storm tracks."""
+        key = _time_key(time)
+        cache = self.__dict__.setdefault("_intensity", OrderedDict())
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        season = Season(time)
+        lst = SolarGeometry(time).local_solar_hour(self.grid.lon)[None, :]
+        diurnal = 1.0 + 0.5 * self.land * np.cos(2.0 * np.pi * (lst - 16.0) / 24.0)
+        warm_pool = 1.0 + 0.3 * np.cos(np.deg2rad(self.lon - 140.0)) * (1.0 - self.land_smooth)
+        i_trop = _gauss(self.lat, self.itcz_latitude(season), 7.0) * warm_pool * diurnal
+        winter_storm = 1.0 + 0.3 * np.where(self.lat > 0, -season.s_land, season.s_land)
+        i_storm = (_gauss(self.lat, 46.0, 10.0) + _gauss(self.lat, -48.0, 10.0)) * winter_storm
+        out = (np.ascontiguousarray(i_trop), np.ascontiguousarray(i_storm))
+        cache[key] = out
+        while len(cache) > 3:
+            cache.popitem(last=False)
+        return out
+
+    def _three_d(self, time: cftime.datetime) -> dict:
+        """At a daily record time (cached): t, qv and the updraft shapes s1, s2 of the convection."""
+        key = _time_key(time)
         if not hasattr(self, "_records3d"):
             self._records3d = OrderedDict()
         hit = self._records3d.get(key)
@@ -749,25 +799,14 @@ class Climatology(MetProvider):
         ptrop = p["tropopause_p_tropics"] + (p["tropopause_p_pole"] - p["tropopause_p_tropics"]) * w
         winter = np.where(lat > 0, -season.s_land, season.s_land)
         cool = 15.0 * np.clip(winter, 0.0, 1.0) * _gauss(np.abs(lat), 80.0, 15.0)
-        # convective updraft intensities (2-D)
-        lat_i = self.itcz_latitude(season)
-        lf = self.land
-        diurnal = 1.0 + 0.5 * lf * np.cos(2.0 * np.pi * (surf["_lst"] - 16.0) / 24.0)
-        warm_pool = 1.0 + 0.3 * np.cos(np.deg2rad(self.lon - 140.0)) * (1.0 - self.land_smooth)
-        i_trop = _gauss(self.lat, lat_i, 7.0) * warm_pool * diurnal
-        winter_storm = 1.0 + 0.3 * np.where(self.lat > 0, -season.s_land, season.s_land)
-        i_storm = (_gauss(self.lat, 46.0, 10.0) + _gauss(self.lat, -48.0, 10.0)) * winter_storm
-        shape3 = (vc.nlev,) + g.shape
-        tq = kind == "tq"
-        # (np.empty: the arrays a kind does not fill are never touched and cost no memory)
-        t, qv, dtrain, cmfmc = np.empty(shape3), np.empty(shape3), np.empty(shape3), np.empty((vc.nlev + 1,) + g.shape)
+        shape3, shape_e = (vc.nlev,) + g.shape, (vc.nlev + 1,) + g.shape
+        t, qv, s1, s2 = np.empty(shape3), np.empty(shape3), np.empty(shape_e), np.empty(shape_e)
         met_clim.thermo_record(ps, vc.ap, vc.bp, np.ascontiguousarray(surf["_t2m_daily"]),
-                               np.ascontiguousarray(surf["_rh"]), lapse, ptrop, cool, np.ascontiguousarray(i_trop),
-                               np.ascontiguousarray(i_storm), p["convective_mass_flux"], R_DRY, EPSILON,
-                               t, qv, cmfmc, dtrain, tq, not tq, kernel_threads(20 * t.size))
-        out = {"t": t, "qv": qv} if tq else {"cmfmc": cmfmc, "dtrain": dtrain}
+                               np.ascontiguousarray(surf["_rh"]), lapse, ptrop, cool, R_DRY, EPSILON, t, qv, s1, s2,
+                               kernel_threads(30 * t.size))
+        out = {"t": t, "qv": qv, "s1": s1, "s2": s2}
         self._records3d[key] = out
-        while len(self._records3d) > 4:  # two records of each kind
+        while len(self._records3d) > 2:
             self._records3d.popitem(last=False)
         return out
 
@@ -786,12 +825,32 @@ class Climatology(MetProvider):
                              f"got shape {ps_start.shape}")
         if getattr(self, "_fixer", None) is None:
             self._fixer = PressureFixer(g)
+        from esm._kernels import met_flux
         mid = time + _dt.timedelta(seconds=dt / 2.0)
         end = time + _dt.timedelta(seconds=dt)
-        mfx, mfy, (ps0, ps1, a) = self._fluxes(mid)
+        t0, t1, a = self._record_time(mid, self.DAILY_RECORD_SECONDS)
+        r0 = self._mean_flow_record(t0)
+        r1 = r0 if a == 0.0 else self._mean_flow_record(t1)
         target = self._surface(end)["ps"]
-        mfx, mfy, ps_end, offset = self._fixer(mfx, mfy, (ps0, ps1, a, self.vcoord), ps_start, target, dt,
-                                               inplace=True)
+        # the raw fluxes' column divergence is that of the interpolated mean flow (divergence is linear;
+        # the eddies are non-divergent layer by layer), so the correction is known before the one pass
+        # that interpolates, adds the eddies and the correction (the same numbers, to round-off, as
+        # assembling the raw fluxes and then applying PressureFixer to them)
+        from esm.meteorology.massflux import lerp
+        fx, fy, offset = self._fixer.column_corrections(lerp(r0[4], r1[4], a), ps_start, target, dt)
+        vc = self.vcoord
+        psl = (1.0 - a) * r0[2] + a * r1[2]  # column totals of the layer thickness: sum_k dp_k = ps - p_top
+        col = psl - vc.ptop
+        tx = np.ascontiguousarray(np.roll(col, 1, axis=1) + col)
+        ty = np.zeros((g.nlat + 1, g.nlon))
+        ty[1:-1] = col[:-1] + col[1:]
+        eddies = self._eddies_on()
+        psi = np.ascontiguousarray(self._eddies().psi(mid)) if eddies else np.zeros((1, 1))
+        mfx, mfy, div = np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(g.shape)
+        met_flux.corrected_fluxes(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, fx, fy, tx, ty, r0[2],
+                                  r1[2], np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp), mfx, mfy, div,
+                                  kernel_threads(8 * mfx.size, streaming=True))
+        ps_end = ps_start - G0 * dt * div / g.area
         err = float(np.max(np.abs(ps_end - (target + offset))))
         if err > self.p["fixer_tolerance"]:
             raise RuntimeError(f"pressure fixer at {time}: corrected fluxes miss the target surface pressure "

@@ -181,7 +181,7 @@ class EddyField:
             raise ValueError(f"eddy fluxes: wc {wc.shape}, mfx {mfx.shape}, mfy {mfy.shape} do not match")
         psi = np.ascontiguousarray(self.psi(time))
         wc = np.ascontiguousarray(wc, dtype=np.float64)
-        met_flux.add_streamfunction_fluxes(wc, wc, 0.0, psi, mfx, mfy, kernel_threads(4 * mfx.size))
+        met_flux.add_streamfunction_fluxes(wc, wc, 0.0, psi, mfx, mfy, kernel_threads(4 * mfx.size, streaming=True))
 
     def mass_fluxes(self, time, wc: np.ndarray):
         """Eddy mass fluxes ``(mfx, mfy)`` [kg s-1] at ``time`` for corner weights ``wc``

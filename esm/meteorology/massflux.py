@@ -47,18 +47,25 @@ except ImportError as exc:  # pragma: no cover - build problem
                       "'python setup.py build_ext --inplace' (or reinstall esm)") from exc
 
 
-#: Work (array elements x arrays touched, or x a rough cost per element) below which a kernel call runs
-#: on one thread: these kernels stream memory at a few hundred million elements per second, so below
-#: ~2e6 a call takes a few milliseconds and starting a thread team costs more than it saves (far more
-#: on an oversubscribed machine, where a thread team waits for a free core).
+#: Work (array elements x a rough cost per element) below which a compute-bound kernel call runs on one
+#: thread: below ~2e6 a call takes a few milliseconds and starting a thread team costs more than it
+#: saves (far more on an oversubscribed machine, where a thread team waits for a free core).
 SMALL_WORK = 2_000_000
 
 
-def kernel_threads(work: float) -> int:
-    """OpenMP threads for a kernel call of ``work`` element updates (honours ``OMP_NUM_THREADS``)."""
+def kernel_threads(work: float, streaming: bool = False) -> int:
+    """OpenMP threads for a kernel call of ``work`` element updates (honours ``OMP_NUM_THREADS``).
+
+    ``streaming``: a kernel doing a few flops per element it loads (interpolation in time, flux
+    assembly, divergences, the fixer's correction) is limited by memory bandwidth, and runs on one
+    thread: on the 2-core development machine a second thread gained < 1.3x when idle and cost 2-3x
+    under the usual load of other jobs (threads wait for a free core at every parallel region).
+    """
     from esm._kernels import _build_info
 
-    return 1 if work < SMALL_WORK else max(1, int(_build_info.max_threads()))
+    if streaming or work < SMALL_WORK:
+        return 1
+    return max(1, int(_build_info.max_threads()))
 
 
 def _c64(a, name, shape=None):
@@ -73,7 +80,7 @@ def lerp(x0: np.ndarray, x1: np.ndarray, a: float) -> np.ndarray:
     x0 = _c64(x0, "x0")
     x1 = _c64(x1, "x1", x0.shape)
     out = np.empty_like(x0)
-    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size))
+    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size, streaming=True))
     return out
 
 
@@ -89,7 +96,7 @@ def fluxes_from_centre_winds(u: np.ndarray, v: np.ndarray, dp: np.ndarray, grid:
     mfy = np.empty((nlev, nlat + 1, nlon))
     dxe = np.ascontiguousarray(grid.dx_edge / G0)
     dxe[0] = dxe[-1] = 0.0
-    _k.winds_to_fluxes(u, v, dp, grid.dy / G0, dxe, mfx, mfy, kernel_threads(4 * dp.size))
+    _k.winds_to_fluxes(u, v, dp, grid.dy / G0, dxe, mfx, mfy, kernel_threads(4 * dp.size, streaming=True))
     return mfx, mfy
 
 
@@ -98,7 +105,7 @@ def column_divergence(mfx: np.ndarray, mfy: np.ndarray) -> np.ndarray:
     mfx = _c64(mfx, "mfx")
     mfy = _c64(mfy, "mfy", (mfx.shape[0], mfx.shape[1] + 1, mfx.shape[2]))
     out = np.empty(mfx.shape[1:])
-    _k.column_divergence(mfx, mfy, out, kernel_threads(2 * mfx.size))
+    _k.column_divergence(mfx, mfy, out, kernel_threads(2 * mfx.size, streaming=True))
     return out
 
 
@@ -236,7 +243,7 @@ class PressureFixer:
             mfx = np.array(mfx, dtype=np.float64, order="C")  # corrected copies
             mfy = np.array(mfy, dtype=np.float64, order="C")
         fx, fy = np.ascontiguousarray(fx), np.ascontiguousarray(fy)
-        nthreads = kernel_threads(4 * mfx.size)
+        nthreads = kernel_threads(4 * mfx.size, streaming=True)
         if isinstance(dp, tuple):
             ps0, ps1, a, vc = dp
             _k.add_column_correction_hybrid(fx, fy, _c64(ps0, "ps0", grid.shape), _c64(ps1, "ps1", grid.shape),
@@ -246,6 +253,45 @@ class PressureFixer:
             _k.add_column_correction(fx, fy, _c64(dp, "dp", mfx.shape), mfx, mfy, nthreads)
         ps_end = ps_after(ps_start, mfx, mfy, dt, grid)
         return mfx, mfy, ps_end, offset
+
+
+    def column_corrections(self, div: np.ndarray, ps_start: np.ndarray, ps_target: np.ndarray, dt: float):
+        """``(fx, fy, global_offset_Pa)``: the column correction fluxes that take fluxes of column
+        divergence ``div`` from ``ps_start`` to ``ps_target`` (plus the global offset) in ``dt``."""
+        grid = self.grid
+        area = grid.area
+        dps = ps_target - ps_start
+        offset = -float(np.sum(dps * area) / np.sum(area))
+        dm = (dps + offset) * area / G0
+        rhs = dm / dt + div
+        rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
+        fx, fy = self.correction_fluxes(self.solve(rhs))
+        return np.ascontiguousarray(fx), np.ascontiguousarray(fy), offset
+
+    def correct_hybrid(self, mfx: np.ndarray, mfy: np.ndarray, div: np.ndarray, dp_records, ps_start: np.ndarray,
+                       ps_target: np.ndarray, dt: float):
+        """:meth:`__call__` for fluxes whose column divergence ``div`` is already known (computed with them)
+        and a hybrid-coordinate thickness ``dp_records = (ps0, ps1, a, vcoord)``: the corrected fluxes go
+        to new arrays and their divergence (for ``ps_end``) is computed in the same pass. The same numbers
+        as ``__call__(mfx, mfy, dp_records, ...)``."""
+        grid = self.grid
+        area = grid.area
+        dps = ps_target - ps_start
+        offset = -float(np.sum(dps * area) / np.sum(area))
+        dm = (dps + offset) * area / G0
+        rhs = dm / dt + div
+        rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
+        chi = self.solve(rhs)
+        fx, fy = self.correction_fluxes(chi)
+        ps0, ps1, a, vc = dp_records
+        ox, oy = np.empty_like(mfx), np.empty_like(mfy)
+        div_end = np.empty(grid.shape)
+        _k.correct_and_divergence_hybrid(np.ascontiguousarray(fx), np.ascontiguousarray(fy),
+                                         _c64(ps0, "ps0", grid.shape), _c64(ps1, "ps1", grid.shape), float(a),
+                                         np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp), mfx, mfy,
+                                         ox, oy, div_end, kernel_threads(4 * mfx.size, streaming=True))
+        ps_end = ps_start - G0 * dt * div_end / grid.area
+        return ox, oy, ps_end, offset
 
 
 def check_fluxes(mfx, mfy, grid: Grid, nlev: int, where: str) -> None:
