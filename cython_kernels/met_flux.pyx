@@ -439,33 +439,48 @@ def mean_and_eddy_fluxes_div(const double[:, :, ::1] mfx0, const double[:, :, ::
                 _div_row(&mfx[k, j, 0], &mfy[k, j, 0], &mfy[k, j + 1, 0], &div[j, 0], nlon)
 
 
-@cython.cdivision(True)
-cdef inline void _fixed_rows(const double* x0, const double* x1, const double* y0, const double* y1,
-                             const double* w0s, const double* w1s, const double* w0n, const double* w1n,
-                             const double* psis, const double* psin, double a, bint eddies, bint xrow, bint inner,
-                             const double* fx, const double* fy, const double* tx, const double* ty, const double* dc,
-                             const double* ds, double* x, double* y, Py_ssize_t nlon) noexcept nogil:
-    """One row of one level of the corrected fluxes: the interpolated mean flow, the eddies and the column
-    correction shared by the face thickness (the operations of :func:`mean_and_eddy_fluxes` followed by
-    :func:`add_column_correction_hybrid`). ``inner``: a face row strictly between the poles."""
-    cdef Py_ssize_t i, ip, im
-    cdef double b = 1.0 - a
-    cdef double v
-    if xrow:
-        for i in range(nlon):
-            im = i - 1 if i > 0 else nlon - 1
-            v = b * x0[i] + a * x1[i]
-            if eddies:
-                v = v - ((b * w0n[i] + a * w1n[i]) * psin[i] - (b * w0s[i] + a * w1s[i]) * psis[i])
-            x[i] = v + fx[i] * ((dc[im] + dc[i]) / tx[i])
+cdef inline void _corner_row(const double* w0, const double* w1, const double* psi, double a, double b,
+                             double* out, Py_ssize_t nlon) noexcept nogil:
+    """Eddy streamfunction of one corner row of one level: ``(b w0 + a w1) psi`` (the corner weights
+    ``E(p) dp / g`` interpolated in time, times the velocity streamfunction)."""
+    cdef Py_ssize_t i
     for i in range(nlon):
-        v = b * y0[i] + a * y1[i]
-        if inner:
-            if eddies:
-                ip = i + 1 if i < nlon - 1 else 0
-                v = v + ((b * w0s[ip] + a * w1s[ip]) * psis[ip] - (b * w0s[i] + a * w1s[i]) * psis[i])
-            v = v + fy[i] * ((ds[i] + dc[i]) / ty[i])
-        y[i] = v
+        out[i] = (b * w0[i] + a * w1[i]) * psi[i]
+
+
+cdef inline void _fixed_rows(const double* x0, const double* x1, const double* y0, const double* y1,
+                             const double* cs, const double* cn, double a, bint eddies, bint xrow, bint inner,
+                             const double* ax, const double* bx, const double* ay, const double* by, double dap,
+                             double dbp, double* x, double* y, Py_ssize_t nlon) noexcept nogil:
+    """One row of one level of the corrected fluxes: the interpolated mean flow, the eddies (corner
+    streamfunction rows ``cs`` south, ``cn`` north, from :func:`_corner_row`) and the column correction
+    shared by the face thickness, ``a dap_k + b dbp_k`` with the per-column coefficients ``a = 2 F / T``,
+    ``b = F S / T`` (``F`` the column correction, ``S`` the sum of the two cells' surface pressures,
+    ``T`` the column total of the face thickness): the face thickness ``2 dap_k + dbp_k S`` of the
+    hybrid coordinate, linear in ``ps``, over ``T``, without a division per element.
+    ``inner``: a face row strictly between the poles. The longitude loops have no branch inside, so
+    they vectorise."""
+    cdef Py_ssize_t i
+    cdef double b = 1.0 - a
+    if xrow:
+        if eddies:
+            for i in range(nlon):
+                x[i] = (b * x0[i] + a * x1[i]) - (cn[i] - cs[i]) + (ax[i] * dap + bx[i] * dbp)
+        else:
+            for i in range(nlon):
+                x[i] = (b * x0[i] + a * x1[i]) + (ax[i] * dap + bx[i] * dbp)
+    if inner:
+        if eddies:
+            for i in range(nlon - 1):
+                y[i] = (b * y0[i] + a * y1[i]) + (cs[i + 1] - cs[i]) + (ay[i] * dap + by[i] * dbp)
+            i = nlon - 1
+            y[i] = (b * y0[i] + a * y1[i]) + (cs[0] - cs[i]) + (ay[i] * dap + by[i] * dbp)
+        else:
+            for i in range(nlon):
+                y[i] = (b * y0[i] + a * y1[i]) + (ay[i] * dap + by[i] * dbp)
+    else:
+        for i in range(nlon):
+            y[i] = b * y0[i] + a * y1[i]
 
 
 @cython.boundscheck(False)
@@ -473,48 +488,69 @@ cdef inline void _fixed_rows(const double* x0, const double* x1, const double* y
 @cython.cdivision(True)
 def corrected_fluxes(const double[:, :, ::1] mfx0, const double[:, :, ::1] mfx1, const double[:, :, ::1] mfy0,
                      const double[:, :, ::1] mfy1, const double[:, :, ::1] wc0, const double[:, :, ::1] wc1, double a,
-                     const double[:, ::1] psi, bint eddies, const double[:, ::1] fx, const double[:, ::1] fy,
-                     const double[:, ::1] tx, const double[:, ::1] ty, const double[:, ::1] ps0,
-                     const double[:, ::1] ps1, const double[::1] dap, const double[::1] dbp, double[:, :, ::1] ox,
-                     double[:, :, ::1] oy, double[:, ::1] div, int nthreads=1):
+                     const double[:, ::1] psi, bint eddies, const double[:, ::1] ax, const double[:, ::1] bx,
+                     const double[:, ::1] ay, const double[:, ::1] by, const double[::1] dap,
+                     const double[::1] dbp, double[:, :, ::1] ox, double[:, :, ::1] oy, double[:, ::1] div,
+                     int nthreads=1):
     """The climatology's step fluxes in one pass through memory: mean flow interpolated between two records,
-    eddies, and the pressure fixer's column corrections ``fx``, ``fy`` shared among the layers by the face
-    thickness of the hybrid coordinate interpolated between the records' surface pressures (column totals
-    ``tx``, ``ty`` given), into ``ox``, ``oy``; and the column divergence of the result into ``div`` (summed
-    over the levels in order), level by level while the level's slab is in cache."""
+    eddies, and the pressure fixer's column corrections (coefficients ``ax``, ``bx`` on west faces, ``ay``,
+    ``by`` on south faces; the correction of level k is ``a dap_k + b dbp_k``, see :func:`_fixed_rows`),
+    into ``ox``, ``oy``; and the column divergence of the result into ``div`` (summed over the levels in
+    order), level by level while the level's slab is in cache. The eddy streamfunction of a level's corners
+    is computed once into a scratch slab (it is shared by the faces of two rows)."""
     cdef Py_ssize_t nlev = ox.shape[0]
     cdef Py_ssize_t nlat = ox.shape[1]
     cdef Py_ssize_t nlon = ox.shape[2]
     cdef Py_ssize_t k, j, i, jn, jx
-    cdef int t
     cdef double b = 1.0 - a
     if oy.shape[0] != nlev or oy.shape[1] != nlat + 1 or oy.shape[2] != nlon or mfx0.shape[0] != nlev \
-            or mfx0.shape[1] != nlat or mfy0.shape[1] != nlat + 1 or wc0.shape[1] != nlat + 1 \
-            or wc1.shape[1] != nlat + 1 or fx.shape[0] != nlat or fy.shape[0] != nlat + 1 or tx.shape[0] != nlat \
-            or ty.shape[0] != nlat + 1 or ps0.shape[0] != nlat or ps0.shape[1] != nlon or dap.shape[0] != nlev \
-            or div.shape[0] != nlat or div.shape[1] != nlon \
-            or (eddies and (psi.shape[0] != nlat + 1 or psi.shape[1] != nlon)):
+            or mfx0.shape[1] != nlat or mfx0.shape[2] != nlon or mfx1.shape[0] != nlev or mfx1.shape[1] != nlat \
+            or mfy0.shape[0] != nlev or mfy0.shape[1] != nlat + 1 or mfy1.shape[1] != nlat + 1 \
+            or ax.shape[0] != nlat or ax.shape[1] != nlon or bx.shape[0] != nlat or bx.shape[1] != nlon \
+            or ay.shape[0] != nlat + 1 or ay.shape[1] != nlon or by.shape[0] != nlat + 1 or by.shape[1] != nlon \
+            or dap.shape[0] != nlev or dbp.shape[0] != nlev or div.shape[0] != nlat or div.shape[1] != nlon \
+            or (eddies and (psi.shape[0] != nlat + 1 or psi.shape[1] != nlon or wc0.shape[0] != nlev
+                            or wc0.shape[1] != nlat + 1 or wc1.shape[1] != nlat + 1)):
         raise ValueError("corrected_fluxes: array shapes do not match")
-    cdef const double* p0 = &ps0[0, 0]
-    cdef const double* p1 = &ps1[0, 0]
-    cdef double[:, ::1] work = np.empty((max(nthreads, 1), 2 * nlon))
+    cdef double[:, ::1] corner = np.zeros((nlat + 1 if eddies else 1, nlon))
     with nogil:
         for j in range(nlat):
             for i in range(nlon):
                 div[j, i] = 0.0
         for k in range(nlev):
+            if eddies:
+                for j in prange(nlat + 1, num_threads=nthreads, schedule="static"):
+                    _corner_row(&wc0[k, j, 0], &wc1[k, j, 0], &psi[j, 0], a, b, &corner[j, 0], nlon)
             for j in prange(nlat + 1, num_threads=nthreads, schedule="static"):
-                t = threadid()
                 jn = j + 1 if j < nlat else j
                 jx = j if j < nlat else 0
-                if j < nlat:
-                    _dp_row(p0 + j * nlon, p1 + j * nlon, a, b, dap[k], dbp[k], &work[t, 0], nlon)
-                if j > 0:
-                    _dp_row(p0 + (j - 1) * nlon, p1 + (j - 1) * nlon, a, b, dap[k], dbp[k], &work[t, nlon], nlon)
-                _fixed_rows(&mfx0[k, jx, 0], &mfx1[k, jx, 0], &mfy0[k, j, 0], &mfy1[k, j, 0], &wc0[k, j, 0],
-                            &wc1[k, j, 0], &wc0[k, jn, 0], &wc1[k, jn, 0], &psi[j if eddies else 0, 0],
-                            &psi[jn if eddies else 0, 0], a, eddies, j < nlat, j > 0 and j < nlat, &fx[jx, 0],
-                            &fy[j, 0], &tx[jx, 0], &ty[j, 0], &work[t, 0], &work[t, nlon], &ox[k, jx, 0],
-                            &oy[k, j, 0], nlon)
+                _fixed_rows(&mfx0[k, jx, 0], &mfx1[k, jx, 0], &mfy0[k, j, 0], &mfy1[k, j, 0],
+                            &corner[j if eddies else 0, 0], &corner[jn if eddies else 0, 0], a, eddies, j < nlat,
+                            j > 0 and j < nlat, &ax[jx, 0], &bx[jx, 0], &ay[j, 0], &by[j, 0], dap[k], dbp[k],
+                            &ox[k, jx, 0], &oy[k, j, 0], nlon)
             for j in prange(nlat, num_threads=nthreads, schedule="static"):
                 _div_row(&ox[k, j, 0], &oy[k, j, 0], &oy[k, j + 1, 0], &div[j, 0], nlon)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def packet_sum(const double[:, ::1] rows, const double[:, ::1] waves, double[:, ::1] out):
+    """Sum of wave packets on the corners: ``out[j, i] = sum_n rows[n, j] waves[n, i]`` (latitude profile
+    times zonal wave of packet n), summed over the packets in order (a small product: a fixed order
+    on one thread, bit-for-bit the same on every machine, and no BLAS thread team, which on a loaded
+    machine costs ~100x the arithmetic)."""
+    cdef Py_ssize_t npk = rows.shape[0]
+    cdef Py_ssize_t nc = rows.shape[1]
+    cdef Py_ssize_t nlon = waves.shape[1]
+    cdef Py_ssize_t n, j, i
+    cdef double r
+    if waves.shape[0] != npk or out.shape[0] != nc or out.shape[1] != nlon:
+        raise ValueError("packet_sum: array shapes do not match")
+    with nogil:
+        for j in range(nc):
+            for i in range(nlon):
+                out[j, i] = 0.0
+            for n in range(npk):
+                r = rows[n, j]
+                for i in range(nlon):
+                    out[j, i] = out[j, i] + r * waves[n, i]

@@ -839,16 +839,23 @@ class Climatology(MetProvider):
         from esm.meteorology.massflux import lerp
         fx, fy, offset = self._fixer.column_corrections(lerp(r0[4], r1[4], a), ps_start, target, dt)
         vc = self.vcoord
-        psl = (1.0 - a) * r0[2] + a * r1[2]  # column totals of the layer thickness: sum_k dp_k = ps - p_top
-        col = psl - vc.ptop
-        tx = np.ascontiguousarray(np.roll(col, 1, axis=1) + col)
-        ty = np.zeros((g.nlat + 1, g.nlon))
-        ty[1:-1] = col[:-1] + col[1:]
+        # the correction of a face is shared among the layers by the face thickness of the hybrid coordinate,
+        # 2 dap_k + dbp_k S (S the sum of the two cells' surface pressures, interpolated between the records),
+        # over its column total T = S - 2 p_top: per column, a = 2 F / T and b = F S / T, and the correction
+        # of level k is a dap_k + b dbp_k (the same numbers as F dp_face,k / T, to round-off)
+        psl = (1.0 - a) * r0[2] + a * r1[2]
+        sx = np.roll(psl, 1, axis=1) + psl
+        cx = fx / (sx - 2.0 * vc.ptop)
+        ax, bx = np.ascontiguousarray(2.0 * cx), np.ascontiguousarray(cx * sx)
+        ay, by = np.zeros((g.nlat + 1, g.nlon)), np.zeros((g.nlat + 1, g.nlon))
+        sy = psl[:-1] + psl[1:]
+        cy = fy[1:-1] / (sy - 2.0 * vc.ptop)
+        ay[1:-1], by[1:-1] = 2.0 * cy, cy * sy
         eddies = self._eddies_on()
         psi = np.ascontiguousarray(self._eddies().psi(mid)) if eddies else np.zeros((1, 1))
         mfx, mfy, div = np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(g.shape)
-        met_flux.corrected_fluxes(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, fx, fy, tx, ty, r0[2],
-                                  r1[2], np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp), mfx, mfy, div,
+        met_flux.corrected_fluxes(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, ax, bx, ay, by,
+                                  np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp), mfx, mfy, div,
                                   kernel_threads(8 * mfx.size, streaming=True))
         ps_end = ps_start - G0 * dt * div / g.area
         err = float(np.max(np.abs(ps_end - (target + offset))))

@@ -123,10 +123,12 @@ class EddyField:
             ms.append(pk["m"])
         if not rows:
             return np.zeros((nc, self.grid.nlon))
-        G = np.array(rows).T  # (nc, np)
+        from esm._kernels import met_flux
         ml = np.array(ms)[:, None] * self.lon_c[None, :]
         Z = np.array(coefs_c)[:, None] * np.cos(ml) - np.array(coefs_s)[:, None] * np.sin(ml)  # (np, nlon)
-        return G @ Z
+        out = np.empty((nc, self.grid.nlon))
+        met_flux.packet_sum(np.ascontiguousarray(rows), np.ascontiguousarray(Z), out)  # sum_n G[n] Z[n]
+        return out
 
     def _amplitude(self, pk) -> float:
         """Amplitude giving a packet peak speed of ~1 m/s before normalisation."""

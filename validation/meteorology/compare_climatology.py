@@ -14,7 +14,7 @@ the fraction of values that differ by more than 1e-3 of the field's largest valu
 the differences are.
 
 Usage: PYTHONPATH=. python validation/meteorology/compare_climatology.py --ref <commit> [--grid 4x5]
-Writes output/compare_climatology.md.
+Writes output/compare_climatology.md (``--tag X``: output/compare_climatology_X.md).
 """
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--ref", required=True, help="git commit of the reference climatology")
     ap.add_argument("--grid", default="4x5")
     ap.add_argument("--levels", default="geos47")
+    ap.add_argument("--tag", default="", help="suffix of the output file name")
     ap.add_argument("--dump", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.dump:
@@ -110,7 +111,7 @@ def main():
                 f"| field | times | max abs value | max abs difference | relative | 99th percentile abs "
                 f"difference | values differing by > 1e-3 of max |\n|---|---|---|---|---|---|---|\n"
                 + "\n".join(rows) + "\n")
-        (OUT / "compare_climatology.md").write_text(text)
+        (OUT / f"compare_climatology{'_' + a.tag if a.tag else ''}.md").write_text(text)
         print(text)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
