@@ -593,33 +593,93 @@ def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::
         _shape_row(ps, ap, bp, s1, s2, j)
 
 
+cdef void _convection_block(Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t nlev, Py_ssize_t nlat, Py_ssize_t nlon,
+                            const double* s1a, const double* s1b, const double* s2a, const double* s2b, double a,
+                            const double* it, const double* st, double mb, const unsigned char* nz1,
+                            const unsigned char* nz2, bint zeroed, double* cm, double* dtr) noexcept nogil:
+    """Rows ``j0 <= j < j1`` of every interface of :func:`convection`. A shape that is zero on a whole
+    interface in both records contributes an exact zero there and is not read (its term is left out:
+    ``x + 0 = x``); an interface where both are zero is not written if ``zeroed`` (outputs zero on entry),
+    nor is a layer whose two interfaces are such."""
+    cdef Py_ssize_t k, j, i, r, q
+    cdef Py_ssize_t plane = nlat * nlon
+    cdef double b = 1.0 - a
+    cdef double x
+    for k in range(nlev + 1):
+        if nz1[k] or nz2[k]:
+            for j in range(j0, j1):
+                r = k * plane + j * nlon
+                q = j * nlon
+                if nz1[k] and nz2[k]:
+                    for i in range(nlon):
+                        cm[r + i] = mb * (it[q + i] * (b * s1a[r + i] + a * s1b[r + i])
+                                          + 0.35 * st[q + i] * (b * s2a[r + i] + a * s2b[r + i]))
+                elif nz1[k]:
+                    for i in range(nlon):
+                        cm[r + i] = mb * (it[q + i] * (b * s1a[r + i] + a * s1b[r + i]))
+                else:
+                    for i in range(nlon):
+                        cm[r + i] = mb * (0.35 * st[q + i] * (b * s2a[r + i] + a * s2b[r + i]))
+        elif not zeroed:
+            for j in range(j0, j1):
+                r = k * plane + j * nlon
+                for i in range(nlon):
+                    cm[r + i] = 0.0
+        if k > 0:
+            if nz1[k] or nz2[k] or nz1[k - 1] or nz2[k - 1]:
+                for j in range(j0, j1):
+                    r = k * plane + j * nlon
+                    for i in range(nlon):
+                        x = cm[r - plane + i] - cm[r + i]
+                        dtr[r - plane + i] = x if x > 0.0 else 0.0
+            elif not zeroed:
+                for j in range(j0, j1):
+                    r = (k - 1) * plane + j * nlon
+                    for i in range(nlon):
+                        dtr[r + i] = 0.0
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def convection(const double[:, :, ::1] s1a, const double[:, :, ::1] s1b, const double[:, :, ::1] s2a,
                const double[:, :, ::1] s2b, double a, const double[:, ::1] i_trop, const double[:, ::1] i_storm,
-               double mb, double[:, :, ::1] cmfmc, double[:, :, ::1] dtrain, int nthreads=1):
+               double mb, double[:, :, ::1] cmfmc, double[:, :, ::1] dtrain, int nthreads=1,
+               const unsigned char[::1] nz1=None, const unsigned char[::1] nz2=None, bint zeroed=False):
     """Convective updraft mass flux ``cmfmc = mb (I_trop S1 + 0.35 I_storm S2)`` at the interfaces, with the
     shapes interpolated between two records (weight ``a`` of the second), and the detrainment
-    ``dtrain_k = max(cmfmc_k - cmfmc_k+1, 0)``; level by level (streaming)."""
+    ``dtrain_k = max(cmfmc_k - cmfmc_k+1, 0)``. ``nz1``, ``nz2`` (nlev+1, optional): 0 where the shape is
+    zero on the whole interface in both records (those terms are exact zeros and not read); ``zeroed``:
+    ``cmfmc`` and ``dtrain`` are zero on entry (e.g. ``numpy.zeros``), so all-zero interfaces and layers are
+    not written. Threads take blocks of latitude rows through all the interfaces in one parallel region;
+    the values do not depend on the thread count."""
     cdef Py_ssize_t nlev = dtrain.shape[0]
     cdef Py_ssize_t nlat = dtrain.shape[1]
     cdef Py_ssize_t nlon = dtrain.shape[2]
-    cdef Py_ssize_t k, j, i
-    cdef double b = 1.0 - a
-    cdef double x
-    if cmfmc.shape[0] != nlev + 1 or s1a.shape[0] != nlev + 1 or s1b.shape[0] != nlev + 1 \
-            or s2a.shape[0] != nlev + 1 or s2b.shape[0] != nlev + 1 or i_trop.shape[0] != nlat \
-            or i_storm.shape[1] != nlon or cmfmc.shape[1] != nlat or s1a.shape[2] != nlon:
+    cdef Py_ssize_t nblk, blk, j0, j1
+    if cmfmc.shape[0] != nlev + 1 or cmfmc.shape[1] != nlat or cmfmc.shape[2] != nlon \
+            or i_trop.shape[0] != nlat or i_trop.shape[1] != nlon or i_storm.shape[0] != nlat \
+            or i_storm.shape[1] != nlon:
         raise ValueError("convection: array shapes do not match")
-    with nogil:
-        for k in range(nlev + 1):
-            for j in prange(nlat, num_threads=nthreads, schedule="static"):
-                for i in range(nlon):
-                    cmfmc[k, j, i] = mb * (i_trop[j, i] * (b * s1a[k, j, i] + a * s1b[k, j, i])
-                                           + 0.35 * i_storm[j, i] * (b * s2a[k, j, i] + a * s2b[k, j, i]))
-                    if k > 0:
-                        x = cmfmc[k - 1, j, i] - cmfmc[k, j, i]
-                        dtrain[k - 1, j, i] = x if x > 0.0 else 0.0
+    if s1a.shape[0] != nlev + 1 or s1a.shape[1] != nlat or s1a.shape[2] != nlon \
+            or s1b.shape[0] != nlev + 1 or s1b.shape[1] != nlat or s1b.shape[2] != nlon \
+            or s2a.shape[0] != nlev + 1 or s2a.shape[1] != nlat or s2a.shape[2] != nlon \
+            or s2b.shape[0] != nlev + 1 or s2b.shape[1] != nlat or s2b.shape[2] != nlon:
+        raise ValueError("convection: the shape records must be (nlev+1, nlat, nlon)")
+    cdef unsigned char[::1] ones = np.ones(nlev + 1, dtype=np.uint8)
+    if nz1 is None:
+        nz1 = ones
+    if nz2 is None:
+        nz2 = ones
+    if nz1.shape[0] != nlev + 1 or nz2.shape[0] != nlev + 1:
+        raise ValueError("convection: nz1 and nz2 must have nlev+1 entries")
+    nthreads = max(nthreads, 1)
+    nblk = min(nlat, 1 if nthreads == 1 else 4 * nthreads)
+    for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic"):
+        j0 = blk * nlat // nblk
+        j1 = (blk + 1) * nlat // nblk
+        _convection_block(j0, j1, nlev, nlat, nlon, &s1a[0, 0, 0], &s1b[0, 0, 0], &s2a[0, 0, 0], &s2b[0, 0, 0],
+                          a, &i_trop[0, 0], &i_storm[0, 0], mb, &nz1[0], &nz2[0], zeroed, &cmfmc[0, 0, 0],
+                          &dtrain[0, 0, 0])
 
 
 # ---------------------------------------------------------------- static surface description (construction)

@@ -483,6 +483,49 @@ cdef inline void _fixed_rows(const double* x0, const double* x1, const double* y
             y[i] = b * y0[i] + a * y1[i]
 
 
+cdef void _fixed_block(Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t nlev, Py_ssize_t nlat, Py_ssize_t nlon,
+                       const double* x0, const double* x1, const double* y0, const double* y1, const double* w0,
+                       const double* w1, const double* psi, double a, bint eddies, const double* ax,
+                       const double* bx, const double* ay, const double* by, const double* dap, const double* dbp,
+                       double* ox, double* oy, double* div, double* corner, double* yb) noexcept nogil:
+    """Rows ``j0 <= j < j1`` of every level of :func:`corrected_fluxes`: the west faces of the rows, their
+    south faces (and the north pole's, if ``j1 == nlat``) and the rows' column divergence, summed over the
+    levels in order. The south faces of row ``j1`` (another block's) are recomputed into ``yb`` (the same
+    operations, so the same values) for the divergence: blocks share no output and need no barrier.
+    ``corner``: scratch for the corner rows ``j0..j1`` of one level, ``yb`` one row."""
+    cdef Py_ssize_t k, j, i, ox_k, oy_k
+    cdef double b = 1.0 - a
+    cdef const double* north
+    for j in range(j0, j1):
+        for i in range(nlon):
+            div[j * nlon + i] = 0.0
+    for k in range(nlev):
+        ox_k = k * nlat * nlon
+        oy_k = k * (nlat + 1) * nlon
+        if eddies:
+            for j in range(j0, j1 + 1):
+                _corner_row(w0 + oy_k + j * nlon, w1 + oy_k + j * nlon, psi + j * nlon, a, b,
+                            corner + (j - j0) * nlon, nlon)
+        for j in range(j0, j1):
+            _fixed_rows(x0 + ox_k + j * nlon, x1 + ox_k + j * nlon, y0 + oy_k + j * nlon, y1 + oy_k + j * nlon,
+                        corner + (j - j0) * nlon, corner + (j - j0 + 1) * nlon, a, eddies, True, j > 0,
+                        ax + j * nlon, bx + j * nlon, ay + j * nlon, by + j * nlon, dap[k], dbp[k],
+                        ox + ox_k + j * nlon, oy + oy_k + j * nlon, nlon)
+        if j1 == nlat:  # the north pole's faces (no correction, no eddies)
+            north = oy + oy_k + nlat * nlon
+            _fixed_rows(x0, x1, y0 + oy_k + nlat * nlon, y1 + oy_k + nlat * nlon, corner, corner, a, eddies,
+                        False, False, ax, bx, ay + nlat * nlon, by + nlat * nlon, dap[k], dbp[k], ox,
+                        oy + oy_k + nlat * nlon, nlon)
+        else:
+            north = yb
+            _fixed_rows(x0, x1, y0 + oy_k + j1 * nlon, y1 + oy_k + j1 * nlon, corner + (j1 - j0) * nlon,
+                        corner + (j1 - j0) * nlon, a, eddies, False, True, ax, bx, ay + j1 * nlon,
+                        by + j1 * nlon, dap[k], dbp[k], ox, yb, nlon)
+        for j in range(j0, j1):
+            _div_row(ox + ox_k + j * nlon, oy + oy_k + j * nlon,
+                     oy + oy_k + (j + 1) * nlon if j + 1 < j1 else north, div + j * nlon, nlon)
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
@@ -496,40 +539,39 @@ def corrected_fluxes(const double[:, :, ::1] mfx0, const double[:, :, ::1] mfx1,
     eddies, and the pressure fixer's column corrections (coefficients ``ax``, ``bx`` on west faces, ``ay``,
     ``by`` on south faces; the correction of level k is ``a dap_k + b dbp_k``, see :func:`_fixed_rows`),
     into ``ox``, ``oy``; and the column divergence of the result into ``div`` (summed over the levels in
-    order), level by level while the level's slab is in cache. The eddy streamfunction of a level's corners
-    is computed once into a scratch slab (it is shared by the faces of two rows)."""
+    order). Threads take blocks of latitude rows through all the levels in a single parallel region
+    (no barrier per level: a thread waiting for a free core on a loaded machine delays only its own
+    blocks); every value is the same whatever the thread count."""
     cdef Py_ssize_t nlev = ox.shape[0]
     cdef Py_ssize_t nlat = ox.shape[1]
     cdef Py_ssize_t nlon = ox.shape[2]
-    cdef Py_ssize_t k, j, i, jn, jx
-    cdef double b = 1.0 - a
+    cdef Py_ssize_t nblk, blk, j0, j1, rows
     if oy.shape[0] != nlev or oy.shape[1] != nlat + 1 or oy.shape[2] != nlon or mfx0.shape[0] != nlev \
             or mfx0.shape[1] != nlat or mfx0.shape[2] != nlon or mfx1.shape[0] != nlev or mfx1.shape[1] != nlat \
-            or mfy0.shape[0] != nlev or mfy0.shape[1] != nlat + 1 or mfy1.shape[1] != nlat + 1 \
-            or ax.shape[0] != nlat or ax.shape[1] != nlon or bx.shape[0] != nlat or bx.shape[1] != nlon \
-            or ay.shape[0] != nlat + 1 or ay.shape[1] != nlon or by.shape[0] != nlat + 1 or by.shape[1] != nlon \
-            or dap.shape[0] != nlev or dbp.shape[0] != nlev or div.shape[0] != nlat or div.shape[1] != nlon \
+            or mfx1.shape[2] != nlon or mfy0.shape[0] != nlev or mfy0.shape[1] != nlat + 1 \
+            or mfy0.shape[2] != nlon or mfy1.shape[0] != nlev or mfy1.shape[1] != nlat + 1 \
+            or mfy1.shape[2] != nlon or ax.shape[0] != nlat or ax.shape[1] != nlon or bx.shape[0] != nlat \
+            or bx.shape[1] != nlon or ay.shape[0] != nlat + 1 or ay.shape[1] != nlon or by.shape[0] != nlat + 1 \
+            or by.shape[1] != nlon or dap.shape[0] != nlev or dbp.shape[0] != nlev or div.shape[0] != nlat \
+            or div.shape[1] != nlon \
             or (eddies and (psi.shape[0] != nlat + 1 or psi.shape[1] != nlon or wc0.shape[0] != nlev
-                            or wc0.shape[1] != nlat + 1 or wc1.shape[1] != nlat + 1)):
+                            or wc0.shape[1] != nlat + 1 or wc0.shape[2] != nlon or wc1.shape[0] != nlev
+                            or wc1.shape[1] != nlat + 1 or wc1.shape[2] != nlon)):
         raise ValueError("corrected_fluxes: array shapes do not match")
-    cdef double[:, ::1] corner = np.zeros((nlat + 1 if eddies else 1, nlon))
-    with nogil:
-        for j in range(nlat):
-            for i in range(nlon):
-                div[j, i] = 0.0
-        for k in range(nlev):
-            if eddies:
-                for j in prange(nlat + 1, num_threads=nthreads, schedule="static"):
-                    _corner_row(&wc0[k, j, 0], &wc1[k, j, 0], &psi[j, 0], a, b, &corner[j, 0], nlon)
-            for j in prange(nlat + 1, num_threads=nthreads, schedule="static"):
-                jn = j + 1 if j < nlat else j
-                jx = j if j < nlat else 0
-                _fixed_rows(&mfx0[k, jx, 0], &mfx1[k, jx, 0], &mfy0[k, j, 0], &mfy1[k, j, 0],
-                            &corner[j if eddies else 0, 0], &corner[jn if eddies else 0, 0], a, eddies, j < nlat,
-                            j > 0 and j < nlat, &ax[jx, 0], &bx[jx, 0], &ay[j, 0], &by[j, 0], dap[k], dbp[k],
-                            &ox[k, jx, 0], &oy[k, j, 0], nlon)
-            for j in prange(nlat, num_threads=nthreads, schedule="static"):
-                _div_row(&ox[k, j, 0], &oy[k, j, 0], &oy[k, j + 1, 0], &div[j, 0], nlon)
+    nthreads = max(nthreads, 1)
+    nblk = min(nlat, 1 if nthreads == 1 else 4 * nthreads)
+    rows = (nlat + nblk - 1) // nblk
+    cdef double[:, ::1] corner = np.zeros((nblk * (rows + 1), nlon))
+    cdef double[:, ::1] yb = np.zeros((nblk, nlon))
+    cdef const double* w0 = &wc0[0, 0, 0] if eddies else &ax[0, 0]
+    cdef const double* w1 = &wc1[0, 0, 0] if eddies else &ax[0, 0]
+    cdef const double* ps_ = &psi[0, 0]
+    for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic"):
+        j0 = blk * nlat // nblk
+        j1 = (blk + 1) * nlat // nblk
+        _fixed_block(j0, j1, nlev, nlat, nlon, &mfx0[0, 0, 0], &mfx1[0, 0, 0], &mfy0[0, 0, 0], &mfy1[0, 0, 0],
+                     w0, w1, ps_, a, eddies, &ax[0, 0], &bx[0, 0], &ay[0, 0], &by[0, 0], &dap[0], &dbp[0],
+                     &ox[0, 0, 0], &oy[0, 0, 0], &div[0, 0], &corner[blk * (rows + 1), 0], &yb[blk, 0])
 
 
 @cython.boundscheck(False)

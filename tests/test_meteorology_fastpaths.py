@@ -205,3 +205,30 @@ def test_one_pass_step_fluxes_equal_assembly_plus_fixer(clim):
     np.testing.assert_allclose(mf.mfx, x, rtol=0, atol=1e-12 * np.abs(x).max())
     np.testing.assert_allclose(mf.mfy, y, rtol=0, atol=1e-12 * np.abs(y).max())
     np.testing.assert_allclose(mf.ps_end, ps_end, rtol=0, atol=1e-6)
+
+
+def test_convection_skipping_zero_interfaces_changes_no_number():
+    """The convection kernel leaves out the shapes on interfaces where they are zero in both records
+    (and, with zero-filled outputs, does not write there): the same bits as evaluating every term."""
+    from esm._kernels import met_clim
+    rng = np.random.default_rng(11)
+    nlev, (nlat, nlon) = VC.nlev, GRID.shape
+    s = [rng.random((nlev + 1,) + GRID.shape) for _ in range(4)]
+    s[0][0], s[1][0], s[2][0], s[3][0] = 0.0, 0.0, 0.0, 0.0  # surface: both shapes zero
+    s[0][8:], s[1][8:] = 0.0, 0.0                              # shape 1 zero above interface 7
+    s[2][5:], s[3][5:] = 0.0, 0.0                              # shape 2 zero above interface 4
+    s[1][3] = 0.0                                               # zero in one record only: still read
+    it, st = rng.random(GRID.shape), rng.random(GRID.shape)
+    nz1 = np.any((s[0] != 0) | (s[1] != 0), axis=(1, 2)).astype(np.uint8)
+    nz2 = np.any((s[2] != 0) | (s[3] != 0), axis=(1, 2)).astype(np.uint8)
+    assert nz1.sum() == 7 and nz2.sum() == 4
+    ref = np.full((nlev + 1, nlat, nlon), np.nan), np.full((nlev, nlat, nlon), np.nan)
+    met_clim.convection(*s, 0.3, it, st, 0.02, ref[0], ref[1], 1)
+    for nthreads in (1, 3):
+        for zeroed in (False, True):
+            out = (np.zeros_like(ref[0]), np.zeros_like(ref[1])) if zeroed else \
+                (np.full_like(ref[0], np.nan), np.full_like(ref[1], np.nan))
+            met_clim.convection(*s, 0.3, it, st, 0.02, out[0], out[1], nthreads, nz1, nz2, zeroed)
+            np.testing.assert_array_equal(out[0], ref[0])
+            np.testing.assert_array_equal(out[1], ref[1])
+    assert np.all(ref[0][8:] == 0.0) and np.all(ref[1][8:] == 0.0) and np.any(ref[1][7] > 0.0)

@@ -751,10 +751,14 @@ class Climatology(MetProvider):
             c1 = c0 if a == 0.0 else self._convective_intensity(t1)
             i_trop, i_storm = (np.ascontiguousarray((1.0 - a) * x0 + a * x1) for x0, x1 in zip(c0, c1))
             vc, g = self.vcoord, self.grid
+            # the shapes are not read on the interfaces above the updrafts' tops (zero in both records), where
+            # the kernel only writes zeros (numpy.zeros would not save the writes: arrays of this size come
+            # from the heap, where calloc clears them)
             cmfmc, dtrain = np.empty((vc.nlev + 1,) + g.shape), np.empty((vc.nlev,) + g.shape)
             met_clim.convection(r0["s1"], r1["s1"], r0["s2"], r1["s2"], ad, i_trop, i_storm,
                                 self.p["convective_mass_flux"], cmfmc, dtrain,
-                                kernel_threads(4 * cmfmc.size, streaming=True))
+                                kernel_threads(4 * cmfmc.size, streaming=True), r0["nz1"] | r1["nz1"],
+                                r0["nz2"] | r1["nz2"], False)
             self._conv = memo = (key, {"cmfmc": cmfmc, "dtrain": dtrain})
         return memo[1][name]
 
@@ -804,7 +808,10 @@ class Climatology(MetProvider):
         met_clim.thermo_record(ps, vc.ap, vc.bp, np.ascontiguousarray(surf["_t2m_daily"]),
                                np.ascontiguousarray(surf["_rh"]), lapse, ptrop, cool, R_DRY, EPSILON, t, qv, s1, s2,
                                kernel_threads(30 * t.size))
-        out = {"t": t, "qv": qv, "s1": s1, "s2": s2}
+        # interfaces where an updraft shape is nonzero somewhere (1) or zero on the whole interface (0)
+        nz1 = np.ascontiguousarray(np.any(s1 != 0.0, axis=(1, 2)), dtype=np.uint8)
+        nz2 = np.ascontiguousarray(np.any(s2 != 0.0, axis=(1, 2)), dtype=np.uint8)
+        out = {"t": t, "qv": qv, "s1": s1, "s2": s2, "nz1": nz1, "nz2": nz2}
         self._records3d[key] = out
         while len(self._records3d) > 2:
             self._records3d.popitem(last=False)

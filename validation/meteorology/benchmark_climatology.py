@@ -10,7 +10,10 @@ the same fields on the land cells only (:meth:`Climatology.cell_sampler`, the sp
 remaining surface and 3-D fields (qv, u, v) and the construction.
 
 Timings on a shared 2-core machine are noisy: medians and the ratio to the transport step are from
-one run; the load average is reported. ``--no-transport`` skips the transport (field costs only).
+one run; the load average is reported. The default run is one simulated day from 12 UTC, so it crosses
+one midnight, where the daily records are rebuilt as in a long run: the mean over the steps after the
+first one is the cost per step of a long run (the first step builds two records of each kind, a
+start-up cost paid once per run). The issue's target is a ratio below 0.20. ``--no-transport`` skips the transport (field costs only).
 The script uses only the public interface, so it also runs on older versions of the code
 (``PYTHONPATH=<other checkout>``), for before/after tables.
 
@@ -39,8 +42,8 @@ def main():
     ap.add_argument("--grid", default="1x1")
     ap.add_argument("--levels", default="geos47")
     ap.add_argument("--dt", type=int, default=900)
-    ap.add_argument("--hours", type=float, default=6.0)
-    ap.add_argument("--start", default="2020-07-01T00:00")
+    ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--start", default="2020-07-01T12:00")
     ap.add_argument("--no-transport", action="store_true")
     ap.add_argument("--tag", default="")
     a = ap.parse_args()
@@ -148,8 +151,12 @@ def main():
     for name, x in three.items():
         lines.append(row(f"{name} (3-D, hourly)", x))
     if tt is not None:
-        lines += ["", f"Ratio all meteorology / transport step: median {np.median(met_total) * 1e3 / tt:.3f}, "
-                  f"mean {np.mean(met_total) / np.mean(cost['transport']):.3f} (target <= 0.10)."]
+        tr_all = np.asarray(cost["transport"])
+        lines += ["", f"Ratio all meteorology / transport step: median {np.median(met_total) * 1e3 / tt:.3f}; "
+                  f"mean {np.mean(met_total) / np.mean(tr_all):.3f} over all {nsteps} steps (including the "
+                  f"first step's start-up, {met_total[0] * 1e3:.0f} ms); mean "
+                  f"{np.mean(met_total[1:]) / np.mean(tr_all[1:]):.3f} over steps 2-{nsteps} (the cost per step "
+                  f"of a long run, with the daily record rebuilds). Issue #4 target: < 0.20."]
     text = "\n".join(lines) + "\n"
     suffix = f"_{a.tag}" if a.tag else ""
     (OUT / f"benchmark_climatology_{a.grid}{suffix}.md").write_text(text)
