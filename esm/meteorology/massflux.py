@@ -56,10 +56,14 @@ SMALL_WORK = 2_000_000
 def kernel_threads(work: float, streaming: bool = False) -> int:
     """OpenMP threads for a kernel call of ``work`` element updates (honours ``OMP_NUM_THREADS``).
 
-    ``streaming``: a kernel doing a few flops per element it loads (interpolation in time, flux
-    assembly, divergences, the fixer's correction) is limited by memory bandwidth, and runs on one
-    thread: on the 2-core development machine a second thread gained < 1.3x when idle and cost 2-3x
-    under the usual load of other jobs (threads wait for a free core at every parallel region).
+    ``streaming``: a kernel doing a few flops per element it loads (flux assembly, divergences, the
+    fixer's correction) with a parallel region per level is limited by memory bandwidth, and runs on
+    one thread: on the 2-core development machine a second thread gained < 1.3x when idle and cost 2-3x
+    under the usual load of other jobs (threads wait for a free core at every parallel region, i.e.
+    every level). Streaming kernels with a single parallel region (``lerp``, the climatology's
+    ``corrected_fluxes`` and ``convection``: blocks of rows through all levels) are called with
+    ``streaming=False``: under a load of ~5 on 2 cores the climatology's step took 150-225 ms with two
+    threads there against 265-295 ms with one.
     """
     from esm._kernels import _build_info
 
@@ -80,7 +84,7 @@ def lerp(x0: np.ndarray, x1: np.ndarray, a: float) -> np.ndarray:
     x0 = _c64(x0, "x0")
     x1 = _c64(x1, "x1", x0.shape)
     out = np.empty_like(x0)
-    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size, streaming=True))
+    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size))
     return out
 
 
