@@ -22,7 +22,8 @@ the environment of layer k gains detrained updraft air and air subsiding from ab
 Explicit sub-steps keep (D_k + M_{k+1}) dt A / m_k <= 1 so that every new q_k is a convex
 combination of old values (monotone); the fluxes telescope, so sum_k m_k q_k is conserved
 and layer air masses do not change. Written in increment form so a uniform q stays exactly
-uniform. Each row's convective levels are first copied into column-contiguous buffers.
+uniform. Per row the convecting columns are found level by level (longitude innermost) and
+only their layers are copied into column buffers.
 """
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, free
@@ -33,94 +34,82 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             const double[:, :, ::1] dtrain, const double[:, ::1] area, double dt, int max_sub,
             int[:, ::1] status, double[::1] value, int nthreads=1):
     """Update every tracer in place. status[j] = (code, i, -) for the first failing column
-    of row j: 1 = more than ``max_sub`` sub-steps needed (value = required number)."""
+    of row j: 1 = more than ``max_sub`` sub-steps needed (value = required number).
+
+    Per row, the convecting columns and their layer range are found level by level with
+    longitude innermost; only those columns' layers are copied into column buffers."""
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
     cdef int ntr = q.shape[0]
     cdef int L = nlev + 2
-    cdef int j, i, k, t, s, nsub, kb, kt, kbr, ktr, kl
+    cdef int j, i, k, t, s, nsub, kb, kt, kl, nact
     cdef double* work = NULL
     cdef int* iwork = NULL
-    cdef double* mcol = NULL     # (nlon, L) layer air mass
-    cdef double* mucol = NULL    # (nlon, L) updraft flux at interfaces
-    cdef double* dcol = NULL     # (nlon, L) detrainment
-    cdef double* qcol = NULL     # (ntr, nlon, L)
-    cdef double* col = NULL      # per-column scratch: en, cd, cm, qu, qo (5 L)
+    cdef double* mm              # per-column buffers (L each)
+    cdef double* mu
+    cdef double* de
+    cdef double* qcol            # (ntr, L)
     cdef double* en
     cdef double* cd
     cdef double* cm
     cdef double* qu
     cdef double* qo
-    cdef double* mu
-    cdef double* de
-    cdef double* mm
     cdef double* qq
     cdef int* kbot = NULL
     cdef int* ktop = NULL
-    cdef double fac, ratio, rmax, qin, e
+    cdef double fac, ratio, rmax, qin, e, x
     cdef int* sp = &status[0, 0]
     cdef double* vp = &value[0]
     with nogil, parallel(num_threads=nthreads):
-        work = <double*> malloc(((3 + ntr) * nlon * L + 5 * L) * sizeof(double))
-        iwork = <int*> malloc(2 * nlon * sizeof(int))
-        if work != NULL and iwork != NULL:
-            mcol = work
-            mucol = mcol + nlon * L
-            dcol = mucol + nlon * L
-            qcol = dcol + nlon * L
-            col = qcol + ntr * nlon * L
-            kbot = iwork
-            ktop = iwork + nlon
+        work = <double*> malloc(((8 + ntr) * L) * sizeof(double))
+        iwork = <int*> malloc(2 * (nlon + 8) * sizeof(int))
         for j in prange(nlat, schedule="dynamic"):
             if work == NULL or iwork == NULL:
                 sp[3 * j] = 7
                 continue
-            # active columns: layers kbot .. ktop take part (ktop = highest layer fed from below)
-            for i in range(nlon):
-                kbot[i] = nlev
-                ktop[i] = -1
-            for k in range(1, nlev):
-                for i in range(nlon):
-                    if cmfmc[k, j, i] > 0.0:
-                        if k - 1 < kbot[i]:
-                            kbot[i] = k - 1
-                        ktop[i] = k
-            kbr = nlev
-            ktr = -1
-            for i in range(nlon):
-                if ktop[i] >= 0:
-                    if kbot[i] < kbr:
-                        kbr = kbot[i]
-                    if ktop[i] > ktr:
-                        ktr = ktop[i]
-            if ktr < 0:
-                continue
-            kl = ktr + 1 if ktr + 1 < nlev else nlev - 1      # highest layer read (subsidence source)
-            # gather layers kbr .. kl and interfaces kbr .. ktr+1 into column-contiguous buffers
-            for k in range(kbr, kl + 1):
-                for i in range(nlon):
-                    mcol[i * L + k] = m[k, j, i]
-                    dcol[i * L + k] = dtrain[k, j, i]
-                for t in range(ntr):
-                    for i in range(nlon):
-                        qcol[(t * nlon + i) * L + k] = q[t, k, j, i]
-            for k in range(kbr, ktr + 2):
-                for i in range(nlon):
-                    mucol[i * L + k] = cmfmc[k, j, i] if (0 < k < nlev and cmfmc[k, j, i] > 0.0) else 0.0
-            en = col
+            mm = work
+            mu = mm + L
+            de = mu + L
+            en = de + L
             cd = en + L
             cm = cd + L
             qu = cm + L
             qo = qu + L
+            qcol = qo + L
+            kbot = iwork
+            ktop = iwork + nlon + 8
+            # active columns: layers kbot .. ktop take part (ktop = highest layer fed from below)
+            for i in range(nlon):
+                kbot[i] = nlev
+                ktop[i] = -1
+            for k in range(nlev - 1, 0, -1):
+                for i in range(nlon):
+                    x = cmfmc[k, j, i]
+                    kbot[i] = k - 1 if x > 0.0 else kbot[i]
+            for k in range(1, nlev):
+                for i in range(nlon):
+                    x = cmfmc[k, j, i]
+                    ktop[i] = k if x > 0.0 else ktop[i]
+            nact = 0
+            for i in range(nlon):
+                nact = nact + (ktop[i] >= 0)
+            if nact == 0:
+                continue
             for i in range(nlon):
                 kb = kbot[i]
                 kt = ktop[i]
                 if kt < 0:
                     continue
-                mu = mucol + i * L
-                de = dcol + i * L
-                mm = mcol + i * L
+                kl = kt + 1 if kt + 1 < nlev else nlev - 1      # highest layer read (subsidence source)
+                # gather this column's layers kb .. kl and interfaces kb .. kt + 1
+                for k in range(kb, kl + 1):
+                    mm[k] = m[k, j, i]
+                    de[k] = dtrain[k, j, i]
+                    for t in range(ntr):
+                        qcol[t * L + k] = q[t, k, j, i]
+                for k in range(kb, kt + 2):
+                    mu[k] = cmfmc[k, j, i] if (0 < k < nlev and cmfmc[k, j, i] > 0.0) else 0.0
                 fac = area[j, i] * dt
                 rmax = 0.0
                 for k in range(kb, kt + 1):
@@ -149,7 +138,7 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                     cd[k] = cd[k] / nsub
                     cm[k] = cm[k] / nsub
                 for t in range(ntr):
-                    qq = qcol + (t * nlon + i) * L
+                    qq = qcol + t * L
                     for s in range(nsub):
                         for k in range(kb, kt + 1):
                             qo[k] = qq[k]
@@ -163,9 +152,7 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                         # environment: detrainment and subsidence from above
                         for k in range(kb, kt + 1):
                             qq[k] = qo[k] + cd[k] * (qu[k] - qo[k]) + cm[k] * (qo[k + 1] - qo[k])
-            for k in range(kbr, kl + 1):
-                for t in range(ntr):
-                    for i in range(nlon):
-                        q[t, k, j, i] = qcol[(t * nlon + i) * L + k]
+                    for k in range(kb, kt + 1):
+                        q[t, k, j, i] = qq[k]
         free(work)
         free(iwork)

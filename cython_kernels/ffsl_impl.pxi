@@ -46,6 +46,7 @@ air mass, 6 vertical flux takes more air than the column holds, 7 out of memory.
 from cython.parallel cimport prange, parallel, threadid
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs, ceil
+from libc.string cimport memcpy, memset
 
 cdef extern from *:
     # restrict-qualified pointers let the compiler vectorise the hot loops without run-time
@@ -54,13 +55,19 @@ cdef extern from *:
     ctypedef const double* cdptr "const double * __restrict__"
 
 cdef enum:
-    MONO = 0
-    LINEAR = 1
-    UPWIND = 2
+    MONO = 0        # PPM with the CW84 monotonicity constraint
+    LINEAR = 1      # unlimited PPM (linear in q)
+    UPWIND = 2      # piecewise constant
+    FCT = 3         # flux-corrected: CW84-monotone flux + limited (Zalesak 1979) unlimited-PPM correction
+    POSITIVE = 4    # unlimited PPM, parabolas that dip below zero made monotone or flat
 
-cdef double TWO3 = 2.0 / 3.0
-#: columns per block in the meridional sweep (block arrays of (nlat + 1) * YBLOCK stay in cache)
-DEF YBLOCK = 32
+cdef extern from *:
+    """
+    #define ESM_TWO3 (2.0 / 3.0)
+    #define ESM_INV60 (1.0 / 60.0)
+    """
+    const double TWO3 "ESM_TWO3"
+    const double INV60 "ESM_INV60"
 
 
 # ---------------------------------------------------------------------------------------
@@ -68,10 +75,11 @@ DEF YBLOCK = 32
 # ---------------------------------------------------------------------------------------
 cdef void _parabolas(cdptr q, cdptr el, cdptr er, int n, int scheme,
                      dptr pl, dptr pr, dptr p6) noexcept nogil:
-    """Cell parabolas from edge values el[i] (left) and er[i] (right); CW84 eq. 1.10 if monotone."""
+    """Cell parabolas from edge values el[i] (left) and er[i] (right); CW84 eq. 1.10 if monotone,
+    the positive-definite modification (see the POSITIVE branch) if positive."""
     cdef int i
-    cdef double a, l, r, da, a6, l2, r2, sl, sr, dd, da6
-    cdef bint ext, ovl, ovr
+    cdef double a, l, r, da, a6, l2, r2, sl, sr, dd, da6, pmin
+    cdef bint ext, ovl, ovr, neg, neg2
     if scheme == MONO:
         # every candidate is computed before the selections, so the loop has no floating-point
         # operation under a condition and vectorises
@@ -95,11 +103,105 @@ cdef void _parabolas(cdptr q, cdptr el, cdptr er, int n, int scheme,
             pl[i] = l
             pr[i] = r
             p6[i] = 6.0 * (a - 0.5 * (l + r))
+    elif scheme == POSITIVE:
+        # positive definite: a parabola whose minimum over the cell is negative (an edge, or an
+        # interior minimum when a6 < 0 and |da| < |a6|) gets the CW84 eq. 1.10 modification;
+        # if that is still negative somewhere it becomes the constant cell mean (>= 0)
+        for i in range(n):
+            a = q[i]
+            l = el[i]
+            r = er[i]
+            da = r - l
+            a6 = 6.0 * (a - 0.5 * (l + r))
+            pmin = l + (da + a6) * (da + a6) / (4.0 * a6) if a6 < 0.0 else 0.0
+            neg = (l < 0.0) | (r < 0.0) | ((a6 < 0.0) & (fabs(da) < -a6) & (pmin < 0.0))
+            ext = (r - a) * (a - l) <= 0.0
+            dd = da * da
+            da6 = da * a6
+            sl = 3.0 * a - 2.0 * r
+            sr = 3.0 * a - 2.0 * l
+            ovl = da6 > dd
+            ovr = -dd > da6
+            l2 = sl if ovl else l
+            r2 = sr if ovr else r
+            l2 = a if ext else l2
+            r2 = a if ext else r2
+            # the monotone parabola lies between its edges: negative only if an edge is
+            neg2 = (l2 < 0.0) | (r2 < 0.0)
+            l2 = a if neg2 else l2
+            r2 = a if neg2 else r2
+            l = l2 if neg else l
+            r = r2 if neg else r
+            pl[i] = l
+            pr[i] = r
+            p6[i] = 6.0 * (a - 0.5 * (l + r))
     else:
         for i in range(n):
             pl[i] = el[i]
             pr[i] = er[i]
             p6[i] = 6.0 * (q[i] - 0.5 * (el[i] + er[i]))
+
+
+cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr aout, cdptr mnew, int n,
+                      dptr rp, dptr rm) noexcept nogil:
+    """Zalesak (1979, JCP 31, 335, eqs. 7-12) for n cells of a 1-D sweep: the shares R+ (rp) and
+    R- (rm) of the antidiffusive fluxes into / out of each cell that keep its new mixing ratio
+    within the range of its old value, its two neighbours' (qm, qp) and its low-order new value
+    qtd. ain/aout: antidiffusive air-weighted tracer flux through the cell's lower/upper face
+    (positive towards the upper face); mnew: the cell's new air."""
+    cdef int i
+    cdef double a, b, c, t, hi, lo, x, y, pp, pm, qpl, qmi
+    for i in range(n):
+        a = qm[i]
+        b = q0[i]
+        c = qp[i]
+        t = qtd[i]
+        hi = a if a > b else b
+        hi = hi if hi > c else c
+        hi = hi if hi > t else t
+        lo = a if a < b else b
+        lo = lo if lo < c else c
+        lo = lo if lo < t else t
+        x = ain[i]
+        y = aout[i]
+        pp = (x if x > 0.0 else 0.0) - (y if y < 0.0 else 0.0)
+        pm = (y if y > 0.0 else 0.0) - (x if x < 0.0 else 0.0)
+        qpl = (hi - t) * mnew[i]
+        qmi = (t - lo) * mnew[i]
+        rp[i] = 1.0 if pp <= qpl else qpl / pp
+        rm[i] = 1.0 if pm <= qmi else qmi / pm
+
+
+cdef void _fct_fluxes(cdptr fl, cdptr fh, cdptr rpl, cdptr rml, cdptr rpu, cdptr rmu, int n,
+                      dptr f) noexcept nogil:
+    """Limited fluxes f = fL + C (fH - fL) through n faces, C = min(R+ of the cell the correction
+    enters, R- of the one it leaves) (Zalesak 1979, eq. 13); l/u: the cells below/above the face."""
+    cdef int i
+    cdef double a, c1, c2, x, y, u, v
+    for i in range(n):
+        a = fh[i] - fl[i]
+        x = rpu[i]
+        y = rml[i]
+        u = rpl[i]
+        v = rmu[i]
+        c1 = x if x < y else y
+        c2 = u if u < v else v
+        f[i] = fl[i] + (c1 if a >= 0.0 else c2) * a
+
+
+cdef void _clamp_edges(cdptr e, cdptr qm1, cdptr qp1, int n, dptr ec) noexcept nogil:
+    """Edge values clamped between the two cells of each face (the monotone edges)."""
+    cdef int i
+    cdef double v, lo, hi, a, b
+    for i in range(n):
+        a = qm1[i]
+        b = qp1[i]
+        v = e[i]
+        lo = a if a < b else b
+        hi = b if a < b else a
+        v = lo if v < lo else v
+        v = hi if v > hi else v
+        ec[i] = v
 
 
 cdef void _edges6(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1,
@@ -112,7 +214,7 @@ cdef void _edges6(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1,
         for i in range(n):
             a = qm1[i]
             b = qp1[i]
-            v = (37.0 * (a + b) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) / 60.0
+            v = (37.0 * (a + b) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) * INV60
             lo = a if a < b else b
             hi = b if a < b else a
             v = lo if v < lo else v
@@ -120,23 +222,36 @@ cdef void _edges6(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1,
             e[i] = v
     else:
         for i in range(n):
-            e[i] = (37.0 * (qm1[i] + qp1[i]) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) / 60.0
+            e[i] = (37.0 * (qm1[i] + qp1[i]) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) * INV60
 
 
 cdef void _face_fluxes(cdptr f, cdptr alp, cdptr rem, cdptr plw, cdptr prw, cdptr p6w,
                        cdptr ple, cdptr pre, cdptr p6e, int n, dptr fl) noexcept nogil:
     """Tracer flux through n faces with less than one cell of air crossing: the mean of the
     west/south/lower cell's parabola over its downstream fraction ``alp`` (flow >= 0) or of
-    the east/north/upper cell's over its upstream fraction, times the air moved |f| = rem."""
+    the east/north/upper cell's over its upstream fraction, times the air moved |f| = rem.
+
+    Written with the upstream cell's near edge (at the face), far edge and curvature term
+    selected first: v = near + alp/2 ((far - near) + (1 - 2 alp/3) p6)."""
     cdef int i
-    cdef double a, vr, vl, fr, fw
+    cdef double a, near, far, c6, v, r, x1, x2, y1, y2, z1, z2
+    cdef bint pos
     for i in range(n):
+        # both candidates are loaded unconditionally so that the selections become blends
+        x1 = prw[i]
+        x2 = ple[i]
+        y1 = plw[i]
+        y2 = pre[i]
+        z1 = p6w[i]
+        z2 = p6e[i]
+        pos = f[i] >= 0.0
         a = alp[i]
-        vr = prw[i] - 0.5 * a * ((prw[i] - plw[i]) - (1.0 - TWO3 * a) * p6w[i])
-        vl = ple[i] + 0.5 * a * ((pre[i] - ple[i]) + (1.0 - TWO3 * a) * p6e[i])
-        fr = rem[i] * vr
-        fw = -(rem[i] * vl)
-        fl[i] = fr if f[i] >= 0.0 else fw
+        near = x1 if pos else x2
+        far = y1 if pos else y2
+        c6 = z1 if pos else z2
+        r = rem[i]
+        v = r * (near + 0.5 * a * ((far - near) + (1.0 - TWO3 * a) * c6))
+        fl[i] = v if pos else -v
 
 
 cdef void _update(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr mnew, int n) noexcept nogil:
@@ -144,6 +259,19 @@ cdef void _update(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr mnew, int n) n
     cdef int i
     for i in range(n):
         q[i] = (q[i] * m[i] + flin[i] - flout[i]) / mnew[i]
+
+
+cdef void _update_to(cdptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, int n, dptr qd) noexcept nogil:
+    """qd = (q m + f_in - f_out) / m' for n cells, with rinv = 1/m' (shared by the tracers)."""
+    cdef int i
+    for i in range(n):
+        qd[i] = (q[i] * m[i] + flin[i] - flout[i]) * rinv[i]
+
+
+cdef void _reciprocal(cdptr x, int n, dptr r) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        r[i] = 1.0 / x[i]
 
 
 cdef inline double _avg_right(double al, double ar, double a6, double alpha) noexcept nogil:
@@ -156,6 +284,7 @@ cdef inline double _avg_left(double al, double ar, double a6, double alpha) noex
     return al + 0.5 * alpha * ((ar - al) + (1.0 - TWO3 * alpha) * a6)
 
 
+
 # ---------------------------------------------------------------------------------------
 # zonal sweep (periodic rows, integer shift + fractional flux)
 # ---------------------------------------------------------------------------------------
@@ -163,36 +292,40 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
                          double* fa, double* rem, double* alp, int* nw, double* mnew, double* mh,
                          int* nwalk_out, int* ej, int* ei, double* ev) noexcept nogil:
     """Departure geometry of the west faces of one row: air moved ``fa``, whole cells crossed
-    ``nw``, remainder ``rem`` and its fraction ``alp`` of the partial cell; new air ``mnew``.
+    (``nw``: pairs (face, count) for the ``nwalk_out`` faces where whole cells cross), remainder
+    ``rem`` and its fraction ``alp`` of the partial cell; new air ``mnew``.
 
     ``fa`` is the sum of whole cells plus the remainder (the same sum the tracer flux uses,
     so q = 1 stays exactly 1). ``fa`` has nlon + 1 entries (the last repeats the first).
     """
     cdef int i, c, cnt, nwalk
-    cdef double f, r, s, up, af, mmin
-    mmin = mr[0]
-    for i in range(nlon):
-        mmin = mr[i] if mr[i] < mmin else mmin
-    if not (mmin > 0.0):
+    cdef long long nwalk64 = 0
+    cdef double f, r, s, up, af, x, y
+    if _count_nonpositive(mr, nlon):
         for i in range(nlon):
             if not (mr[i] > 0.0):
                 ej[0] = j; ei[0] = i; ev[0] = mr[i]
                 return 5
     mh[0] = mr[nlon - 1]
-    for i in range(nlon):
-        mh[i + 1] = mr[i]
+    memcpy(mh + 1, mr, nlon * sizeof(double))
     nwalk = 0
     for i in range(nlon):
         f = fr[i] * scale
         af = fabs(f)
-        up = mh[i] if f >= 0.0 else mh[i + 1]
+        x = mh[i]
+        y = mh[i + 1]
+        up = x if f >= 0.0 else y
         fa[i] = f
         rem[i] = af
         alp[i] = af / up
-        nw[i] = 0
-        nwalk += (af > up)
-    nwalk_out[0] = nwalk
-    if nwalk:
+    for i in range(nlon):
+        f = fa[i]
+        x = mh[i]
+        y = mh[i + 1]
+        up = x if f >= 0.0 else y
+        nwalk64 += rem[i] > up
+    nwalk = 0
+    if nwalk64 > 0:
         for i in range(nlon):
             f = fa[i]
             af = fabs(f)
@@ -226,14 +359,13 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
                 fa[i] = -(s + r)
             rem[i] = r
             alp[i] = r / mr[c]
-            nw[i] = cnt
+            nw[2 * nwalk] = i           # list of the faces with whole cells crossing
+            nw[2 * nwalk + 1] = cnt
+            nwalk += 1
+    nwalk_out[0] = nwalk
     fa[nlon] = fa[0]
-    for i in range(nlon):
-        mnew[i] = mr[i] + fa[i] - fa[i + 1]
-    mmin = mnew[0]
-    for i in range(nlon):
-        mmin = mnew[i] if mnew[i] < mmin else mmin
-    if not (mmin > 0.0):
+    _mass_update(mr, fa, fa + 1, nlon, mnew)
+    if _count_nonpositive(mnew, nlon):
         for i in range(nlon):
             if not (mnew[i] > 0.0):
                 ej[0] = j; ei[0] = i
@@ -242,28 +374,40 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
     return 0
 
 
-cdef void _x_row_tracer(const double* mr, const double* mnew, double* qr, int nlon, int scheme,
-                        const double* fa, const double* rem, const double* alp, const int* nw, int nwalk,
-                        double* qe, double* ae, double* pl, double* pr, double* p6,
-                        double* fl) noexcept nogil:
-    """Zonal flux-form update of one row of one tracer.
+cdef Py_ssize_t _count_nonpositive(cdptr x, Py_ssize_t n) noexcept nogil:
+    """How many of the n values are not > 0 (NaN included); a branch-free, vectorisable count
+    (64-bit counter: the same width as the doubles compared)."""
+    cdef Py_ssize_t i
+    cdef long long c = 0
+    for i in range(n):
+        c += not (x[i] > 0.0)
+    return c
+
+
+cdef void _mass_update(cdptr m, cdptr fin, cdptr fout, int n, dptr mnew) noexcept nogil:
+    """mnew = m + f_in - f_out for n cells."""
+    cdef int i
+    for i in range(n):
+        mnew[i] = m[i] + fin[i] - fout[i]
+
+
+cdef void _x_row_flux(cdptr mr, cdptr qr, int nlon, int scheme, cdptr fa, cdptr rem, cdptr alp,
+                      const int* nw, int nwalk, cdptr qe, dptr ae, dptr pl, dptr pr, dptr p6,
+                      dptr fl) noexcept nogil:
+    """Tracer fluxes through the nlon + 1 west faces of one row (the last repeats the first)
+    with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND or POSITIVE); ``qe`` holds the
+    row with three halo cells on each side.
 
     Parabola arrays carry one halo cell: index c + 1 holds cell c (0 = cell nlon-1,
     nlon + 1 = cell 0), so face i sits between pl/pr/p6[i] (west) and [i + 1] (east).
     """
     cdef int i, c, w, cnt, k
-    cdef double s, f, a, vr, vl, r
+    cdef double s, f, a
     if scheme == UPWIND:
-        for i in range(nlon):
-            pl[i + 1] = qr[i]
-            pr[i + 1] = qr[i]
-            p6[i + 1] = 0.0
+        memcpy(pl + 1, qr, nlon * sizeof(double))
+        memcpy(pr + 1, qr, nlon * sizeof(double))
+        memset(p6 + 1, 0, nlon * sizeof(double))
     else:
-        for i in range(nlon):
-            qe[i + 3] = qr[i]
-        for k in range(3):
-            qe[k] = qr[nlon - 3 + k]
-            qe[nlon + 3 + k] = qr[k]
         # edge at the west face of cell i (i = 0 .. nlon): cells i-3 .. i+2 = qe[i] .. qe[i+5]
         _edges6(qe, qe + 1, qe + 2, qe + 3, qe + 4, qe + 5, nlon + 1, scheme, ae)
         _parabolas(qr, ae, ae + 1, nlon, scheme, pl + 1, pr + 1, p6 + 1)
@@ -274,33 +418,161 @@ cdef void _x_row_tracer(const double* mr, const double* mnew, double* qr, int nl
     pr[nlon + 1] = pr[1]
     p6[nlon + 1] = p6[1]
     _face_fluxes(fa, alp, rem, pl, pr, p6, pl + 1, pr + 1, p6 + 1, nlon, fl)
-    if nwalk:
-        for i in range(nlon):
-            cnt = nw[i]
-            if cnt == 0:
-                continue
-            f = fa[i]
-            a = alp[i]
-            s = 0.0
-            if f >= 0.0:
-                c = i - 1 if i > 0 else nlon - 1
-                for w in range(cnt):
-                    s += qr[c] * mr[c]
-                    c = c - 1 if c > 0 else nlon - 1
-                fl[i] = s + rem[i] * _avg_right(pl[c + 1], pr[c + 1], p6[c + 1], a)
-            else:
-                c = i
-                for w in range(cnt):
-                    s += qr[c] * mr[c]
-                    c = c + 1 if c < nlon - 1 else 0
-                fl[i] = -(s + rem[i] * _avg_left(pl[c + 1], pr[c + 1], p6[c + 1], a))
+    for k in range(nwalk):
+        i = nw[2 * k]
+        cnt = nw[2 * k + 1]
+        f = fa[i]
+        a = alp[i]
+        s = 0.0
+        if f >= 0.0:
+            c = i - 1 if i > 0 else nlon - 1
+            for w in range(cnt):
+                s += qr[c] * mr[c]
+                c = c - 1 if c > 0 else nlon - 1
+            fl[i] = s + rem[i] * _avg_right(pl[c + 1], pr[c + 1], p6[c + 1], a)
+        else:
+            c = i
+            for w in range(cnt):
+                s += qr[c] * mr[c]
+                c = c + 1 if c < nlon - 1 else 0
+            fl[i] = -(s + rem[i] * _avg_left(pl[c + 1], pr[c + 1], p6[c + 1], a))
     fl[nlon] = fl[0]
-    _update(qr, mr, fl, fl + 1, mnew, nlon)
+
+
+cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int nlon, int scheme,
+                        cdptr fa, cdptr rem, cdptr alp, const int* nw, int nwalk,
+                        dptr qe, dptr ae, dptr pl, dptr pr, dptr p6, dptr fl, double* fx) noexcept nogil:
+    """Zonal flux-form update of one row of one tracer: ``qr`` (old) -> ``qd`` (new). ``fx``:
+    scratch of 5 rows for the flux-corrected scheme."""
+    cdef int k
+    cdef Py_ssize_t R = nlon + 8
+    cdef double* fh
+    cdef double* qtd
+    cdef double* rp
+    cdef double* rm
+    memcpy(qe + 3, qr, nlon * sizeof(double))
+    for k in range(3):
+        qe[k] = qr[nlon - 3 + k]
+        qe[nlon + 3 + k] = qr[k]
+    if scheme != FCT:
+        _x_row_flux(mr, qr, nlon, scheme, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl)
+        _update_to(qr, mr, fl, fl + 1, rinv, nlon, qd)
+        return
+    # flux-corrected: monotone low-order flux, unlimited PPM high-order flux
+    fh = fx
+    qtd = fx + R
+    rp = fx + 2 * R          # rp/rm: one halo cell each side (index c + 1 holds cell c)
+    rm = fx + 3 * R
+    _x_row_flux(mr, qr, nlon, MONO, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl)
+    _x_row_flux(mr, qr, nlon, LINEAR, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fh)
+    _update_to(qr, mr, fl, fl + 1, rinv, nlon, qtd)
+    # antidiffusive fluxes into (west face) and out of (east face) each cell, in fx + 4 R
+    for k in range(nlon + 1):
+        fx[4 * R + k] = fh[k] - fl[k]
+    _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1)
+    rp[0] = rp[nlon]
+    rm[0] = rm[nlon]
+    rp[nlon + 1] = rp[1]
+    rm[nlon + 1] = rm[1]
+    # face i lies between cell i-1 (rp/rm[i]) and cell i (rp/rm[i + 1]); result into fh
+    _fct_fluxes(fl, fh, rp, rm, rp + 1, rm + 1, nlon, qtd)      # the limited fluxes, into qtd
+    qtd[nlon] = qtd[0]
+    _update_to(qr, mr, qtd, qtd + 1, rinv, nlon, qd)
+
+
+cdef struct HWork:
+    # row scratch of the zonal sweep (nlon + 8 each)
+    double* fa
+    double* rem
+    double* alp
+    double* fl
+    double* ae
+    double* pl
+    double* pr
+    double* p6
+    double* qe
+    double* mh
+    double* rinv
+    double* xfct       # 5 rows for the flux-corrected scheme
+    int* nw
+    # meridional sweep: face-row geometry (nlon each) and per-tracer rings of rows
+    double* yf
+    double* yrem
+    double* yalp
+    double* ring       # ntr * YRING * nlon
+    double* caps       # 4 * ntr
+    # flux-corrected meridional sweep: level arrays (only for that scheme)
+    double* yfl
+    double* yfh
+    double* yA
+    double* yqtd
+    double* yrp
+    double* yrm
+    # level buffers: (m, q) sets T, A, B (A and B only for order 0)
+    double* mT
+    double* qT
+    double* mA
+    double* qA
+    double* mB
+    double* qB
+
+
+#: rows per tracer in the meridional ring: edges (2), pl/pr/p6 (2 each), fluxes (2)
+DEF YRING = 10
+
+
+cdef int _x_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
+                 int ntr, const double* fx, double scale, int nlat, int nlon, int scheme, HWork* w,
+                 int* ej, int* ei, double* ev) noexcept nogil:
+    """Zonal sweep of air (``ms`` -> ``md``) and every tracer (``qs`` -> ``qd``, tracer
+    strides ``qss``/``qds``), row by row with the row geometry shared by the tracers. In the
+    polar caps the zonal fluxes only move (bookkeeping) air; their mixing ratio is copied."""
+    cdef int t, code, j, i, nwalk
+    cdef Py_ssize_t o
+    for j in range(nlat):
+        o = <Py_ssize_t> j * nlon
+        if j == 0 or j == nlat - 1:
+            for i in range(nlon - 1):
+                md[o + i] = ms[o + i] + fx[o + i] * scale - fx[o + i + 1] * scale
+            md[o + nlon - 1] = ms[o + nlon - 1] + fx[o + nlon - 1] * scale - fx[o] * scale
+            for t in range(ntr):
+                memcpy(qd + t * qds + o, qs + t * qss + o, nlon * sizeof(double))
+            continue
+        code = _x_row_geometry(ms + o, fx + o, scale, nlon, j, w.fa, w.rem, w.alp, w.nw, md + o, w.mh,
+                               &nwalk, ej, ei, ev)
+        if code != 0:
+            return code
+        _reciprocal(md + o, nlon, w.rinv)
+        for t in range(ntr):
+            _x_row_tracer(ms + o, md + o, w.rinv, qs + t * qss + o, qd + t * qds + o, nlon, scheme, w.fa,
+                          w.rem, w.alp, w.nw, nwalk, w.qe, w.ae, w.pl, w.pr, w.p6, w.fl, w.xfct)
+    return 0
 
 
 # ---------------------------------------------------------------------------------------
 # meridional sweep (polar caps, sub-cycled)
 # ---------------------------------------------------------------------------------------
+cdef bint _y_one_substep(const double* m, const double* fy, double scale, int nlat, int nlon) noexcept nogil:
+    """True when one meridional step keeps every non-cap cell's outflow below its air and its
+    inflow below its new air, all air positive (the common case, checked branch-free); then
+    ``_y_nsub`` only has the caps left to examine."""
+    cdef int j, i
+    cdef long long bad = 0
+    cdef Py_ssize_t o
+    cdef double fs, fn, fin, fout, m0, m1
+    for j in range(1, nlat - 1):
+        o = <Py_ssize_t> j * nlon
+        for i in range(nlon):
+            fs = fy[o + i] * scale
+            fn = fy[o + nlon + i] * scale
+            fin = (fs if fs > 0.0 else 0.0) + (-fn if fn < 0.0 else 0.0)
+            fout = (-fs if fs < 0.0 else 0.0) + (fn if fn > 0.0 else 0.0)
+            m0 = m[o + i]
+            m1 = m0 + fin - fout
+            bad += (not (fout <= m0)) | (not (fin <= m1)) | (not (m0 > 0.0)) | (not (m1 > 0.0))
+    return bad == 0
+
+
 cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int nlon, int max_sub,
                  int* nsub, int* ej, int* ei, double* ev) noexcept nogil:
     """Number of equal meridional sub-steps so that no cell loses more air than it holds.
@@ -313,6 +585,7 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
     cdef double fin, fout, m0, m1, ratio, rmax = 0.0
     cdef double fs, fn
     cdef Py_ssize_t o
+    cdef bint fast = _y_one_substep(m, fy, scale, nlat, nlon)
     for j in range(nlat):
         o = <Py_ssize_t> j * nlon
         if j == 0 or j == nlat - 1:
@@ -343,6 +616,8 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
             if ratio > rmax:
                 rmax = ratio; jmax = j; imax = -1
             continue
+        if fast:
+            continue
         for i in range(nlon):
             fs = fy[o + i] * scale
             fn = fy[o + nlon + i] * scale
@@ -369,119 +644,290 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
     return 0
 
 
-cdef void _y_substep(const double* m, double* mnew, double* q, Py_ssize_t tstride, int ntr,
-                     const double* fy, double scale, int nlat, int nlon, int n, int scheme,
-                     double* fa, double* alp, double* ae, double* pl, double* pr, double* p6,
-                     double* fl, double* ra, double* caps) noexcept nogil:
-    """One meridional sub-step (fluxes F/n) of air and every tracer on one level.
+cdef void _y_face_geometry(cdptr fy, double sc, cdptr mlo, cdptr mhi, int n, int kind,
+                           dptr f, dptr ra, dptr alp) noexcept nogil:
+    """Air moved through one row of meridional faces (f), its size (ra) and the fraction of the
+    upstream cell it takes (alp <= 1). kind 0: interior; 1: the face above the south cap (the
+    cap's outflow carries the cap mean, alp unused); 2: the face below the north cap."""
+    cdef int i
+    cdef double x, a, up, lo, hi
+    for i in range(n):
+        x = fy[i] * sc
+        f[i] = x
+        ra[i] = fabs(x)
+    if kind == 0:
+        for i in range(n):
+            x = f[i]
+            lo = mlo[i]
+            hi = mhi[i]
+            up = lo if x >= 0.0 else hi
+            a = fabs(x) / up
+            alp[i] = a if a < 1.0 else 1.0
+    elif kind == 1:
+        for i in range(n):
+            x = f[i]
+            a = -x / mhi[i] if x < 0.0 else 0.0
+            alp[i] = a if a < 1.0 else 1.0
+    else:
+        for i in range(n):
+            x = f[i]
+            a = x / mlo[i] if x >= 0.0 else 0.0
+            alp[i] = a if a < 1.0 else 1.0
 
-    Columns are processed in blocks of YBLOCK so that the block's reconstruction stays in
-    cache; each tracer's polar caps are updated after all blocks (they are single cells
-    fed by every column). Block arrays are indexed [j * YBLOCK + ii].
-    """
-    cdef int j, i, ii, i0, nb, t, jm3, jm2, jp1, jp2
+
+cdef inline void _y_edge(const double* qt, int j, int nlat, int nlon, int scheme, double* e) noexcept nogil:
+    """Edge values at meridional face j (rows j-3 .. j+2; rows beyond the caps repeat the cap)."""
+    cdef int jm3 = j - 3 if j >= 3 else 0
+    cdef int jm2 = j - 2 if j >= 2 else 0
+    cdef int jp1 = j + 1 if j + 1 < nlat else nlat - 1
+    cdef int jp2 = j + 2 if j + 2 < nlat else nlat - 1
+    _edges6(qt + jm3 * nlon, qt + jm2 * nlon, qt + (j - 1) * nlon, qt + j * nlon, qt + jp1 * nlon,
+            qt + jp2 * nlon, nlon, scheme, e)
+
+
+cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
+                  int ntr, const double* fy, double sc, int nlat, int nlon, int scheme, HWork* w) noexcept nogil:
+    """One meridional (sub-)step with face air ``fy * sc``: air ``ms`` -> ``md``, every tracer
+    ``qs`` -> ``qd``. A single pass from south to north: the face row j is treated for all
+    tracers while its geometry is in cache; each tracer keeps a ring of rows (two edge rows,
+    two parabola rows, two flux rows) so that row j-1 is finished as soon as the flux through
+    its north face is known. The polar caps (one cell each) are updated at the end."""
+    cdef int j, i, r, t, jm3, jm2, jm1, jp1, jp2
     cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
-    cdef int B = YBLOCK
-    cdef double f, a, up, vr, vl, qcs, qcn, mcs = 0.0, mcn = 0.0
-    cdef double sc = scale / n
-    cdef double* qt
-    cdef double* rms = caps          # per-tracer south-cap tracer sums
-    cdef double* rmn = caps + ntr    # per-tracer north-cap tracer sums
-    for t in range(ntr):
-        rms[t] = 0.0
-        rmn[t] = 0.0
-    i0 = 0
-    while i0 < nlon:
-        nb = nlon - i0 if nlon - i0 < B else B
-        # ---- geometry of the block (shared by the tracers) ----
-        for ii in range(nb):
-            fa[ii] = 0.0
-            fa[nlat * B + ii] = 0.0
-            alp[ii] = 0.0
-            alp[nlat * B + ii] = 0.0
-        for j in range(1, nlat):
-            o = <Py_ssize_t> j * nlon + i0
-            for ii in range(nb):
-                fa[j * B + ii] = fy[o + ii] * sc
-                ra[j * B + ii] = fabs(fa[j * B + ii])
-            if j == 1 or j == nlat - 1:
-                for ii in range(nb):
-                    f = fa[j * B + ii]
-                    if f >= 0.0:
-                        a = f / m[o - nlon + ii] if j > 1 else 0.0
-                    else:
-                        a = -f / m[o + ii] if j < nlat - 1 else 0.0
-                    alp[j * B + ii] = a if a < 1.0 else 1.0
-            else:
-                for ii in range(nb):
-                    f = fa[j * B + ii]
-                    up = m[o - nlon + ii] if f >= 0.0 else m[o + ii]
-                    a = fabs(f) / up
-                    alp[j * B + ii] = a if a < 1.0 else 1.0
-        for j in range(nlat):
-            o = <Py_ssize_t> j * nlon + i0
-            for ii in range(nb):
-                mnew[o + ii] = m[o + ii] + fa[j * B + ii] - fa[(j + 1) * B + ii]
-        for ii in range(nb):
-            mcs += m[i0 + ii] - fa[B + ii]
-        o = N - nlon + i0
-        for ii in range(nb):
-            mcn += m[o + ii] + fa[(nlat - 1) * B + ii]
-        # ---- tracers ----
+    cdef Py_ssize_t rs = <Py_ssize_t> YRING * nlon
+    cdef double f, qcs, qcn, mcs = 0.0, mcn = 0.0, rsum
+    cdef double* ring
+    cdef double* e_lo
+    cdef double* e_hi
+    cdef double* plc
+    cdef double* prc
+    cdef double* p6c
+    cdef double* plp
+    cdef double* prp
+    cdef double* p6p
+    cdef double* flc
+    cdef double* flp
+    cdef const double* qt
+    cdef double* rms = w.caps          # per-tracer south-cap tracer sums
+    cdef double* rmn = w.caps + ntr    # per-tracer north-cap tracer sums
+    cdef const double* fyp
+    # ---- new air masses; cap cells are bookkeeping (their totals are what matters) --------
+    for i in range(nlon):
+        md[i] = ms[i] - fy[nlon + i] * sc
+        mcs += ms[i] - fy[nlon + i] * sc
+    for j in range(1, nlat - 1):
+        o = <Py_ssize_t> j * nlon
+        for i in range(nlon):
+            md[o + i] = ms[o + i] + fy[o + i] * sc - fy[o + nlon + i] * sc
+    o = N - nlon
+    for i in range(nlon):
+        md[o + i] = ms[o + i] + fy[o + i] * sc
+        mcn += ms[o + i] + fy[o + i] * sc
+    # ---- south to north --------------------------------------------------------------------
+    for r in range(1, nlat - 1):
+        # geometry of face r (between rows r-1 and r)
+        o = <Py_ssize_t> r * nlon
+        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp)
+        if r >= 2:
+            _reciprocal(md + o - nlon, nlon, w.rinv)
         for t in range(ntr):
-            qt = q + t * tstride
-            qcs = qt[0]
-            qcn = qt[N - nlon]
+            qt = qs + t * qss
+            ring = w.ring + t * rs
+            e_lo = ring + (r % 2) * nlon
+            e_hi = ring + ((r + 1) % 2) * nlon
+            plc = ring + (2 + r % 2) * nlon
+            plp = ring + (2 + (r + 1) % 2) * nlon
+            prc = ring + (4 + r % 2) * nlon
+            prp = ring + (4 + (r + 1) % 2) * nlon
+            p6c = ring + (6 + r % 2) * nlon
+            p6p = ring + (6 + (r + 1) % 2) * nlon
+            flc = ring + (8 + r % 2) * nlon
+            flp = ring + (8 + (r + 1) % 2) * nlon
             if scheme == UPWIND:
-                for j in range(1, nlat - 1):
-                    o = <Py_ssize_t> j * nlon + i0
-                    for ii in range(nb):
-                        pl[j * B + ii] = qt[o + ii]
-                        pr[j * B + ii] = qt[o + ii]
-                        p6[j * B + ii] = 0.0
+                memcpy(plc, qt + o, nlon * sizeof(double))
+                memcpy(prc, qt + o, nlon * sizeof(double))
+                memset(p6c, 0, nlon * sizeof(double))
             else:
-                # edges at faces 1 .. nlat-1 (face j = south face of row j); rows beyond the
-                # polar caps repeat the cap value
-                for j in range(1, nlat):
-                    jm3 = j - 3 if j >= 3 else 0
-                    jm2 = j - 2 if j >= 2 else 0
-                    jp1 = j + 1 if j + 1 < nlat else nlat - 1
-                    jp2 = j + 2 if j + 2 < nlat else nlat - 1
-                    _edges6(qt + jm3 * nlon + i0, qt + jm2 * nlon + i0, qt + (j - 1) * nlon + i0,
-                            qt + j * nlon + i0, qt + jp1 * nlon + i0, qt + jp2 * nlon + i0, nb, scheme,
-                            ae + j * B)
-                for j in range(1, nlat - 1):
-                    _parabolas(qt + j * nlon + i0, ae + j * B, ae + (j + 1) * B, nb, scheme,
-                               pl + j * B, pr + j * B, p6 + j * B)
-            # fluxes through faces 1 .. nlat-1
-            for j in range(2, nlat - 1):
-                _face_fluxes(fa + j * B, alp + j * B, ra + j * B, pl + (j - 1) * B, pr + (j - 1) * B,
-                             p6 + (j - 1) * B, pl + j * B, pr + j * B, p6 + j * B, nb, fl + j * B)
-            for ii in range(nb):
-                f = fa[B + ii]
-                fl[B + ii] = (f * qcs if f >= 0.0 else
-                              f * _avg_left(pl[B + ii], pr[B + ii], p6[B + ii], alp[B + ii]))
-                j = nlat - 1
-                f = fa[j * B + ii]
-                fl[j * B + ii] = (f * _avg_right(pl[(j - 1) * B + ii], pr[(j - 1) * B + ii], p6[(j - 1) * B + ii],
-                                                 alp[j * B + ii]) if f >= 0.0 else f * qcn)
-            for j in range(1, nlat - 1):
-                o = <Py_ssize_t> j * nlon + i0
-                _update(qt + o, m + o, fl + j * B, fl + (j + 1) * B, mnew + o, nb)
-            for ii in range(nb):
-                rms[t] += qt[i0 + ii] * m[i0 + ii] - fl[B + ii]
-            o = N - nlon + i0
-            for ii in range(nb):
-                rmn[t] += qt[o + ii] * m[o + ii] + fl[(nlat - 1) * B + ii]
-        i0 += nb
+                # edges at faces r (first row only) and r + 1; rows beyond the caps repeat the cap
+                if r == 1:
+                    _y_edge(qt, 1, nlat, nlon, scheme, e_lo)
+                _y_edge(qt, r + 1, nlat, nlon, scheme, e_hi)
+                _parabolas(qt + o, e_lo, e_hi, nlon, scheme, plc, prc, p6c)
+            # flux through face r
+            if r == 1:
+                qcs = qt[0]
+                for i in range(nlon):
+                    f = w.yf[i]
+                    flc[i] = f * qcs if f >= 0.0 else f * _avg_left(plc[i], prc[i], p6c[i], w.yalp[i])
+                rsum = 0.0
+                for i in range(nlon):
+                    rsum += qt[i] * ms[i] - flc[i]
+                rms[t] = rsum
+            else:
+                _face_fluxes(w.yf, w.yalp, w.yrem, plp, prp, p6p, plc, prc, p6c, nlon, flc)
+                # row r-1 is complete
+                _update_to(qt + o - nlon, ms + o - nlon, flp, flc, w.rinv, nlon, qd + t * qds + o - nlon)
+    # ---- face nlat-1 (below the north cap) and the last interior row -------------------------
+    r = nlat - 1
+    o = <Py_ssize_t> r * nlon
+    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp)
+    _reciprocal(md + o - nlon, nlon, w.rinv)
+    for t in range(ntr):
+        qt = qs + t * qss
+        ring = w.ring + t * rs
+        plp = ring + (2 + (r + 1) % 2) * nlon
+        prp = ring + (4 + (r + 1) % 2) * nlon
+        p6p = ring + (6 + (r + 1) % 2) * nlon
+        flc = ring + (8 + r % 2) * nlon
+        flp = ring + (8 + (r + 1) % 2) * nlon
+        qcn = qt[o]
+        for i in range(nlon):
+            f = w.yf[i]
+            flc[i] = f * _avg_right(plp[i], prp[i], p6p[i], w.yalp[i]) if f >= 0.0 else f * qcn
+        _update_to(qt + o - nlon, ms + o - nlon, flp, flc, w.rinv, nlon, qd + t * qds + o - nlon)
+        rsum = 0.0
+        for i in range(nlon):
+            rsum += qt[o + i] * ms[o + i] + flc[i]
+        rmn[t] = rsum
     # ---- caps: one cell each ----
     for t in range(ntr):
-        qt = q + t * tstride
         qcs = rms[t] / mcs
         qcn = rmn[t] / mcn
         for i in range(nlon):
-            qt[i] = qcs
-            qt[N - nlon + i] = qcn
+            qd[t * qds + i] = qcs
+            qd[t * qds + N - nlon + i] = qcn
+
+
+cdef void _y_fluxes(const double* ms, const double* qt, const double* fy, double sc, int nlat, int nlon,
+                    int scheme, HWork* w, double* fl) noexcept nogil:
+    """Tracer fluxes of one tracer through every meridional face (fl: (nlat + 1) x nlon; faces
+    0 and nlat are the poles, zero) with the reconstruction ``scheme``, in one south-to-north
+    pass (the flux-corrected scheme calls it for its low- and high-order fluxes)."""
+    cdef int r, i
+    cdef Py_ssize_t o
+    cdef double f
+    cdef double* ring = w.ring
+    cdef double* e_lo
+    cdef double* e_hi
+    cdef double* plc
+    cdef double* prc
+    cdef double* p6c
+    cdef double* plp
+    cdef double* prp
+    cdef double* p6p
+    memset(fl, 0, nlon * sizeof(double))
+    memset(fl + <Py_ssize_t> nlat * nlon, 0, nlon * sizeof(double))
+    for r in range(1, nlat - 1):
+        o = <Py_ssize_t> r * nlon
+        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp)
+        e_lo = ring + (r % 2) * nlon
+        e_hi = ring + ((r + 1) % 2) * nlon
+        plc = ring + (2 + r % 2) * nlon
+        plp = ring + (2 + (r + 1) % 2) * nlon
+        prc = ring + (4 + r % 2) * nlon
+        prp = ring + (4 + (r + 1) % 2) * nlon
+        p6c = ring + (6 + r % 2) * nlon
+        p6p = ring + (6 + (r + 1) % 2) * nlon
+        if scheme == UPWIND:
+            memcpy(plc, qt + o, nlon * sizeof(double))
+            memcpy(prc, qt + o, nlon * sizeof(double))
+            memset(p6c, 0, nlon * sizeof(double))
+        else:
+            if r == 1:
+                _y_edge(qt, 1, nlat, nlon, scheme, e_lo)
+            _y_edge(qt, r + 1, nlat, nlon, scheme, e_hi)
+            _parabolas(qt + o, e_lo, e_hi, nlon, scheme, plc, prc, p6c)
+        if r == 1:
+            for i in range(nlon):
+                f = w.yf[i]
+                fl[o + i] = f * qt[0] if f >= 0.0 else f * _avg_left(plc[i], prc[i], p6c[i], w.yalp[i])
+        else:
+            _face_fluxes(w.yf, w.yalp, w.yrem, plp, prp, p6p, plc, prc, p6c, nlon, fl + o)
+    r = nlat - 1
+    o = <Py_ssize_t> r * nlon
+    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp)
+    plp = ring + (2 + (r + 1) % 2) * nlon
+    prp = ring + (4 + (r + 1) % 2) * nlon
+    p6p = ring + (6 + (r + 1) % 2) * nlon
+    for i in range(nlon):
+        f = w.yf[i]
+        fl[o + i] = f * _avg_right(plp[i], prp[i], p6p[i], w.yalp[i]) if f >= 0.0 else f * qt[o]
+
+
+cdef void _y_pass_fct(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
+                      int ntr, const double* fy, double sc, int nlat, int nlon, HWork* w) noexcept nogil:
+    """Meridional (sub-)step of the flux-corrected scheme: low-order (CW84-monotone) and
+    high-order (unlimited PPM) fluxes of each tracer for the whole level, the Zalesak (1979)
+    limiter on their difference, the update. The faces next to the polar caps keep the
+    low-order flux (the caps are single cells updated from all columns at the end)."""
+    cdef int j, i, t
+    cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
+    cdef double mcs = 0.0, mcn = 0.0, rs, rn, qcs, qcn
+    cdef const double* qt
+    cdef double* fl = w.yfl
+    cdef double* fh = w.yfh
+    cdef double* qtd = w.yqtd
+    cdef double* rp = w.yrp
+    cdef double* rm = w.yrm
+    cdef double* ff
+    # new air masses (as in _y_pass)
+    for i in range(nlon):
+        md[i] = ms[i] - fy[nlon + i] * sc
+        mcs += ms[i] - fy[nlon + i] * sc
+    for j in range(1, nlat - 1):
+        o = <Py_ssize_t> j * nlon
+        for i in range(nlon):
+            md[o + i] = ms[o + i] + fy[o + i] * sc - fy[o + nlon + i] * sc
+    o = N - nlon
+    for i in range(nlon):
+        md[o + i] = ms[o + i] + fy[o + i] * sc
+        mcn += ms[o + i] + fy[o + i] * sc
+    for t in range(ntr):
+        qt = qs + t * qss
+        _y_fluxes(ms, qt, fy, sc, nlat, nlon, MONO, w, fl)
+        _y_fluxes(ms, qt, fy, sc, nlat, nlon, LINEAR, w, fh)
+        # the faces next to the caps keep the low-order flux
+        memcpy(fh + nlon, fl + nlon, nlon * sizeof(double))
+        memcpy(fh + N - nlon, fl + N - nlon, nlon * sizeof(double))
+        for j in range(1, nlat - 1):
+            o = <Py_ssize_t> j * nlon
+            _reciprocal(md + o, nlon, w.rinv)
+            _update_to(qt + o, ms + o, fl + o, fl + o + nlon, w.rinv, nlon, qtd + o)
+        # antidiffusive fluxes A = fH - fL into rp-scratch rows, limits per interior row
+        for j in range(1, nlat):
+            o = <Py_ssize_t> j * nlon
+            for i in range(nlon):
+                w.yA[o + i] = fh[o + i] - fl[o + i]
+        memset(rp, 0, N * sizeof(double))
+        memset(rm, 0, N * sizeof(double))
+        for j in range(1, nlat - 1):
+            o = <Py_ssize_t> j * nlon
+            _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o, nlon,
+                        rp + o, rm + o)
+        # limited fluxes (faces 1 .. nlat-1) into the qtd buffer, no longer needed; faces next
+        # to the caps keep the low-order flux; then the update
+        ff = qtd
+        memcpy(ff + nlon, fl + nlon, nlon * sizeof(double))
+        memcpy(ff + N - nlon, fl + N - nlon, nlon * sizeof(double))
+        for j in range(2, nlat - 1):
+            o = <Py_ssize_t> j * nlon
+            _fct_fluxes(fl + o, fh + o, rp + o - nlon, rm + o - nlon, rp + o, rm + o, nlon, ff + o)
+        for j in range(1, nlat - 1):
+            o = <Py_ssize_t> j * nlon
+            _reciprocal(md + o, nlon, w.rinv)
+            _update_to(qt + o, ms + o, ff + o, ff + o + nlon, w.rinv, nlon, qd + t * qds + o)
+        rs = 0.0
+        for i in range(nlon):
+            rs += qt[i] * ms[i] - ff[nlon + i]
+        o = N - nlon
+        rn = 0.0
+        for i in range(nlon):
+            rn += qt[o + i] * ms[o + i] + ff[o + i]
+        qcs = rs / mcs
+        qcn = rn / mcn
+        for i in range(nlon):
+            qd[t * qds + i] = qcs
+            qd[t * qds + o + i] = qcn
 
 
 cdef void _cap_average(const double* m, double* q, int nlat, int nlon) noexcept nogil:
@@ -501,71 +947,6 @@ cdef void _cap_average(const double* m, double* q, int nlat, int nlon) noexcept 
             q[o + i] = qc
 
 
-cdef struct HWork:
-    double* fa
-    double* rem
-    double* alp
-    double* fl
-    double* ae
-    double* pl
-    double* pr
-    double* p6
-    double* qe
-    double* mh
-    double* caps
-    int* nw
-
-
-cdef int _y_steps(double** pm, double** pt, double* q, Py_ssize_t tstride, int ntr,
-                  const double* fy, double scale, int nlat, int nlon, int scheme, int max_sub,
-                  HWork* w, int* nsub, int* ej, int* ei, double* ev) noexcept nogil:
-    """All meridional sub-steps for every tracer; masses ping-pong between *pm and *pt."""
-    cdef int s, code
-    cdef double* tmp
-    code = _y_nsub(pm[0], fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
-    if code != 0:
-        return code
-    for s in range(nsub[0]):
-        _y_substep(pm[0], pt[0], q, tstride, ntr, fy, scale, nlat, nlon, nsub[0], scheme,
-                   w.fa, w.alp, w.ae, w.pl, w.pr, w.p6, w.fl, w.rem, w.caps)
-        tmp = pm[0]
-        pm[0] = pt[0]
-        pt[0] = tmp
-    return 0
-
-
-cdef int _x_step(double** pm, double** pt, double* q, Py_ssize_t tstride, int ntr,
-                 const double* fx, double scale, int nlat, int nlon, int scheme,
-                 HWork* w, int* ej, int* ei, double* ev) noexcept nogil:
-    """Zonal sweep of air and every tracer, row by row (geometry shared by the tracers)."""
-    cdef int t, code, j, i, nwalk
-    cdef Py_ssize_t o
-    cdef double* tmp
-    cdef double* mr
-    cdef double* mn
-    for j in range(nlat):
-        o = <Py_ssize_t> j * nlon
-        mr = pm[0] + o
-        mn = pt[0] + o
-        if j == 0 or j == nlat - 1:
-            # caps: zonal fluxes only move (bookkeeping) air inside the cap
-            for i in range(nlon - 1):
-                mn[i] = mr[i] + fx[o + i] * scale - fx[o + i + 1] * scale
-            mn[nlon - 1] = mr[nlon - 1] + fx[o + nlon - 1] * scale - fx[o] * scale
-            continue
-        code = _x_row_geometry(mr, fx + o, scale, nlon, j, w.fa, w.rem, w.alp, w.nw, mn, w.mh,
-                               &nwalk, ej, ei, ev)
-        if code != 0:
-            return code
-        for t in range(ntr):
-            _x_row_tracer(mr, mn, q + t * tstride + o, nlon, scheme, w.fa, w.rem, w.alp, w.nw, nwalk,
-                          w.qe, w.ae, w.pl, w.pr, w.p6, w.fl)
-    tmp = pm[0]
-    pm[0] = pt[0]
-    pt[0] = tmp
-    return 0
-
-
 cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, double* ev) noexcept nogil:
     """Positive cap totals and positive non-cap cell masses, else code 4."""
     cdef int i, r
@@ -579,10 +960,7 @@ cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, do
         if not (mc > 0.0):
             ej[0] = 0 if r == 0 else nlat - 1; ei[0] = -1; ev[0] = mc
             return 4
-    mmin = m[nlon]
-    for o in range(nlon, N - nlon):
-        mmin = m[o] if m[o] < mmin else mmin
-    if not (mmin > 0.0):
+    if _count_nonpositive(m + nlon, N - 2 * nlon):
         for o in range(nlon, N - nlon):
             if not (m[o] > 0.0):
                 ej[0] = <int> (o // nlon); ei[0] = <int> (o % nlon); ev[0] = m[o]
@@ -590,40 +968,76 @@ cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, do
     return 0
 
 
+cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, double* mb1, double* qb1,
+                 Py_ssize_t qs1, double* mb2, double* qb2, Py_ssize_t qs2, const double* fx, const double* fy,
+                 double scale, int nlat, int nlon, int scheme, int max_sub, HWork* w,
+                 double** mout, double** qout, Py_ssize_t* qsout, int* nsub, int* ej, int* ei,
+                 double* ev) noexcept nogil:
+    """X then Y (order 1) or Y then X (order 2) starting from (m0, q0). Each pass writes into
+    buffer 1 unless it holds the pass's input, else into buffer 2 (which may be the input
+    (m0, q0) itself: it is free once the first pass has read it). The result's location is
+    returned in mout/qout/qsout."""
+    cdef double* ms = m0
+    cdef double* qsrc = q0
+    cdef Py_ssize_t ss = qs0
+    cdef double* md
+    cdef double* qdst
+    cdef Py_ssize_t ds
+    cdef int s, p, npass, code = 0
+    nsub[0] = 1
+    if order == 2:
+        code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
+        if code != 0:
+            return code
+    npass = -1
+    p = 0
+    while True:
+        # which pass is next: order 1 = X, Y x nsub; order 2 = Y x nsub, X
+        if order == 1:
+            if p == 1:
+                code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
+                if code != 0:
+                    return code
+            npass = 1 + nsub[0]
+        else:
+            npass = nsub[0] + 1
+        if p >= npass:
+            break
+        if ms != mb1:
+            md = mb1; qdst = qb1; ds = qs1
+        else:
+            md = mb2; qdst = qb2; ds = qs2
+        if (order == 1 and p == 0) or (order == 2 and p == npass - 1):
+            code = _x_pass(ms, md, qsrc, ss, qdst, ds, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+            if code != 0:
+                return code
+        else:
+            if scheme == FCT:
+                _y_pass_fct(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, w)
+            else:
+                _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w)
+        ms = md; qsrc = qdst; ss = ds
+        p += 1
+    mout[0] = ms
+    qout[0] = qsrc
+    qsout[0] = ss
+    return 0
+
+
 cdef int _hlevel(double* m, double* q, Py_ssize_t qstride, int ntr,
                  const double* fx, const double* fy, double scale, int nlat, int nlon, int scheme,
-                 int max_sub, int order, double* work, int* iwork,
+                 int max_sub, int order, HWork* w,
                  int* ej, int* ei, double* ev, int* nsub_out) noexcept nogil:
     """Horizontal step of one level for air and every tracer.
 
     order 1: X then Y; 2: Y then X; 0: 1/2 [(Y o X) + (X o Y)] (Lin & Rood 1996).
     """
     cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
-    cdef Py_ssize_t NF = <Py_ssize_t> (nlat + 1) * nlon
-    cdef Py_ssize_t nq = (2 * ntr * N) if order == 0 else 0
-    cdef double* mA = work
-    cdef double* mB = work + N
-    cdef double* mT = work + 2 * N
-    cdef double* qA = work + 3 * N
-    cdef double* qB = qA + ntr * N
-    cdef HWork ws
-    cdef HWork* w = &ws
-    cdef Py_ssize_t BF = <Py_ssize_t> (nlat + 1) * YBLOCK + nlon + 8
-    ws.fa = work + 3 * N + nq
-    ws.rem = ws.fa + BF
-    ws.alp = ws.rem + BF
-    ws.fl = ws.alp + BF
-    ws.ae = ws.fl + BF
-    ws.pl = ws.ae + BF
-    ws.pr = ws.pl + BF
-    ws.p6 = ws.pr + BF
-    ws.qe = ws.p6 + BF
-    ws.mh = ws.qe + nlon + 8
-    ws.caps = ws.mh + nlon + 8
-    ws.nw = iwork
-    cdef double* pm
-    cdef double* pt
-    cdef double* pmA
+    cdef double* mr
+    cdef double* qr
+    cdef double* mr2
+    cdef double* qr2
+    cdef Py_ssize_t sr, sr2
     cdef int t, code, na = 1, nb = 1, jcap, i, r
     cdef Py_ssize_t c, o
     cdef double rmc, mc, qc, mf
@@ -631,88 +1045,116 @@ cdef int _hlevel(double* m, double* q, Py_ssize_t qstride, int ntr,
     for t in range(ntr):
         _cap_average(m, q + t * qstride, nlat, nlon)
     if order != 0:
-        for c in range(N):
-            mA[c] = m[c]
-        pm = mA
-        pt = mT
-        if order == 1:
-            code = _x_step(&pm, &pt, q, qstride, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
-            if code == 0:
-                code = _y_steps(&pm, &pt, q, qstride, ntr, fy, scale, nlat, nlon, scheme, max_sub,
-                                w, &na, ej, ei, ev)
-        else:
-            code = _y_steps(&pm, &pt, q, qstride, ntr, fy, scale, nlat, nlon, scheme, max_sub,
-                            w, &na, ej, ei, ev)
-            if code == 0:
-                code = _x_step(&pm, &pt, q, qstride, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+        code = _sweeps(order, m, q, qstride, ntr, w.mT, w.qT, N, m, q, qstride, fx, fy, scale, nlat, nlon,
+                       scheme, max_sub, w, &mr, &qr, &sr, &na, ej, ei, ev)
         if code != 0:
             return code
         nsub_out[0] = na
-        for c in range(N):
-            m[c] = pm[c]
+        if mr != m:
+            memcpy(m, mr, N * sizeof(double))
+            for t in range(ntr):
+                memcpy(q + t * qstride, qr + t * sr, N * sizeof(double))
         return _check_masses(m, nlat, nlon, ej, ei, ev)
-    # ---- order 0, branch A: X then Y ------------------------------------------------------
-    for c in range(N):
-        mA[c] = m[c]
-    for t in range(ntr):
-        for c in range(N):
-            qA[t * N + c] = q[t * qstride + c]
-    pm = mA
-    pt = mT
-    code = _x_step(&pm, &pt, qA, N, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+    # ---- order 0: branch A (X then Y) into A/T, branch B (Y then X) into B and the free one --
+    code = _sweeps(1, m, q, qstride, ntr, w.mA, w.qA, N, w.mT, w.qT, N, fx, fy, scale, nlat, nlon,
+                   scheme, max_sub, w, &mr, &qr, &sr, &na, ej, ei, ev)
     if code != 0:
         return code
-    code = _y_steps(&pm, &pt, qA, N, ntr, fy, scale, nlat, nlon, scheme, max_sub, w, &na, ej, ei, ev)
-    if code != 0:
-        return code
-    pmA = pm          # result of branch A; pt is free
-    # ---- branch B: Y then X ----------------------------------------------------------------
-    pm = mB
-    for c in range(N):
-        mB[c] = m[c]
-    for t in range(ntr):
-        for c in range(N):
-            qB[t * N + c] = q[t * qstride + c]
-    code = _y_steps(&pm, &pt, qB, N, ntr, fy, scale, nlat, nlon, scheme, max_sub, w, &nb, ej, ei, ev)
-    if code != 0:
-        return code
-    code = _x_step(&pm, &pt, qB, N, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
+    if mr == w.mA:
+        code = _sweeps(2, m, q, qstride, ntr, w.mB, w.qB, N, w.mT, w.qT, N, fx, fy, scale, nlat, nlon,
+                       scheme, max_sub, w, &mr2, &qr2, &sr2, &nb, ej, ei, ev)
+    else:
+        code = _sweeps(2, m, q, qstride, ntr, w.mB, w.qB, N, w.mA, w.qA, N, fx, fy, scale, nlat, nlon,
+                       scheme, max_sub, w, &mr2, &qr2, &sr2, &nb, ej, ei, ev)
     if code != 0:
         return code
     nsub_out[0] = na if na > nb else nb
     # ---- average of the two orderings --------------------------------------------------------
     for c in range(nlon, N - nlon):
-        mf = 0.5 * (pmA[c] + pm[c])
+        mf = 0.5 * (mr[c] + mr2[c])
         for t in range(ntr):
-            q[t * qstride + c] = 0.5 * (qA[t * N + c] * pmA[c] + qB[t * N + c] * pm[c]) / mf
+            q[t * qstride + c] = 0.5 * (qr[t * sr + c] * mr[c] + qr2[t * sr2 + c] * mr2[c]) / mf
         m[c] = mf
     for r in range(2):
         jcap = 0 if r == 0 else nlat - 1
         o = <Py_ssize_t> jcap * nlon
         mc = 0.0
         for i in range(nlon):
-            mc += 0.5 * (pmA[o + i] + pm[o + i])
+            mc += 0.5 * (mr[o + i] + mr2[o + i])
         if not (mc > 0.0):
             ej[0] = jcap; ei[0] = -1; ev[0] = mc
             return 4
         for t in range(ntr):
             rmc = 0.0
             for i in range(nlon):
-                rmc += 0.5 * (qA[t * N + o + i] * pmA[o + i] + qB[t * N + o + i] * pm[o + i])
+                rmc += 0.5 * (qr[t * sr + o + i] * mr[o + i] + qr2[t * sr2 + o + i] * mr2[o + i])
             qc = rmc / mc
             for i in range(nlon):
                 q[t * qstride + o + i] = qc
         for i in range(nlon):
-            m[o + i] = 0.5 * (pmA[o + i] + pm[o + i])
+            m[o + i] = 0.5 * (mr[o + i] + mr2[o + i])
     return _check_masses(m, nlat, nlon, ej, ei, ev)
 
 
-def hwork_size(int nlat, int nlon, int ntr, int order):
-    """(doubles, ints) of per-thread workspace ``hadvect`` needs."""
+cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int ntr, int order, int scheme,
+                              HWork* w) noexcept nogil:
+    """Carve the per-thread workspace into ``w`` (when base is not NULL); returns its size in doubles."""
     cdef Py_ssize_t N = <Py_ssize_t> nlat * nlon
-    cdef Py_ssize_t nq = (2 * ntr * N) if order == 0 else 0
-    cdef Py_ssize_t BF = <Py_ssize_t> (nlat + 1) * YBLOCK + nlon + 8
-    return 3 * N + nq + 8 * BF + 2 * nlon + 2 * ntr + 64, nlon + 8
+    cdef Py_ssize_t R = nlon + 8
+    cdef Py_ssize_t nbuf = 3 if order == 0 else 1
+    cdef Py_ssize_t off = 0
+    cdef double* p = base
+    if base != NULL:
+        w.fa = p + off
+        w.rem = p + off + R
+        w.alp = p + off + 2 * R
+        w.fl = p + off + 3 * R
+        w.ae = p + off + 4 * R
+        w.pl = p + off + 5 * R
+        w.pr = p + off + 6 * R
+        w.p6 = p + off + 7 * R
+        w.qe = p + off + 8 * R
+        w.mh = p + off + 9 * R
+        w.yf = p + off + 10 * R
+        w.yrem = p + off + 11 * R
+        w.yalp = p + off + 12 * R
+        w.rinv = p + off + 13 * R
+        w.xfct = p + off + 14 * R
+        w.nw = ibase
+    off += 19 * R
+    if base != NULL:
+        w.ring = p + off
+    off += <Py_ssize_t> ntr * YRING * nlon + 8
+    if base != NULL:
+        w.caps = p + off
+    off += 4 * ntr + 8
+    if base != NULL:
+        w.mT = p + off
+        w.qT = p + off + N
+    off += N * (1 + ntr)
+    if order == 0:
+        if base != NULL:
+            w.mA = p + off
+            w.qA = p + off + N
+            w.mB = p + off + N * (1 + ntr)
+            w.qB = p + off + N * (2 + ntr)
+        off += 2 * N * (1 + ntr)
+    if scheme == FCT:
+        if base != NULL:
+            w.yfl = p + off
+            w.yfh = p + off + (N + nlon)
+            w.yA = p + off + 2 * (N + nlon)
+            w.yqtd = p + off + 3 * (N + nlon)
+            w.yrp = p + off + 3 * (N + nlon) + N
+            w.yrm = p + off + 3 * (N + nlon) + 2 * N
+        off += 3 * (N + nlon) + 3 * N
+    return off
+
+
+def hwork_size(int nlat, int nlon, int ntr, int order, int scheme=0):
+    """(doubles, ints) of per-thread workspace ``hadvect`` needs."""
+    cdef HWork w
+    return _hwork_layout(NULL, NULL, nlat, nlon, ntr, order, scheme, &w), 2 * nlon + 16
 
 
 def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] fx,
@@ -747,61 +1189,85 @@ def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef int* iwp = &iwork[0, 0]
     cdef Py_ssize_t wstride = work.shape[1]
     cdef Py_ssize_t iwstride = iwork.shape[1]
+    cdef HWork* hws = <HWork*> malloc(nthreads * sizeof(HWork))
+    if hws == NULL:
+        raise MemoryError("advection work structures")
+    for tid in range(nthreads):
+        _hwork_layout(wp + tid * wstride, iwp + tid * iwstride, nlat, nlon, ntr, order, scheme, &hws[tid])
     for k in prange(nlev, nogil=True, schedule="dynamic", num_threads=nthreads):
         tid = threadid()
         code = _hlevel(mp + k * N, qp + k * N, qstride, ntr, fxp + k * N, fyp + k * NF, scale,
-                       nlat, nlon, scheme, max_sub, order, wp + tid * wstride, iwp + tid * iwstride,
+                       nlat, nlon, scheme, max_sub, order, &hws[tid],
                        sp + 3 * k + 1, sp + 3 * k + 2, vp + k, np_ + k)
         sp[3 * k] = code
+    free(hws)
+
+
 
 
 # ---------------------------------------------------------------------------------------
 # vertical sweep in the air-mass coordinate
 # ---------------------------------------------------------------------------------------
-cdef int _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp) noexcept nogil:
+cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp) noexcept nogil:
     """Interface geometry when less than one layer crosses: air moved, |air|, mass Courant
     number of the upstream layer; returns how many faces need whole layers (a walk)."""
-    cdef int i, nwalk = 0
-    cdef double af, up, ff
+    cdef int i
+    cdef long long nwalk = 0
+    cdef double af, up, ff, lo, hi
     for i in range(n):
         ff = f[i]
         af = fabs(ff)
-        up = mlo[i] if ff >= 0.0 else mhi[i]
+        lo = mlo[i]
+        hi = mhi[i]
+        up = lo if ff >= 0.0 else hi
         fa[i] = ff
         rem[i] = af
         alp[i] = af / up
-        nwalk += (af > up)
+        nwalk += af > up
     return nwalk
 
 
 cdef void _vcoef_cell(cdptr hm, cdptr h0, cdptr hp, int n, dptr c1, dptr c2) noexcept nogil:
-    """CW84 eq. 1.7 weights: slope = c1 (q+ - q0) + c2 (q0 - q-), widths = layer air masses."""
+    """CW84 eq. 1.7 weights: slope = c1 (q+ - q0) + c2 (q0 - q-), widths = layer air masses.
+    The three reciprocals 1/(c+a+b), 1/(a+b), 1/(c+a) come from one division of their product."""
     cdef int i
-    cdef double r3, a, b, c, ib, ic
+    cdef double a, b, c, s3, sb, sc, p, r3, ib, ic
     for i in range(n):
         a = h0[i]
         b = hp[i]
         c = hm[i]
-        r3 = a / (c + a + b)
-        ib = 1.0 / (b + a)
-        ic = 1.0 / (c + a)
+        s3 = c + a + b
+        sb = b + a
+        sc = c + a
+        p = 1.0 / (s3 * sb * sc)
+        r3 = a * (sb * sc) * p
+        ib = (s3 * sc) * p
+        ic = (s3 * sb) * p
         c1[i] = r3 * (2.0 * c + a) * ib
         c2[i] = r3 * (a + 2.0 * b) * ic
 
 
 cdef void _vcoef_face(cdptr hm, cdptr h0, cdptr hp, cdptr hpp, int n, dptr d1, dptr d2, dptr d3) noexcept nogil:
-    """CW84 eq. 1.6 weights of the edge between cells 0 and p: a0 + d1 (ap - a0) + d2 s_p + d3 s_0."""
+    """CW84 eq. 1.6 weights of the edge between cells 0 and p: a0 + d1 (ap - a0) + d2 s_p + d3 s_0.
+    The four reciprocals come from one division of their product."""
     cdef int i
-    cdef double r4, a, b, c, e, iab, i2ab, ia2b
+    cdef double a, b, c, e, s4, s2, t1, t2, p, r4, iab, i2ab, ia2b, u, v
     for i in range(n):
         a = h0[i]
         b = hp[i]
         c = hm[i]
         e = hpp[i]
-        r4 = 1.0 / (c + a + b + e)
-        iab = 1.0 / (a + b)
-        i2ab = 1.0 / (2.0 * a + b)
-        ia2b = 1.0 / (a + 2.0 * b)
+        s4 = c + a + b + e
+        s2 = a + b
+        t1 = 2.0 * a + b
+        t2 = a + 2.0 * b
+        u = s4 * s2
+        v = t1 * t2
+        p = 1.0 / (u * v)
+        r4 = (s2 * v) * p
+        iab = (s4 * v) * p
+        i2ab = (u * t2) * p
+        ia2b = (u * t1) * p
         d1[i] = a * iab + 2.0 * b * a * iab * r4 * ((c + a) * i2ab - (e + b) * ia2b)
         d2[i] = -a * (c + a) * i2ab * r4
         d3[i] = b * (b + e) * ia2b * r4
@@ -852,12 +1318,78 @@ cdef void _vedge(cdptr q0, cdptr qp, cdptr d1, cdptr d2, cdptr d3, cdptr dmp, cd
             e[i] = q0[i] + d1[i] * (qp[i] - q0[i]) + d2[i] * dmp[i] + d3[i] * dm0[i]
 
 
+cdef void _update_inplace(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, int n) noexcept nogil:
+    """q = (q m + f_in - f_out) / m' for n cells, with rinv = 1/m'."""
+    cdef int i
+    for i in range(n):
+        q[i] = (q[i] * m[i] + flin[i] - flout[i]) * rinv[i]
+
+
+cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int nlev, int ncol, int scheme,
+                     const double* fa, const double* rem, const double* alp, const double* c1, const double* c2,
+                     const double* d1, const double* d2, const double* d3, const int* nw, Py_ssize_t nwalk,
+                     double* dm, double* ae, double* pl, double* pr, double* p6, double* fl) noexcept nogil:
+    """Tracer fluxes of one tracer through the interfaces of a block of columns (fl[0] and
+    fl[nlev] are zero) with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND, POSITIVE)."""
+    cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
+    cdef int k, i, c, cnt, wk, km, kp
+    cdef double f, s, a
+    if scheme == UPWIND:
+        for k in range(nlev):
+            memcpy(pl + k * ncol, qt + k * lstride, ncol * sizeof(double))
+            memcpy(pr + k * ncol, qt + k * lstride, ncol * sizeof(double))
+        memset(p6, 0, L * sizeof(double))
+    else:
+        for k in range(nlev):
+            km = k - 1 if k > 0 else k
+            kp = k + 1 if k < nlev - 1 else k
+            _vslope(qt + km * lstride, qt + k * lstride, qt + kp * lstride, c1 + k * ncol, c2 + k * ncol,
+                    ncol, scheme, dm + k * ncol)
+        memcpy(ae, qt, ncol * sizeof(double))
+        memcpy(ae + nlev * ncol, qt + (nlev - 1) * lstride, ncol * sizeof(double))
+        for k in range(1, nlev):
+            _vedge(qt + (k - 1) * lstride, qt + k * lstride, d1 + k * ncol, d2 + k * ncol, d3 + k * ncol,
+                   dm + k * ncol, dm + (k - 1) * ncol, ncol, scheme, ae + k * ncol)
+        for k in range(nlev):
+            _parabolas(qt + k * lstride, ae + k * ncol, ae + (k + 1) * ncol, ncol, scheme,
+                       pl + k * ncol, pr + k * ncol, p6 + k * ncol)
+    memset(fl, 0, ncol * sizeof(double))
+    memset(fl + nlev * ncol, 0, ncol * sizeof(double))
+    for k in range(1, nlev):
+        _face_fluxes(fa + k * ncol, alp + k * ncol, rem + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
+                     p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
+    if nwalk:
+        for k in range(1, nlev):
+            for i in range(ncol):
+                cnt = nw[k * ncol + i]
+                if cnt == 0:
+                    continue
+                f = fa[k * ncol + i]
+                a = alp[k * ncol + i]
+                s = 0.0
+                if f >= 0.0:
+                    c = k - 1
+                    for wk in range(cnt):
+                        s += qt[c * lstride + i] * m[c * lstride + i]
+                        c -= 1
+                    fl[k * ncol + i] = s + rem[k * ncol + i] * _avg_right(
+                        pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a)
+                else:
+                    c = k
+                    for wk in range(cnt):
+                        s += qt[c * lstride + i] * m[c * lstride + i]
+                        c += 1
+                    fl[k * ncol + i] = -(s + rem[k * ncol + i] * _avg_left(
+                        pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a))
+
+
 cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int ntr,
                const double* w, int nlev, int ncol, int scheme, double* work, int* iwork,
                int* ek, int* ei, double* ev) noexcept nogil:
-    """Vertical flux-form PPM update of one row of columns (all tracers).
+    """Vertical flux-form PPM update of one block of columns (all tracers).
 
-    Row arrays are indexed [k * ncol + i]; interface k lies between layers k-1 and k.
+    Block arrays (w included) are indexed [k * ncol + i]; interface k lies between layers
+    k-1 and k.
     """
     cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
     cdef Py_ssize_t LF = <Py_ssize_t> (nlev + 1) * ncol
@@ -876,29 +1408,33 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     cdef double* pr = pl + L
     cdef double* p6 = pr + L
     cdef double* mn = p6 + L
+    cdef double* rinv = mn + L
+    # flux-corrected scheme only
+    cdef double* fh = rinv + L
+    cdef double* aa = fh + LF
+    cdef double* qtd = aa + LF
+    cdef double* rp = qtd + L
+    cdef double* rm = rp + L
     cdef int* nw = iwork
-    cdef int k, i, c, cnt, t, wk, nwalk = 0, km, kp, kpp
-    cdef double f, r, s, a, af, up, mmin
+    cdef int k, i, c, cnt, t, wk, km, kp, kpp
+    cdef Py_ssize_t nwalk = 0
+    cdef double f, r, s, a, af, up
     cdef double* qt
     # ---- geometry: whole layers + fraction crossing each interface ----------------------
     for k in range(nlev):
-        mmin = m[k * lstride]
-        for i in range(ncol):
-            mmin = m[k * lstride + i] if m[k * lstride + i] < mmin else mmin
-        if not (mmin > 0.0):
+        if _count_nonpositive(m + k * lstride, ncol):
             for i in range(ncol):
                 if not (m[k * lstride + i] > 0.0):
                     ek[0] = k; ei[0] = i; ev[0] = m[k * lstride + i]
                     return 5
-    for i in range(ncol):
-        fa[i] = 0.0
-        fa[nlev * ncol + i] = 0.0
-        rem[i] = 0.0
-        rem[nlev * ncol + i] = 0.0
-        alp[i] = 0.0
-        alp[nlev * ncol + i] = 0.0
+    memset(fa, 0, ncol * sizeof(double))
+    memset(fa + nlev * ncol, 0, ncol * sizeof(double))
+    memset(rem, 0, ncol * sizeof(double))
+    memset(rem + nlev * ncol, 0, ncol * sizeof(double))
+    memset(alp, 0, ncol * sizeof(double))
+    memset(alp + nlev * ncol, 0, ncol * sizeof(double))
     for k in range(1, nlev):
-        nwalk += _vgeom(w + k * lstride, m + (k - 1) * lstride, m + k * lstride, ncol,
+        nwalk += _vgeom(w + k * ncol, m + (k - 1) * lstride, m + k * lstride, ncol,
                         fa + k * ncol, rem + k * ncol, alp + k * ncol)
     if nwalk:
         for k in range(1, nlev):
@@ -938,15 +1474,14 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
                 alp[k * ncol + i] = r / m[c * lstride + i]
                 nw[k * ncol + i] = cnt
     for k in range(nlev):
-        mmin = 1.0
-        for i in range(ncol):
-            mn[k * ncol + i] = m[k * lstride + i] + fa[k * ncol + i] - fa[(k + 1) * ncol + i]
-            mmin = mn[k * ncol + i] if mn[k * ncol + i] < mmin else mmin
-        if not (mmin > 0.0):
+        _mass_update(m + k * lstride, fa + k * ncol, fa + (k + 1) * ncol, ncol, mn + k * ncol)
+    for k in range(nlev):
+        if _count_nonpositive(mn + k * ncol, ncol):
             for i in range(ncol):
                 if not (mn[k * ncol + i] > 0.0):
                     ek[0] = k; ei[0] = i; ev[0] = mn[k * ncol + i]
                     return 4
+    _reciprocal(mn, <int> L, rinv)
     # ---- non-uniform PPM coefficients (CW84 eqs. 1.6-1.7), cell widths = layer masses ----
     if scheme != UPWIND:
         for k in range(nlev):
@@ -961,61 +1496,39 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     # ---- tracers --------------------------------------------------------------------------
     for t in range(ntr):
         qt = q + t * tstride
-        if scheme == UPWIND:
+        if scheme != FCT:
+            _vrow_flux(m, qt, lstride, nlev, ncol, scheme, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
+                       dm, ae, pl, pr, p6, fl)
             for k in range(nlev):
-                for i in range(ncol):
-                    pl[k * ncol + i] = qt[k * lstride + i]
-                    pr[k * ncol + i] = qt[k * lstride + i]
-                    p6[k * ncol + i] = 0.0
-        else:
-            for k in range(nlev):
-                km = k - 1 if k > 0 else k
-                kp = k + 1 if k < nlev - 1 else k
-                _vslope(qt + km * lstride, qt + k * lstride, qt + kp * lstride, c1 + k * ncol, c2 + k * ncol,
-                        ncol, scheme, dm + k * ncol)
-            for i in range(ncol):
-                ae[i] = qt[i]
-                ae[nlev * ncol + i] = qt[(nlev - 1) * lstride + i]
-            for k in range(1, nlev):
-                _vedge(qt + (k - 1) * lstride, qt + k * lstride, d1 + k * ncol, d2 + k * ncol, d3 + k * ncol,
-                       dm + k * ncol, dm + (k - 1) * ncol, ncol, scheme, ae + k * ncol)
-            for k in range(nlev):
-                _parabolas(qt + k * lstride, ae + k * ncol, ae + (k + 1) * ncol, ncol, scheme,
-                           pl + k * ncol, pr + k * ncol, p6 + k * ncol)
-        for i in range(ncol):
-            fl[i] = 0.0
-            fl[nlev * ncol + i] = 0.0
-        for k in range(1, nlev):
-            _face_fluxes(fa + k * ncol, alp + k * ncol, rem + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
-                         p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
-        if nwalk:
-            for k in range(1, nlev):
-                for i in range(ncol):
-                    cnt = nw[k * ncol + i]
-                    if cnt == 0:
-                        continue
-                    f = fa[k * ncol + i]
-                    a = alp[k * ncol + i]
-                    s = 0.0
-                    if f >= 0.0:
-                        c = k - 1
-                        for wk in range(cnt):
-                            s += qt[c * lstride + i] * m[c * lstride + i]
-                            c -= 1
-                        fl[k * ncol + i] = s + rem[k * ncol + i] * _avg_right(
-                            pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a)
-                    else:
-                        c = k
-                        for wk in range(cnt):
-                            s += qt[c * lstride + i] * m[c * lstride + i]
-                            c += 1
-                        fl[k * ncol + i] = -(s + rem[k * ncol + i] * _avg_left(
-                            pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a))
+                _update_inplace(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol,
+                                rinv + k * ncol, ncol)
+            continue
+        # flux-corrected: CW84-monotone low-order and unlimited high-order fluxes, Zalesak (1979)
+        _vrow_flux(m, qt, lstride, nlev, ncol, MONO, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
+                   dm, ae, pl, pr, p6, fl)
+        _vrow_flux(m, qt, lstride, nlev, ncol, LINEAR, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
+                   dm, ae, pl, pr, p6, fh)
         for k in range(nlev):
-            _update(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol, mn + k * ncol, ncol)
+            _update_to(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol, rinv + k * ncol,
+                       ncol, qtd + k * ncol)
+        for k in range(nlev + 1):
+            for i in range(ncol):
+                aa[k * ncol + i] = fh[k * ncol + i] - fl[k * ncol + i]
+        for k in range(nlev):
+            km = k - 1 if k > 0 else k
+            kp = k + 1 if k < nlev - 1 else k
+            _fct_limits(qt + km * lstride, qt + k * lstride, qt + kp * lstride, qtd + k * ncol, aa + k * ncol,
+                        aa + (k + 1) * ncol, mn + k * ncol, ncol, rp + k * ncol, rm + k * ncol)
+        for k in range(1, nlev):
+            _fct_fluxes(fl + k * ncol, fh + k * ncol, rp + (k - 1) * ncol, rm + (k - 1) * ncol, rp + k * ncol,
+                        rm + k * ncol, ncol, aa + k * ncol)
+        memset(aa, 0, ncol * sizeof(double))
+        memset(aa + nlev * ncol, 0, ncol * sizeof(double))
+        for k in range(nlev):
+            _update_inplace(qt + k * lstride, m + k * lstride, aa + k * ncol, aa + (k + 1) * ncol,
+                            rinv + k * ncol, ncol)
     for k in range(nlev):
-        for i in range(ncol):
-            m[k * lstride + i] = mn[k * ncol + i]
+        memcpy(m + k * lstride, mn + k * ncol, ncol * sizeof(double))
     return 0
 
 
@@ -1023,19 +1536,69 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
 DEF VBLOCK = 64
 
 
-def vwork_size(int nlev, int ncol):
+def vwork_size(int nlev, int ncol, int scheme=0):
     """(doubles, ints) of per-thread workspace ``vadvect`` needs."""
     cdef int nb = ncol if ncol < VBLOCK else VBLOCK
-    return 8 * (nlev + 1) * nb + 7 * nlev * nb + 8, (nlev + 1) * nb
+    if scheme == FCT:
+        return 11 * (nlev + 1) * nb + 11 * nlev * nb + 8, (nlev + 1) * nb
+    return 9 * (nlev + 1) * nb + 8 * nlev * nb + 8, (nlev + 1) * nb
 
 
-def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] w, int scheme,
+cdef void _w_level(cdptr m, cdptr fx, cdptr fxe, cdptr fys, cdptr fyn, cdptr ps, cdptr ag, double dap, double dbp,
+                   double scale, int n, bint with_conv, cdptr wk, dptr wk1) noexcept nogil:
+    """One level of ``_column_w``: w_{k+1} = w_k + (m [+ c] - target); ``fxe`` is fx shifted by one
+    column (the east face)."""
+    cdef int i
+    cdef double c, tg
+    if with_conv:
+        for i in range(n):
+            tg = (dap + dbp * ps[i]) * ag[i]
+            c = (fx[i] * scale - fxe[i] * scale) + (fys[i] * scale - fyn[i] * scale)
+            wk1[i] = wk[i] + ((m[i] + c) - tg)
+    else:
+        for i in range(n):
+            tg = (dap + dbp * ps[i]) * ag[i]
+            wk1[i] = wk[i] + (m[i] - tg)
+
+
+cdef void _column_w(const double* m, Py_ssize_t lstride, const double* fx, const double* fy, int nlon,
+                    int i0, int ncol, double scale, const double* ps, const double* dap, const double* dbp,
+                    const double* area, double g0, bint with_conv, int nlev, double* w, double* ag,
+                    double* fxe) noexcept nogil:
+    """Upward air mass w [kg per step] through the interfaces of one block of columns (TM5
+    construction, see esm.transport.advection): w_0 = 0, w_{k+1} = w_k + (m_k [+ c_k] - target_k),
+    target_k = (dap_k + dbp_k ps*) A/g, w_nlev = 0. ``m``/``fx``/``fy``/``ps``/``area`` point at
+    the block's first column (i0 in its row); ``with_conv`` adds the horizontal convergence c_k
+    (vertical sweep before the horizontal one), otherwise ``m`` already holds m + c.
+    ``ag``, ``fxe``: scratch of ncol."""
+    cdef int k, i
+    cdef Py_ssize_t fo
+    for i in range(ncol):
+        w[i] = 0.0
+        ag[i] = area[i] / g0
+    for k in range(nlev):
+        fo = k * lstride
+        if with_conv:
+            # east-face fluxes of the block's columns (the row is periodic)
+            memcpy(fxe, fx + fo + 1, (ncol - 1) * sizeof(double))
+            fxe[ncol - 1] = fx[fo + ncol] if i0 + ncol < nlon else fx[fo + ncol - nlon]
+        _w_level(m + fo, fx + fo, fxe, fy + fo + k * nlon, fy + fo + k * nlon + nlon, ps, ag, dap[k], dbp[k],
+                 scale, ncol, with_conv, w + k * ncol, w + (k + 1) * ncol)
+    for i in range(ncol):
+        w[nlev * ncol + i] = 0.0
+
+
+def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] fx, const double[:, :, ::1] fy,
+            double scale, const double[:, ::1] ps, const double[::1] dap, const double[::1] dbp,
+            const double[:, ::1] area, double g0, bint with_conv, int scheme,
             int row_start, int row_end, int[:, ::1] status, double[::1] value,
             double[:, ::1] work, int[:, ::1] iwork):
     """Vertical FFSL step in place for rows ``row_start <= j < row_end``.
 
-    w (nlev+1, nrow, ncol): upward air mass through each interface over the step [kg]
-    (w[0] and w[nlev] are ignored and taken as zero). status[j] = (code, k, i).
+    The upward air mass through each interface comes from the hybrid coefficients and the
+    end-of-step surface pressure ``ps`` (``column_pressure``), computed block by block
+    (``_column_w``); ``with_conv``: the sweep comes before the horizontal one, so the
+    horizontal convergence of ``fx``/``fy`` (times ``scale``) is added. status[j] = (code, k, i).
     ``work``/``iwork``: one row of ``vwork_size`` per thread. Each row is processed in
     blocks of VBLOCK columns.
     """
@@ -1048,12 +1611,16 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef int nblk = (ncol + nb - 1) // nb
     cdef Py_ssize_t lstride = <Py_ssize_t> nrow * ncol
     cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
+    cdef Py_ssize_t wblk = <Py_ssize_t> (nlev + 1) * nb
     cdef int j, b, code, tid, i0, width, kk, ii
     cdef Py_ssize_t o
     cdef double vv
     cdef double* mp = &m[0, 0, 0]
     cdef double* qp = &q[0, 0, 0, 0]
-    cdef const double* wp = &w[0, 0, 0]
+    cdef const double* fxp = &fx[0, 0, 0]
+    cdef const double* fyp = &fy[0, 0, 0]
+    cdef const double* psp = &ps[0, 0]
+    cdef const double* ap = &area[0, 0]
     cdef int* sp = &status[0, 0]
     cdef double* vp = &value[0]
     cdef double* wkp = &work[0, 0]
@@ -1069,8 +1636,11 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             kk = 0
             ii = 0
             vv = 0.0
-            code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wp + o, nlev, width, scheme,
-                         wkp + tid * wstride, iwp + tid * iwstride, &kk, &ii, &vv)
+            _column_w(mp + o, lstride, fxp + o, fyp + o, ncol, i0, width, scale, psp + o, &dap[0], &dbp[0],
+                      ap + o, g0, with_conv, nlev, wkp + tid * wstride, wkp + tid * wstride + wblk,
+                      wkp + tid * wstride + wblk + nb)
+            code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wkp + tid * wstride, nlev, width, scheme,
+                         wkp + tid * wstride + wblk, iwp + tid * iwstride, &kk, &ii, &vv)
             if code != 0 and sp[3 * j] == 0:
                 sp[3 * j] = code
                 sp[3 * j + 1] = kk
@@ -1078,39 +1648,107 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                 vp[j] = vv
 
 
+def vadvect_columns(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] w, int scheme,
+                    int[:, ::1] status, double[::1] value, double[:, ::1] work, int[:, ::1] iwork):
+    """Vertical FFSL step in place for a few columns with given interface fluxes w (nlev+1,
+    1, ncol) [kg per step] (the polar caps: one column each); one thread."""
+    cdef int nlev = m.shape[0]
+    cdef int ncol = m.shape[2]
+    cdef int ntr = q.shape[0]
+    cdef Py_ssize_t wblk = <Py_ssize_t> (nlev + 1) * ncol
+    cdef int k, i, code, kk = 0, ii = 0
+    cdef double vv = 0.0
+    cdef double* wb = &work[0, 0]
+    if m.shape[1] != 1 or work.shape[1] < (11 if scheme == FCT else 9) * wblk + (11 if scheme == FCT else 8) * nlev * ncol:
+        raise ValueError("vadvect_columns: m must be (nlev, 1, ncol) and work large enough")
+    for k in range(nlev + 1):
+        for i in range(ncol):
+            wb[k * ncol + i] = w[k, 0, i]
+    with nogil:
+        code = _vrow(&m[0, 0, 0], &q[0, 0, 0, 0], <Py_ssize_t> nlev * ncol, ncol, ntr, wb, nlev, ncol, scheme,
+                     wb + wblk, &iwork[0, 0], &kk, &ii, &vv)
+    status[0, 0] = code
+    status[0, 1] = kk
+    status[0, 2] = ii
+    value[0] = vv
+
+
 # ---------------------------------------------------------------------------------------
-# vertical air-mass fluxes (TM5 construction; see esm.transport.advection)
+# end-of-step surface pressure implied by the mass fluxes (TM5 construction)
 # ---------------------------------------------------------------------------------------
-def vertical_fluxes(const double[:, :, ::1] m, const double[:, :, ::1] fx, const double[:, :, ::1] fy,
+def column_pressure(const double[:, :, ::1] m, const double[:, :, ::1] fx, const double[:, :, ::1] fy,
                     double scale, const double[::1] dap, const double[::1] dbp, const double[:, ::1] area,
-                    double ptop, double g0, double[:, :, ::1] conv, double[:, ::1] ps,
-                    double[:, :, ::1] target, double[:, :, ::1] w, int nthreads=1):
-    """Horizontal convergence ``conv`` [kg], end-of-step surface pressure ``ps`` implied by
-    the column air after horizontal transport, layer targets ``target`` [kg] and upward air
-    mass ``w`` [kg] through each interface (w[0] = w[nlev] = 0); w[k+1] accumulates
-    (m + conv - target) upward, summed in the same order in every column."""
+                    double ptop, double g0, double[:, ::1] ps, double[:, ::1] cap_mc, double[:, ::1] cap_target,
+                    long long[::1] nonfinite, int nthreads=1):
+    """End-of-step surface pressure ``ps`` = p_top + g/A sum_k (m_k + c_k) (c: horizontal
+    convergence of fx, fy times ``scale``, summed upward in the same order in every column);
+    for the polar-cap rows (0 and nlat-1) the per-level sums over the row of m + c and of the
+    targets (dap + dbp ps) A/g (``cap_mc``, ``cap_target`` (nlev, 2)); ``nonfinite[j]``: how
+    many non-finite values of fx/fy row j has (one pass over the fluxes serves both)."""
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
-    cdef int j, i, k
+    cdef int j, i, k, r
+    cdef double c
+    cdef long long nb
     for j in prange(nlat, nogil=True, schedule="static", num_threads=nthreads):
+        nb = 0
         for i in range(nlon):
             ps[j, i] = 0.0
         for k in range(nlev):
-            for i in range(nlon - 1):
-                conv[k, j, i] = ((fx[k, j, i] * scale - fx[k, j, i + 1] * scale)
-                                 + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale))
-            i = nlon - 1
-            conv[k, j, i] = ((fx[k, j, i] * scale - fx[k, j, 0] * scale)
-                             + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale))
             for i in range(nlon):
-                ps[j, i] = ps[j, i] + (m[k, j, i] + conv[k, j, i])
+                nb = nb + (not ((fx[k, j, i] - fx[k, j, i]) == 0.0)) + (not ((fy[k, j, i] - fy[k, j, i]) == 0.0))
+            if j == nlat - 1:
+                for i in range(nlon):
+                    nb = nb + (not ((fy[k, j + 1, i] - fy[k, j + 1, i]) == 0.0))
+            for i in range(nlon - 1):
+                ps[j, i] = ps[j, i] + (m[k, j, i] + ((fx[k, j, i] * scale - fx[k, j, i + 1] * scale)
+                                                     + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)))
+            i = nlon - 1
+            ps[j, i] = ps[j, i] + (m[k, j, i] + ((fx[k, j, i] * scale - fx[k, j, 0] * scale)
+                                                 + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)))
+        nonfinite[j] = nb
         for i in range(nlon):
             ps[j, i] = ptop + ps[j, i] * g0 / area[j, i]
-            w[0, j, i] = 0.0
+    for r in range(2):
+        j = 0 if r == 0 else nlat - 1
         for k in range(nlev):
+            cap_mc[k, r] = 0.0
+            cap_target[k, r] = 0.0
             for i in range(nlon):
-                target[k, j, i] = (dap[k] + dbp[k] * ps[j, i]) * (area[j, i] / g0)
-                w[k + 1, j, i] = w[k, j, i] + ((m[k, j, i] + conv[k, j, i]) - target[k, j, i])
-        for i in range(nlon):
-            w[nlev, j, i] = 0.0
+                if i < nlon - 1:
+                    c = (fx[k, j, i] * scale - fx[k, j, i + 1] * scale) + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)
+                else:
+                    c = (fx[k, j, i] * scale - fx[k, j, 0] * scale) + (fy[k, j, i] * scale - fy[k, j + 1, i] * scale)
+                cap_mc[k, r] += m[k, j, i] + c
+                cap_target[k, r] += (dap[k] + dbp[k] * ps[j, i]) * (area[j, i] / g0)
+
+
+def scan_finite(const double[::1] x, double vmin, int mode, int nthreads=1):
+    """How many values of x are non-finite (mode 0), or non-finite or below vmin (mode 1), or
+    non-finite or not above vmin (mode 2): one parallel pass, no temporaries."""
+    cdef Py_ssize_t n = x.shape[0]
+    cdef Py_ssize_t nchunk = 64
+    cdef Py_ssize_t csize = (n + nchunk - 1) // nchunk
+    cdef Py_ssize_t c, i, a, b
+    cdef long long cnt, total = 0
+    cdef double v
+    for c in prange(nchunk, nogil=True, schedule="static", num_threads=nthreads):
+        cnt = 0
+        a = c * csize
+        b = a + csize
+        if b > n:
+            b = n
+        if mode == 0:
+            for i in range(a, b):
+                cnt = cnt + (not ((x[i] - x[i]) == 0.0))
+        elif mode == 1:
+            for i in range(a, b):
+                v = x[i]
+                cnt = cnt + (not ((v - v) == 0.0)) + (not (v >= vmin))
+        else:
+            for i in range(a, b):
+                v = x[i]
+                cnt = cnt + (not ((v - v) == 0.0)) + (not (v > vmin))
+        total += cnt
+    return total

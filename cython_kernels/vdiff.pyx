@@ -28,7 +28,9 @@ D_k = rho_k K_k / dz_k * A * dt (dz_k between layer mid-heights). Backward Euler
 
 an M-matrix with column sums preserving sum m_k q_k; the Thomas algorithm on it operates
 on non-negative numbers only, so q' >= 0 whenever q >= 0, and one factorisation serves
-all tracers.
+all tracers. Each row is processed level by level with longitude innermost (contiguous
+memory, no gathers into column buffers); layers above a column's top interface are left
+untouched.
 """
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, free
@@ -45,16 +47,11 @@ cdef inline double _phi_h_stable(double zeta, double beta) noexcept nogil:
     return beta + zeta
 
 
-cdef int _column_k(const double* tcol, double ps, double h, double ustar, double shflx,
-                   double t2m, const double* ap, const double* bp, int nlev,
-                   double kappa, double eps, double c1, double a_pr, double beta, double gamma,
-                   double k_bg, double ustar_min, double* z, double* rho_e, double* kz) noexcept nogil:
-    """Interface heights z, interface density and K [m2 s-1] at interfaces 1 .. ktop, where
-    ktop (returned; 0 if none) is the highest interface with K > 0. Heights are integrated
-    only as far as needed (to the boundary-layer top when there is no background K)."""
-    cdef int k, ktop = 0, kmax
-    cdef double pk, pk1, tint, us, rho0, wth, L, wstar = 0.0, wm = 1.0, pr = 1.0, zeta, wt, zz
-    cdef double zs
+cdef void _column_scales(double ps, double h, double ustar, double shflx, double t2m, double kappa,
+                         double eps, double c1, double a_pr, double gamma, double ustar_min, double* us_out,
+                         double* L_out, double* wth_out, double* wm_out, double* pr_out) noexcept nogil:
+    """Surface-layer and mixed-layer scales of one column (HB93 eqs. 3.10, A11, A13)."""
+    cdef double us, rho0, wth, L, wstar, wm = 1.0, pr = 1.0, zs
     us = ustar if ustar > ustar_min else ustar_min
     rho0 = ps / (R_DRY * t2m)
     wth = shflx / (rho0 * CP_DRY)
@@ -67,35 +64,11 @@ cdef int _column_k(const double* tcol, double ps, double h, double ustar, double
         wm = cbrt(us * us * us + c1 * wstar * wstar * wstar)
         zs = eps * h
         pr = (1.0 / sqrt(1.0 - gamma * zs / L)) / (1.0 / cbrt(1.0 - gamma * zs / L)) + a_pr * kappa * eps * wstar / wm
-    z[0] = 0.0
-    kmax = nlev - 1
-    for k in range(nlev):
-        pk = ap[k] + bp[k] * ps
-        pk1 = ap[k + 1] + bp[k + 1] * ps
-        if pk1 <= 0.0:
-            pk1 = 0.01 * pk       # a top at zero pressure: give the top layer a finite depth
-        z[k + 1] = z[k] + R_DRY * tcol[k] / G0 * log(pk / pk1)
-        if k_bg <= 0.0 and z[k] >= h:
-            kmax = k           # interfaces above k are at or above h: K = 0 there
-            break
-    for k in range(1, kmax + 1):
-        zz = z[k]
-        tint = 0.5 * (tcol[k - 1] + tcol[k])
-        rho_e[k] = (ap[k] + bp[k] * ps) / (R_DRY * tint)
-        kz[k] = k_bg
-        if zz < h:
-            if wth > 0.0:
-                if zz < eps * h:
-                    wt = us * sqrt(1.0 - gamma * zz / L)
-                else:
-                    wt = wm / pr
-            else:
-                zeta = zz / L
-                wt = us / _phi_h_stable(zeta, beta)
-            kz[k] += kappa * wt * zz * (1.0 - zz / h) * (1.0 - zz / h)
-        if kz[k] > 0.0:
-            ktop = k
-    return ktop
+    us_out[0] = us
+    L_out[0] = L
+    wth_out[0] = wth
+    wm_out[0] = wm
+    pr_out[0] = pr
 
 
 def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] temp,
@@ -103,114 +76,162 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             const double[:, ::1] shflx, const double[:, ::1] t2m, const double[::1] ap, const double[::1] bp,
             const double[:, ::1] area, double dt, double kappa, double eps, double c1, double a_pr,
             double beta, double gamma, double k_bg, double ustar_min, double[:, :, ::1] kz_out,
-            int nthreads=1):
+            int[::1] kz_rows, int nthreads=1):
     """Implicit K-profile diffusion of every tracer in place; ``kz_out`` (nlev+1, nlat, nlon)
-    receives the eddy diffusivity at the interfaces [m2 s-1]. Each row is copied into
-    column-contiguous buffers, solved column by column and copied back."""
+    receives the eddy diffusivity at the interfaces [m2 s-1] (zero where there is none).
+
+    Rows are processed level by level with longitude innermost (contiguous, no gathers):
+    interface heights, K and the exchange masses of every column of the row, one Thomas
+    factorisation per row shared by the tracers, layers above a column's top interface left
+    untouched. ``kz_rows[j]`` remembers how many interfaces of row j hold a K from the last
+    call, so only those are cleared."""
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
     cdef int ntr = q.shape[0]
-    cdef int L = nlev + 2
-    cdef int j, i, k, t, ktop, krow
+    cdef int j, i, k, t, krow, kmax, nact
+    cdef Py_ssize_t R = nlon + 8
+    cdef Py_ssize_t NLR = (nlev + 2) * R
     cdef double* work = NULL
     cdef int* iwork = NULL
-    cdef double* tcolb = NULL    # (nlon, L)
-    cdef double* kzb = NULL      # (nlon, L)
-    cdef double* mb = NULL       # (nlon, L)
-    cdef double* qb = NULL       # (ntr, nlon, L)
-    cdef double* rdz = NULL      # (nlon, L) interface density / distance of layer mid-points
-    cdef double* sc = NULL       # scratch 6 L
-    cdef double* z
-    cdef double* rho_e
-    cdef double* dd
-    cdef double* cp
-    cdef double* inv
-    cdef double* dp
-    cdef double* kz
-    cdef double* mm
-    cdef double* qq
-    cdef int* kt = NULL
-    cdef double dz, den
+    cdef double* us        # per-column scales (R each)
+    cdef double* Lo
+    cdef double* wth
+    cdef double* wm
+    cdef double* pr
+    cdef double* zlo       # interface heights z_{k-1}, z_k, z_{k+1}
+    cdef double* zmid
+    cdef double* zhi
+    cdef double* ztmp
+    cdef double* dd        # (nlev+2) x R exchange air masses through the interfaces
+    cdef double* inv       # (nlev+2) x R
+    cdef double* cp        # (nlev+2) x R
+    cdef double* dp        # (nlev+2) x R
+    cdef int* kt           # per column: highest interface with K > 0
+    cdef double pk, pk1, zz, tint, rho, wt, zeta, kk, h, den, psi, hz
     with nogil, parallel(num_threads=nthreads):
-        work = <double*> malloc(((4 + ntr) * nlon * L + 6 * L) * sizeof(double))
-        iwork = <int*> malloc(nlon * sizeof(int))
-        if work != NULL and iwork != NULL:
-            tcolb = work
-            kzb = tcolb + nlon * L
-            mb = kzb + nlon * L
-            rdz = mb + nlon * L
-            qb = rdz + nlon * L
-            sc = qb + ntr * nlon * L
-            kt = iwork
+        work = <double*> malloc((8 * R + 4 * NLR) * sizeof(double))
+        iwork = <int*> malloc(R * sizeof(int))
         for j in prange(nlat, schedule="static"):
             if work == NULL or iwork == NULL:
                 continue
-            z = sc
-            rho_e = z + L
-            dd = rho_e + L
-            cp = dd + L
-            inv = cp + L
-            dp = inv + L
-            for k in range(nlev):
-                for i in range(nlon):
-                    tcolb[i * L + k] = temp[k, j, i]
+            us = work
+            Lo = us + R
+            wth = Lo + R
+            wm = wth + R
+            pr = wm + R
+            zlo = pr + R
+            zmid = zlo + R
+            zhi = zmid + R
+            dd = zhi + R
+            inv = dd + NLR
+            cp = inv + NLR
+            dp = cp + NLR
+            kt = iwork
             for i in range(nlon):
-                for k in range(nlev + 1):
-                    kzb[i * L + k] = 0.0
+                _column_scales(ps[j, i], pblh[j, i], ustar[j, i], shflx[j, i], t2m[j, i], kappa, eps, c1, a_pr,
+                               gamma, ustar_min, &us[i], &Lo[i], &wth[i], &wm[i], &pr[i])
+                kt[i] = 0
+                zlo[i] = 0.0          # z_0 (surface)
+                zmid[i] = 0.0
+            # ---- interface heights, K and exchange air masses, interface by interface ----
+            # z_1 first; then at interface k we know z_{k-1}, z_k and compute z_{k+1}
+            for i in range(nlon):
+                psi = ps[j, i]
+                pk = ap[0] + bp[0] * psi
+                pk1 = ap[1] + bp[1] * psi
+                if pk1 <= 0.0:
+                    pk1 = 0.01 * pk
+                zmid[i] = zlo[i] + R_DRY * temp[0, j, i] / G0 * log(pk / pk1)
             krow = 0
             for i in range(nlon):
-                kz = kzb + i * L
-                kt[i] = _column_k(tcolb + i * L, ps[j, i], pblh[j, i], ustar[j, i], shflx[j, i], t2m[j, i],
-                                  &ap[0], &bp[0], nlev, kappa, eps, c1, a_pr, beta, gamma, k_bg, ustar_min,
-                                  z, rho_e, kz)
-                if kt[i] > krow:
-                    krow = kt[i]
-                for k in range(1, kt[i] + 1):
-                    dz = 0.5 * (z[k + 1] - z[k - 1])
-                    rdz[i * L + k] = rho_e[k] / dz
-            for k in range(nlev + 1):
+                dd[i] = 0.0
+            for k in range(1, nlev):
+                # are any columns still inside their boundary layer at interface k?
+                nact = 0
                 for i in range(nlon):
-                    kz_out[k, j, i] = kzb[i * L + k] if k <= kt[i] else 0.0
-            if krow == 0:
-                continue
-            for k in range(krow + 1):
+                    nact = nact + (zmid[i] < pblh[j, i])
+                if nact == 0 and k_bg <= 0.0:
+                    break
                 for i in range(nlon):
-                    mb[i * L + k] = m[k, j, i]
-                for t in range(ntr):
-                    for i in range(nlon):
-                        qb[(t * nlon + i) * L + k] = q[t, k, j, i]
+                    if k_bg <= 0.0 and zmid[i] >= pblh[j, i]:
+                        zhi[i] = zmid[i]      # above its boundary layer: K = 0, height no longer needed
+                        continue
+                    psi = ps[j, i]
+                    pk = ap[k] + bp[k] * psi
+                    pk1 = ap[k + 1] + bp[k + 1] * psi
+                    if pk1 <= 0.0:
+                        pk1 = 0.01 * pk       # a top at zero pressure: give the top layer a finite depth
+                    zhi[i] = zmid[i] + R_DRY * temp[k, j, i] / G0 * log(pk / pk1)
+                for i in range(nlon):
+                    zz = zmid[i]
+                    h = pblh[j, i]
+                    kk = k_bg
+                    if zz < h:
+                        if wth[i] > 0.0:
+                            if zz < eps * h:
+                                wt = us[i] * sqrt(1.0 - gamma * zz / Lo[i])
+                            else:
+                                wt = wm[i] / pr[i]
+                        else:
+                            zeta = zz / Lo[i]
+                            wt = us[i] / _phi_h_stable(zeta, beta)
+                        kk = kk + kappa * wt * zz * (1.0 - zz / h) * (1.0 - zz / h)
+                    kz_out[k, j, i] = kk
+                    if kk > 0.0:
+                        kt[i] = k
+                        tint = 0.5 * (temp[k - 1, j, i] + temp[k, j, i])
+                        rho = (ap[k] + bp[k] * ps[j, i]) / (R_DRY * tint)
+                        hz = 0.5 * (zhi[i] - zlo[i])
+                        dd[k * R + i] = rho / hz * kk * area[j, i] * dt
+                    else:
+                        dd[k * R + i] = 0.0
+                krow = k
+                ztmp = zlo
+                zlo = zmid
+                zmid = zhi
+                zhi = ztmp
+            # K rows of the last call above this one's are cleared
+            for k in range(krow + 1, kz_rows[j] + 1):
+                for i in range(nlon):
+                    kz_out[k, j, i] = 0.0
+            kz_rows[j] = krow
+            kmax = 0
             for i in range(nlon):
-                ktop = kt[i]
-                if ktop == 0:
-                    continue
-                kz = kzb + i * L
-                mm = mb + i * L
-                dd[0] = 0.0
-                # exchange masses D_k = rho K / dz A dt [kg] through interfaces 1..ktop
-                for k in range(1, ktop + 1):
-                    dd[k] = rdz[i * L + k] * kz[k] * area[j, i] * dt
-                dd[ktop + 1] = 0.0
-                # Thomas factorisation of layers 0..ktop (sub = super = -D)
-                den = mm[0] + dd[1]
-                inv[0] = 1.0 / den
-                cp[0] = dd[1] * inv[0]                    # |c'_0|
-                for k in range(1, ktop + 1):
-                    den = mm[k] + dd[k] + dd[k + 1] - dd[k] * cp[k - 1]
-                    inv[k] = 1.0 / den
-                    cp[k] = dd[k + 1] * inv[k]
-                for t in range(ntr):
-                    qq = qb + (t * nlon + i) * L
-                    dp[0] = mm[0] * qq[0] * inv[0]
-                    for k in range(1, ktop + 1):
-                        dp[k] = (mm[k] * qq[k] + dd[k] * dp[k - 1]) * inv[k]
-                    qq[ktop] = dp[ktop]
-                    for k in range(ktop - 1, -1, -1):
-                        qq[k] = dp[k] + cp[k] * qq[k + 1]
-            for k in range(krow + 1):
-                for t in range(ntr):
+                if kt[i] > kmax:
+                    kmax = kt[i]
+            if kmax == 0:
+                continue
+            # no exchange through the interface above the row's top (K = 0 there, or not computed);
+            # above a column's own top K is zero already
+            for i in range(nlon):
+                dd[(kmax + 1) * R + i] = 0.0
+            # ---- Thomas factorisation of layers 0 .. kmax (sub = super = -D) ------------------
+            for i in range(nlon):
+                den = m[0, j, i] + dd[R + i]
+                inv[i] = 1.0 / den
+                cp[i] = dd[R + i] * inv[i]
+            for k in range(1, kmax + 1):
+                for i in range(nlon):
+                    den = m[k, j, i] + dd[k * R + i] + dd[(k + 1) * R + i] - dd[k * R + i] * cp[(k - 1) * R + i]
+                    inv[k * R + i] = 1.0 / den
+                    cp[k * R + i] = dd[(k + 1) * R + i] * inv[k * R + i]
+            for t in range(ntr):
+                for i in range(nlon):
+                    dp[i] = m[0, j, i] * q[t, 0, j, i] * inv[i]
+                for k in range(1, kmax + 1):
                     for i in range(nlon):
-                        q[t, k, j, i] = qb[(t * nlon + i) * L + k]
+                        dp[k * R + i] = (m[k, j, i] * q[t, k, j, i] + dd[k * R + i] * dp[(k - 1) * R + i]) * inv[k * R + i]
+                # back substitution; layers above a column's top interface keep their value
+                for i in range(nlon):
+                    if kt[i] == kmax:
+                        q[t, kmax, j, i] = dp[kmax * R + i]
+                for k in range(kmax - 1, -1, -1):
+                    for i in range(nlon):
+                        if k < kt[i]:
+                            q[t, k, j, i] = dp[k * R + i] + cp[k * R + i] * q[t, k + 1, j, i]
+                        elif k == kt[i] and k > 0:
+                            q[t, k, j, i] = dp[k * R + i]
         free(work)
         free(iwork)
 

@@ -48,6 +48,9 @@ class Variable:
     standard_name: str = ""
     comment: str = ""
     cell_methods_mean: str = "time: mean"  # used when a stream averages the variable
+    #: NaN marks cells where the variable is undefined (e.g. sea-only fields over land); the writer stores
+    #: them as _FillValue. NaN in an unmasked variable, or infinity anywhere, stops the run.
+    masked: bool = False
 
 
 class Component:

@@ -76,7 +76,9 @@ def test_fluxes_diagnostics_and_restart():
         assert v.name in d and d[v.name].shape == grid.shape
     sea = ~land
     assert np.all((d["ph"][sea] > 7.5) & (d["ph"][sea] < 8.6))
-    assert np.all(d["ph"][land] == 0.0) and np.all(np.isfinite(d["ph"]))
+    # sea-only diagnostics are NaN over land (masked variables: _FillValue in files), finite over sea
+    assert all(v.masked for v in comp.variables if v.name in ("ph", "spco2", "dissic", "talk", "fgco2"))
+    assert np.all(np.isnan(d["ph"][land])) and np.all(np.isfinite(d["ph"][sea]))
     assert np.all((d["spco2"][sea] > 10.0) & (d["spco2"][sea] < 80.0))  # Pa: 100-800 uatm, observed surface range
     # restart continues bit for bit
     state = comp.restart_state()
@@ -175,6 +177,9 @@ def test_coupled_run_with_climatology_budget_and_restart(tmp_path, cf_check):
     assert ds["ph"].attrs["standard_name"] == "sea_water_ph_reported_on_total_scale"
     sea = ds["sea_area_fraction"].values[0] > 0.5
     assert 7.9 < float(ds["ph"].values[0][sea].mean()) < 8.2
+    land = ds["sea_area_fraction"].values[0] == 0.0
+    assert land.any() and np.all(np.isnan(ds["ph"].values[0][land]))  # _FillValue over land
+    assert np.all(np.isfinite(ds["ph"].values[0][~land]))
     ds.close()
     # one day, restart, one day == two days
     rst = tmp_path / "a" / "restart" / "esm_restart.20200102_0000.nc"

@@ -39,6 +39,10 @@ class OutputField:
     getter: Callable[[], np.ndarray]
 
 
+#: _FillValue of masked output variables (float32; the CMIP convention).
+FILL_VALUE = np.float32(1.0e20)
+
+
 def file_stamp(t: cftime.datetime) -> str:
     s = f"{t.year:04d}{t.month:02d}{t.day:02d}_{t.hour:02d}{t.minute:02d}"
     return s + (f"{t.second:02d}" if t.second else "")
@@ -237,11 +241,15 @@ class Stream:
         data = {}
         for f in self.all_fields:
             v = values[f.variable.name]
-            if not np.all(np.isfinite(v)):
+            ok = ~np.isinf(v) if f.variable.masked else np.isfinite(v)
+            if not np.all(ok):
                 from esm.errors import ModelStateError
                 raise ModelStateError(f"output stream {self.name!r}: variable {f.variable.name!r} is not finite at "
                                       f"{format_time(t)}")
-            data[f.variable.name] = v.astype(np.float32)  # a copy: the model may change v meanwhile
+            arr = v.astype(np.float32)  # a copy: the model may change v meanwhile
+            if f.variable.masked:
+                arr[np.isnan(arr)] = FILL_VALUE
+            data[f.variable.name] = arr
         self.writer.submit(self._put, self._nrec, times, data)
         self._nrec += 1
         # complete when the next record would fall into the next file period
@@ -288,7 +296,8 @@ class Stream:
             dims = ("time",) + var.dims
             chunks = (1,) + tuple(len(ds.dimensions[d]) for d in var.dims)
             v = ds.createVariable(var.name, "f4", dims, zlib=self.deflate > 0, complevel=self.deflate or None,
-                                  shuffle=self.deflate > 0, chunksizes=chunks, fill_value=None)
+                                  shuffle=self.deflate > 0, chunksizes=chunks,
+                                  fill_value=FILL_VALUE if var.masked else None)
             atts = {"long_name": var.long_name, "units": var.units}
             if var.standard_name:
                 atts["standard_name"] = var.standard_name

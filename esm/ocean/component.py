@@ -24,7 +24,7 @@ from esm.ocean.model import MixedLayerCarbon, SurfaceForcing
 
 log = logging.getLogger(__name__)
 
-_SEA = "sea cells only: 0 where sea_area_fraction is 0 (mask with sea_area_fraction)"
+_SEA = "defined on sea cells only (_FillValue where sea_area_fraction is 0)"
 
 
 class OceanCarbon(Component):
@@ -35,21 +35,21 @@ class OceanCarbon(Component):
     needs_met = True
     variables = (
         Variable("spco2", ("lat", "lon"), "Pa", "surface partial pressure of CO2 in sea water",
-                 "surface_partial_pressure_of_carbon_dioxide_in_sea_water", _SEA),
+                 "surface_partial_pressure_of_carbon_dioxide_in_sea_water", _SEA, masked=True),
         Variable("ph", ("lat", "lon"), "1", "surface pH on the total scale", "sea_water_ph_reported_on_total_scale",
-                 _SEA),
+                 _SEA, masked=True),
         Variable("dissic", ("lat", "lon"), "mol m-3", "mixed-layer dissolved inorganic carbon",
-                 "mole_concentration_of_dissolved_inorganic_carbon_in_sea_water", _SEA),
+                 "mole_concentration_of_dissolved_inorganic_carbon_in_sea_water", _SEA, masked=True),
         Variable("talk", ("lat", "lon"), "mol m-3", "mixed-layer total alkalinity (Lee et al. 2006)",
-                 "sea_water_alkalinity_expressed_as_mole_equivalent", _SEA),
+                 "sea_water_alkalinity_expressed_as_mole_equivalent", _SEA, masked=True),
         Variable("tos", ("lat", "lon"), "K", "sea surface temperature used by the carbonate chemistry (clipped "
-                 "to the constants' range)", "sea_surface_temperature", _SEA),
+                 "to the constants' range)", "sea_surface_temperature", _SEA, masked=True),
         Variable("sos", ("lat", "lon"), "1e-3", "sea surface salinity used by the carbonate chemistry",
-                 "sea_surface_salinity", _SEA),
+                 "sea_surface_salinity", _SEA, masked=True),
         Variable("revelle", ("lat", "lon"), "1", "Revelle factor (d ln pCO2 / d ln DIC at constant alkalinity)",
-                 "", _SEA),
+                 "", _SEA, masked=True),
         Variable("fgco2", ("lat", "lon"), "kg m-2 s-1", "downward air-sea CO2 flux as carbon per sea area (CMIP fgco2)",
-                 "surface_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon", _SEA),
+                 "surface_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon", _SEA, masked=True),
         Variable("co2_flux_ocean", ("lat", "lon"), "mol m-2 s-1", "upward air-sea CO2 flux per cell area",
                  "surface_upward_mole_flux_of_carbon_dioxide", "0 over land"),
         Variable("sea_area_fraction", ("lat", "lon"), "1", "ocean fraction of the cell used by the ocean component",
@@ -72,7 +72,7 @@ class OceanCarbon(Component):
         self.cells = offline.ocean_cells(self.grid, land_fraction, self.p["min_ocean_fraction"])
         self.model = MixedLayerCarbon(self.p, self.cells.lat, self.cells.lon, self.cells.area)
         # until the first update the diagnostics are zero (output files never see NaN)
-        self._diag = {v.name: np.zeros(self.grid.shape) for v in self.variables}
+        self._diag = {v.name: np.full(self.grid.shape, np.nan if v.masked else 0.0) for v in self.variables}
         self._diag["sea_area_fraction"] = self.cells.ocean_fraction.copy()
 
     def _provider(self):
@@ -132,15 +132,16 @@ class OceanCarbon(Component):
 
     def _store(self, out, flux_cell):
         rho = self.model.rho
+        sea = np.nan  # masked variables: _FillValue over land in the files
         self._diag = {
-            "spco2": self._to_grid(out["pco2"] * 101325.0),
-            "ph": self._to_grid(out["ph"]),
-            "dissic": self._to_grid(out["dic"] * rho),
-            "talk": self._to_grid(out["talk"] * rho),
-            "tos": self._to_grid(out["sst"]),
-            "sos": self._to_grid(out["sss"]),
-            "revelle": self._to_grid(out["revelle"]),
-            "fgco2": self._to_grid(-out["flux"] * 12.0107e-3),
+            "spco2": self._to_grid(out["pco2"] * 101325.0, sea),
+            "ph": self._to_grid(out["ph"], sea),
+            "dissic": self._to_grid(out["dic"] * rho, sea),
+            "talk": self._to_grid(out["talk"] * rho, sea),
+            "tos": self._to_grid(out["sst"], sea),
+            "sos": self._to_grid(out["sss"], sea),
+            "revelle": self._to_grid(out["revelle"], sea),
+            "fgco2": self._to_grid(-out["flux"] * 12.0107e-3, sea),
             "co2_flux_ocean": flux_cell,
             "sea_area_fraction": self.cells.ocean_fraction.copy(),
         }

@@ -119,7 +119,8 @@ def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, sch
     value = np.zeros(nlev)
     nsub = np.zeros(nlev, dtype=np.int32)
     nthreads = kernel_threads(m.size * q.shape[0])
-    work, iwork = _workspace("h", tuple(ffsl.hwork_size(m.shape[1], m.shape[2], q.shape[0], int(order))), nthreads)
+    work, iwork = _workspace("h", tuple(ffsl.hwork_size(m.shape[1], m.shape[2], q.shape[0], int(order), int(scheme))),
+                             nthreads)
     ffsl.hadvect(m, q, fx, fy, float(scale), int(scheme), int(max_subcycles), int(order), status, value, nsub,
                  work, iwork)
     bad = np.flatnonzero(status[:, 0])
@@ -131,51 +132,63 @@ def horizontal(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, sch
     return nsub
 
 
-def vertical(m: np.ndarray, q: np.ndarray, w: np.ndarray, scheme: int, grid: Grid | None,
-             row_start: int, row_end: int, when: str = "") -> None:
-    """Vertical FFSL step in place on rows ``row_start <= j < row_end`` (w: upward kg per step)."""
+def _raise_vertical(status: np.ndarray, value: np.ndarray, grid: Grid | None, when: str, caps: bool = False):
+    bad = np.flatnonzero(status[:, 0])
+    if bad.size:
+        j = int(bad[0])
+        code, k, i = (int(x) for x in status[j])
+        where = f"level {k}, polar cap {'SN'[i]}" if caps else _cell(grid, k, j, i)
+        raise ModelStateError(f"{when}: vertical advection at {where}: "
+                              + _V_ERRORS.get(code, f"error {code}").format(v=value[j]))
+
+
+def vertical(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, scale: float, cp: "ColumnPressure",
+             vcoord: VerticalCoordinate, grid: Grid, scheme: int, with_convergence: bool, when: str = "") -> None:
+    """Vertical FFSL step in place on the rows between the polar caps.
+
+    The upward air mass through each interface is built column by column inside the kernel
+    from the hybrid coefficients and the end-of-step surface pressure ``cp.ps`` (TM5
+    construction, module docstring); ``with_convergence`` when the sweep comes before the
+    horizontal one (the horizontal convergence of ``fx``/``fy`` is then added).
+    """
     ffsl = kernels()
     nrow = m.shape[1]
     status = np.zeros((nrow, 3), dtype=np.int32)
     value = np.zeros(nrow)
     nthreads = kernel_threads(m.size * q.shape[0])
-    work, iwork = _workspace("v" + str(m.shape), tuple(ffsl.vwork_size(m.shape[0], m.shape[2])), nthreads)
-    ffsl.vadvect(m, q, w, int(scheme), int(row_start), int(row_end), status, value, work, iwork)
-    bad = np.flatnonzero(status[:, 0])
-    if bad.size:
-        j = int(bad[0])
-        code, k, i = (int(x) for x in status[j])
-        where = _cell(grid, k, j, i) if grid is not None else f"level {k}, polar cap {'SN'[i]}"
-        raise ModelStateError(f"{when}: vertical advection at {where}: "
-                              + _V_ERRORS.get(code, f"error {code}").format(v=value[j]))
+    work, iwork = _workspace("v" + str(m.shape), tuple(ffsl.vwork_size(m.shape[0], m.shape[2], int(scheme))),
+                             nthreads)
+    ffsl.vadvect(m, q, fx, fy, float(scale), cp.ps, cp.dap, cp.dbp, cp.area, G0, bool(with_convergence), int(scheme),
+                 1, nrow - 1, status, value, work, iwork)
+    _raise_vertical(status, value, grid, when)
 
 
-class VerticalFluxes:
-    """Vertical air-mass fluxes of one step (TM5 construction, see the module docstring).
+class ColumnPressure:
+    """End-of-step surface pressure implied by the air mass and the horizontal mass-flux
+    convergence (TM5 construction, module docstring), from one pass over the fluxes.
 
-    Attributes: ``conv`` (nlev, nlat, nlon) horizontal convergence [kg per step], ``w``
-    (nlev+1, nlat, nlon) upward kg per step through each interface, ``target`` (nlev, nlat,
-    nlon) end-of-step air mass, ``ps`` (nlat, nlon) the implied end-of-step surface
-    pressure; for the polar caps (rows 0 and nlat-1 summed over longitude, one column each):
-    ``w_cap`` (nlev+1, 1, 2), ``target_cap`` (nlev, 2).
+    Attributes: ``ps`` (nlat, nlon) [Pa]; for the polar caps (rows 0 and nlat-1 summed over
+    longitude, one column each): ``mc_cap`` (nlev, 2) air plus convergence, ``target_cap``
+    (nlev, 2) end-of-step air and ``w_cap`` (nlev+1, 1, 2) upward air through the interfaces;
+    ``nonfinite``: how many flux values are NaN or infinite.
     """
 
     def __init__(self, m: np.ndarray, fx: np.ndarray, fy: np.ndarray, scale: float,
                  vcoord: VerticalCoordinate, grid: Grid):
         ffsl = kernels()
         nlev = m.shape[0]
-        self.conv = np.empty_like(m)
+        self.dap = np.ascontiguousarray(vcoord.dap, dtype=np.float64)
+        self.dbp = np.ascontiguousarray(vcoord.dbp, dtype=np.float64)
+        self.area = np.ascontiguousarray(grid.area, dtype=np.float64)
         self.ps = np.empty(m.shape[1:])
-        self.target = np.empty_like(m)
-        self.w = np.empty((nlev + 1,) + m.shape[1:])
-        ffsl.vertical_fluxes(m, fx, fy, float(scale), np.ascontiguousarray(vcoord.dap),
-                             np.ascontiguousarray(vcoord.dbp), np.ascontiguousarray(grid.area),
-                             vcoord.ptop, G0, self.conv, self.ps, self.target, self.w, kernel_threads(m.size))
-        caps = [0, grid.nlat - 1]
-        mh_cap = (m[:, caps, :] + self.conv[:, caps, :]).sum(axis=-1)
-        self.target_cap = self.target[:, caps, :].sum(axis=-1)
+        self.mc_cap = np.empty((nlev, 2))
+        self.target_cap = np.empty((nlev, 2))
+        nonfinite = np.zeros(m.shape[1], dtype=np.int64)
+        ffsl.column_pressure(m, fx, fy, float(scale), self.dap, self.dbp, self.area, vcoord.ptop, G0,
+                             self.ps, self.mc_cap, self.target_cap, nonfinite, kernel_threads(m.size))
+        self.nonfinite = int(nonfinite.sum())
         self.w_cap = np.zeros((nlev + 1, 1, 2))
-        np.cumsum(mh_cap - self.target_cap, axis=0, out=self.w_cap[1:, 0, :])
+        np.cumsum(self.mc_cap - self.target_cap, axis=0, out=self.w_cap[1:, 0, :])
         self.w_cap[nlev] = 0.0
 
     def check_surface_pressure(self, ps_end: np.ndarray, tolerance: float, grid: Grid, when: str) -> float:
@@ -192,47 +205,79 @@ class VerticalFluxes:
         return worst
 
 
-def _cap_columns(m: np.ndarray, q: np.ndarray, vf: VerticalFluxes, scheme: int, grid: Grid, when: str) -> None:
+def _cap_columns(m: np.ndarray, q: np.ndarray, cp: ColumnPressure, scheme: int, when: str) -> None:
     """Vertical step of the two polar caps, each one column of the cap-summed air.
 
     Leaves the cap rows' mixing ratio uniform per level (the cap mean); cap air masses are
     set by the caller.
     """
-    caps = [0, grid.nlat - 1]
+    ffsl = kernels()
+    nlat = m.shape[1]
+    caps = [0, nlat - 1]
     mc = np.ascontiguousarray(m[:, caps, :].sum(axis=-1)[:, None, :])          # (nlev, 1, 2)
     rm = (q[:, :, caps, :] * m[None, :, caps, :]).sum(axis=-1)                 # (ntr, nlev, 2)
     qc = np.ascontiguousarray((rm / mc[None, :, 0, :])[:, :, None, :])         # (ntr, nlev, 1, 2)
-    vertical(mc, qc, vf.w_cap, scheme, None, 0, 1, when)
+    nd, ni = ffsl.vwork_size(m.shape[0], 2, int(scheme))
+    work, iwork = _workspace("vcap", (nd + 16, ni), 1)
+    status = np.zeros((1, 3), dtype=np.int32)
+    value = np.zeros(1)
+    ffsl.vadvect_columns(mc, qc, cp.w_cap, int(scheme), status, value, work, iwork)
+    _raise_vertical(status, value, None, when, caps=True)
     q[:, :, caps, :] = qc[:, :, 0, :, None]
 
 
 def advect(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, vcoord: VerticalCoordinate,
            grid: Grid, scheme: int, max_subcycles: int, vertical_first: bool, order: int = 0,
            ps_end: np.ndarray | None = None, ps_tolerance: float = np.inf, when: str = "",
-           scale: float = 1.0) -> dict:
+           scale: float = 1.0, check_fluxes: bool = True) -> dict:
     """One 3-D advection step in place: horizontal (H) and vertical (Z) sweeps.
 
     ``vertical_first`` selects Z then H instead of H then Z, ``order`` the horizontal
     ordering (0: Lin & Rood average of XY and YX, 1: X then Y, 2: Y then X); the caller
     alternates them from step to step (X Y Z | Z Y X, the symmetric pattern of TM5).
-    Air masses end at the targets of :class:`VerticalFluxes` (to round-off; exactly in the
-    polar caps, whose per-cell masses are bookkeeping). Returns diagnostics.
+    Air masses end at the hybrid-coordinate targets of the end-of-step surface pressure
+    (to round-off; exactly in the polar caps, whose per-cell masses are bookkeeping).
+    ``check_fluxes``: stop with an error naming the cell when a flux is NaN or infinite
+    (counted in the same pass that sums the convergence). Returns diagnostics.
     """
+    from esm.transport.checks import check_array
+
     nlat = grid.nlat
+    if nlat < 3:
+        raise ValueError(f"{when}: advection needs at least 3 latitude rows (two polar caps and one row "
+                         f"between them); the grid has {nlat}")
     caps = [0, nlat - 1]
-    vf = VerticalFluxes(m, fx, fy, scale, vcoord, grid)
-    conv = vf.conv
-    ps_diff = vf.check_surface_pressure(ps_end, ps_tolerance, grid, when) if ps_end is not None else float("nan")
+    cp = ColumnPressure(m, fx, fy, scale, vcoord, grid)
+    if check_fluxes and cp.nonfinite:
+        # locate and name the first bad value (raises)
+        check_array(fx, "mfx", fx.shape, grid, when, what="mass flux")
+        check_array(fy, "mfy", fy.shape, grid, when, what="mass flux")
+    ps_diff = cp.check_surface_pressure(ps_end, ps_tolerance, grid, when) if ps_end is not None else float("nan")
     if vertical_first:
-        vertical(m, q, vf.w, scheme, grid, 1, nlat - 1, when)
-        _cap_columns(m, q, vf, scheme, grid, when)
-        m[:, caps, :] = vf.target[:, caps, :] - conv[:, caps, :]
+        vertical(m, q, fx, fy, scale, cp, vcoord, grid, scheme, True, when)
+        _cap_columns(m, q, cp, scheme, when)
+        # caps: their air before the horizontal sweep is the target minus the convergence
+        conv_caps = _cap_convergence(fx, fy, scale, caps)
+        m[:, caps, :] = _cap_target_cells(cp, grid, caps) - conv_caps
         nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order, scale)
-        m[:, caps, :] = vf.target[:, caps, :]
+        m[:, caps, :] = _cap_target_cells(cp, grid, caps)
     else:
         nsub = horizontal(m, q, fx, fy, scheme, max_subcycles, grid, when, order, scale)
-        vertical(m, q, vf.w, scheme, grid, 1, nlat - 1, when)
-        _cap_columns(m, q, vf, scheme, grid, when)
-        m[:, caps, :] = vf.target[:, caps, :]
+        vertical(m, q, fx, fy, scale, cp, vcoord, grid, scheme, False, when)
+        _cap_columns(m, q, cp, scheme, when)
+        m[:, caps, :] = _cap_target_cells(cp, grid, caps)
     return {"ps_mismatch_max": ps_diff, "meridional_subcycles_max": int(nsub.max()),
-            "ps_end_model": vf.ps}
+            "ps_end_model": cp.ps}
+
+
+def _cap_target_cells(cp: ColumnPressure, grid: Grid, caps: list[int]) -> np.ndarray:
+    """End-of-step air of every cell of the cap rows, (nlev, 2, nlon)."""
+    ps = cp.ps[caps, :]
+    return (cp.dap[:, None, None] + cp.dbp[:, None, None] * ps[None]) * (cp.area[caps, :] / G0)[None]
+
+
+def _cap_convergence(fx: np.ndarray, fy: np.ndarray, scale: float, caps: list[int]) -> np.ndarray:
+    """Horizontal convergence of the cap rows' cells [kg per step], (nlev, 2, nlon)."""
+    fxc = fx[:, caps, :]
+    return ((fxc * scale - np.roll(fxc, -1, axis=-1) * scale)
+            + (fy[:, caps, :] * scale - fy[:, [c + 1 for c in caps], :] * scale))

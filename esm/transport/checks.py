@@ -21,6 +21,25 @@ def _where(grid: Grid, idx: tuple, nlev_axis: bool, edge: bool = False, lead_nam
     return f"{lev}{lat}, lon {grid.lon[i]:.2f}"
 
 
+#: arrays at least this large are scanned by the compiled kernel (one parallel pass)
+_KERNEL_SCAN_MIN = 4096
+
+
+def _count_bad(arr: np.ndarray, vmin: float | None, strict: bool) -> int:
+    """How many values are non-finite or violate the lower bound (fast path; 0 means fine)."""
+    if arr.size >= _KERNEL_SCAN_MIN:
+        from esm.transport.advection import kernels
+        from esm.transport.threads import kernel_threads
+
+        mode = 0 if vmin is None else (2 if strict else 1)
+        return int(kernels().scan_finite(arr.reshape(-1), 0.0 if vmin is None else float(vmin), mode,
+                                         kernel_threads(arr.size)))
+    bad = ~np.isfinite(arr)
+    if vmin is not None:
+        bad |= (arr <= vmin) if strict else (arr < vmin)
+    return int(bad.sum())
+
+
 def check_array(value, name: str, shape: tuple, grid: Grid, when: str, *, vmin: float | None = None,
                 vmin_strict: bool = False, edge: bool = False, what: str = "meteorological field",
                 lead_names=None, scan: bool = True) -> np.ndarray:
@@ -38,14 +57,7 @@ def check_array(value, name: str, shape: tuple, grid: Grid, when: str, *, vmin: 
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not scan:
         return arr
-    # fast path: two reductions (a sum is non-finite if any element is, barring overflow,
-    # which the slow path then examines)
-    with np.errstate(over="ignore", invalid="ignore"):
-        ok = bool(np.isfinite(arr.sum()))
-    if ok and vmin is not None and arr.size:
-        lo = float(arr.min())
-        ok = lo > vmin if vmin_strict else lo >= vmin
-    if ok:
+    if _count_bad(arr, vmin, vmin_strict) == 0:
         return arr
     bad = ~np.isfinite(arr)
     if vmin is not None:

@@ -43,11 +43,12 @@ class VerticalDiffusion:
         ps = np.ascontiguousarray(atm.surface_pressure())
         if self.kz is None or self.kz.shape != (self.vcoord.nlev + 1,) + self.grid.shape:
             self.kz = np.zeros((self.vcoord.nlev + 1,) + self.grid.shape)
+            self._kz_rows = np.zeros(self.grid.nlat, dtype=np.int32)   # interfaces of kz set per row
         vdiff.diffuse(atm.air_mass, atm.q, f["t"], ps, f["pblh"], f["ustar"], f["shflx"], f["t2m"],
                       np.ascontiguousarray(self.vcoord.ap), np.ascontiguousarray(self.vcoord.bp),
                       np.ascontiguousarray(self.grid.area), float(dt), p.von_karman, p.surface_layer_fraction,
                       p.wm_coefficient, p.prandtl_coefficient, p.stable_phi_coefficient,
-                      p.unstable_phi_coefficient, p.k_background, p.ustar_min, self.kz,
+                      p.unstable_phi_coefficient, p.k_background, p.ustar_min, self.kz, self._kz_rows,
                       kernel_threads(atm.q.size))
 
 

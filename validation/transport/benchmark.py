@@ -45,7 +45,8 @@ def worker(args) -> dict:
     from esm.transport.testflows import DivergentCase
 
     case = DivergentCase(args.grid, args.levels, tracers=("co2", "ch4", "n2o"),
-                         q0=np.array([412e-6, 1.879e-6, 333e-9])[:, None, None, None], dt=args.dt)
+                         q0=np.array([412e-6, 1.879e-6, 333e-9])[:, None, None, None], dt=args.dt,
+                         transport_nml={"advection_scheme": args.scheme})
     g, vc = case.grid, case.vcoord
     tr = Transport(case.config, g, vc, case.tracers)
     lat = np.deg2rad(g.lat)[None, :, None]
@@ -115,14 +116,14 @@ def worker(args) -> dict:
         "ratio_per_tracer_to_copy3": step / 3.0 / med(copies),
         "speedup_vs_map_coordinates_per_tracer": med(interp) / (step / 3.0),
         "meridional_subcycles_max": tr.last.get("meridional_subcycles_max"),
-        "dt": case.dt,
+        "dt": case.dt, "scheme": args.scheme,
     }
 
 
 def run_worker(threads: int, args) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     cmd = [sys.executable, __file__, "--worker", "--steps", str(args.steps), "--grid", args.grid,
-           "--levels", args.levels, "--dt", str(args.dt)]
+           "--levels", args.levels, "--dt", str(args.dt), "--scheme", args.scheme]
     timev = Path("/usr/bin/time")
     if timev.exists():
         cmd = [str(timev), "-v"] + cmd
@@ -143,6 +144,7 @@ def main(argv=None):
     ap.add_argument("--grid", default="1x1")
     ap.add_argument("--levels", default="geos47")
     ap.add_argument("--dt", type=float, default=1800.0, help="transport step [s] (default 1800)")
+    ap.add_argument("--scheme", default="ppm_monotone", help="advection_scheme (default ppm_monotone)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(ROOT / "validation" / "transport" / "results"))
     args = ap.parse_args(argv)
@@ -159,10 +161,12 @@ def main(argv=None):
                "load_average": load}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tag = "" if args.dt == 1800.0 else f"_dt{args.dt:.0f}"
+    tag = ("" if args.dt == 1800.0 else f"_dt{args.dt:.0f}") + ("" if args.scheme == "ppm_monotone" else f"_{args.scheme}")
     (out / f"benchmark{tag}.json").write_text(json.dumps(summary, indent=1))
-    lines = [f"# Transport benchmark ({args.grid}, {r1['nlev']} levels, 3 tracers, dt = {r1['dt']:.0f} s)", "",
-             f"Command: `python validation/transport/benchmark.py --steps {args.steps} --dt {args.dt:.0f}` "
+    lines = [f"# Transport benchmark ({args.grid}, {r1['nlev']} levels, 3 tracers, dt = {r1['dt']:.0f} s, "
+             f"{args.scheme})", "",
+             f"Command: `python validation/transport/benchmark.py --steps {args.steps} --dt {args.dt:.0f}"
+             f"{'' if args.scheme == 'ppm_monotone' else ' --scheme ' + args.scheme}` "
              f"({time.strftime('%Y-%m-%d %H:%M')}, load average {summary['load_average']})", "",
              "| quantity | 1 thread | 2 threads | target |", "|---|---|---|---|",
              f"| seconds per step (median) | {r1['seconds_per_step']:.3f} | {r2['seconds_per_step']:.3f} | |",

@@ -17,10 +17,12 @@ give no single reference norm; our norms are reported for comparison with other 
 
 Usage::
 
-    python validation/transport/standard_cases.py [--quick] [--out validation/transport/results]
+    python validation/transport/standard_cases.py [--quick] [--schemes ppm_fct,ppm_linear]
+        [--out validation/transport/results]
 
 writes ``standard_cases.md`` (tables), ``standard_cases.json`` and PNG plots of the final
-fields. ``--quick`` drops the finest resolution. Run from a checkout after
+fields for the reconstructions ppm_monotone, ppm_fct, ppm_positive and ppm_linear (or the
+``--schemes`` subset). ``--quick`` drops the finest resolution. Run from a checkout after
 ``python setup.py build_ext --inplace``.
 """
 from __future__ import annotations
@@ -39,8 +41,12 @@ sys.path.insert(0, str(ROOT))
 
 from esm.grid import Grid  # noqa: E402
 from esm.transport import testflows as tf  # noqa: E402
+from esm.transport.config import ADVECTION_SCHEMES  # noqa: E402
 
-SCHEMES = {"ppm_monotone": 0, "ppm_linear": 1}
+#: reconstructions compared (names and kernel codes of esm.transport.config.ADVECTION_SCHEMES);
+#: ppm_monotone and ppm_fct create no new extrema, ppm_positive only no negative values
+ALL_SCHEMES = {k: ADVECTION_SCHEMES[k] for k in ("ppm_monotone", "ppm_fct", "ppm_positive", "ppm_linear")}
+SCHEMES = dict(ALL_SCHEMES)
 L12_KINDS = ["cosine_bells", "gaussian_hills", "slotted_cylinders"]
 
 
@@ -105,12 +111,20 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "validation" / "transport" / "results"))
     ap.add_argument("--quick", action="store_true", help="skip the finest resolution")
+    ap.add_argument("--schemes", default=",".join(ALL_SCHEMES),
+                    help="comma-separated subset of " + ", ".join(ALL_SCHEMES) + " (default: all)")
     args = ap.parse_args(argv)
+    names = [s.strip() for s in args.schemes.split(",") if s.strip()]
+    bad = [s for s in names if s not in ALL_SCHEMES]
+    if bad or not names:
+        ap.error(f"--schemes: unknown {bad}; expected a comma-separated subset of {', '.join(ALL_SCHEMES)}")
+    SCHEMES.clear()
+    SCHEMES.update({s: ALL_SCHEMES[s] for s in names})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"williamson": {}, "lauritzen": {}, "lauritzen_dt": {}}
     lines = ["# Transport standard cases", "",
-             "Produced by `python validation/transport/standard_cases.py` "
+             f"Produced by `python validation/transport/standard_cases.py {' '.join(argv or sys.argv[1:])}` "
              f"({time.strftime('%Y-%m-%d')}). Norms: normalised l1, l2, l_inf of Williamson et al. "
              "(1992, eqs. 82-84), area weighted.", ""]
 
@@ -133,10 +147,11 @@ def main(argv=None):
                              f"{e['linf']:.4f} | {o} | {e['min']:.3g} | {e['max']:.1f} |")
                 print(f"W92 alpha={aname} {sname} {spec}: l1={e['l1']:.4f} l2={e['l2']:.4f} "
                       f"linf={e['linf']:.4f} ({e['seconds']:.1f} s)", flush=True)
-                if spec == "2x2.5" and sname == "ppm_monotone":
+                if spec == "2x2.5" and sname == next(iter(SCHEMES)):
                     plot_fields(out / f"williamson_alpha{aname.replace('/', '_')}_{spec}.png", g,
                                 [("initial", q0), (f"after 12 days ({sname})", q), ("error", q - q0)])
-    lines += ["", "Monotone runs: the minimum stays >= 0 and the maximum <= 1000 (no new extrema).", ""]
+    lines += ["", "ppm_monotone and ppm_fct: the minimum stays >= 0 and the maximum <= 1000 (no new extrema); "
+              "ppm_positive: the minimum stays >= 0.", ""]
 
     # ---- Lauritzen et al. 2012 -----------------------------------------------------------------
     l_res = [("3x3", 7200.0), ("1.5x1.5", 3600.0), ("0.75x0.75", 1800.0)]
@@ -167,27 +182,27 @@ def main(argv=None):
                     plot_fields(out / f"lauritzen_{k}_{sname}_{spec}.png", g, fields)
     crit = {s: results["lauritzen"][f"{s}|1.5x1.5"]["cosine_bells"]["l2"] for s in SCHEMES}
     lines += ["", "Published reference values (Lauritzen et al. 2012; REFERENCES.md):", "",
-              "| quantity | published | esm ppm_linear | esm ppm_monotone |", "|---|---|---|---|",
+              "| quantity | published | " + " | ".join(f"esm {s}" for s in SCHEMES) + " |",
+              "|---|---|" + "---|" * len(SCHEMES),
               f"| cosine bells l2 at 1.5 deg (\"minimal resolution\" criterion) | <= 0.033 | "
-              f"{crit['ppm_linear']:.4f} | {crit['ppm_monotone']:.4f} |"]
+              + " | ".join(f"{crit[s]:.4f}" for s in SCHEMES) + " |"]
     for s in SCHEMES:
         r3 = results["lauritzen"][f"{s}|3x3"]["gaussian_hills"]["l2"]
         r15 = results["lauritzen"][f"{s}|1.5x1.5"]["gaussian_hills"]["l2"]
         results["lauritzen"][f"{s}|order_gauss_3_1.5"] = order(r3, r15)
-    lines.append(f"| Gaussian hills l2 order, 3 -> 1.5 deg | ~2 for good schemes (>= 1.8 required) | "
-                 f"{results['lauritzen']['ppm_linear|order_gauss_3_1.5']:.2f} | "
-                 f"{results['lauritzen']['ppm_monotone|order_gauss_3_1.5']:.2f} |")
+    lines.append("| Gaussian hills l2 order, 3 -> 1.5 deg | ~2 for good schemes (>= 1.8 required) | "
+                 + " | ".join(f"{results['lauritzen'][f'{s}|order_gauss_3_1.5']:.2f}" for s in SCHEMES) + " |")
     if not args.quick:
         for s in SCHEMES:
             r15 = results["lauritzen"][f"{s}|1.5x1.5"]["gaussian_hills"]["l2"]
             r075 = results["lauritzen"][f"{s}|0.75x0.75"]["gaussian_hills"]["l2"]
             results["lauritzen"][f"{s}|order_gauss_1.5_0.75"] = order(r15, r075)
-        lines.append(f"| Gaussian hills l2 order, 1.5 -> 0.75 deg | ~2 | "
-                     f"{results['lauritzen']['ppm_linear|order_gauss_1.5_0.75']:.2f} | "
-                     f"{results['lauritzen']['ppm_monotone|order_gauss_1.5_0.75']:.2f} |")
+        lines.append("| Gaussian hills l2 order, 1.5 -> 0.75 deg | ~2 | "
+                     + " | ".join(f"{results['lauritzen'][f'{s}|order_gauss_1.5_0.75']:.2f}" for s in SCHEMES)
+                     + " |")
         c075 = {s: results["lauritzen"][f"{s}|0.75x0.75"]["cosine_bells"]["l2"] for s in SCHEMES}
-        lines.append(f"| cosine bells l2 at 0.75 deg | <= 0.033 | {c075['ppm_linear']:.4f} | "
-                     f"{c075['ppm_monotone']:.4f} |")
+        lines.append("| cosine bells l2 at 0.75 deg | <= 0.033 | " + " | ".join(f"{c075[s]:.4f}" for s in SCHEMES)
+                     + " |")
 
     # ---- time-step dependence at 1.5 degrees ---------------------------------------------------
     lines += ["", "### Time-step dependence, 1.5 deg", "",
@@ -197,7 +212,7 @@ def main(argv=None):
               "| scheme | dt [s] | cosine bells l2 | Gaussian hills l2 | slotted cylinders l2 |",
               "|---|---|---|---|---|"]
     for sname, scheme in SCHEMES.items():
-        for dt in (1800.0, 3600.0, 8640.0):
+        for dt in (1800.0, 3600.0, 7200.0, 8640.0):
             g, q0, q, _, r = lauritzen("1.5x1.5", dt, scheme)
             results["lauritzen_dt"][f"{sname}|{dt:.0f}"] = {k: r[k]["l2"] for k in L12_KINDS}
             lines.append(f"| {sname} | {dt:.0f} | {r['cosine_bells']['l2']:.4f} | "
