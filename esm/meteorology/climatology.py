@@ -757,7 +757,7 @@ class Climatology(MetProvider):
             cmfmc, dtrain = np.empty((vc.nlev + 1,) + g.shape), np.empty((vc.nlev,) + g.shape)
             met_clim.convection(r0["s1"], r1["s1"], r0["s2"], r1["s2"], ad, i_trop, i_storm,
                                 self.p["convective_mass_flux"], cmfmc, dtrain,
-                                kernel_threads(4 * cmfmc.size), r0["nz1"] | r1["nz1"],
+                                kernel_threads(4 * cmfmc.size, streaming=True), r0["nz1"] | r1["nz1"],
                                 r0["nz2"] | r1["nz2"], False)
             self._conv = memo = (key, {"cmfmc": cmfmc, "dtrain": dtrain})
         return memo[1][name]
@@ -863,7 +863,7 @@ class Climatology(MetProvider):
         mfx, mfy, div = np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(g.shape)
         met_flux.corrected_fluxes(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, ax, bx, ay, by,
                                   np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp), mfx, mfy, div,
-                                  kernel_threads(8 * mfx.size))
+                                  kernel_threads(8 * mfx.size, streaming=True))
         ps_end = ps_start - G0 * dt * div / g.area
         err = float(np.max(np.abs(ps_end - (target + offset))))
         if err > self.p["fixer_tolerance"]:

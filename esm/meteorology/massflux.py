@@ -56,14 +56,15 @@ SMALL_WORK = 2_000_000
 def kernel_threads(work: float, streaming: bool = False) -> int:
     """OpenMP threads for a kernel call of ``work`` element updates (honours ``OMP_NUM_THREADS``).
 
-    ``streaming``: a kernel doing a few flops per element it loads (flux assembly, divergences, the
-    fixer's correction) with a parallel region per level is limited by memory bandwidth, and runs on
-    one thread: on the 2-core development machine a second thread gained < 1.3x when idle and cost 2-3x
-    under the usual load of other jobs (threads wait for a free core at every parallel region, i.e.
-    every level). Streaming kernels with a single parallel region (``lerp``, the climatology's
-    ``corrected_fluxes`` and ``convection``: blocks of rows through all levels) are called with
-    ``streaming=False``: under a load of ~5 on 2 cores the climatology's step took 150-225 ms with two
-    threads there against 265-295 ms with one.
+    ``streaming``: a kernel doing a few flops per element it loads (interpolation in time, flux
+    assembly, divergences, the fixer's correction) is limited by memory bandwidth, and runs on one
+    thread: on the 2-core development machine a second thread gained < 1.3x when idle and cost 2-3x
+    under the usual load of other jobs (threads wait for a free core at every parallel region). The
+    climatology's step kernels (fluxes, convection) now have a single parallel region (blocks of rows
+    through all levels), which removes that wait; even so, under a load of ~4.3 on 2 cores, one thread
+    was faster (met step 123-129 ms against 141-159 ms on two threads, three alternating runs; kernels
+    alone 30 / 16 / 6 ms against 34 / 20 / 10 ms for fluxes / convection / lerp), so they stay on one
+    thread here (on a node with free cores and more memory channels threads may pay: not measured).
     """
     from esm._kernels import _build_info
 
@@ -84,7 +85,7 @@ def lerp(x0: np.ndarray, x1: np.ndarray, a: float) -> np.ndarray:
     x0 = _c64(x0, "x0")
     x1 = _c64(x1, "x1", x0.shape)
     out = np.empty_like(x0)
-    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size))
+    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size, streaming=True))
     return out
 
 
