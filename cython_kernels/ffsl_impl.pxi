@@ -29,8 +29,8 @@ Flux-corrected schemes (3 = FCT, 5 = EP)
     are blended face by face with the Zalesak (1979, JCP 31, 335) limiter so that every new
     mixing ratio stays within a range: for FCT the range of the cell's and its two
     neighbours' old values and its low-order new value (no new local extrema). EP widens that
-    range at smooth extrema (Colella & Sekora 2008, JCP 227, 7069, eqs. 24-26: the cell and
-    both neighbours have second differences of one strict sign) to the peak of the parabola
+    range at smooth extrema (Colella & Sekora 2008, JCP 227, 7069, limiter at extrema: the cell
+    and both neighbours have second differences of one strict sign) to the peak of the parabola
     with the limited second difference, and clips the widened part to the [min, max] of the
     level before the sweep: smooth peaks are not clipped (the error of the monotone schemes in
     the Lauritzen et al. 2012 tests), while no sweep leaves the level's range (no new global
@@ -75,7 +75,7 @@ cdef enum:
     POSITIVE = 4    # unlimited PPM, parabolas that dip below zero made monotone or flat
     EP = 5          # FCT as 3, Zalesak bounds widened at smooth extrema (Colella & Sekora 2008 test)
 
-#: Colella & Sekora (2008, JCP 227, 7069, eq. 26 and text below it): C = 1.25, the largest ratio
+#: Colella & Sekora (2008, JCP 227, 7069, limiter at extrema): C = 1.25, the largest ratio
 #: of neighbouring second differences still taken as a smooth extremum
 DEF CS_C = 1.25
 
@@ -191,13 +191,14 @@ cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr 
     smooth extremum is then widened to the extreme value of the parabola with that cell's mean
     and the limited second difference: a cell is a smooth extremum when (q+ - q)(q - q-) <= 0
     and its second difference D2c = q- - 2q + q+ has the same strict sign as its neighbours'
-    D2L, D2R (Colella & Sekora 2008, JCP 227, 7069, eqs. 24-26, their C = 1.25); then
+    D2L, D2R (Colella & Sekora 2008, JCP 227, 7069, limiter at extrema, their C = 1.25;
+    Sekora & Colella 2009, arXiv:0903.4200, suggest FCT to make such limiters bounded); then
     D2lim = min(|D2c|, C |D2L|, C |D2R|), and a parabola of mean q and second difference
     -D2lim peaks at q + D2lim / 24 (the mean of p0 - D x^2 / 2 over a unit cell is p0 - D / 24),
     which bounds the mean of every cell-wide window of that parabola. At a discontinuity or a
     plateau a second difference is zero or changes sign and the bounds are Zalesak's. The widened
-    bounds are finally clipped to the range [gmn[i gs], gmx[i gs]] of the whole 1-D line of the
-    sweep (row or column) before the sweep, so no sweep creates a value outside its line's range.
+    bounds are finally clipped to [gmn[i gs], gmx[i gs]] (EP: the min and max of the whole level
+    before the sweep, gs = 0), so no sweep creates a value outside the level's range.
     """
     cdef int i
     cdef double a, b, c, t, hi, lo, x, y, pp, pm, qpl, qmi, ua, ub, uc, gh, gl
@@ -1783,7 +1784,8 @@ def vadvect_columns(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:,
     cdef int k, i, code, kk = 0, ii = 0
     cdef double vv = 0.0
     cdef double* wb = &work[0, 0]
-    if m.shape[1] != 1 or work.shape[1] < (11 if scheme == FCT or scheme == EP else 9) * wblk + (11 if scheme == FCT or scheme == EP else 8) * nlev * ncol:
+    cdef bint fct = scheme == FCT or scheme == EP
+    if m.shape[1] != 1 or work.shape[1] < (11 if fct else 9) * wblk + (11 if fct else 8) * nlev * ncol:
         raise ValueError("vadvect_columns: m must be (nlev, 1, ncol) and work large enough")
     for k in range(nlev + 1):
         for i in range(ncol):

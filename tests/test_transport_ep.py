@@ -2,10 +2,10 @@
 
 ppm_ep is ppm_fct (Zalesak 1979 limiter between the CW84-monotone and the unlimited PPM
 fluxes in each 1-D sweep) with Zalesak's bounds widened at smooth extrema: a cell whose
-second difference has the same strict sign as its neighbours' (Colella & Sekora 2008, JCP
-227, 7069, eqs. 24-26) may carry the peak of the parabola with its mean and the limited
-second difference (D2lim / 24 above the mean), clipped to the range of the level before the
-sweep. So smooth peaks are not clipped, and no sweep leaves the level's range: no new global
+second difference has the same strict sign as its neighbours' (the smooth-extremum test of
+Colella & Sekora 2008, JCP 227, 7069) may carry the peak of the parabola with its mean and
+the limited second difference (D2lim / 24 above the mean), clipped to the range of the level
+before the sweep. So smooth peaks are not clipped, and no sweep leaves the level's range: no new global
 extrema (Williamson test 1, the Lauritzen slotted cylinders and cosine bells stay within their
 initial range). What is tested here:
 
