@@ -36,8 +36,9 @@ TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass p
         "'ppm_positive' (unlimited PPM whose parabolas that would go negative get the CW84 constraint: "
         "never negative, not monotone), 'ppm_ep' (as 'ppm_fct', but the Zalesak bounds of a cell that is "
         "a smooth extremum by the Colella & Sekora 2008 second-difference test are widened to the peak of "
-        "the parabola with the limited second difference: smooth peaks are not clipped, discontinuities "
-        "and plateaus keep Zalesak's local bounds)", choices=tuple(ADVECTION_SCHEMES),
+        "the parabola with the limited second difference, clipped to the level's range before the sweep: "
+        "smooth peaks are not clipped, discontinuities and plateaus keep Zalesak's local bounds; no new "
+        "global extrema, a smooth extremum may grow within the level's range)", choices=tuple(ADVECTION_SCHEMES),
         source="Lin & Rood 1996, MWR 124, 2046; Colella & Woodward 1984, JCP 54, 174; "
         "Zalesak 1979, JCP 31, 335; Colella & Sekora 2008, JCP 227, 7069"),
     Key("horizontal_splitting", "str", "strang", "", "Combination of the zonal (X) and meridional (Y) "
