@@ -178,7 +178,7 @@ cdef inline double _cs_bulge(double qmm, double qm, double q, double qp, double 
 
 cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr aout, cdptr mnew, int n,
                       dptr rp, dptr rm, Py_ssize_t ep_stride=0, const double* gmn=NULL,
-                      const double* gmx=NULL, Py_ssize_t gs=0) noexcept nogil:
+                      const double* gmx=NULL) noexcept nogil:
     """Zalesak (1979, JCP 31, 335, eqs. 7-12) for n cells of a 1-D sweep: the shares R+ (rp) and
     R- (rm) of the antidiffusive fluxes into / out of each cell that keep its new mixing ratio
     within the range of its old value, its two neighbours' (qm, qp) and its low-order new value
@@ -197,8 +197,8 @@ cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr 
     -D2lim peaks at q + D2lim / 24 (the mean of p0 - D x^2 / 2 over a unit cell is p0 - D / 24),
     which bounds the mean of every cell-wide window of that parabola. At a discontinuity or a
     plateau a second difference is zero or changes sign and the bounds are Zalesak's. The widened
-    bounds are finally clipped to [gmn[i gs], gmx[i gs]] (EP: the min and max of the whole level
-    before the sweep, gs = 0), so no sweep creates a value outside the level's range.
+    bounds are finally clipped to [gmn[0], gmx[0]] (EP: the min and max of the whole level before
+    the sweep), so no sweep creates a value outside the level's range.
     """
     cdef int i
     cdef double a, b, c, t, hi, lo, x, y, pp, pm, qpl, qmi, ua, ub, uc, gh, gl
@@ -224,16 +224,23 @@ cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr 
             rp[i] = 1.0 if pp <= qpl else qpl / pp
             rm[i] = 1.0 if pm <= qmi else qmi / pm
         return
+    # the second and third neighbours as plain pointers, so the loop reads contiguous rows
+    cdef cdptr qm3 = q0 - 3 * s
+    cdef cdptr qm2 = q0 - 2 * s
+    cdef cdptr qp2 = q0 + 2 * s
+    cdef cdptr qp3 = q0 + 3 * s
+    gh = gmx[0]
+    gl = gmn[0]
     for i in range(n):
         a = qm[i]
         b = q0[i]
         c = qp[i]
         t = qtd[i]
-        ua = _cs_bulge(q0[i - 3 * s], q0[i - 2 * s], a, b, c)
-        ub = _cs_bulge(q0[i - 2 * s], a, b, c, q0[i + 2 * s])
-        uc = _cs_bulge(a, b, c, q0[i + 2 * s], q0[i + 3 * s])
-        gh = gmx[i * gs]
-        gl = gmn[i * gs]
+        x = qm2[i]
+        y = qp2[i]
+        ua = _cs_bulge(qm3[i], x, a, b, c)
+        ub = _cs_bulge(x, a, b, c, y)
+        uc = _cs_bulge(a, b, c, y, qp3[i])
         # upper bound: the largest of the (widened, line-range-clipped) means and the low-order value
         x = a + ua if ua > 0.0 else a
         x = gh if (ua > 0.0) & (x > gh) else x
@@ -564,7 +571,7 @@ cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int n
         fx[4 * R + k] = fh[k] - fl[k]
     if scheme == EP:
         _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1, 1,
-                    grange, grange + 1, 0)
+                    grange, grange + 1)
     else:
         _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1)
     rp[0] = rp[nlon]
@@ -1022,7 +1029,7 @@ cdef void _y_pass_fct(const double* ms, double* md, const double* qs, Py_ssize_t
             if ep and j >= 3 and j <= nlat - 4:
                 # smooth-extremum widening (EP) where rows j-3 .. j+3 exist
                 _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o,
-                            nlon, rp + o, rm + o, nlon, w.grange, w.grange + 1, 0)
+                            nlon, rp + o, rm + o, nlon, w.grange, w.grange + 1)
             else:
                 _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o,
                             nlon, rp + o, rm + o)
