@@ -242,8 +242,10 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
         # no sign change (should not happen on the physical branch): bracketing reference solver
         return _bisect_c3(ca, gb, k, b0, a, b, e, d, rd)
     lo = 0.0
-    # start from the demand at ci = 0.7 ca (typical C3 ci/ca), bracketed
-    x = a * (0.7 * ca - d) / (e * 0.7 * ca + b) - rd
+    # start from the demand at the Ball-Berry ci of an open leaf (b0 -> 0, gb -> infinity): ci = ca (1 - 1/k)
+    # (Ball et al. 1987; ci/ca = 1 - 1.6 / (m h)), or ci = 0.7 ca where k <= 1.4; bracketed
+    tmp = 1.0 - 1.0 / k if k > 1.4 else 0.7
+    x = a * (tmp * ca - d) / (e * tmp * ca + b) - rd
     if not (x > lo and x < hi):
         x = 0.5 * hi
     dxold = hi
@@ -257,14 +259,22 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
             x = lo + dx
         else:
             dxold = dx
-            dx = f / df
+            # Halley step (cubic convergence; the second derivative of the cubic is 6 c3 x + 2 c2), Newton if
+            # the Halley denominator is not of the sign of df
+            tmp = df - 0.5 * f * (6.0 * c3 * x + 2.0 * c2) / df
+            dx = f / tmp if tmp * df > 0.0 else f / df
             x = x - dx
+            if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
+                break  # converged (also when the step lands on a bracket end that an earlier step set)
             if not (x > lo and x < hi):
                 dx = 0.5 * (hi - lo)
                 x = lo + dx
         if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
             break
         f = ((c3 * x + c2) * x + c1) * x + c0
+        if f == 0.0:
+            # exact root: stop (otherwise x == hi would send the next Newton step to the bisection branch)
+            break
         df = (3.0 * c3 * x + 2.0 * c2) * x + c1
         if f < 0.0:
             lo = x
@@ -393,16 +403,18 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
                 const double[::1] vtop, const double[::1] rm_leaf_base, const double[::1] rm_stem_base,
                 const double[::1] rm_root_base, const double[::1] scale,
                 const double[:, ::1] cell, const double[:, ::1] fwtab, const double[:, ::1] pft,
-                const double[::1] scal, double[:, ::1] out, int nthreads):
+                const double[::1] scal, double[:, ::1] out, int nthreads, const double[:, ::1] lterm):
     """Hourly canopy fluxes of every tile (umol CO2 m-2 ground s-1) into ``out`` (NOUT, ntile).
 
     ``rm_*_base``: maintenance respiration at 25 C [umol m-2 s-1] (leaf: per unit LAI, night only), from
-    esm.land.beps.respiration_bases.
+    esm.land.beps.respiration_bases. ``lterm`` (3, ntile): the terms that depend on the tile's LAI only
+    (esm.land.beps.lai_terms): diffuse transmission exp(-G Omega L / cos theta_bar), exp(-kn L) and
+    (1 - exp(-kn L)) / kn; they change when the LAI does (daily), not every hour.
     """
     cdef Py_ssize_t ntile = tile_cell.shape[0]
     cdef Py_ssize_t t
     cdef int c, p, c4
-    cdef double mu, sdir, sdif, L, om, g, kk, lsun, lsh, cos_bar, under, cmult, i_sh, i_sun, par_conv
+    cdef double mu, sdir, sdif, L, om, g, kk, ek, lsun, lsh, under, cmult, i_sh, i_sun, par_conv
     cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x
     cdef double a_sun, a_sh, rd_sun, rd_sh, km, gst, vc, jm, jj
     cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc
@@ -430,10 +442,10 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         if mu > 0.0 and (sdir + sdif) > 0.0 and L > 0.0:
             # --- sunlit/shaded LAI and leaf irradiance (Chen et al. 1999)
             kk = g * om / mu
-            lsun = mu / g * (-expm1(-kk * L))
+            ek = exp(-kk * L)
+            lsun = mu / g * (1.0 - ek)
             lsh = L - lsun
-            cos_bar = 0.537 + 0.025 * L
-            under = sdif * exp(-g * om * L / cos_bar)
+            under = sdif * lterm[0, t]
             x = 1.1 - 0.1 * L
             if x < 0.0:
                 x = 0.0
@@ -445,8 +457,9 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             ish_abs = i_sh * par_conv
             # --- Vcmax of sunlit and shaded leaves (Chen et al. 2012)
             v0 = vtop[t]
-            total = v0 * _int_exp(scal[S_KN], L)
-            sunsum = om * v0 * _int_exp(scal[S_KN] + kk, L)
+            total = v0 * lterm[2, t]
+            # (1 - exp(-(kn + K) L)) / (kn + K) = (1 - exp(-kn L) exp(-K L)) / (kn + K)
+            sunsum = om * v0 * (1.0 - lterm[1, t] * ek) / (scal[S_KN] + kk)
             vsun = sunsum / lsun if lsun > 0.0 else v0
             vsh = (total - sunsum) / lsh if lsh > 1e-9 * L else total / L
             ca = cell[C_CA, c]
@@ -511,6 +524,33 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         out[O_LAI_SUN, t] = lsun
 
 
+def finish_step(const double[:, ::1] out, const int[::1] tile_cell, const double[::1] xi,
+                const double[::1] rh_coef, double dt, double[::1] acc_gpp, double[::1] acc_rm, double[::1] acc_rg,
+                double[:, ::1] res, int nthreads):
+    """Per-tile totals of a step from the canopy output: ``res`` rows gpp, rm, rg, ra, rh, npp, nee
+    [umol m-2 s-1] with Rh = xi(cell) rh_coef, and the day's integrals acc_* += rate dt (same sums in the
+    same order as the numpy form in esm.land.model.LandModel._fluxes_numpy)."""
+    cdef Py_ssize_t n = tile_cell.shape[0]
+    cdef Py_ssize_t t
+    cdef double gpp, rm, rg, ra, rh
+    for t in prange(n, nogil=True, num_threads=nthreads, schedule="static"):
+        gpp = out[O_GPP_SUN, t] + out[O_GPP_SH, t]
+        rm = ((out[O_RD, t] + out[O_RM_LEAF, t]) + out[O_RM_STEM, t]) + out[O_RM_ROOT, t]
+        rg = out[O_RG, t]
+        ra = rm + rg
+        rh = xi[tile_cell[t]] * rh_coef[t]
+        res[0, t] = gpp
+        res[1, t] = rm
+        res[2, t] = rg
+        res[3, t] = ra
+        res[4, t] = rh
+        res[5, t] = gpp - ra
+        res[6, t] = (ra + rh) - gpp
+        acc_gpp[t] = acc_gpp[t] + gpp * dt
+        acc_rm[t] = acc_rm[t] + rm * dt
+        acc_rg[t] = acc_rg[t] + rg * dt
+
+
 def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k, const double[:, ::1] alloc,
               const int[::1] pair_recv, const int[::1] pair_donor, const double[:, ::1] pair_frac,
               const double[::1] npp_sum, const double[::1] xi_sum, double dt_sum, int nveg, int nthreads):
@@ -566,7 +606,10 @@ cdef enum:
     Q_FWMIN = 26
     Q_GVC25 = 27   # peaked function of Vcmax at 25 C (normalisation)
     Q_GJM25 = 28
-    NQ = 29
+    Q_DIFBEPS = 29  # 1: diffuse part from the BEPS relation of the clearness index, 0: the meteorology's
+    Q_LTMIN = 30    # lower bound of the decomposition temperature factor (BEPS soilresp.c: 0.3)
+    Q_WMIN = 31     # lower bound of the decomposition moisture factor (BEPS soilresp.c: 0.3)
+    NQ = 32
 
 cdef enum:
     M_T2M = 0
@@ -595,14 +638,33 @@ cdef inline double _peak(double t, double ea, double hd, double topt) noexcept n
     return hd * exp(ea * x) / (hd - ea * (1.0 - exp(hd * x)))
 
 
+cdef inline double _diffuse_beps(double sw, double cosz) noexcept nogil:
+    """Diffuse part of global shortwave by the BEPS relation (netRadiation.c; Chen et al. 2012): r = S / (1367 cos Z),
+    f = 0.13 for r > 0.8, else 0.943 + 0.734 r - 4.9 r^2 + 1.796 r^3 + 2.058 r^4, within [0, 1]."""
+    cdef double r = 0.0, f
+    if cosz >= 0.001:
+        r = sw / (1367.0 * cosz)
+    if r > 0.8:
+        f = 0.13
+    else:
+        f = 0.943 + r * (0.734 + r * (-4.9 + r * (1.796 + r * 2.058)))
+    if f > 1.0:
+        f = 1.0
+    if f < 0.0:
+        f = 0.0
+    return f * sw
+
+
 cdef inline double _mfac(double tc, double a, double b) noexcept nogil:
     return pow(a + b * tc, (tc - 25.0) / 10.0)
 
 
 def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] psi_min,
-              const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads):
+              const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads,
+              const unsigned char[::1] kinds):
     """Cell rows (NCROW, ncell), water-stress table (npft, ncell) and decomposition scalar (ncell) from the
-    land-cell meteorology ``met`` (NM, ncell)."""
+    land-cell meteorology ``met`` (NM, ncell). ``kinds`` per cell: bit 1 = the cell has C3 tiles, bit 2 = C4
+    tiles; the C3 (C4) photosynthesis factors are computed only where needed (zero elsewhere)."""
     cdef Py_ssize_t n = met.shape[1]
     cdef Py_ssize_t c
     cdef int p, npft = psi_min.shape[0], k
@@ -612,6 +674,8 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
         tsc = met[M_TSOIL, c] - 273.15
         sw = met[M_SW, c]
         dif = met[M_SWDIF, c]
+        if q[Q_DIFBEPS] != 0.0:
+            dif = _diffuse_beps(sw, met[M_COSZ, c])
         if dif > sw:
             dif = sw
         mu = 0.0
@@ -646,12 +710,16 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
             lt = exp(q[Q_E0] * (1.0 / (q[Q_TREF] - q[Q_T0]) - 1.0 / (tsc - q[Q_T0])))
             if lt > 1.0:
                 lt = 1.0
+        if lt < q[Q_LTMIN]:
+            lt = q[Q_LTMIN]
         x = met[M_SOILM, c] / q[Q_POROSITY]
         e0 = q[Q_W1] * x + q[Q_W2] * x * x + q[Q_W0]
         if e0 < 0.0:
             e0 = 0.0
         if e0 > 1.0:
             e0 = 1.0
+        if e0 < q[Q_WMIN]:
+            e0 = q[Q_WMIN]
         xi[c] = lt * e0
         # water stress per cover type
         for p in range(npft):
@@ -674,19 +742,35 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
                     t = ta + q[Q_SKINW] * (met[M_TSKIN, c] - ta)
                 else:
                     t = ta
-                kc = q[Q_KC25] * _arr(t, q[Q_EAKC])
-                ko = q[Q_KO25] * _arr(t, q[Q_EAKO])
-                tau = q[Q_TAU25] * _arr(t, q[Q_EATAU])
-                cell[C_KM_SUN + 5 * k, c] = kc * (1.0 + o2 / ko) / pbar
-                cell[C_GS_SUN + 5 * k, c] = 0.5 * o2 * 1000.0 / tau / pbar
-                cell[C_FV_SUN + 5 * k, c] = _peak(t, q[Q_EAVC], q[Q_HD], q[Q_TOPT]) / q[Q_GVC25]
-                cell[C_FJ_SUN + 5 * k, c] = _peak(t, q[Q_EAJM], q[Q_HD], q[Q_TOPT]) / q[Q_GJM25]
-                cell[C_FRD_SUN + 5 * k, c] = _arr(t, q[Q_EARD])
-                qf = pow(q[Q_C4Q10], (t - 273.15 - 25.0) / 10.0)
-                cell[C_F4V_SUN + 3 * k, c] = qf / ((1.0 + exp(0.3 * (13.0 - (t - 273.15))))
-                                                   * (1.0 + exp(0.3 * ((t - 273.15) - 36.0))))
-                cell[C_F4K_SUN + 3 * k, c] = qf
-                cell[C_F4RD_SUN + 3 * k, c] = qf / (1.0 + exp(1.3 * ((t - 273.15) - 55.0)))
+                if kinds[c] & 1:
+                    kc = q[Q_KC25] * _arr(t, q[Q_EAKC])
+                    ko = q[Q_KO25] * _arr(t, q[Q_EAKO])
+                    tau = q[Q_TAU25] * _arr(t, q[Q_EATAU])
+                    cell[C_KM_SUN + 5 * k, c] = kc * (1.0 + o2 / ko) / pbar
+                    cell[C_GS_SUN + 5 * k, c] = 0.5 * o2 * 1000.0 / tau / pbar
+                    fv = _peak(t, q[Q_EAVC], q[Q_HD], q[Q_TOPT])
+                    cell[C_FV_SUN + 5 * k, c] = fv / q[Q_GVC25]
+                    if q[Q_EAJM] == q[Q_EAVC]:
+                        cell[C_FJ_SUN + 5 * k, c] = fv / q[Q_GJM25]  # the same peaked function
+                    else:
+                        cell[C_FJ_SUN + 5 * k, c] = _peak(t, q[Q_EAJM], q[Q_HD], q[Q_TOPT]) / q[Q_GJM25]
+                    cell[C_FRD_SUN + 5 * k, c] = _arr(t, q[Q_EARD])
+                else:
+                    cell[C_KM_SUN + 5 * k, c] = 0.0
+                    cell[C_GS_SUN + 5 * k, c] = 0.0
+                    cell[C_FV_SUN + 5 * k, c] = 0.0
+                    cell[C_FJ_SUN + 5 * k, c] = 0.0
+                    cell[C_FRD_SUN + 5 * k, c] = 0.0
+                if kinds[c] & 2:
+                    qf = pow(q[Q_C4Q10], (t - 273.15 - 25.0) / 10.0)
+                    cell[C_F4V_SUN + 3 * k, c] = qf / ((1.0 + exp(0.3 * (13.0 - (t - 273.15))))
+                                                       * (1.0 + exp(0.3 * ((t - 273.15) - 36.0))))
+                    cell[C_F4K_SUN + 3 * k, c] = qf
+                    cell[C_F4RD_SUN + 3 * k, c] = qf / (1.0 + exp(1.3 * ((t - 273.15) - 55.0)))
+                else:
+                    cell[C_F4V_SUN + 3 * k, c] = 0.0
+                    cell[C_F4K_SUN + 3 * k, c] = 0.0
+                    cell[C_F4RD_SUN + 3 * k, c] = 0.0
         else:
             for k in range(C_KM_SUN, C_F4RD_SH + 1):
                 cell[k, c] = 0.0

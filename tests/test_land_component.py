@@ -144,6 +144,10 @@ def test_config_checks():
         load_config(None, ["land_nml.lai_source=file"])
     with pytest.raises(ConfigError, match="clumping"):
         load_config(None, ["land_nml.clumping=0.7,0.7"])
+    with pytest.raises(ConfigError, match="rm_leaf_basis"):
+        load_config(None, ["land_nml.rm_leaf_basis=ryan"])
+    with pytest.raises(ConfigError, match="rm_leaf_n_rate"):
+        load_config(None, ["land_nml.rm_leaf_n_rate=-0.1"])
 
 
 COUPLED_NML = """

@@ -54,8 +54,8 @@ def test_kernel_is_deterministic_across_threads():
 
 
 def test_respiration_bases_match_process_functions():
-    """Kernel respiration = base x temperature factor = respiration.maintenance_respiration."""
-    prm = LandParameters.from_config()
+    """Kernel respiration = base x temperature factor = respiration.maintenance_respiration (BEPS leaf basis)."""
+    prm = LandParameters.from_config(rm_leaf_basis="beps")
     tp = np.arange(9)
     lai_year = np.full(9, 3.0)
     lai = np.full(9, 2.0)
@@ -66,11 +66,25 @@ def test_respiration_bases_match_process_functions():
                                             g("allom_root_per_lai"))
     tile_prm = {n: g(n) for n in ("rm_leaf", "rm_stem", "rm_croot", "rm_froot", "rm_scale", "root_live_fraction")}
     tile_prm.update(stem_live_saturation=prm.stem_live_saturation, q10_a=prm.q10_a, q10_b=prm.q10_b)
-    r_leaf, r_stem, r_root = rs.maintenance_respiration(12.0, 8.0, True, lai, g("lai_max"), leaf, stem, root,
+    r_leaf, r_stem, r_root = rs.maintenance_respiration(12.0, 8.0, True, lai, g("rm_leaf_lai_ref"), leaf, stem, root,
                                                         g("allom_a") > 0, tile_prm)
     np.testing.assert_allclose(r_leaf, bl * lai * rs.maintenance_factor(12.0), rtol=1e-13)
     np.testing.assert_allclose(r_stem, bs * rs.maintenance_factor(12.0), rtol=1e-13)
     np.testing.assert_allclose(r_root, br * rs.maintenance_factor(8.0), rtol=1e-13)
+
+
+def test_nitrogen_leaf_respiration_base():
+    """Default leaf basis: Ryan (1991) rate x mean leaf N of the Chen (2012) profile; stem and root unchanged."""
+    prm = LandParameters.from_config()
+    beps_prm = LandParameters.from_config(rm_leaf_basis="beps")
+    tp = np.arange(9)
+    lai_year = np.linspace(0.5, 5.0, 9)
+    n_top = np.asarray(prm.leaf_n) * 1.2
+    bl, bs, br = beps.respiration_bases(tp, lai_year, prm, n_top)
+    np.testing.assert_allclose(bl, rs.leaf_maintenance_base_ryan1991(lai_year, n_top, prm.kn), rtol=1e-14)
+    _, bs2, br2 = beps.respiration_bases(tp, lai_year, beps_prm)
+    np.testing.assert_array_equal(bs, bs2)
+    np.testing.assert_array_equal(br, br2)
 
 
 def test_kernel_wrapper_rejects_bad_shapes():
@@ -108,6 +122,12 @@ def test_cell_kernel_equals_numpy_cell_factors():
     np.testing.assert_allclose(fw, beps.water_stress_table(ref, prm), rtol=1e-13)
     np.testing.assert_allclose(xi, intec.decomposition_scalar(met["tsoil"] - 273.15, met["soilm"], prm.porosity, prm),
                                rtol=1e-13, atol=1e-300)
+    # the BEPS soilresp.c floors of the decomposition factors
+    prm_f = LandParameters.from_config(decomp_t_floor=0.3, decomp_w_floor=0.3)
+    xi_f = beps.CellKernel(prm_f, 2)(met)[2]
+    np.testing.assert_allclose(xi_f, intec.decomposition_scalar(met["tsoil"] - 273.15, met["soilm"], prm.porosity,
+                                                                prm_f), rtol=1e-13)
+    assert xi_f.min() >= 0.09 - 1e-15 and np.any(xi_f > xi)
 
 
 def test_pool_step_kernel_equals_numpy_bitwise():

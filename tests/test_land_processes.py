@@ -164,6 +164,24 @@ def test_respiration_hand_values():
     assert (leaf, stem, root) == pytest.approx((0.05 * agb, 0.95 * agb, 0.454 * agb))
 
 
+def test_ryan1991_leaf_respiration_hand_value():
+    """Ryan (1991): 0.218 g C g N-1 d-1 at 20 C; Chen (2012) N profile. Hand-worked: L = 4, kn = 0.3,
+    N_top = 3 g N m-2 -> N_mean = 3 (1 - e^-1.2) / 1.2 = 1.747015 g N m-2; f(20) = 2.3^-0.5, so at 25 C
+    0.218 x 2.3^0.5 x 1.747015 = 0.577586 g C m-2 d-1 per unit leaf area = 0.556589 umol m-2 s-1."""
+    n_mean = rs.mean_leaf_n_chen2012(4.0, 3.0, 0.3)
+    assert n_mean == pytest.approx(3.0 * (1 - math.exp(-1.2)) / 1.2, rel=1e-12)
+    assert n_mean == pytest.approx(1.747015, rel=1e-6)
+    assert rs.mean_leaf_n_chen2012(0.0, 3.0, 0.3) == pytest.approx(3.0)
+    assert rs.mean_leaf_n_chen2012(2.0, 3.0, 0.0) == pytest.approx(3.0)
+    r25 = rs.leaf_maintenance_base_ryan1991(4.0, 3.0, 0.3)
+    g_per_day = 0.218 * math.sqrt(2.3) * n_mean
+    assert g_per_day == pytest.approx(0.577586, rel=1e-5)
+    assert r25 == pytest.approx(g_per_day / 12.0107 * 1e6 / 86400.0, rel=1e-12)
+    assert r25 == pytest.approx(0.556589, rel=1e-5)
+    # at 20 C the temperature response returns exactly Ryan's rate
+    assert r25 * rs.maintenance_factor(20.0) == pytest.approx(0.218 * n_mean / 12.0107 * 1e6 / 86400.0, rel=1e-12)
+
+
 # ---- phenology -------------------------------------------------------------------------------
 def test_daylength_and_gsi():
     # equinox: ~12 h everywhere off the poles; June solstice: polar day north of the Arctic circle
@@ -251,3 +269,14 @@ def test_decomposition_scalar():
     ft10 = math.exp(308.56 * (1 / (35 + 46.02) - 1 / (10 + 46.02)))
     assert s[0] == pytest.approx(fw) and s[1] == pytest.approx(ft10 * fw)
     assert 0 <= s[2] < 1e-6
+
+
+def test_decomposition_scalar_beps_floors():
+    """BEPS soilresp.c bounds f_T and f_W below by 0.3: at 10 C f_T = exp(308.56 (1/81.02 - 1/56.02)) = 0.183
+    -> 0.3; frozen (-40 C) -> 0.3; dry soil (x = 0.05: 5.63 x - 4.64 x^2 - 0.71 < 0) -> 0.3."""
+    prm = LandParameters.from_config(decomp_t_floor=0.3, decomp_w_floor=0.3)
+    x = np.array([0.607, 0.607, 0.607, 0.05])
+    s = intec.decomposition_scalar(np.array([35.0, 10.0, -40.0, 35.0]), x * 0.463, 0.463, prm)
+    fw = 5.63 * 0.607 - 4.64 * 0.607 ** 2 - 0.71
+    assert math.exp(308.56 * (1 / 81.02 - 1 / 56.02)) == pytest.approx(0.1828, abs=1e-4)
+    np.testing.assert_allclose(s, [fw, 0.3 * fw, 0.3 * fw, 0.3], rtol=1e-12)

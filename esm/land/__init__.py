@@ -8,9 +8,12 @@ Modules
 * :mod:`esm.land.params` -- ``&land_nml``: every parameter with units, range and source.
 * :mod:`esm.land.canopy` -- radiation and sunlit/shaded leaves (Chen 1999), Vcmax from the N profile
   (Chen 2012), Farquhar-von Caemmerer-Berry + Ball-Berry (analytic cubic), Collatz 1992 C4, soil-water stress.
-* :mod:`esm.land.respiration` -- BEPS maintenance (Q10 = 3.22 - 0.046 T) and growth respiration.
-* :mod:`esm.land.phenology` -- growing-season-index LAI (Jolly et al. 2005, with a soil-water index) or a
-  user LAI file.
+* :mod:`esm.land.respiration` -- BEPS maintenance (Q10 = 3.22 - 0.046 T) and growth respiration (per step,
+  0.35 (GPP - Rm) when positive, as BEPS ``plant_respir.c``: none at night); night leaf maintenance from
+  leaf N (Ryan 1991 on the Chen 2012 N profile) by default, BEPS's per-type leaf coefficients as an option.
+* :mod:`esm.land.phenology` -- growing-season-index LAI (Jolly et al. 2005, with a soil-water index), a crop
+  calendar for C3 crops (sowing by temperature and soil water, Sacks et al. 2010 / Waha et al. 2012; EPIC/SWAT
+  canopy development; harvest), or a user LAI file.
 * :mod:`esm.land.intec` -- vegetation, litter and soil pools, NPP allocation, decomposition scalars,
   cyclo-stationary spin-up, NPP-age curve, N-deposition effect on leaf N.
 * :mod:`esm.land.beps` -- kernel wrappers and the numpy reference of the hourly tile fluxes.
@@ -19,7 +22,7 @@ Modules
 * :mod:`esm.land.offline` -- offline driver (``python -m esm.land.offline``).
 
 Deviations from the BEPS code, each documented where it is made: GPP is gross (A_net + daytime leaf
-respiration, which is part of Ra); growth respiration is applied per day (from the previous day); the
+respiration, which is part of Ra); the
 Ball-Berry intercept is scaled by the water-stress factor (CLM4.5); leaf temperature is approximated from
 the skin temperature instead of a leaf energy balance; the GSI phenology has a soil-water index; the
 allometric respiring biomass is capped at a carbon-use efficiency floor.

@@ -87,7 +87,8 @@ def cell_factors(met: dict, prm) -> np.ndarray:
     t_soil_c = met["tsoil"] - 273.15
     p_bar = met["ps"] / 1.0e5
     sw = met["swdown"]
-    dif = np.minimum(met["swdown_diffuse"], sw)
+    dif = diffuse_beps(sw, met["cos_sza"]) if prm.diffuse_split == "beps" else met["swdown_diffuse"]
+    dif = np.minimum(dif, sw)
     mu = np.where(sw > 0, np.maximum(met["cos_sza"], 0.0), 0.0)
     out = np.empty((len(CELL_ROWS), t_air.size))
     rows = dict(zip(CELL_ROWS, out))
@@ -115,6 +116,18 @@ def cell_factors(met: dict, prm) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def diffuse_beps(sw, cos_sza):
+    """Diffuse part of the global shortwave by the BEPS relation of the clearness index (BEPS netRadiation.c, as
+    used by Chen et al. 2012): r = S / (1367 cos Z) (r = 0 for cos Z < 0.001), diffuse fraction 0.13 for r > 0.8,
+    else 0.943 + 0.734 r - 4.9 r^2 + 1.796 r^3 + 2.058 r^4, limited to [0, 1]."""
+    sw = np.asarray(sw, float)
+    mu = np.asarray(cos_sza, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(mu >= 0.001, sw / (1367.0 * np.where(mu >= 0.001, mu, 1.0)), 0.0)
+    f = np.where(r > 0.8, 0.13, 0.943 + r * (0.734 + r * (-4.9 + r * (1.796 + r * 2.058))))
+    return np.clip(f, 0.0, 1.0) * sw
+
+
 #: order of the land-cell meteorology rows handed to the cell kernel
 MET_ROWS = ("t2m", "tskin", "tsoil", "vpd", "swdown", "swdown_diffuse", "cos_sza", "soilm", "ps", "co2")
 #: scalar parameters of the cell kernel (keep in sync with cython_kernels/beps.pyx Q_*)
@@ -129,16 +142,29 @@ class CellKernel:
     the same arithmetic as :func:`cell_factors`, :func:`water_stress_table` and
     :func:`esm.land.intec.decomposition_scalar` (photosynthesis rows are zero where the sun is down)."""
 
-    def __init__(self, prm, nthreads: int = 1):
+    def __init__(self, prm, nthreads: int = 1, kinds=None):
         kern = _kernel()
         lay = kern.cell_layout()
-        if lay["NQ"] != len(CELL_SCALARS) + 2 or lay["NM"] != len(MET_ROWS):
+        if lay["NQ"] != len(CELL_SCALARS) + 5 or lay["NM"] != len(MET_ROWS):
             raise RuntimeError("esm._kernels.beps cell layout differs from esm.land.beps; rebuild the kernels")
         g25 = [float(_peak_raw(cp.T25, ea, prm.hd_vcmax, prm.topt_vcmax)) for ea in (prm.ea_vcmax, prm.ea_jmax)]
-        self.q = np.array([float(getattr(prm, n)) for n in CELL_SCALARS] + g25)
+        self.q = np.array([float(getattr(prm, n)) for n in CELL_SCALARS] + g25
+                          + [float(prm.diffuse_split == "beps"), float(prm.decomp_t_floor),
+                             float(prm.decomp_w_floor)])
         self.psi_min = np.ascontiguousarray(prm.psi_min, dtype=np.float64)
         self.psi_alpha = np.ascontiguousarray(prm.psi_alpha, dtype=np.float64)
         self.nthreads = nthreads
+        #: per cell: bit 1 = has C3 tiles, bit 2 = has C4 tiles (None: both everywhere)
+        self.kinds = None if kinds is None else np.ascontiguousarray(kinds, dtype=np.uint8)
+
+    @staticmethod
+    def cell_kinds(tile_cell, tile_pft, ncell) -> np.ndarray:
+        """Bit 1: the cell has a C3 tile; bit 2: a C4 tile."""
+        k = np.zeros(ncell, dtype=np.uint8)
+        c4 = np.asarray(tile_pft) == C4
+        np.bitwise_or.at(k, np.asarray(tile_cell)[~c4], 1)
+        np.bitwise_or.at(k, np.asarray(tile_cell)[c4], 2)
+        return k
 
     def __call__(self, met: dict):
         n = met["t2m"].size
@@ -148,7 +174,8 @@ class CellKernel:
         cell = np.empty((len(CELL_ROWS), n))
         fw = np.empty((NPFT, n))
         xi = np.empty(n)
-        _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads)
+        kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
+        _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds)
         return cell, fw, xi
 
 
@@ -157,12 +184,16 @@ def _peak_raw(t, ea, hd, topt):
     return hd * np.exp(ea * x) / (hd - ea * (1.0 - np.exp(hd * x)))
 
 
-def respiration_bases(tile_pft, lai_year, prm):
+def respiration_bases(tile_pft, lai_year, prm, leaf_n_top=None):
     """Maintenance respiration at 25 C of every tile [umol CO2 m-2 s-1] from the annual-mean LAI:
     ``(leaf per unit current LAI, stem, root)`` (BEPS allometries, :mod:`esm.land.respiration`).
 
-    leaf: r_leaf C_leaf / L_max (times the current LAI and f(T_air) at night); stem: r_stem S s0/(S + s0);
-    root: live [(1 - fr) r_croot + fr r_froot] C_root; all times rm_scale.
+    leaf (times the current LAI and f(T_air) at night): with ``rm_leaf_basis = 'nitrogen'`` (default) Ryan's
+    (1991) rate per unit leaf N times the mean leaf N of the Chen et al. (2012) profile at the annual-mean LAI
+    (``leaf_n_top``: top-leaf N per tile, default the cover type's ``leaf_n``; the model passes it with the
+    N-deposition multiplier); with ``'beps'`` r_leaf C_leaf / L_ref x rm_scale (BEPS plant_respir.c, L_ref =
+    its lai_max_o). stem: r_stem S s0/(S + s0); root: live [(1 - fr) r_croot + fr r_froot] C_root; both
+    times rm_scale.
     """
     p = np.asarray(tile_pft)
     g = lambda name: np.asarray(getattr(prm, name), float)[p]  # noqa: E731
@@ -171,8 +202,11 @@ def respiration_bases(tile_pft, lai_year, prm):
                                                   g("allom_root_power"), g("allom_root_per_lai"))
     fr = rs.fine_root_fraction_kurz1996(root_c, g("allom_a") > 0)
     k = rs.KGC_PER_DAY_TO_UMOL_S * g("rm_scale")
-    lai_max = g("lai_max")
-    leaf = np.where(lai_max > 0, g("rm_leaf") * leaf_c / np.where(lai_max > 0, lai_max, 1.0), 0.0) * k
+    if prm.rm_leaf_basis == "nitrogen":
+        n_top = g("leaf_n") if leaf_n_top is None else np.asarray(leaf_n_top, float)
+        leaf = rs.leaf_maintenance_base_ryan1991(lai_year, n_top, prm.kn, prm.rm_leaf_n_rate, prm.q10_a, prm.q10_b)
+    else:
+        leaf = g("rm_leaf") * leaf_c / g("rm_leaf_lai_ref") * k
     s0 = prm.stem_live_saturation
     stem = g("rm_stem") * np.where(stem_c > 0, stem_c * s0 / (stem_c + s0), 0.0) * k
     root = g("root_live_fraction") * root_c * ((1.0 - fr) * g("rm_croot") + fr * g("rm_froot")) * k
@@ -191,9 +225,24 @@ def water_stress_table(cell: np.ndarray, prm) -> np.ndarray:
     return np.ascontiguousarray(np.maximum(prm.fw_min, f_psi * ft))
 
 
+def lai_terms(tile_pft, lai, clumping, kn, g) -> np.ndarray:
+    """Per-tile terms of the canopy kernel that depend on the LAI only (3, ntile): the diffuse transmission
+    exp(-G Omega L / cos theta_bar) with cos theta_bar = 0.537 + 0.025 L (Chen et al. 1999), exp(-kn L) and
+    (1 - exp(-kn L)) / kn (limit L at kn = 0) of the nitrogen profile (Chen et al. 2012)."""
+    L = np.asarray(lai, float)
+    om = np.asarray(clumping, float)[np.asarray(tile_pft)]
+    out = np.empty((3, L.size))
+    out[0] = np.exp(-g * om * L / (0.537 + 0.025 * L))
+    out[1] = np.exp(-kn * L)
+    out[2] = cp._int_exp(kn, L)
+    return out
+
+
 def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale, cell, pft, scal,
-                out=None, nthreads: int = 0, fwtab=None, prm=None) -> np.ndarray:
-    """Run the Cython kernel; returns ``out`` (len(OUT_ROWS), ntile). Checks shapes and dtypes."""
+                out=None, nthreads: int = 0, fwtab=None, prm=None, lterm=None, check: bool = True) -> np.ndarray:
+    """Run the Cython kernel; returns ``out`` (len(OUT_ROWS), ntile). Checks shapes and dtypes (``check``:
+    also the tile indices, which callers with fixed tiles check once). ``lterm``: :func:`lai_terms` of
+    ``lai`` (computed here if not given)."""
     kern = _kernel()
     n = len(tile_cell)
     arrs = {"lai": lai, "vtop": vtop, "rm_leaf": rm_leaf, "rm_stem": rm_stem, "rm_root": rm_root, "scale": scale}
@@ -202,9 +251,9 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
             raise ValueError(f"tile array {name!r} has shape {np.shape(a)}; expected ({n},)")
     if cell.shape[0] != len(CELL_ROWS):
         raise ValueError(f"cell array has {cell.shape[0]} rows; expected {len(CELL_ROWS)}")
-    if n and (tile_cell[0] < 0 or tile_cell.max() >= cell.shape[1] or tile_cell.min() < 0):
+    if check and n and (tile_cell[0] < 0 or tile_cell.max() >= cell.shape[1] or tile_cell.min() < 0):
         raise ValueError("tile_cell indexes outside the cell array")
-    if n and (tile_pft.min() < 0 or tile_pft.max() >= NPFT):
+    if check and n and (tile_pft.min() < 0 or tile_pft.max() >= NPFT):
         raise ValueError(f"tile_pft outside 0..{NPFT - 1}")
     if pft.shape != (NPFT, len(PFT_COLUMNS)) or scal.shape != (len(SCALARS),):
         raise ValueError("pft table or scalar table has the wrong shape")
@@ -221,9 +270,14 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
         fwtab = water_stress_table(cell, prm)
     if fwtab.shape != (NPFT, cell.shape[1]):
         raise ValueError(f"fwtab has shape {fwtab.shape}; expected ({NPFT}, {cell.shape[1]})")
+    if lterm is None:
+        lterm = lai_terms(tile_pft, lai, pft[:, PFT_COLUMNS.index("clumping")], scal[SCALARS.index("kn")],
+                          scal[SCALARS.index("leaf_angle_g")])
+    if np.shape(lterm) != (3, n):
+        raise ValueError(f"lterm has shape {np.shape(lterm)}; expected (3, {n})")
     kern.canopy_step(np.ascontiguousarray(tile_cell, dtype=np.int32), np.ascontiguousarray(tile_pft, dtype=np.int32),
                      c64(lai), c64(vtop), c64(rm_leaf), c64(rm_stem), c64(rm_root), c64(scale),
-                     c64(cell), c64(fwtab), c64(pft), c64(scal), out, int(nthreads))
+                     c64(cell), c64(fwtab), c64(pft), c64(scal), out, int(nthreads), c64(lterm))
     return out
 
 

@@ -227,14 +227,16 @@ class PoolModel:
 # ---- scalars -----------------------------------------------------------------------------------
 def decomposition_scalar(t_soil_c, theta, porosity, prm):
     """InTEC decomposition scalar xi = f_T f_W (see module doc): Lloyd & Taylor (1994, eq. 11)
-    f_T = exp(E0 (1/(Tref - T0) - 1/(T - T0))) capped at 1, and the quadratic moisture function."""
+    f_T = exp(E0 (1/(Tref - T0) - 1/(T - T0))) capped at 1, and the quadratic moisture function; each
+    factor bounded below by ``decomp_t_floor`` / ``decomp_w_floor`` (default 0; BEPS soilresp.c uses 0.3
+    for both, which keeps decomposition at >= 9 % of its maximum in frozen or dry soil)."""
     t = np.asarray(t_soil_c, float)
     e0, t0, tref = prm.decomp_e0, prm.decomp_t0, prm.decomp_tref
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         ft = np.where(t > t0 + 1.0, np.exp(e0 * (1.0 / (tref - t0) - 1.0 / np.maximum(t - t0, 1.0))), 0.0)
-    ft = np.minimum(ft, 1.0)
+    ft = np.maximum(np.minimum(ft, 1.0), prm.decomp_t_floor)
     x = np.asarray(theta, float) / porosity
-    fw = np.clip(prm.decomp_w1 * x + prm.decomp_w2 * x * x + prm.decomp_w0, 0.0, 1.0)
+    fw = np.maximum(np.clip(prm.decomp_w1 * x + prm.decomp_w2 * x * x + prm.decomp_w0, 0.0, 1.0), prm.decomp_w_floor)
     return ft * fw
 
 

@@ -8,18 +8,20 @@ the tile's fraction of the whole cell and summed.
 
 Time stepping (hourly by default):
 
-* every step: canopy kernel (GPP, daytime leaf respiration, maintenance respiration), growth
-  respiration at the rate fixed the previous day, heterotrophic respiration of the current pools at
-  the current decomposition scalar; NEE = Ra + Rh - GPP;
-* at the end of each UTC day: growth respiration for the next day, ``g max(GPP - Rm, 0)`` of the day
-  (Chen et al. 1999 form, applied per day; BEPS applies it per time step), the InTEC pool step with
-  the day's NPP and integral of the decomposition scalar, and the phenology (GSI -> LAI);
+* every step: canopy kernel (GPP, daytime leaf respiration, maintenance respiration, growth respiration
+  ``g max(GPP - Rm, 0)`` of the step as in BEPS ``plant_respir.c``, so it is zero at night), heterotrophic
+  respiration of the current pools at the current decomposition scalar; NEE = Ra + Rh - GPP;
+* at the end of each UTC day: the InTEC pool step with the day's NPP and integral of the decomposition
+  scalar, and the phenology (GSI -> LAI, crop calendar);
 * every 365 days: the annual-mean LAI that sets the respiring biomass (BEPS allometries).
 
 Respiring biomass: where the allometric biomass of a tile would respire more than the canopy can supply
 in the spin-up climate, it is scaled down (per tile, ``rm_factor``) so that NPP is at least ``cue_min`` x GPP
-(0.23, the lowest forest carbon-use efficiency in DeLucia et al. 2007); without this cap BEPS's leaf
-respiration coefficients give tropical evergreen forests NPP <= 0 under the embedded climatology.
+(0.23, the lowest forest carbon-use efficiency in DeLucia et al. 2007). With BEPS's own leaf respiration
+coefficients (``rm_leaf_basis = 'beps'``: 0.015 d-1 of leaf carbon for broadleaf forests, ten times the
+conifer value) most tropical evergreen tiles hit this floor; with the default nitrogen basis (Ryan 1991
+rate on the Chen et al. 2012 leaf-N profile) the floor is a safeguard for tiles whose climate leaves
+little GPP.
 
 Carbon is conserved to round-off: the change of the pools equals the integral of NPP - Rh.
 """
@@ -33,7 +35,7 @@ import numpy as np
 from esm.constants import M_C
 from esm.errors import InputDataError
 from esm.land import beps, intec
-from esm.land.landcover import FOREST_PFTS, NPFT, LandCover
+from esm.land.landcover import CROP, FOREST_PFTS, NPFT, LandCover
 from esm.land.phenology import GsiPhenology, lai_from_gsi
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,8 @@ class LandModel:
         from esm.land import default_threads
         self.threads = nthreads if nthreads > 0 else max(
             1, min(default_threads(), self.ntile // beps.MIN_TILES_PER_THREAD))
-        self.cell_kernel = beps.CellKernel(prm, self.threads)
+        self.cell_kernel = beps.CellKernel(prm, self.threads,
+                                           beps.CellKernel.cell_kinds(self.tile_cell, self.tile_pft, self.ncell))
         self.pools_model = intec.PoolModel(self.tile_pft, prm)
         g = lambda name: np.asarray(getattr(prm, name), float)[self.tile_pft]  # noqa: E731
         self.lai_min_t, self.lai_max_t = g("lai_min"), g("lai_max")
@@ -90,7 +93,8 @@ class LandModel:
             np.asarray(ndep, float).ravel()[self.cell_flat]
         mult = intec.leaf_n_multiplier(nd[self.tile_cell], prm.ndep_reference, prm.ndep_leaf_n_sensitivity,
                                        prm.ndep_leaf_n_max_ratio)
-        self.vtop = g("vcmax25") * g("vcmax_n_ratio") * g("leaf_n") * mult
+        self.leaf_n_top = g("leaf_n") * mult
+        self.vtop = g("vcmax25") * g("vcmax_n_ratio") * self.leaf_n_top
         # stand age (forest tiles); the age effect is relative to the age at the start
         is_forest = np.isin(self.tile_pft, FOREST_PFTS)
         if ages is None:
@@ -100,6 +104,7 @@ class LandModel:
         self.age = np.where(is_forest, age, 0.0)
         self.age_ref = self.age.copy()
         self.is_forest = is_forest
+        self.is_crop = self.tile_pft == CROP
         self.age_coef = (g("age_b"), g("age_c"), g("age_d"), g("age_e"))
         # phenology / LAI
         self.lai_file = lai_file
@@ -107,14 +112,14 @@ class LandModel:
         # ---- state
         self.pools = np.zeros((self.ntile, intec.NPOOL))
         self.rh_coef = np.zeros(self.ntile)
+        self._rh_coef_umol = np.zeros(self.ntile)
         self.lai = self.lai_min_t.copy()
         self.lai_year = self.lai_min_t.copy()
-        self.rg_rate = np.zeros(self.ntile)  # umol m-2 s-1, fixed for the day from the previous day
         self.rm_factor = np.ones(self.ntile)  # cap of the allometric respiring biomass (carbon-use efficiency floor)
         self._acc_zero()
         self.lai_sum = np.zeros(self.ntile)
         self.lai_days = 0
-        self._bases = beps.respiration_bases(self.tile_pft, self.lai_year, prm)
+        self._bases = beps.respiration_bases(self.tile_pft, self.lai_year, prm, self.leaf_n_top)
         self.last: dict[str, np.ndarray] = {}
 
     # ---- helpers --------------------------------------------------------------------------------
@@ -127,7 +132,9 @@ class LandModel:
 
     def age_scale(self) -> np.ndarray:
         if not self.prm.advance_age:
-            return np.ones(self.ntile)
+            if getattr(self, "_ones", None) is None or self._ones.size != self.ntile:
+                self._ones = np.ones(self.ntile)
+            return self._ones
         b, c, d, e = self.age_coef
         f = intec.npp_age_factor(self.age, b, c, d, e)
         f0 = intec.npp_age_factor(self.age_ref, b, c, d, e)
@@ -144,21 +151,29 @@ class LandModel:
     def _update_rh_coef(self) -> None:
         """Per-tile sum of resp_i k_i C_i [kg C m-2 s-1 per unit xi]: Rh = xi x this (pools change daily)."""
         self.rh_coef = self.pools_model.heterotrophic_respiration(self.pools, np.ones(self.ntile))
+        self._rh_coef_umol = np.ascontiguousarray(self.rh_coef / UMOL_TO_KGC)
 
     def set_lai_year(self, lai_year: np.ndarray) -> None:
         self.lai_year = np.asarray(lai_year, float).copy()
-        self._bases = tuple(b * self.rm_factor for b in beps.respiration_bases(self.tile_pft, self.lai_year, self.prm))
+        self._bases = tuple(b * self.rm_factor for b in beps.respiration_bases(self.tile_pft, self.lai_year, self.prm,
+                                                                                  self.leaf_n_top))
 
     # ---- meteorology -------------------------------------------------------------------------------
     def met_arrays(self, met, co2_ppm, when: str = "") -> dict[str, np.ndarray]:
         """Land-cell 1-D arrays of the fields the land reads, validated (bad input -> InputDataError)."""
         out = {}
+        # meteorology already sampled on exactly these land cells (MetProvider.cell_sampler, the spin-up fast path)
+        cells = getattr(met, "cells", None)
+        on_cells = cells is not None and (cells is self.cell_flat or np.array_equal(cells, self.cell_flat))
         for name in MET_FIELDS:
             try:
                 a = np.asarray(met[name], dtype=np.float64)
             except KeyError as exc:
                 raise InputDataError(f"land {when}: the meteorology lacks the field {name!r} the land model needs "
                                      f"({', '.join(MET_FIELDS)}): {exc}") from None
+            if on_cells and a.shape == (self.ncell,):
+                out[name] = a
+                continue
             if a.shape != self.grid.shape:
                 raise InputDataError(f"land {when}: meteorological field {name!r} has shape {a.shape}; expected "
                                      f"{self.grid.shape}")
@@ -206,11 +221,7 @@ class LandModel:
         if self.lai_file is not None:
             cell_lai = np.asarray(self.lai_file.at(time), float).ravel()[self.cell_flat]
             self.lai = cell_lai[self.tile_cell].copy()
-        fl = self._fluxes(m, dt)
-        # accumulators
-        self.acc_gpp += fl["gpp"] * dt
-        self.acc_rm += fl["rm"] * dt
-        self.acc_rg += fl["rg"] * dt
+        fl = self._fluxes(m, dt)  # also accumulates GPP, Rm and Rg of the day
         self.acc_xi += fl["xi"] * dt
         self.acc_t += dt
         if self.lai_file is None:
@@ -223,35 +234,39 @@ class LandModel:
         self.last = fl
         return fl
 
+    def lai_terms(self) -> np.ndarray:
+        """:func:`beps.lai_terms` of the current LAI, recomputed only when the LAI has changed."""
+        src = getattr(self, "_lterm_src", None)
+        if src is None or src.shape != self.lai.shape or not np.array_equal(src, self.lai):
+            self._lterm = beps.lai_terms(self.tile_pft, self.lai, self.prm.clumping, self.prm.kn, self.prm.leaf_angle_g)
+            self._lterm_src = self.lai.copy()
+        return self._lterm
+
     def _fluxes(self, m, dt) -> dict[str, np.ndarray]:
+        """Fluxes of one step [umol m-2 s-1 per tile]; adds GPP, Rm and Rg times ``dt`` to the day's integrals."""
         cell, fw, xi = self.cell_kernel(m)
         scale = self.age_scale()
         bl, bs, br = self._bases
         out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, bl, bs, br, scale, cell,
-                               self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
-        rows = dict(zip(beps.OUT_ROWS, out))
-        gpp = rows["gpp_sun"] + rows["gpp_shade"]
-        rm = rows["rd_day"] + rows["rm_leaf"] + rows["rm_stem"] + rows["rm_root"]
-        rg = self.rg_rate
-        ra = rm + rg
-        rh = xi[self.tile_cell] * self.rh_coef / UMOL_TO_KGC
-        return {"gpp": gpp, "gpp_sun": rows["gpp_sun"], "gpp_shade": rows["gpp_shade"], "rm": rm, "rg": rg,
-                "ra": ra, "rh": rh, "npp": gpp - ra, "nee": ra + rh - gpp, "xi": xi, "lai": self.lai.copy(),
-                "fw": rows["fw"]}
+                               self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw, lterm=self.lai_terms(),
+                               check=False)
+        res = np.empty((7, self.ntile))
+        beps._kernel().finish_step(out, self.tile_cell, xi, self._rh_coef_umol, float(dt), self.acc_gpp, self.acc_rm,
+                                   self.acc_rg, res, self.threads)
+        return {"gpp": res[0], "gpp_sun": out[0], "gpp_shade": out[1], "rm": res[1], "rg": res[2], "ra": res[3],
+                "rh": res[4], "npp": res[5], "nee": res[6], "xi": xi, "lai": self.lai.copy(), "fw": out[8]}
 
     def end_day(self, t_end) -> None:
-        """Close a (UTC) day: growth-respiration rate for the next day, pool step, phenology, annual LAI."""
+        """Close a (UTC) day: pool step, phenology, annual LAI."""
         if self.acc_t <= 0:
             return
-        g = self.prm.growth_resp_fraction
-        self.rg_rate = g * np.maximum(self.acc_gpp - self.acc_rm, 0.0) / self.acc_t
         npp_kgc = (self.acc_gpp - self.acc_rm - self.acc_rg) * UMOL_TO_KGC
         self.pools = self.pools_model.step(self.pools, npp_kgc, self.acc_xi[self.tile_cell], self.acc_t)
         self._update_rh_coef()
         if self.lai_file is None:
             doy = (t_end - _dt.timedelta(seconds=1)).timetuple().tm_yday
             self.phen.end_day(doy)
-            self.lai = lai_from_gsi(self.phen.mean()[self.tile_cell], self.lai_min_t, self.lai_max_t)
+            self.lai = self._phenology_lai()
         self.lai_sum += self.lai
         self.lai_days += 1
         if self.lai_days >= 365:
@@ -259,6 +274,28 @@ class LandModel:
             self.lai_sum[:] = 0.0
             self.lai_days = 0
         self._acc_zero()
+
+    def _phenology_lai(self) -> np.ndarray:
+        """Tile LAI from the cell GSI (Jolly et al. 2005) and, on C3-crop tiles, the crop calendar."""
+        lai = lai_from_gsi(self.phen.mean()[self.tile_cell], self.lai_min_t, self.lai_max_t)
+        if self.prm.crop_calendar:
+            lai = np.where(self.is_crop, lai * self.phen.crop_development()[self.tile_cell], lai)
+        return lai
+
+    def _crop_preroll(self, met_at, t0, ndays: int, co2_ppm: float) -> None:
+        """Crop-calendar state at the start of a periodic year: daily means of air temperature and soil water from
+        four synoptic hours (0, 6, 12, 18 UTC) of every day of the year, and the calendar run over that year until
+        its state at the start repeats (at most 4 cycles; sowing once a year makes it periodic after 2)."""
+        if not (self.prm.crop_calendar and self.is_crop.any()):
+            return
+        tmean = np.zeros((ndays, self.ncell))
+        smean = np.zeros((ndays, self.ncell))
+        for d in range(ndays):
+            for h in (0, 6, 12, 18):
+                m = self.met_arrays(met_at(t0 + _dt.timedelta(days=d, hours=h)), co2_ppm, "spin-up crop pre-roll")
+                tmean[d] += 0.25 * (m["t2m"] - 273.15)
+                smean[d] += 0.25 * m["soilm"]
+        self.phen.crop_periodic(tmean, smean)
 
     # ---- totals --------------------------------------------------------------------------------------
     def total_carbon(self) -> float:
@@ -275,7 +312,7 @@ class LandModel:
     def state(self) -> dict[str, np.ndarray]:
         st = {"tile_cell": self.cell_flat[self.tile_cell].astype(np.int64), "tile_pft": self.tile_pft.astype(np.int64),
               "pools": self.pools.copy(), "lai": self.lai.copy(), "lai_year": self.lai_year.copy(),
-              "rg_rate": self.rg_rate.copy(), "acc_gpp": self.acc_gpp.copy(), "acc_rm": self.acc_rm.copy(),
+              "acc_gpp": self.acc_gpp.copy(), "acc_rm": self.acc_rm.copy(),
               "acc_rg": self.acc_rg.copy(), "acc_xi": self.acc_xi.copy(), "acc_t": np.array(self.acc_t),
               "lai_sum": self.lai_sum.copy(), "lai_days": np.array(self.lai_days), "age": self.age.copy(),
               "rm_factor": self.rm_factor.copy(),
@@ -284,9 +321,9 @@ class LandModel:
         return st
 
     def load_state(self, st: dict[str, np.ndarray]) -> None:
-        need = ("tile_cell", "tile_pft", "pools", "lai", "lai_year", "rm_factor", "rg_rate", "acc_gpp", "acc_rm", "acc_rg",
+        need = ("tile_cell", "tile_pft", "pools", "lai", "lai_year", "rm_factor", "acc_gpp", "acc_rm", "acc_rg",
                 "acc_xi", "acc_t", "lai_sum", "lai_days", "age", "age_ref", "gsi_buffer", "gsi_filled", "gsi_tmin",
-                "gsi_vpd_sum", "gsi_soilm_sum", "gsi_nsamp")
+                "gsi_vpd_sum", "gsi_soilm_sum", "gsi_nsamp", "gsi_tsum", "crop_t", "crop_w", "crop_days", "crop_init")
         missing = [k for k in need if k not in st]
         if missing:
             raise ValueError(f"land state lacks {', '.join(missing)}")
@@ -301,7 +338,6 @@ class LandModel:
         self.lai = np.array(st["lai"], dtype=float)
         self.rm_factor = np.array(st["rm_factor"], dtype=float)
         self.set_lai_year(np.array(st["lai_year"], dtype=float))
-        self.rg_rate = np.array(st["rg_rate"], dtype=float)
         self.acc_gpp = np.array(st["acc_gpp"], dtype=float)
         self.acc_rm = np.array(st["acc_rm"], dtype=float)
         self.acc_rg = np.array(st["acc_rg"], dtype=float)
@@ -318,13 +354,15 @@ class LandModel:
         """Cyclo-stationary steady state of every pool under one year of meteorology (``met_at(time)``).
 
         1. Phenology pre-roll over the last ``gsi_window`` days of the spin-up year (the days before the
-           start in a periodic climate), so the GSI state at the start equals that at the year's end.
+           start in a periodic climate), so the GSI state at the start equals that at the year's end; the crop
+           calendar is pre-rolled over the whole year (:meth:`_crop_preroll`).
         2. One year of hourly canopy from the start's midnight, collecting per day and tile GPP, daytime leaf
            respiration and LAI, and per cell the integrals of the respiration temperature factors and of the
            decomposition scalar (``co2_ppm`` fixed).
-        3. Annual-mean LAI -> respiring biomass; daily maintenance, growth respiration (previous day, periodic)
-           and NPP of every day.
-        4. :meth:`intec.PoolModel.cyclostationary` for the pools at the start.
+        3. Annual-mean LAI -> respiring biomass (and the carbon-use-efficiency floor, ``cue_min``).
+        4. The same year again with these respiring biomasses, exactly as the run steps it (growth respiration
+           per step), for the daily NPP.
+        5. :meth:`intec.PoolModel.cyclostationary` for the pools at the start.
         Returns a summary (global annual GPP, NPP, Rh [PgC yr-1], soil and vegetation carbon [PgC], sweeps).
         """
         prm = self.prm
@@ -336,13 +374,14 @@ class LandModel:
         # 1. phenology pre-roll
         if self.lai_file is None:
             self.phen = GsiPhenology(self.lat_cell, prm)
+            self._crop_preroll(met_at, t0, ndays, co2_ppm)
             for d in range(ndays - self.phen.window, ndays):
                 day0 = t0 + _dt.timedelta(days=d)
                 for h in range(steps_per_day):
                     m = self.met_arrays(met_at(day0 + _dt.timedelta(seconds=h * dt)), co2_ppm, "spin-up pre-roll")
                     self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
-                self.phen.end_day(day0.timetuple().tm_yday)
-            self.lai = lai_from_gsi(self.phen.mean()[self.tile_cell], self.lai_min_t, self.lai_max_t)
+                self.phen.end_day(day0.timetuple().tm_yday, advance_crops=False)
+            self.lai = self._phenology_lai()
             phen_start = self.phen.state()
         lai_start = self.lai.copy()
         # 2. one year of canopy
@@ -352,6 +391,8 @@ class LandModel:
         s_leaf = np.zeros((ndays, self.ncell))  # integral over night steps of f(T_air) [s]
         s_air = np.zeros((ndays, self.ncell))
         s_soil = np.zeros((ndays, self.ncell))
+        s_air_day = np.zeros((ndays, self.ncell))  # the same over daylight steps (growth respiration)
+        s_soil_day = np.zeros((ndays, self.ncell))
         xi_d = np.zeros((ndays, self.ncell))
         scale = self.age_scale()
         zero = np.zeros(self.ntile)
@@ -359,55 +400,80 @@ class LandModel:
         gpp_lo = np.zeros(self.ntile)
         gpp_hi = np.zeros(self.ntile)
         cell_idx_ca = beps.CELL_ROWS.index("ca")
-        for d in range(ndays):
-            day0 = t0 + _dt.timedelta(days=d)
-            lai_d[d] = self.lai
-            for h in range(steps_per_day):
-                t = day0 + _dt.timedelta(seconds=h * dt)
-                m = self.met_arrays(met_at(t), co2_ppm, f"spin-up {t}")
-                if self.lai_file is not None:
-                    self.lai = np.asarray(self.lai_file.at(t), float).ravel()[self.cell_flat][self.tile_cell]
-                cell, fw, xi = self.cell_kernel(m)
-                # unit respiration bases: rm_leaf row = f(T_air) L at night, stem row = f(T_air), root = f(T_soil)
-                out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero, scale,
-                                       cell, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
-                rows = dict(zip(beps.OUT_ROWS, out))
-                gpp_d[d] += (rows["gpp_sun"] + rows["gpp_shade"]) * dt
-                rd_d[d] += rows["rd_day"] * dt
-                if d % 7 == 0 and (cell[beps.CELL_ROWS.index("mu")] > 0).any():
-                    gpp_lo += rows["gpp_sun"] + rows["gpp_shade"]
-                    cell_hi = cell.copy()
-                    cell_hi[cell_idx_ca] += DCO2_SENSITIVITY
-                    hi = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero, scale,
-                                          cell_hi, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw)
-                    gpp_hi += hi[0] + hi[1]
-                night = cell[beps.CELL_ROWS.index("mu")] <= 0.0
-                fq_air = cell[beps.CELL_ROWS.index("fq_air")]
-                s_leaf[d] += np.where(night, fq_air, 0.0) * dt
-                s_air[d] += fq_air * dt
-                s_soil[d] += cell[beps.CELL_ROWS.index("fq_soil")] * dt
-                xi_d[d] += xi * dt
+        i_mu, i_fqa, i_fqs = (beps.CELL_ROWS.index(n) for n in ("mu", "fq_air", "fq_soil"))
+
+        def year(second_pass):
+            for d in range(ndays):
+                day0 = t0 + _dt.timedelta(days=d)
+                lai_d[d] = self.lai
+                for h in range(steps_per_day):
+                    t = day0 + _dt.timedelta(seconds=h * dt)
+                    m = self.met_arrays(met_at(t), co2_ppm, f"spin-up {t}")
+                    if self.lai_file is not None:
+                        self.lai = np.asarray(self.lai_file.at(t), float).ravel()[self.cell_flat][self.tile_cell]
+                    cell, fw, xi = self.cell_kernel(m)
+                    if second_pass:
+                        bl, bs, br = self._bases
+                        out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, bl, bs, br, scale,
+                                               cell, self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw,
+                                               lterm=self.lai_terms(), check=False)
+                        rows = dict(zip(beps.OUT_ROWS, out))
+                        gpp_d[d] += (rows["gpp_sun"] + rows["gpp_shade"]) * dt
+                        rd_d[d] += (rows["rd_day"] + rows["rm_leaf"] + rows["rm_stem"] + rows["rm_root"]) * dt
+                        rg2[d] += rows["rg"] * dt
+                    else:
+                        # unit respiration bases: the respiration is assembled from the cell integrals below
+                        out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero,
+                                               scale, cell, self.pft_tab, self.scal_tab, nthreads=self.threads,
+                                               fwtab=fw, lterm=self.lai_terms(), check=False)
+                        rows = dict(zip(beps.OUT_ROWS, out))
+                        gpp_d[d] += (rows["gpp_sun"] + rows["gpp_shade"]) * dt
+                        rd_d[d] += rows["rd_day"] * dt
+                        if d % 7 == 0 and (cell[i_mu] > 0).any():
+                            gpp_lo[:] += rows["gpp_sun"] + rows["gpp_shade"]
+                            cell_hi = cell.copy()
+                            cell_hi[cell_idx_ca] += DCO2_SENSITIVITY
+                            hi = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, zero, zero, zero,
+                                                  scale, cell_hi, self.pft_tab, self.scal_tab, nthreads=self.threads,
+                                                  fwtab=fw, lterm=self.lai_terms(), check=False)
+                            gpp_hi[:] += hi[0] + hi[1]
+                        night = cell[i_mu] <= 0.0
+                        fq_air = cell[i_fqa]
+                        fq_soil = cell[i_fqs]
+                        s_leaf[d] += np.where(night, fq_air, 0.0) * dt
+                        s_air[d] += fq_air * dt
+                        s_soil[d] += fq_soil * dt
+                        s_air_day[d] += np.where(night, 0.0, fq_air) * dt
+                        s_soil_day[d] += np.where(night, 0.0, fq_soil) * dt
+                        xi_d[d] += xi * dt
+                    if self.lai_file is None:
+                        self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
                 if self.lai_file is None:
-                    self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
-            if self.lai_file is None:
-                self.phen.end_day(day0.timetuple().tm_yday)
-                self.lai = lai_from_gsi(self.phen.mean()[self.tile_cell], self.lai_min_t, self.lai_max_t)
-            if progress is not None:
-                progress(d + 1, ndays)
+                    self.phen.end_day(day0.timetuple().tm_yday)
+                    self.lai = self._phenology_lai()
+                if progress is not None:
+                    progress(d + 1 + (ndays if second_pass else 0), 2 * ndays)
+
+        year(False)
         # 3. respiration with the annual-mean LAI; respiring biomass capped at a carbon-use efficiency floor
         self.rm_factor = np.ones(self.ntile)
         self.set_lai_year(lai_d.mean(axis=0))
         bl, bs, br = self._bases
         tc = self.tile_cell
         rm_base_d = scale * (bl * lai_d * s_leaf[:, tc] + bs * s_air[:, tc] + br * s_soil[:, tc])
+        rm_base_day = scale * (bs * s_air_day[:, tc] + br * s_soil_day[:, tc])
         g = prm.growth_resp_fraction
 
         def npp_of(factor):
+            # growth respiration g max(GPP - Rm, 0) per step (BEPS) is zero at night; over a day it is close to
+            # g (GPP - Rm_daylight) (exact when GPP >= Rm in every daylight step): good enough to choose the
+            # cap; the pools use the exact daily sums of the second pass
             rm = rd_d + factor * rm_base_d
-            rg = g * np.maximum(gpp_d - rm, 0.0)
-            return rm, rg, np.sum(gpp_d - rm - np.roll(rg, 1, axis=0), axis=0)
+            rm_day = rd_d + factor * rm_base_day
+            rg = g * np.maximum(gpp_d - rm_day, 0.0)
+            return np.sum(gpp_d - rm - rg, axis=0)
 
-        rm_d, rg_d, npp_year = npp_of(np.ones(self.ntile))
+        npp_year = npp_of(np.ones(self.ntile))
         target = prm.cue_min * gpp_d.sum(axis=0)
         low = npp_year < target
         if low.any():
@@ -415,18 +481,26 @@ class LandModel:
             lo, hi = np.zeros(self.ntile), np.ones(self.ntile)
             for _ in range(60):
                 mid = 0.5 * (lo + hi)
-                _, _, n_mid = npp_of(np.where(low, mid, 1.0))
+                n_mid = npp_of(np.where(low, mid, 1.0))
                 above = n_mid >= target
                 lo = np.where(low & above, mid, lo)
                 hi = np.where(low & ~above, mid, hi)
             self.rm_factor = np.where(low, lo, 1.0)
             self.set_lai_year(self.lai_year)
-            rm_d, rg_d, npp_year = npp_of(self.rm_factor)
             log.info("land spin-up: respiring biomass reduced on %d of %d tiles to keep NPP >= %.2f GPP "
                      "(median factor %.2f)", int(low.sum()), self.ntile, prm.cue_min, float(np.median(lo[low])))
-        rg_emit = np.roll(rg_d, 1, axis=0)  # day 0 gets the last day's (periodic year)
-        npp_d = (gpp_d - rm_d - rg_emit) * UMOL_TO_KGC
-        # 4. pools
+        lai_year = self.lai_year.copy()
+        # 4. the year again, stepped as the run steps it
+        if self.lai_file is None:
+            self.phen.load(phen_start)
+        self.lai = lai_start.copy()
+        gpp_d[:] = 0.0
+        rd_d[:] = 0.0  # now: all maintenance respiration
+        rg2 = np.zeros((ndays, self.ntile))
+        year(True)
+        rm_d, rg_d = rd_d, rg2
+        npp_d = (gpp_d - rm_d - rg_d) * UMOL_TO_KGC
+        # 5. pools
         pools, sweeps = self.pools_model.cyclostationary(npp_d, xi_d[:, tc], float(DAY), tol=1e-10, maxit=300)
         if np.any(pools < -1e-12):
             bad = np.argwhere(pools < -1e-12)[0]
@@ -435,7 +509,7 @@ class LandModel:
                         self.tile_pft[bad[0]], self.cell_flat[tc[bad[0]]], intec.POOL_NAMES[bad[1]])
         self.pools = pools
         self._update_rh_coef()
-        self.rg_rate = rg_d[-1] / DAY
+        self.set_lai_year(lai_year)
         self._acc_zero()
         self.lai_sum[:] = 0.0
         self.lai_days = 0
@@ -454,7 +528,7 @@ class LandModel:
         with np.errstate(invalid="ignore", divide="ignore"):
             beta = np.where((gpp_lo > 0) & (gpp_hi > 0), np.log(gpp_hi / np.where(gpp_lo > 0, gpp_lo, 1.0))
                             / np.log((co2_ppm + DCO2_SENSITIVITY) / co2_ppm), 0.0)
-        self.spinup_daily = {"gpp": gpp_d, "npp": npp_d, "xi": xi_d[:, tc], "rm": rm_d, "co2": co2_ppm,
+        self.spinup_daily = {"gpp": gpp_d, "npp": npp_d, "xi": xi_d[:, tc], "rm": rm_d, "rg": rg_d, "co2": co2_ppm,
                              "beta": beta}
         summary["gpp_co2_beta"] = float(np.sum(beta * gpp_d.sum(axis=0) * area) / max(np.sum(gpp_d.sum(axis=0) * area),
                                                                                       1e-300))
@@ -473,25 +547,19 @@ class LandModel:
         d = getattr(self, "spinup_daily", None)
         if d is None:
             raise RuntimeError("LandModel.transient needs a spin_up first")
-        gpp_d, rm_d, xi_d, beta = d["gpp"], d["rm"], d["xi"], d["beta"]
+        gpp_d, rm_d, rg_d, xi_d, beta = d["gpp"], d["rm"], d["rg"], d["xi"], d["beta"]
         g = self.prm.growth_resp_fraction
         area = self.tile_frac * self.area_cell[self.tile_cell]
         sinks = []
-        rg_last = None
         for year in range(first_year, last_year + 1):
             f = np.power(float(co2_of_year(year)) / d["co2"], beta)
             gpp = gpp_d * f
-            rg = g * np.maximum(gpp - rm_d, 0.0)
-            rg_emit = np.roll(rg, 1, axis=0)
-            if rg_last is not None:
-                rg_emit[0] = rg_last
-            npp = (gpp - rm_d - rg_emit) * UMOL_TO_KGC
+            # the extra GPP is all daylight: the per-step growth respiration follows it
+            rg = np.maximum(rg_d + g * (gpp - gpp_d), 0.0)
+            npp = (gpp - rm_d - rg) * UMOL_TO_KGC
             c0 = float(np.sum(self.pools.sum(axis=1) * area))
             for n in range(gpp_d.shape[0]):
                 self.pools = self.pools_model.step(self.pools, npp[n], xi_d[n], float(DAY))
             sinks.append((float(np.sum(self.pools.sum(axis=1) * area)) - c0) / 1e12)
-            rg_last = rg[-1]
         self._update_rh_coef()
-        if rg_last is not None:
-            self.rg_rate = rg_last / DAY
         return sinks

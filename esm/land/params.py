@@ -45,7 +45,9 @@ def _f(name, default, units, desc, vmin=None, vmax=None, source=""):
 #: Slopes of the Vcmax-leaf N relation divided by the cover type's Vcmax25 (m2 gN-1) and the top-leaf
 #: nitrogen (mean + 1 SD, g N m-2), BEPS code (Chen et al. 2012; Medlyn et al. 1999 for the slopes).
 _N_RATIO = [20.72 / 62.5, 22.05 / 39.1, 33.79 / 57.7, 14.02 / 29.0,
-            0.5 * (20.72 / 62.5 + 33.79 / 57.7),  # mixed: mean of ENF and DBF
+            # mixed: the top-to-mean Vcmax multiplier (ratio x leaf N) is the mean of ENF's and DBF's (1.455); the
+            # product of the mean ratio and the mean N (1.582) would exceed both parents by 8-10 %
+            0.5 * (20.72 / 62.5 * (3.10 + 1.35) + 33.79 / 57.7 * (1.74 + 0.71)) / (0.5 * (4.45 + 2.45)),
             0.5 * (32.09 / 61.7 + 33.14 / 54.0),  # shrub
             0.5 * (45.29 / 78.2 + 62.75 / 100.7), 0.5 * (45.29 / 78.2 + 62.75 / 100.7),  # BEPS "other"
             0.31]
@@ -116,6 +118,9 @@ KEYS = (
          "Canopy reflectance for PAR (absorbed = 1 - albedo)", 0.0, 0.3, BEPS),
     _f("par_fraction", 0.5, "1", "PAR share of shortwave (energy)", 0.3, 0.6, "BEPS photosyn_gs.c"),
     _f("par_photon", 4.55, "umol J-1", "Photons per joule of PAR", 4.0, 5.0, "BEPS photosyn_gs.c (McCree 1972)"),
+    Key("diffuse_split", "str", "meteorology", "", "Diffuse part of the shortwave seen by the canopy: 'meteorology' "
+        "(swdown_diffuse of the meteorology) or 'beps' (the BEPS relation of the clearness index, netRadiation.c, "
+        "Chen et al. 2012)", choices=("meteorology", "beps")),
     _f("leaf_angle_g", 0.5, "1", "Leaf projection coefficient G (spherical leaf angles)", 0.3, 1.0,
        "Chen et al. 1999"),
     _f("sunlit_skin_weight", 0.5, "1", "Sunlit-leaf temperature T_air + w (T_skin - T_air); shaded leaves at "
@@ -212,6 +217,21 @@ KEYS = (
        "Granier et al. 1999: canopy conductance falls below REW 0.4"),
     Key("gsi_window", "int", 21, "d", "Running-mean window of the daily GSI", vmin=1, vmax=90,
         source="Jolly et al. 2005"),
+    Key("crop_calendar", "bool", True, "", "C3 crops are sown and harvested (crop calendar, esm.land.phenology); "
+        "false = crops follow the natural GSI season", source="Sacks et al. 2010; Waha et al. 2012"),
+    _f("crop_sowing_temperature", 11.0, "degC", "Running-mean air temperature above which C3 crops are sown", -5.0,
+       30.0, "Sacks et al. 2010 (spring wheat sown at c. 8-14 C; midpoint)"),
+    _f("crop_sowing_rew", 0.4, "1", "Running-mean relative extractable soil water above which crops are sown "
+       "(wet-season onset)", 0.0, 1.0, "Waha et al. 2012 (sowing at the rainy-season onset); REW 0.4 as gsi_rew_high "
+       "(Granier et al. 1999)"),
+    _f("crop_season_days", 120.0, "d", "Sowing to harvest", 30.0, 330.0,
+       "Sacks et al. 2010 (wheat, rice, soybean: c. 3-5 months)"),
+    _f("crop_senescence_start", 0.75, "1", "Fraction of the season after which crop leaf area declines to zero at "
+       "harvest", 0.5, 0.99, "EPIC/SWAT DLAI (Neitsch et al. 2011: 0.5-0.95 by crop)"),
+    _f("crop_min_interval", 330.0, "d", "Days from one sowing to the next (one main season per year)", 120.0, 365.0,
+       "Sacks et al. 2010 (one planting date per crop and place)"),
+    _f("crop_ema_days", 10.0, "d", "Time constant of the running means of temperature and soil water for sowing",
+       1.0, 60.0),
     # ---- autotrophic respiration ------------------------------------------------------------
     _pft("allom_a", [0.9097, 0.9097, 1.545, 1.545, 0.9097, 1.545, 0.0, 0.0, 0.0], "kg m-2", "Above-ground "
          "biomass carbon = allom_a L + allom_b L^2 (L = annual mean LAI)", 0.0, 10.0,
@@ -230,8 +250,19 @@ KEYS = (
          "unit annual LAI (herbaceous types)", 0.0, 1.0, "W. Ju 2005 (BEPS plant_respir.c)"),
     _pft("root_live_fraction", [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 1.0, 1.0, 1.0], "1", "Respiring share of "
          "the root carbon", 0.0, 1.0, "BEPS plant_respir.c"),
+    Key("rm_leaf_basis", "str", "nitrogen", "", "Night leaf maintenance respiration: 'nitrogen' = Ryan (1991) rate "
+        "per unit leaf N (rm_leaf_n_rate) times the Chen et al. (2012) canopy N profile (the N that sets Vcmax); "
+        "'beps' = BEPS plant_respir.c per-type coefficient rm_leaf times the Liu et al. (2002) leaf carbon",
+        choices=("nitrogen", "beps")),
+    _f("rm_leaf_n_rate", 0.218, "g C g N-1 d-1", "Maintenance respiration per unit tissue N at 20 C "
+       "(rm_leaf_basis = 'nitrogen'; 0.0106 mol C mol N-1 h-1)", 0.0, 1.0,
+       "Ryan 1991, Ecol. Appl. 1, 157 (the mrpern of Biome-BGC, White et al. 2000)"),
     _pft("rm_leaf", [0.0015, 0.0015, 0.015, 0.015, 0.0015, 0.001, 0.001, 0.001, 0.001], "d-1", "Leaf maintenance "
-         "respiration at 25 C per unit leaf carbon (night)", 0.0, 0.1, "BEPS plant_respir.c"),
+         "respiration at 25 C per unit leaf carbon (night; rm_leaf_basis = 'beps')", 0.0, 0.1,
+         "BEPS plant_respir.c"),
+    _pft("rm_leaf_lai_ref", [4.5, 4.5, 4.5, 4.5, 4.5, 3.3, 3.3, 3.3, 3.3], "m2 m-2", "Reference LAI of the BEPS "
+         "leaf respiration: leaf carbon x LAI / rm_leaf_lai_ref (rm_leaf_basis = 'beps')", 0.1, 10.0,
+         "BEPS plant_respir.c (lai_max_o: 4.5 conifer/broadleaf forest, 3.3 shrub, C4 and others)"),
     _pft("rm_stem", [0.002, 0.002, 0.0035, 0.0035, 0.002, 0.002, 0.002, 0.002, 0.002], "d-1", "Stem maintenance "
          "respiration at 25 C per unit live stem carbon", 0.0, 0.1, "BEPS plant_respir.c"),
     _pft("rm_croot", [0.002, 0.002, 0.0025, 0.0025, 0.002, 0.0015, 0.0015, 0.0015, 0.0015], "d-1",
@@ -299,6 +330,10 @@ KEYS = (
        "InTEC (BEPS soilresp.c, medium texture)"),
     _f("decomp_w2", -4.64, "1", "Quadratic moisture coefficient", -20.0, 20.0, "InTEC (BEPS soilresp.c)"),
     _f("decomp_w0", -0.71, "1", "Constant moisture coefficient", -5.0, 5.0, "InTEC (BEPS soilresp.c)"),
+    _f("decomp_t_floor", 0.0, "1", "Lower bound of the decomposition temperature factor (0 = none)", 0.0, 1.0,
+       "BEPS soilresp.c uses 0.3 (then f_T is flat below ~15 C); 0 follows Lloyd & Taylor 1994"),
+    _f("decomp_w_floor", 0.0, "1", "Lower bound of the decomposition moisture factor (0 = none)", 0.0, 1.0,
+       "BEPS soilresp.c uses 0.3"),
     # ---- stand age (InTEC NPP-age curve, Chen et al. 2003) ------------------------------------
     _pft("age_default", [80.0, 100.0, 60.0, 150.0, 70.0, 0.0, 0.0, 0.0, 0.0], "yr", "Default stand age of forest "
          "tiles (non-forest: unused)", 0.0, 1000.0, "illustrative defaults (no global age map shipped)"),
@@ -341,6 +376,9 @@ def _check(cfg: Config) -> None:
     if not p.wilting_point < p.field_capacity <= p.porosity:
         raise ConfigError(f"{where}: need wilting_point ({p.wilting_point}) < field_capacity ({p.field_capacity}) "
                           f"<= porosity ({p.porosity})")
+    if p.crop_min_interval < p.crop_season_days:
+        raise ConfigError(f"{where}: crop_min_interval ({p.crop_min_interval} d) must be at least crop_season_days "
+                          f"({p.crop_season_days} d)")
     if p.gsi_rew_low >= p.gsi_rew_high:
         raise ConfigError(f"{where}: gsi_rew_low must be below gsi_rew_high")
     if p.clay > p.silt_clay:

@@ -17,6 +17,25 @@ Model. 116, 269); wilting point and field capacity are the BEPS loam values (0.1
 Without it, drought-deciduous vegetation keeps its leaves through dry seasons whose VPD stays moderate.
 Daylength is the CBM model of Forsythe et al. (1995, Ecol. Model. 80, 87, eqs. 1-3, sunrise at the
 centre of the sun's disc).
+
+Crop calendar (C3-crop tiles, ``crop_calendar``): crops are sown and harvested instead of following the
+natural GSI season. Sowing follows the rules of Sacks et al. (2010, Global Ecol. Biogeogr. 19, 607) and
+Waha et al. (2012, Global Ecol. Biogeogr. 21, 247): in temperature-limited climates a crop is sown when the
+running-mean air temperature rises above a fixed sowing temperature (Sacks et al.: spring wheat at c. 8-14 C,
+maize at 12-17 C; default 11 C, the spring-wheat midpoint, wheat being the largest C3 crop), and it is sown
+only into moist soil (the relative extractable water of the GSI above ``crop_sowing_rew``), which in the
+tropics puts sowing at the onset of the wet season (Waha et al. 2012). One main season per year (the Sacks
+et al. calendars give one planting date per crop and place): a new sowing needs ``crop_min_interval`` days
+since the last. The crop is harvested ``crop_season_days`` after sowing (planting-to-harvest of wheat, rice
+and soybean in Sacks et al. 2010: c. 3-5 months). Canopy development is the piecewise-linear heat-unit
+form of the EPIC/SWAT crop model (Williams et al. 1989, Trans. ASAE 32, 497; Neitsch et al. 2011 SWAT
+theory sec. 5:2.1): leaf area grows linearly to its maximum at half the season and declines after
+``crop_senescence_start`` of it to zero at harvest; the GSI still limits it (cold, drought):
+
+    f(d) = clip(min(d / (0.5 S), (S - d) / ((1 - s) S)), 0, 1)  for 0 <= d < S, 0 otherwise,
+    LAI_crop = f(d) [LAI_min + (LAI_max - LAI_min) GSI_21].
+
+The running means are exponential (time constant ``crop_ema_days``) of daily means.
 """
 from __future__ import annotations
 
@@ -65,11 +84,26 @@ def lai_from_gsi(gsi_mean, lai_min, lai_max):
     return lai_min + (lai_max - lai_min) * np.asarray(gsi_mean, float)
 
 
-class GsiPhenology:
-    """Running 21-day GSI per land cell (the GSI depends on climate, not on the cover type).
+def crop_development(days_since_sowing, season_days, senescence_start):
+    """Fraction of the maximum crop leaf area ``d`` days after sowing (module doc; EPIC/SWAT form)."""
+    d = np.asarray(days_since_sowing, float)
+    s = float(season_days)
+    f = np.minimum(d / (0.5 * s), (s - d) / ((1.0 - senescence_start) * s))
+    return np.where((d >= 0) & (d < s), np.clip(f, 0.0, 1.0), 0.0)
 
-    State: ``buffer`` (window, ncell) of the last daily GSI values and ``filled`` (number of days seen).
-    Daily inputs accumulate with :meth:`accumulate` (every land step) and close with :meth:`end_day`.
+
+#: days since sowing of a crop never sown
+NEVER_SOWN = 1.0e6
+
+
+class GsiPhenology:
+    """Running 21-day GSI per land cell (the GSI depends on climate, not on the cover type), and the
+    crop calendar of the cell's C3-crop tile.
+
+    State: ``buffer`` (window, ncell) of the last daily GSI values and ``filled`` (number of days seen);
+    crop calendar: running means ``crop_t`` (air temperature, C) and ``crop_w`` (relative extractable water),
+    ``crop_days`` (days since the last sowing). Daily inputs accumulate with :meth:`accumulate` (every land
+    step) and close with :meth:`end_day`.
     """
 
     def __init__(self, lat_cell: np.ndarray, prm):
@@ -82,13 +116,19 @@ class GsiPhenology:
         self.tmin = np.full(n, np.inf)
         self.vpd_sum = np.zeros(n)
         self.soilm_sum = np.zeros(n)
+        self.tsum = np.zeros(n)
         self.nsamp = 0
+        self.crop_t = np.zeros(n)
+        self.crop_w = np.zeros(n)
+        self.crop_days = np.full(n, NEVER_SOWN)
+        self.crop_init = False
 
     # ---- state --------------------------------------------------------------------------
     def state(self) -> dict[str, np.ndarray]:
         return {"gsi_buffer": self.buffer.copy(), "gsi_filled": np.array(self.filled),
                 "gsi_tmin": self.tmin.copy(), "gsi_vpd_sum": self.vpd_sum.copy(), "gsi_soilm_sum": self.soilm_sum.copy(),
-                "gsi_nsamp": np.array(self.nsamp)}
+                "gsi_nsamp": np.array(self.nsamp), "gsi_tsum": self.tsum.copy(), "crop_t": self.crop_t.copy(),
+                "crop_w": self.crop_w.copy(), "crop_days": self.crop_days.copy(), "crop_init": np.array(self.crop_init)}
 
     def load(self, st: dict[str, np.ndarray]) -> None:
         if st["gsi_buffer"].shape != self.buffer.shape:
@@ -99,26 +139,75 @@ class GsiPhenology:
         self.vpd_sum[...] = st["gsi_vpd_sum"]
         self.soilm_sum[...] = st["gsi_soilm_sum"]
         self.nsamp = int(st["gsi_nsamp"])
+        self.tsum[...] = st["gsi_tsum"]
+        self.crop_t[...] = st["crop_t"]
+        self.crop_w[...] = st["crop_w"]
+        self.crop_days[...] = st["crop_days"]
+        self.crop_init = bool(st["crop_init"])
 
     # ---- stepping -------------------------------------------------------------------------
     def accumulate(self, t_air_c: np.ndarray, vpd: np.ndarray, soilm: np.ndarray) -> None:
         np.minimum(self.tmin, t_air_c, out=self.tmin)
         self.vpd_sum += vpd
         self.soilm_sum += soilm
+        self.tsum += t_air_c
         self.nsamp += 1
 
-    def end_day(self, day_of_year: int) -> None:
-        """Close a day: push its GSI into the running window."""
+    def rew(self, soilm):
+        """Relative extractable water (theta - theta_wp) / (theta_fc - theta_wp) (Granier et al. 1999)."""
+        return (np.asarray(soilm, float) - self.prm.wilting_point) / (self.prm.field_capacity - self.prm.wilting_point)
+
+    def crop_day(self, tmean_c, soilm_mean) -> None:
+        """Advance the crop calendar by one day with the day's mean air temperature [C] and soil water [m3 m-3]
+        (module doc: Sacks et al. 2010, Waha et al. 2012)."""
+        p = self.prm
+        w = self.rew(soilm_mean)
+        if not self.crop_init:
+            self.crop_t[:] = tmean_c
+            self.crop_w[:] = w
+            self.crop_init = True
+        else:
+            a = 1.0 / float(p.crop_ema_days)
+            self.crop_t += a * (np.asarray(tmean_c, float) - self.crop_t)
+            self.crop_w += a * (w - self.crop_w)
+        self.crop_days = np.minimum(self.crop_days + 1.0, NEVER_SOWN)
+        sow = ((self.crop_days >= p.crop_min_interval) & (self.crop_t >= p.crop_sowing_temperature)
+               & (self.crop_w >= p.crop_sowing_rew))
+        self.crop_days[sow] = 0.0
+
+    def crop_development(self) -> np.ndarray:
+        """Crop leaf-area fraction of every cell (0 between harvest and sowing)."""
+        return crop_development(self.crop_days, self.prm.crop_season_days, self.prm.crop_senescence_start)
+
+    def crop_periodic(self, tmean_c: np.ndarray, soilm_mean: np.ndarray, max_cycles: int = 4) -> None:
+        """Set the crop calendar to its state at the start of a periodic year of daily means ``(ndays, ncell)``:
+        the calendar is run over the year from a never-sown start until its state at the start repeats."""
+        self.crop_init = False
+        self.crop_days[:] = NEVER_SOWN
+        prev = None
+        for _ in range(max_cycles):
+            for d in range(tmean_c.shape[0]):
+                self.crop_day(tmean_c[d], soilm_mean[d])
+            now = self.crop_days.copy()
+            if prev is not None and np.array_equal(now, prev):
+                break
+            prev = now
+
+    def end_day(self, day_of_year: int, advance_crops: bool = True) -> None:
+        """Close a day: push its GSI into the running window; advance the crop calendar."""
         if self.nsamp == 0:
             return
         dl = daylength_forsythe1995(self.lat, day_of_year)
         g = gsi_jolly2005(self.tmin, self.vpd_sum / self.nsamp, dl, self.prm, self.soilm_sum / self.nsamp)
+        if advance_crops:
+            self.crop_day(self.tsum / self.nsamp, self.soilm_sum / self.nsamp)
         self.buffer = np.roll(self.buffer, 1, axis=0)
         self.buffer[0] = g
         self.filled = min(self.filled + 1, self.window)
         self.tmin[:] = np.inf
         self.vpd_sum[:] = 0.0
         self.soilm_sum[:] = 0.0
+        self.tsum[:] = 0.0
         self.nsamp = 0
 
     def mean(self) -> np.ndarray:

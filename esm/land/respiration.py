@@ -79,6 +79,35 @@ def maintenance_respiration(t_air_c, t_soil_c, night, lai, lai_max, leaf_c, stem
     return r_leaf * k, r_stem * k, r_root * k
 
 
+def mean_leaf_n_chen2012(lai, leaf_n_top, kn):
+    """Mean leaf nitrogen per unit leaf area [g N m-2] of a canopy of LAI ``L`` whose leaf N falls with
+    cumulative LAI as N(x) = N_top exp(-kn x) (Chen et al. 2012, GBC 26, GB1019, the profile that sets the
+    sunlit/shaded Vcmax): N_mean = N_top (1 - exp(-kn L)) / (kn L) (= N_top as L -> 0 or kn -> 0)."""
+    L = np.asarray(lai, float)
+    n_top = np.asarray(leaf_n_top, float)
+    x = kn * L
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(x > 1e-8, -np.expm1(-x) / np.where(x > 1e-8, x, 1.0), 1.0 - 0.5 * x)
+    return n_top * ratio
+
+
+def leaf_maintenance_base_ryan1991(lai_year, leaf_n_top, kn, rate20=0.218, q10_a=3.22, q10_b=-0.046):
+    """Night leaf maintenance respiration at 25 C per unit leaf area [umol CO2 m-2 s-1] from leaf nitrogen
+    (Ryan 1991, Ecol. Appl. 1, 157: 0.218 g C g N-1 d-1 = 0.0106 mol C mol N-1 h-1 at 20 C for all tissues):
+
+        R_leaf,25 = rate20 / f(20) x N_mean(L_year),   f(T) = Q10(T)^((T - 25)/10), Q10 = 3.22 - 0.046 T,
+
+    with N_mean the mean leaf N of the Chen et al. (2012) canopy N profile at the annual-mean LAI
+    (:func:`mean_leaf_n_chen2012`). The BEPS temperature response (Tjoelker et al. 2001) carries the rate
+    from 20 C to any temperature, so R_leaf(T) = rate20 N f(T) / f(20) equals Ryan's rate at 20 C.
+    This replaces the per-type BEPS coefficients (0.0015 d-1 of leaf C for conifers, 0.015 for broadleaf
+    forests, 0.001 for herbs), which differ tenfold between types with similar leaf N.
+    """
+    n_mean = mean_leaf_n_chen2012(lai_year, leaf_n_top, kn)
+    r25_g = rate20 / maintenance_factor(20.0, q10_a, q10_b)  # g C g N-1 d-1 at 25 C
+    return r25_g * 1e-3 * n_mean * KGC_PER_DAY_TO_UMOL_S
+
+
 def growth_respiration(gpp, rm, fraction=0.35):
     """Growth respiration Rg = fraction (GPP - Rm) when positive, else 0 (BEPS; Chen et al. 1999)."""
     return fraction * np.maximum(np.asarray(gpp, float) - rm, 0.0)

@@ -50,6 +50,9 @@ def main(argv=None) -> int:
     ap.add_argument("--year", type=int, default=2021)
     ap.add_argument("--out", default=str(HERE / "output"))
     ap.add_argument("--set", action="append", default=[], help="namelist override group.key=value")
+    ap.add_argument("--sw-scale", type=float, default=1.0, help="multiply the climatology's surface shortwave (global "
+                    "and diffuse) by this factor (to quantify a forcing bias, e.g. 0.94)")
+    ap.add_argument("--tag", default="", help="suffix of the output files (default: the grid)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
@@ -59,11 +62,13 @@ def main(argv=None) -> int:
     cfg = load_config(None, [f"grid_nml.horizontal={args.grid}", "time_control.calendar=noleap",
                              "land_nml.interval=3600", *args.set])
     model, prov, grid = offline.build(cfg)
+    tag = args.grid + (f"_{args.tag}" if args.tag else "")
+    met_at = prov.at if args.sw_scale == 1.0 else _scaled_shortwave(prov.at, args.sw_scale)
     start = cftime.datetime(args.year, 1, 1, calendar="noleap")
     log.info("land: %d tiles in %d cells on %s", model.ntile, model.ncell, args.grid)
 
     t0 = time.perf_counter()
-    spin = model.spin_up(prov.at, start, args.co2)
+    spin = model.spin_up(met_at, start, args.co2)
     t_spin = time.perf_counter() - t0
     log.info("spin-up %.0f s: %s", t_spin, spin)
     c_start = model.total_carbon() / 1e12
@@ -79,24 +84,28 @@ def main(argv=None) -> int:
     site_cell = int(np.searchsorted(model.cell_flat, jf * grid.nlon + if_))
     site_tiles = np.flatnonzero(model.tile_cell == site_cell)
     site_lon = float(grid.lon[if_])
-    acc = {"gpp": np.zeros(model.ntile), "gpp_shade": np.zeros(model.ntile)}
+    acc = {"gpp": np.zeros(model.ntile), "gpp_shade": np.zeros(model.ntile), "npp": np.zeros(model.ntile)}
     diurnal = np.zeros(24)
+    diurnal_parts = {k: np.zeros(24) for k in ("gpp", "ra", "rh", "rm", "rg")}
     diurnal_n = np.zeros(24)
 
     def hook(t, fl):
         acc["gpp"] += fl["gpp"]
         acc["gpp_shade"] += fl["gpp_shade"]
+        acc["npp"] += fl["npp"]
         if t.month == 7:
             # the step covers [t, t + 1 h]: local solar time of its middle
             lst = int(np.floor(t.hour + 0.5 + site_lon / 15.0)) % 24
             frac = model.tile_frac[site_tiles]
             diurnal[lst] += float(np.sum(fl["nee"][site_tiles] * frac) / np.sum(frac))
+            for k in diurnal_parts:
+                diurnal_parts[k][lst] += float(np.sum(fl[k][site_tiles] * frac) / np.sum(frac))
             diurnal_n[lst] += 1
 
     t0 = time.perf_counter()
-    res = offline.run(model, prov.at, start, 1, args.co2, spinup=False, hourly_hook=hook)
+    res = offline.run(model, met_at, start, 1, args.co2, spinup=False, hourly_hook=hook)
     t_run = time.perf_counter() - t0
-    res_hi = offline.run(model_hi, prov.at, start, 1, args.co2 + 100.0, spinup=False, keep_monthly=False)
+    res_hi = offline.run(model_hi, met_at, start, 1, args.co2 + 100.0, spinup=False, keep_monthly=False)
     c_end = model.total_carbon() / 1e12
 
     # ---- numbers
@@ -111,6 +120,17 @@ def main(argv=None) -> int:
         shaded[name] = float(np.sum(acc["gpp_shade"][m] * area_t[m])) / tot if tot > 0 else float("nan")
     shaded_all = float(np.sum(acc["gpp_shade"] * area_t) / np.sum(acc["gpp"] * area_t))
     diurnal = diurnal / np.maximum(diurnal_n, 1)
+    diurnal_parts = {k: v / np.maximum(diurnal_n, 1) for k, v in diurnal_parts.items()}
+    night_h = np.r_[22, 23, 0, 1, 2]
+    by_type = {}
+    umol_g = 12.0e-6 * 3600.0  # umol m-2 s-1 over one hour -> g C m-2
+    for p, name in enumerate(PFT_NAMES):
+        m = model.tile_pft == p
+        a = float(area_t[m].sum())
+        gp = float(np.sum(acc["gpp"][m] * area_t[m])) * umol_g
+        npp_ = float(np.sum(acc["npp"][m] * area_t[m])) * umol_g
+        by_type[name] = (a / 1e12, gp / a if a > 0 else float("nan"), npp_ / gp if gp > 0 else float("nan"),
+                         int(np.sum(model.rm_factor[m] < 1.0)), int(m.sum()))
     nh = (latg > 0)
     monthly_nee_nh = [float(np.sum(m[nh] * grid.area[nh])) * 86400 * 30.4 / 1e12 for m in res.monthly["nee"]]
     monthly_gpp = [float(np.sum(m * grid.area)) * 86400 * 30.4 / 1e12 for m in res.monthly["gpp"]]
@@ -121,12 +141,12 @@ def main(argv=None) -> int:
             ("vegetation_carbon_PgC", veg), ("land_carbon_change_PgC_yr", c_end - c_start),
             ("gpp_plus100ppm_ratio", gpp_ratio), ("shaded_share_global", shaded_all),
             ("spinup_seconds", t_spin), ("run_year_seconds", t_run)]
-    with open(out / f"summary_{args.grid}.csv", "w", newline="") as f:
+    with open(out / f"summary_{tag}.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["quantity", "value"])
         for k, v in rows:
             w.writerow([k, f"{v:.6g}"])
-    _plots(out, args.grid, grid, res, model, monthly_nee_nh, monthly_gpp, diurnal, site_lon, grid.lat[jf])
+    _plots(out, tag, grid, res, model, monthly_nee_nh, monthly_gpp, diurnal, site_lon, grid.lat[jf])
 
     def verdict(name, value):
         lo, hi = TARGETS[name]
@@ -134,7 +154,9 @@ def main(argv=None) -> int:
 
     lines = [f"# Land validation on the embedded climatology ({args.grid}, {args.co2:.0f} ppm CO2)", "",
              f"Command: `python validation/land/validate_land.py --grid {args.grid} --co2 {args.co2:g}"
-             + "".join(f" --set {s}" for s in args.set) + "`", "",
+             + "".join(f" --set {s}" for s in args.set)
+             + (f" --sw-scale {args.sw_scale:g}" if args.sw_scale != 1.0 else "")
+             + (f" --tag {args.tag}" if args.tag else "") + "`", "",
              f"{model.ntile} tiles in {model.ncell} vegetated cells; spin-up {t_spin:.0f} s (one year of hourly canopy "
              f"+ {spin['sweeps']} semi-analytic pool sweeps), one simulated year {t_run:.0f} s (incl. meteorology).", "",
              "| quantity | model | target (REFERENCES.md) | verdict |", "|---|---|---|---|",
@@ -155,10 +177,21 @@ def main(argv=None) -> int:
     for name in PFT_NAMES:
         ref = CHEN2012_SHADED.get(name)
         lines.append(f"| {name} | {100 * shaded[name]:.0f} % | {'' if ref is None else f'{100 * ref:.0f} %'} |")
+    lines += ["", "By cover type (one simulated year): area, GPP per unit tile area, carbon-use efficiency NPP/GPP, "
+              "tiles whose respiring biomass the cue_min floor reduced:", "",
+              "| cover type | area [Mkm2] | GPP [gC m-2 yr-1] | NPP/GPP | capped tiles |", "|---|---|---|---|---|"]
+    for name in PFT_NAMES:
+        a, gd, cue, ncap, nt = by_type[name]
+        lines.append(f"| {name} | {a:.2f} | {gd:.0f} | {cue:.2f} | {ncap} of {nt} |")
     lines += ["", f"Diurnal NEE in July at the forest cell {grid.lat[jf]:.1f} N, {site_lon:.1f} E "
               f"(forest fraction {ff[jf, if_]:.2f}), local solar hour -> umol m-2 s-1 per vegetated area:", "",
               "| hour | " + " | ".join(str(h) for h in range(0, 24, 2)) + " |",
               "|---|" + "---|" * 12, "| NEE | " + " | ".join(f"{diurnal[h]:+.1f}" for h in range(0, 24, 2)) + " |", "",
+              "| GPP | " + " | ".join(f"{diurnal_parts['gpp'][h]:.1f}" for h in range(0, 24, 2)) + " |",
+              "| Ra | " + " | ".join(f"{diurnal_parts['ra'][h]:.1f}" for h in range(0, 24, 2)) + " |",
+              "| Rh | " + " | ".join(f"{diurnal_parts['rh'][h]:.1f}" for h in range(0, 24, 2)) + " |", "",
+              f"Night (22-02 h) means: Rm {diurnal_parts['rm'][night_h].mean():.2f}, Rg "
+              f"{diurnal_parts['rg'][night_h].mean():.2f}, Rh {diurnal_parts['rh'][night_h].mean():.2f} umol m-2 s-1.", "",
               f"Midday (11-13 h) mean {diurnal[11:14].mean():+.2f}, night (22-02 h) mean "
               f"{np.r_[diurnal[22:], diurnal[:3]].mean():+.2f} umol m-2 s-1: "
               f"{'uptake at midday and release at night' if diurnal[11:14].mean() < 0 < np.r_[diurnal[22:], diurnal[:3]].mean() else 'UNEXPECTED SIGNS'}.",
@@ -166,11 +199,24 @@ def main(argv=None) -> int:
               + ", ".join(f"{m:+.2f}" for m in monthly_nee_nh),
               f" (summer uptake: {'yes' if min(monthly_nee_nh[5:8]) < 0 and max(monthly_nee_nh[5:8]) < 0 else 'NO'}).",
               "", "Figures: "
-              f"`maps_{args.grid}.png` (annual GPP, NPP, Rh, soil carbon), `seasonal_{args.grid}.png` (monthly global GPP, "
-              f"NH NEE), `diurnal_{args.grid}.png`.", ""]
-    (out / f"report_{args.grid}.md").write_text("\n".join(lines))
+              f"`maps_{tag}.png` (annual GPP, NPP, Rh, soil carbon), `seasonal_{tag}.png` (monthly global GPP, "
+              f"NH NEE), `diurnal_{tag}.png`.", ""]
+    (out / f"report_{tag}.md").write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
+
+
+def _scaled_shortwave(at, factor):
+    """``at`` with the surface shortwave (global and diffuse) multiplied by ``factor``."""
+    from esm.land.model import MET_FIELDS
+
+    def met_at(t):
+        m = at(t)
+        d = {k: m[k] for k in MET_FIELDS}
+        d["swdown"] = d["swdown"] * factor
+        d["swdown_diffuse"] = d["swdown_diffuse"] * factor
+        return d
+    return met_at
 
 
 def _plots(out, tag, grid, res, model, nee_nh, gpp_m, diurnal, site_lon, site_lat):
