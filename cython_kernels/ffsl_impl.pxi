@@ -176,8 +176,15 @@ cdef inline double _cs_bulge(double qmm, double qm, double q, double qp, double 
     return -d if d2c > 0.0 else d
 
 
+cdef void _cs_bulges(cdptr qm2, cdptr qm1, cdptr q0, cdptr qp1, cdptr qp2, int n, dptr u) noexcept nogil:
+    """``_cs_bulge`` of n cells (their two neighbours on each side as shifted arrays)."""
+    cdef int i
+    for i in range(n):
+        u[i] = _cs_bulge(qm2[i], qm1[i], q0[i], qp1[i], qp2[i])
+
+
 cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr aout, cdptr mnew, int n,
-                      dptr rp, dptr rm, Py_ssize_t ep_stride=0, const double* gmn=NULL,
+                      dptr rp, dptr rm, const double* ub0=NULL, Py_ssize_t us=0, const double* gmn=NULL,
                       const double* gmx=NULL) noexcept nogil:
     """Zalesak (1979, JCP 31, 335, eqs. 7-12) for n cells of a 1-D sweep: the shares R+ (rp) and
     R- (rm) of the antidiffusive fluxes into / out of each cell that keep its new mixing ratio
@@ -185,9 +192,10 @@ cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr 
     qtd. ain/aout: antidiffusive air-weighted tracer flux through the cell's lower/upper face
     (positive towards the upper face); mnew: the cell's new air.
 
-    Scheme EP passes ``ep_stride`` > 0, the element distance between neighbouring cells of the
-    sweep in the array of ``q0`` (then qm = q0 - ep_stride, qp = q0 + ep_stride, and cells up to
-    three away must be readable). The contribution of each of the cells i-1, i, i+1 that is a
+    Scheme EP passes ``ub0``, the signed bulges (``_cs_bulge``) of the n cells, laid out like q0
+    with ``us`` the element distance between neighbouring cells of the sweep (ub0 - us and
+    ub0 + us hold the bulges of the cells i-1 and i+1). The contribution of each of the cells i-1,
+    i, i+1 that is a
     smooth extremum is then widened to the extreme value of the parabola with that cell's mean
     and the limited second difference: a cell is a smooth extremum when (q+ - q)(q - q-) <= 0
     and its second difference D2c = q- - 2q + q+ has the same strict sign as its neighbours'
@@ -202,8 +210,10 @@ cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr 
     """
     cdef int i
     cdef double a, b, c, t, hi, lo, x, y, pp, pm, qpl, qmi, ua, ub, uc, gh, gl
-    cdef Py_ssize_t s = ep_stride
-    if s == 0:
+    cdef cdptr um
+    cdef cdptr uu
+    cdef cdptr up
+    if ub0 == NULL:
         for i in range(n):
             a = qm[i]
             b = q0[i]
@@ -224,11 +234,9 @@ cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr 
             rp[i] = 1.0 if pp <= qpl else qpl / pp
             rm[i] = 1.0 if pm <= qmi else qmi / pm
         return
-    # the second and third neighbours as plain pointers, so the loop reads contiguous rows
-    cdef cdptr qm3 = q0 - 3 * s
-    cdef cdptr qm2 = q0 - 2 * s
-    cdef cdptr qp2 = q0 + 2 * s
-    cdef cdptr qp3 = q0 + 3 * s
+    um = ub0 - us
+    uu = ub0
+    up = ub0 + us
     gh = gmx[0]
     gl = gmn[0]
     for i in range(n):
@@ -236,11 +244,9 @@ cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr 
         b = q0[i]
         c = qp[i]
         t = qtd[i]
-        x = qm2[i]
-        y = qp2[i]
-        ua = _cs_bulge(qm3[i], x, a, b, c)
-        ub = _cs_bulge(x, a, b, c, y)
-        uc = _cs_bulge(a, b, c, y, qp3[i])
+        ua = um[i]
+        ub = uu[i]
+        uc = up[i]
         # upper bound: the largest of the (widened, line-range-clipped) means and the low-order value
         x = a + ua if ua > 0.0 else a
         x = gh if (ua > 0.0) & (x > gh) else x
@@ -542,7 +548,7 @@ cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int n
                         dptr qe, dptr ae, dptr pl, dptr pr, dptr p6, dptr fl, double* fx,
                         const double* grange=NULL) noexcept nogil:
     """Zonal flux-form update of one row of one tracer: ``qr`` (old) -> ``qd`` (new). ``fx``:
-    scratch of 5 rows for the flux-corrected scheme; ``grange``: (min, max) of the tracer on the
+    scratch of 6 rows for the flux-corrected schemes; ``grange``: (min, max) of the tracer on the
     level before the sweep (scheme EP)."""
     cdef int k
     cdef Py_ssize_t R = nlon + 8
@@ -570,8 +576,10 @@ cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int n
     for k in range(nlon + 1):
         fx[4 * R + k] = fh[k] - fl[k]
     if scheme == EP:
-        _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1, 1,
-                    grange, grange + 1)
+        # bulges of cells -1 .. nlon (qe[c + 3] holds cell c) into fx + 5 R (+1: cell 0)
+        _cs_bulges(qe, qe + 1, qe + 2, qe + 3, qe + 4, nlon + 2, fx + 5 * R)
+        _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1,
+                    fx + 5 * R + 1, 1, grange, grange + 1)
     else:
         _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1)
     rp[0] = rp[nlon]
@@ -609,7 +617,7 @@ cdef struct HWork:
     double* qe
     double* mh
     double* rinv
-    double* xfct       # 5 rows for the flux-corrected scheme
+    double* xfct       # 6 rows for the flux-corrected schemes
     double* grange     # EP: (min, max) per tracer of the level before the sweep (2 ntr)
     int* nw
     # meridional sweep: face-row geometry (nlon each) and per-tracer rings of rows
@@ -625,6 +633,7 @@ cdef struct HWork:
     double* yqtd
     double* yrp
     double* yrm
+    double* yub        # EP: bulges of the level's cells
     # level buffers: (m, q) sets T, A, B (A and B only for order 0)
     double* mT
     double* qT
@@ -1024,12 +1033,16 @@ cdef void _y_pass_fct(const double* ms, double* md, const double* qs, Py_ssize_t
         memset(rm, 0, N * sizeof(double))
         if ep:
             _level_range(qt, N, w.grange)
+            for j in range(2, nlat - 2):
+                o = <Py_ssize_t> j * nlon
+                _cs_bulges(qt + o - 2 * nlon, qt + o - nlon, qt + o, qt + o + nlon, qt + o + 2 * nlon, nlon,
+                           w.yub + o)
         for j in range(1, nlat - 1):
             o = <Py_ssize_t> j * nlon
             if ep and j >= 3 and j <= nlat - 4:
                 # smooth-extremum widening (EP) where rows j-3 .. j+3 exist
                 _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o,
-                            nlon, rp + o, rm + o, nlon, w.grange, w.grange + 1)
+                            nlon, rp + o, rm + o, w.yub + o, nlon, w.grange, w.grange + 1)
             else:
                 _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o,
                             nlon, rp + o, rm + o)
@@ -1250,7 +1263,7 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
         w.rinv = p + off + 13 * R
         w.xfct = p + off + 14 * R
         w.nw = ibase
-    off += 19 * R
+    off += 20 * R
     if base != NULL:
         w.grange = p + off
     off += 2 * ntr + 8
@@ -1279,7 +1292,8 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
             w.yqtd = p + off + 3 * (N + nlon)
             w.yrp = p + off + 3 * (N + nlon) + N
             w.yrm = p + off + 3 * (N + nlon) + 2 * N
-        off += 3 * (N + nlon) + 3 * N
+            w.yub = p + off + 3 * (N + nlon) + 3 * N
+        off += 3 * (N + nlon) + (4 * N if scheme == EP else 3 * N)
     return off
 
 
