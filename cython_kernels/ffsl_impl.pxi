@@ -22,7 +22,20 @@ Reconstruction (PPM, Colella & Woodward 1984, JCP 54, 174)
     vertical, with the layer air masses as cell widths. Schemes: 0 = monotone (edges
     clamped between their neighbours, then CW84 eq. 1.10: parabolas flattened at extrema
     and steepened where they overshoot), 1 = unlimited (linear in q: for tangent-linear
-    and adjoint use), 2 = first-order upwind (piecewise constant).
+    and adjoint use), 2 = first-order upwind (piecewise constant), 4 = positive definite.
+
+Flux-corrected schemes (3 = FCT, 5 = EP)
+    Per 1-D sweep, the CW84-monotone (low-order) and the unlimited PPM (high-order) fluxes
+    are blended face by face with the Zalesak (1979, JCP 31, 335) limiter so that every new
+    mixing ratio stays within a range: for FCT the range of the cell's and its two
+    neighbours' old values and its low-order new value (no new local extrema). EP widens that
+    range at smooth extrema (Colella & Sekora 2008, JCP 227, 7069, limiter at extrema: the cell
+    and both neighbours have second differences of one strict sign) to the peak of the parabola
+    with the limited second difference, and clips the widened part to the [min, max] of the
+    level before the sweep: smooth peaks are not clipped (the error of the monotone schemes in
+    the Lauritzen et al. 2012 tests), while no sweep leaves the level's range (no new global
+    extrema) and discontinuities and plateaus keep Zalesak's local range. The vertical sweep
+    of EP is the FCT one (local range; layers of unequal mass).
 
 Horizontal step (``hadvect``), one level per thread (``prange`` over levels)
     ``order`` 1: X then Y, 2: Y then X (the caller alternates them, Strang 1968), 0: the
@@ -60,6 +73,11 @@ cdef enum:
     UPWIND = 2      # piecewise constant
     FCT = 3         # flux-corrected: CW84-monotone flux + limited (Zalesak 1979) unlimited-PPM correction
     POSITIVE = 4    # unlimited PPM, parabolas that dip below zero made monotone or flat
+    EP = 5          # FCT as 3, Zalesak bounds widened at smooth extrema (Colella & Sekora 2008 test)
+
+#: Colella & Sekora (2008, JCP 227, 7069, limiter at extrema): C = 1.25, the largest ratio
+#: of neighbouring second differences still taken as a smooth extremum
+DEF CS_C = 1.25
 
 cdef extern from *:
     """
@@ -142,26 +160,112 @@ cdef void _parabolas(cdptr q, cdptr el, cdptr er, int n, int scheme,
             p6[i] = 6.0 * (q[i] - 0.5 * (el[i] + er[i]))
 
 
+cdef inline double _cs_bulge(double qmm, double qm, double q, double qp, double qpp) noexcept nogil:
+    """Signed bulge of a cell that is a smooth extremum (see ``_fct_limits``): +D2lim / 24 at a
+    maximum, -D2lim / 24 at a minimum, else 0."""
+    cdef double d2c = qm - 2.0 * q + qp
+    cdef double d2l = qmm - 2.0 * qm + q
+    cdef double d2r = q - 2.0 * qp + qpp
+    cdef double d = fabs(d2c)
+    cdef double w = CS_C * fabs(d2l)
+    cdef bint sm = (d2c * d2l > 0.0) & (d2c * d2r > 0.0) & ((qp - q) * (q - qm) <= 0.0)
+    d = w if w < d else d
+    w = CS_C * fabs(d2r)
+    d = w if w < d else d
+    d = d * (1.0 / 24.0) if sm else 0.0
+    return -d if d2c > 0.0 else d
+
+
+cdef void _cs_bulges(cdptr qm2, cdptr qm1, cdptr q0, cdptr qp1, cdptr qp2, int n, dptr u) noexcept nogil:
+    """``_cs_bulge`` of n cells (their two neighbours on each side as shifted arrays)."""
+    cdef int i
+    for i in range(n):
+        u[i] = _cs_bulge(qm2[i], qm1[i], q0[i], qp1[i], qp2[i])
+
+
 cdef void _fct_limits(cdptr qm, cdptr q0, cdptr qp, cdptr qtd, cdptr ain, cdptr aout, cdptr mnew, int n,
-                      dptr rp, dptr rm) noexcept nogil:
+                      dptr rp, dptr rm, const double* ub0=NULL, Py_ssize_t us=0, const double* gmn=NULL,
+                      const double* gmx=NULL) noexcept nogil:
     """Zalesak (1979, JCP 31, 335, eqs. 7-12) for n cells of a 1-D sweep: the shares R+ (rp) and
     R- (rm) of the antidiffusive fluxes into / out of each cell that keep its new mixing ratio
     within the range of its old value, its two neighbours' (qm, qp) and its low-order new value
     qtd. ain/aout: antidiffusive air-weighted tracer flux through the cell's lower/upper face
-    (positive towards the upper face); mnew: the cell's new air."""
+    (positive towards the upper face); mnew: the cell's new air.
+
+    Scheme EP passes ``ub0``, the signed bulges (``_cs_bulge``) of the n cells, laid out like q0
+    with ``us`` the element distance between neighbouring cells of the sweep (ub0 - us and
+    ub0 + us hold the bulges of the cells i-1 and i+1). The contribution of each of the cells i-1,
+    i, i+1 that is a
+    smooth extremum is then widened to the extreme value of the parabola with that cell's mean
+    and the limited second difference: a cell is a smooth extremum when (q+ - q)(q - q-) <= 0
+    and its second difference D2c = q- - 2q + q+ has the same strict sign as its neighbours'
+    D2L, D2R (Colella & Sekora 2008, JCP 227, 7069, limiter at extrema, their C = 1.25;
+    Sekora & Colella 2009, arXiv:0903.4200, suggest FCT to make such limiters bounded); then
+    D2lim = min(|D2c|, C |D2L|, C |D2R|), and a parabola of mean q and second difference
+    -D2lim peaks at q + D2lim / 24 (the mean of p0 - D x^2 / 2 over a unit cell is p0 - D / 24),
+    which bounds the mean of every cell-wide window of that parabola. At a discontinuity or a
+    plateau a second difference is zero or changes sign and the bounds are Zalesak's. The widened
+    bounds are finally clipped to [gmn[0], gmx[0]] (EP: the min and max of the whole level before
+    the sweep), so no sweep creates a value outside the level's range.
+    """
     cdef int i
-    cdef double a, b, c, t, hi, lo, x, y, pp, pm, qpl, qmi
+    cdef double a, b, c, t, hi, lo, x, y, pp, pm, qpl, qmi, ua, ub, uc, gh, gl
+    cdef cdptr um
+    cdef cdptr uu
+    cdef cdptr up
+    if ub0 == NULL:
+        for i in range(n):
+            a = qm[i]
+            b = q0[i]
+            c = qp[i]
+            t = qtd[i]
+            hi = a if a > b else b
+            hi = hi if hi > c else c
+            hi = hi if hi > t else t
+            lo = a if a < b else b
+            lo = lo if lo < c else c
+            lo = lo if lo < t else t
+            x = ain[i]
+            y = aout[i]
+            pp = (x if x > 0.0 else 0.0) - (y if y < 0.0 else 0.0)
+            pm = (y if y > 0.0 else 0.0) - (x if x < 0.0 else 0.0)
+            qpl = (hi - t) * mnew[i]
+            qmi = (t - lo) * mnew[i]
+            rp[i] = 1.0 if pp <= qpl else qpl / pp
+            rm[i] = 1.0 if pm <= qmi else qmi / pm
+        return
+    um = ub0 - us
+    uu = ub0
+    up = ub0 + us
+    gh = gmx[0]
+    gl = gmn[0]
     for i in range(n):
         a = qm[i]
         b = q0[i]
         c = qp[i]
         t = qtd[i]
-        hi = a if a > b else b
-        hi = hi if hi > c else c
-        hi = hi if hi > t else t
-        lo = a if a < b else b
-        lo = lo if lo < c else c
-        lo = lo if lo < t else t
+        ua = um[i]
+        ub = uu[i]
+        uc = up[i]
+        # upper bound: the largest of the (widened, line-range-clipped) means and the low-order value
+        x = a + ua if ua > 0.0 else a
+        x = gh if (ua > 0.0) & (x > gh) else x
+        hi = x if x > t else t
+        x = b + ub if ub > 0.0 else b
+        x = gh if (ub > 0.0) & (x > gh) else x
+        hi = x if x > hi else hi
+        x = c + uc if uc > 0.0 else c
+        x = gh if (uc > 0.0) & (x > gh) else x
+        hi = x if x > hi else hi
+        x = a + ua if ua < 0.0 else a
+        x = gl if (ua < 0.0) & (x < gl) else x
+        lo = x if x < t else t
+        x = b + ub if ub < 0.0 else b
+        x = gl if (ub < 0.0) & (x < gl) else x
+        lo = x if x < lo else lo
+        x = c + uc if uc < 0.0 else c
+        x = gl if (uc < 0.0) & (x < gl) else x
+        lo = x if x < lo else lo
         x = ain[i]
         y = aout[i]
         pp = (x if x > 0.0 else 0.0) - (y if y < 0.0 else 0.0)
@@ -441,9 +545,11 @@ cdef void _x_row_flux(cdptr mr, cdptr qr, int nlon, int scheme, cdptr fa, cdptr 
 
 cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int nlon, int scheme,
                         cdptr fa, cdptr rem, cdptr alp, const int* nw, int nwalk,
-                        dptr qe, dptr ae, dptr pl, dptr pr, dptr p6, dptr fl, double* fx) noexcept nogil:
+                        dptr qe, dptr ae, dptr pl, dptr pr, dptr p6, dptr fl, double* fx,
+                        const double* grange=NULL) noexcept nogil:
     """Zonal flux-form update of one row of one tracer: ``qr`` (old) -> ``qd`` (new). ``fx``:
-    scratch of 5 rows for the flux-corrected scheme."""
+    scratch of 6 rows for the flux-corrected schemes; ``grange``: (min, max) of the tracer on the
+    level before the sweep (scheme EP)."""
     cdef int k
     cdef Py_ssize_t R = nlon + 8
     cdef double* fh
@@ -454,7 +560,7 @@ cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int n
     for k in range(3):
         qe[k] = qr[nlon - 3 + k]
         qe[nlon + 3 + k] = qr[k]
-    if scheme != FCT:
+    if scheme != FCT and scheme != EP:
         _x_row_flux(mr, qr, nlon, scheme, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl)
         _update_to(qr, mr, fl, fl + 1, rinv, nlon, qd)
         return
@@ -469,7 +575,13 @@ cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int n
     # antidiffusive fluxes into (west face) and out of (east face) each cell, in fx + 4 R
     for k in range(nlon + 1):
         fx[4 * R + k] = fh[k] - fl[k]
-    _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1)
+    if scheme == EP:
+        # bulges of cells -1 .. nlon (qe[c + 3] holds cell c) into fx + 5 R (+1: cell 0)
+        _cs_bulges(qe, qe + 1, qe + 2, qe + 3, qe + 4, nlon + 2, fx + 5 * R)
+        _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1,
+                    fx + 5 * R + 1, 1, grange, grange + 1)
+    else:
+        _fct_limits(qe + 2, qe + 3, qe + 4, qtd, fx + 4 * R, fx + 4 * R + 1, md, nlon, rp + 1, rm + 1)
     rp[0] = rp[nlon]
     rm[0] = rm[nlon]
     rp[nlon + 1] = rp[1]
@@ -478,6 +590,18 @@ cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int n
     _fct_fluxes(fl, fh, rp, rm, rp + 1, rm + 1, nlon, qtd)      # the limited fluxes, into qtd
     qtd[nlon] = qtd[0]
     _update_to(qr, mr, qtd, qtd + 1, rinv, nlon, qd)
+
+
+cdef void _level_range(const double* q, Py_ssize_t n, double* g) noexcept nogil:
+    """g[0], g[1] = min, max of q[0 .. n-1]."""
+    cdef Py_ssize_t i
+    cdef double lo = q[0], hi = q[0], v
+    for i in range(1, n):
+        v = q[i]
+        lo = v if v < lo else lo
+        hi = v if v > hi else hi
+    g[0] = lo
+    g[1] = hi
 
 
 cdef struct HWork:
@@ -493,7 +617,8 @@ cdef struct HWork:
     double* qe
     double* mh
     double* rinv
-    double* xfct       # 5 rows for the flux-corrected scheme
+    double* xfct       # 6 rows for the flux-corrected schemes
+    double* grange     # EP: (min, max) per tracer of the level before the sweep (2 ntr)
     int* nw
     # meridional sweep: face-row geometry (nlon each) and per-tracer rings of rows
     double* yf
@@ -508,6 +633,7 @@ cdef struct HWork:
     double* yqtd
     double* yrp
     double* yrm
+    double* yub        # EP: bulges of the level's cells
     # level buffers: (m, q) sets T, A, B (A and B only for order 0)
     double* mT
     double* qT
@@ -529,6 +655,9 @@ cdef int _x_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss,
     polar caps the zonal fluxes only move (bookkeeping) air; their mixing ratio is copied."""
     cdef int t, code, j, i, nwalk
     cdef Py_ssize_t o
+    if scheme == EP:
+        for t in range(ntr):
+            _level_range(qs + t * qss, <Py_ssize_t> nlat * nlon, w.grange + 2 * t)
     for j in range(nlat):
         o = <Py_ssize_t> j * nlon
         if j == 0 or j == nlat - 1:
@@ -545,7 +674,8 @@ cdef int _x_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss,
         _reciprocal(md + o, nlon, w.rinv)
         for t in range(ntr):
             _x_row_tracer(ms + o, md + o, w.rinv, qs + t * qss + o, qd + t * qds + o, nlon, scheme, w.fa,
-                          w.rem, w.alp, w.nw, nwalk, w.qe, w.ae, w.pl, w.pr, w.p6, w.fl, w.xfct)
+                          w.rem, w.alp, w.nw, nwalk, w.qe, w.ae, w.pl, w.pr, w.p6, w.fl, w.xfct,
+                          w.grange + 2 * t)
     return 0
 
 
@@ -855,7 +985,8 @@ cdef void _y_fluxes(const double* ms, const double* qt, const double* fy, double
 
 
 cdef void _y_pass_fct(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
-                      int ntr, const double* fy, double sc, int nlat, int nlon, HWork* w) noexcept nogil:
+                      int ntr, const double* fy, double sc, int nlat, int nlon, HWork* w,
+                      bint ep=False) noexcept nogil:
     """Meridional (sub-)step of the flux-corrected scheme: low-order (CW84-monotone) and
     high-order (unlimited PPM) fluxes of each tracer for the whole level, the Zalesak (1979)
     limiter on their difference, the update. The faces next to the polar caps keep the
@@ -900,10 +1031,21 @@ cdef void _y_pass_fct(const double* ms, double* md, const double* qs, Py_ssize_t
                 w.yA[o + i] = fh[o + i] - fl[o + i]
         memset(rp, 0, N * sizeof(double))
         memset(rm, 0, N * sizeof(double))
+        if ep:
+            _level_range(qt, N, w.grange)
+            for j in range(2, nlat - 2):
+                o = <Py_ssize_t> j * nlon
+                _cs_bulges(qt + o - 2 * nlon, qt + o - nlon, qt + o, qt + o + nlon, qt + o + 2 * nlon, nlon,
+                           w.yub + o)
         for j in range(1, nlat - 1):
             o = <Py_ssize_t> j * nlon
-            _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o, nlon,
-                        rp + o, rm + o)
+            if ep and j >= 3 and j <= nlat - 4:
+                # smooth-extremum widening (EP) where rows j-3 .. j+3 exist
+                _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o,
+                            nlon, rp + o, rm + o, w.yub + o, nlon, w.grange, w.grange + 1)
+            else:
+                _fct_limits(qt + o - nlon, qt + o, qt + o + nlon, qtd + o, w.yA + o, w.yA + o + nlon, md + o,
+                            nlon, rp + o, rm + o)
         # limited fluxes (faces 1 .. nlat-1) into the qtd buffer, no longer needed; faces next
         # to the caps keep the low-order flux; then the update
         ff = qtd
@@ -1012,8 +1154,8 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
             if code != 0:
                 return code
         else:
-            if scheme == FCT:
-                _y_pass_fct(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, w)
+            if scheme == FCT or scheme == EP:
+                _y_pass_fct(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, w, scheme == EP)
             else:
                 _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w)
         ms = md; qsrc = qdst; ss = ds
@@ -1121,7 +1263,10 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
         w.rinv = p + off + 13 * R
         w.xfct = p + off + 14 * R
         w.nw = ibase
-    off += 19 * R
+    off += 20 * R
+    if base != NULL:
+        w.grange = p + off
+    off += 2 * ntr + 8
     if base != NULL:
         w.ring = p + off
     off += <Py_ssize_t> ntr * YRING * nlon + 8
@@ -1139,7 +1284,7 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
             w.mB = p + off + N * (1 + ntr)
             w.qB = p + off + N * (2 + ntr)
         off += 2 * N * (1 + ntr)
-    if scheme == FCT:
+    if scheme == FCT or scheme == EP:
         if base != NULL:
             w.yfl = p + off
             w.yfh = p + off + (N + nlon)
@@ -1147,7 +1292,8 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
             w.yqtd = p + off + 3 * (N + nlon)
             w.yrp = p + off + 3 * (N + nlon) + N
             w.yrm = p + off + 3 * (N + nlon) + 2 * N
-        off += 3 * (N + nlon) + 3 * N
+            w.yub = p + off + 3 * (N + nlon) + 3 * N
+        off += 3 * (N + nlon) + (4 * N if scheme == EP else 3 * N)
     return off
 
 
@@ -1496,7 +1642,7 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     # ---- tracers --------------------------------------------------------------------------
     for t in range(ntr):
         qt = q + t * tstride
-        if scheme != FCT:
+        if scheme != FCT and scheme != EP:
             _vrow_flux(m, qt, lstride, nlev, ncol, scheme, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
                        dm, ae, pl, pr, p6, fl)
             for k in range(nlev):
@@ -1539,7 +1685,7 @@ DEF VBLOCK = 64
 def vwork_size(int nlev, int ncol, int scheme=0):
     """(doubles, ints) of per-thread workspace ``vadvect`` needs."""
     cdef int nb = ncol if ncol < VBLOCK else VBLOCK
-    if scheme == FCT:
+    if scheme == FCT or scheme == EP:
         return 11 * (nlev + 1) * nb + 11 * nlev * nb + 8, (nlev + 1) * nb
     return 9 * (nlev + 1) * nb + 8 * nlev * nb + 8, (nlev + 1) * nb
 
@@ -1659,7 +1805,8 @@ def vadvect_columns(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:,
     cdef int k, i, code, kk = 0, ii = 0
     cdef double vv = 0.0
     cdef double* wb = &work[0, 0]
-    if m.shape[1] != 1 or work.shape[1] < (11 if scheme == FCT else 9) * wblk + (11 if scheme == FCT else 8) * nlev * ncol:
+    cdef bint fct = scheme == FCT or scheme == EP
+    if m.shape[1] != 1 or work.shape[1] < (11 if fct else 9) * wblk + (11 if fct else 8) * nlev * ncol:
         raise ValueError("vadvect_columns: m must be (nlev, 1, ncol) and work large enough")
     for k in range(nlev + 1):
         for i in range(ncol):

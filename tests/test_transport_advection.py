@@ -12,9 +12,11 @@
 * The flux-corrected scheme (ppm_fct: Zalesak 1979 limiter between the CW84-monotone and the
   unlimited PPM fluxes) must keep the no-new-extrema property and clip less than the CW84
   limiter (lower error than ppm_monotone); the positive-definite scheme (ppm_positive) must
-  never go negative where the unlimited scheme does. Neither monotone scheme reaches the
-  Lauritzen criterion at 1.5 degrees (measured in validation/transport: ppm_fct 0.063,
-  ppm_monotone 0.076 at dt = 1 h), so only the unlimited schemes are held to it.
+  never go negative where the unlimited scheme does. Neither locally monotone scheme reaches
+  the Lauritzen criterion at 1.5 degrees (measured in validation/transport: ppm_fct 0.063,
+  ppm_monotone 0.076 at dt = 1 h), so here only the unlimited schemes are held to it; the
+  bounded ppm_ep scheme (Zalesak bounds widened at smooth extrema, Colella & Sekora 2008, and
+  kept inside each level's range) is held to it in tests/test_transport_ep.py.
 
 Time steps: Courant numbers about 0.25-0.3 (Williamson) and up to 1.7 zonally / 1.3
 meridionally (sub-cycled) for Lauritzen at 1.5 deg with dt = 1 h; the dependence of the

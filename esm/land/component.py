@@ -23,7 +23,7 @@ from esm.component import Component, Variable
 from esm.errors import ConfigError, InputDataError, ModelStateError, RestartError
 from esm.land import intec
 from esm.land.landcover import load_land_cover
-from esm.land.model import UMOL_TO_KGC, LandModel
+from esm.land.model import MET_FIELDS, UMOL_TO_KGC, LandModel
 from esm.land.params import LandParameters
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,10 @@ class Land(Component):
             transient = 0 < y0 < time.year
             co2 = float(p.spinup_co2) if p.spinup_co2 > 0 else (self._annual_co2(y0) if transient
                                                                else self.spinup_co2(time))
-            s = self.model.spin_up(provider.at, time, co2)
+            # the meteorology's fast path (MetProvider.cell_sampler): the year is evaluated on the land cells only
+            sampler = getattr(provider, "cell_sampler", None)
+            met_at = provider.at if sampler is None else sampler(MET_FIELDS, self.model.cell_flat)
+            s = self.model.spin_up(met_at, time, co2)
             self.spinup_summary = s
             log.info("land: analytic spin-up at %.1f ppm CO2 (%d sweeps): GPP %.1f, NPP %.1f PgC/yr; vegetation "
                      "%.0f, litter %.0f, soil %.0f PgC", co2, s["sweeps"], s["gpp"], s["npp"], s["veg_carbon"],

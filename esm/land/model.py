@@ -162,12 +162,18 @@ class LandModel:
     def met_arrays(self, met, co2_ppm, when: str = "") -> dict[str, np.ndarray]:
         """Land-cell 1-D arrays of the fields the land reads, validated (bad input -> InputDataError)."""
         out = {}
+        # meteorology already sampled on exactly these land cells (MetProvider.cell_sampler, the spin-up fast path)
+        cells = getattr(met, "cells", None)
+        on_cells = cells is not None and (cells is self.cell_flat or np.array_equal(cells, self.cell_flat))
         for name in MET_FIELDS:
             try:
                 a = np.asarray(met[name], dtype=np.float64)
             except KeyError as exc:
                 raise InputDataError(f"land {when}: the meteorology lacks the field {name!r} the land model needs "
                                      f"({', '.join(MET_FIELDS)}): {exc}") from None
+            if on_cells and a.shape == (self.ncell,):
+                out[name] = a
+                continue
             if a.shape != self.grid.shape:
                 raise InputDataError(f"land {when}: meteorological field {name!r} has shape {a.shape}; expected "
                                      f"{self.grid.shape}")

@@ -87,8 +87,8 @@ class MetState:
         self._fields = fields
 
     def __getattr__(self, name: str) -> np.ndarray:
-        if name.startswith("_"):
-            raise AttributeError(name)
+        if name.startswith("_") or name not in FIELDS:  # (hasattr/getattr defaults work for other names)
+            raise AttributeError(f"MetState has no attribute {name!r}; meteorological fields: {sorted(FIELDS)}")
         return self[name]
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -108,6 +108,20 @@ class MetState:
         return sorted(self._fields)
 
 
+class CellFields(dict):
+    """Surface fields on a subset of grid cells: ``name -> 1-D array`` over ``cells`` (flat indices into
+    (nlat, nlon)), at ``time``. Returned by :meth:`MetProvider.cell_sampler`."""
+
+    def __init__(self, time: cftime.datetime, cells: np.ndarray, fields: dict[str, np.ndarray]):
+        super().__init__(fields)
+        self.time = time
+        self.cells = cells
+
+    def __missing__(self, name: str):
+        raise KeyError(f"meteorology sampled on cells at {self.time} has no field {name!r}; sampled: "
+                       f"{sorted(self)}")
+
+
 class MetProvider(ABC):
     """Source of meteorology on the model grid."""
 
@@ -118,6 +132,22 @@ class MetProvider(ABC):
     def step_fluxes(self, time: cftime.datetime, dt: float, ps_start: np.ndarray) -> MassFluxes:
         """Horizontal mass fluxes for the step ``[time, time+dt]`` (see module docstring)."""
         raise NotImplementedError(f"{type(self).__name__} provides no mass fluxes; transport needs them")
+
+    def cell_sampler(self, names, cells):
+        """``sample(time) -> CellFields``: the surface fields ``names`` on the grid cells ``cells`` (flat
+        indices into (nlat, nlon)) only, for components' spin-ups that sample a year of meteorology.
+
+        The values equal ``at(time)[name].ravel()[cells]``. This generic version evaluates ``at``;
+        providers with a cheaper way (the climatology evaluates only the selected cells) override it.
+        """
+        names = tuple(names)
+        idx = np.asarray(cells)
+
+        def sample(time: cftime.datetime) -> CellFields:
+            met = self.at(time)
+            return CellFields(time, cells, {n: np.asarray(met[n]).ravel()[idx] for n in names})
+
+        return sample
 
     def restart_state(self) -> dict[str, np.ndarray]:
         """State needed to continue bit for bit (e.g. random-eddy seeds); most providers have none."""

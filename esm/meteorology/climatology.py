@@ -71,24 +71,56 @@ Surface fields (formula -> the observed climatology imitated)
   (Tennekes 1973; Stull 1988 eq. 11.2.1) with the sensible heat integrated analytically from
   sunrise, collapsing to the nocturnal ``h_n`` at sunset; ocean ``pbl_ocean`` (x1.5 in the storm
   tracks), sea ice 300 m -> Seidel et al. 2012 / von Engeln & Teixeira 2013.
+
+Evaluation in time (what costs what)
+------------------------------------
+Everything static (land fraction, orography, the latitude and longitude Gaussians of the formulas
+above, geometry) is tabulated once at construction. Each field is split by its time dependence:
+
+* **season only** (phases ``s_*``, the 30-day soil lag): precipitation, clouds and their transmission,
+  SST, sea ice, daily-mean T2m, surface pressure, humidity of the daily mean, soil moisture and
+  temperature, winds, u*, ocean sensible heat and boundary layer; the 3-D mean flow (jets,
+  overturning, eddy weights), temperature and humidity. Evaluated at daily records (00 UTC) by
+  compiled kernels (``esm._kernels.met_clim``) and interpolated linearly in time, as a daily
+  climatology would be. The seasonal cycle is smooth: the interpolation error is of order
+  ``(2 pi / 365)^2 / 8 ~ 4e-5`` of a seasonal amplitude (< 1e-3 K in T2m). Where a formula has a
+  kink or a jump in time (the SST set to freezing where sea ice appears, the sea-ice edge ramps, the
+  freezing switch of the soil's PET) the daily interpolation spreads the change over one day, which
+  shifts those few cells by up to ~1 K (T2m, SST) or ~0.1 (soil moisture) for some hours compared with
+  evaluating the formulas at every instant (``validation/meteorology/output/compare_climatology_vs_acff0ea.md``).
+* **time of day**: solar geometry, shortwave (global, diffuse, PAR), the diurnal T2m and skin
+  temperature, vapour-pressure deficit, land sensible heat and boundary-layer growth: evaluated exactly
+  at every time from the interpolated season record (one kernel pass over the cells).
+* **convection**: ``cmfmc = Mb (I_trop S1 + 0.35 I_storm S2)`` is separable: the vertical shapes S
+  depend on the surface pressure only (daily records), the intensities I on the season and, over land,
+  the time of day (2-D, 3-hourly records, as the 3-hourly convective fields of MERRA-2); both are
+  interpolated linearly and combined at each time, and dtrain follows from cmfmc. (Round 1 interpolated
+  3-hourly records of cmfmc and dtrain themselves: the same to second order, except where dtrain's
+  ``max(., 0)`` switches between two records.)
+* **eddies**: exact at every time (a pure function of time).
+
+:meth:`Climatology.cell_sampler` evaluates the surface on a subset of cells only (the land cells for
+the land's spin-up), with values identical to those of ``at``.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 from collections import OrderedDict
 
 import cftime
 import numpy as np
 
+from esm._kernels import met_clim
 from esm.constants import CP_DRY, G0, R_DRY, T_FREEZE
 from esm.grid import Grid
-from esm.meteorology.base import FIELDS, MetProvider, MetState
+from esm.meteorology.base import FIELDS, CellFields, MetProvider, MetState
 from esm.meteorology.config import default_params
+from esm.meteorology.massflux import kernel_threads
 from esm.meteorology.regrid import regrid_grid_to_grid
 from esm.meteorology.solar import SolarGeometry, day_of_year, year_length_days
 from esm.meteorology.surface import land_fraction, land_fraction_source, surface_height
-from esm.meteorology.thermo import GAMMA_PSY, L_VAP, saturation_slope, saturation_vapour_pressure, \
-    specific_humidity
+from esm.meteorology.thermo import EPSILON, GAMMA_PSY, L_VAP
 from esm.vertical import VerticalCoordinate
 
 log = logging.getLogger(__name__)
@@ -137,8 +169,41 @@ class Season:
         self.s_hadley = _phase(self.f, 210.0)
 
 
+class _Cells:
+    """A selection of grid cells (flat indices into (nlat, nlon)) with its static kernel inputs and a
+    small cache of season records (see :meth:`Climatology._season_record`)."""
+
+    def __init__(self, clim: "Climatology", cells: np.ndarray | None):
+        nlat, nlon = clim.grid.shape
+        idx = np.arange(nlat * nlon) if cells is None else np.asarray(cells)
+        if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"cells must be a 1-D array of flat cell indices into (nlat, nlon) = {(nlat, nlon)}; "
+                             f"got {idx.dtype} with shape {idx.shape}")
+        if idx.size and (idx.min() < 0 or idx.max() >= nlat * nlon):
+            raise ValueError(f"cells must lie in [0, {nlat * nlon}) for the grid {(nlat, nlon)}; got "
+                             f"[{idx.min()}, {idx.max()}]")
+        self.full = cells is None
+        self.cells = idx
+        self.row = np.ascontiguousarray(idx // nlon, dtype=np.int32)
+        self.col = np.ascontiguousarray(idx % nlon, dtype=np.int32)
+        self.static = np.ascontiguousarray(clim._static[idx])
+        self.land = np.ascontiguousarray(clim.land.ravel()[idx], dtype=np.float64)
+        self.records: OrderedDict = OrderedDict()
+
+
+def _time_key(time: cftime.datetime) -> tuple:
+    return (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second, time.microsecond)
+
+
 class Climatology(MetProvider):
-    """Analytic climatological meteorology on a model grid (see the module docstring for formulas)."""
+    """Analytic climatological meteorology on a model grid (see the module docstring for formulas).
+
+    Cost structure (module docstring, "Evaluation in time"): static tables at construction; the
+    season-dependent parts in daily records (:data:`SEASON_RECORD_SECONDS`, :data:`DAILY_RECORD_SECONDS`),
+    convection in 3-hourly records (:data:`RECORD_SECONDS`), all interpolated linearly in time; the
+    time-of-day part exact at each time. :meth:`cell_sampler` evaluates the surface on a subset of cells
+    only (the fast path for components' spin-ups).
+    """
 
     def __init__(self, grid: Grid, vcoord: VerticalCoordinate, params: dict | None = None):
         self.grid = grid
@@ -162,6 +227,14 @@ class Climatology(MetProvider):
         coarse = Grid(18, 36)
         self.land_smooth = np.clip(regrid_grid_to_grid(regrid_grid_to_grid(self.land, grid, coarse),
                                                        coarse, grid, "bilinear"), 0.0, 1.0)
+        self.sss = self.sea_surface_salinity()
+        # 1-D latitude functions of the rows (the same values as on the 2-D arrays)
+        self._rlat = np.asarray(grid.lat, dtype=np.float64)
+        self._rsin = np.sin(np.deg2rad(self._rlat))
+        self._rsgn = np.sign(self._rlat)
+        self._static = self._static_table()
+        self._all = _Cells(self, None)
+        self._ps_scales: OrderedDict = OrderedDict()  # record key -> global air-mass scaling of ps
         self._cache: OrderedDict = OrderedDict()  # MetState per time
         self._surf_cache: OrderedDict = OrderedDict()  # surface dicts per time
         log.info("climatology on %s, %s; land fraction from %s", grid.describe(), vcoord.describe(),
@@ -169,7 +242,7 @@ class Climatology(MetProvider):
 
     # ------------------------------------------------------------------ public interface
     def at(self, time: cftime.datetime) -> MetState:
-        key = (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second)
+        key = _time_key(time)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -192,63 +265,72 @@ class Climatology(MetProvider):
             return surf[name]
         return self._three_d_field(time, name)
 
-    # ------------------------------------------------------------------ building blocks
-    def itcz_latitude(self, season: Season) -> np.ndarray:
-        """ITCZ latitude [deg] per cell: ocean 4 + 6 s_ocean, land (monsoons) 2 + 14 s_land."""
-        ls = self.land_smooth
-        return (1.0 - ls) * (4.0 + 6.0 * season.s_ocean) + ls * (2.0 + 14.0 * season.s_land)
+    def cell_sampler(self, names, cells):
+        """Fast path for spin-ups: ``sample(time) -> CellFields`` of surface fields on ``cells`` only.
 
-    def precip_mm_day(self, season: Season) -> np.ndarray:
-        """Precipitation [mm day-1] (GPCP-like; see module docstring)."""
+        ``cells``: flat indices into (nlat, nlon) (e.g. the land cells). Only these cells are evaluated
+        (the global air-mass scaling of ``ps`` still uses the whole grid, once per season record), and
+        the values are identical to ``at(time)[name].ravel()[cells]``. Fresh arrays for every call.
+        """
+        names = tuple(names)
+        bad = [n for n in names if n not in SURFACE_FIELDS]
+        if bad:
+            raise ValueError(f"cell_sampler: {bad} are not surface fields of the climatology; known: "
+                             f"{list(SURFACE_FIELDS)}")
+        sel = _Cells(self, np.asarray(cells))
+        static = {"sss": self.sss.ravel()[sel.cells], "land_fraction": self.land.ravel()[sel.cells]}
+
+        def sample(time: cftime.datetime) -> CellFields:
+            makers = self._surface_makers(sel, time)
+            return CellFields(time, cells, {n: (makers[n]() if n in makers else static[n].copy()) for n in names})
+
+        return sample
+
+    # ------------------------------------------------------------------ static tables
+    def _static_table(self) -> np.ndarray:
+        """Time-invariant per-cell inputs of the surface kernels, rows named by ``met_clim.STATIC``."""
         p = self.p
-        lat, ls = self.lat, self.land_smooth
-        lat_i = self.itcz_latitude(season)
-        warm_pool = 1.0 + 0.25 * np.cos(np.deg2rad(self.lon - 140.0)) * (1.0 - ls)
-        itcz = p["precip_itcz"] * _gauss(lat, lat_i, 8.0) * warm_pool
-        storm = p["precip_storm_track"] * (_gauss(lat, 46.0, 11.0) * (1.0 - 0.4 * ls) + _gauss(lat, -48.0, 11.0))
-        background = 1.2 - 0.8 * self.sinlat**2
-        desert = 1.0 - 0.85 * ls * _gauss(np.abs(lat), 24.0, 9.0) * (1.0 - _gauss(lat, lat_i, 12.0))
-        dry_east_ocean = 1.0 - 0.4 * (1.0 - ls) * _gauss(np.abs(lat), 22.0, 7.0)
-        return (itcz + storm + background) * desert * dry_east_ocean
-
-    def cloud_fraction(self, precip_mm_day: np.ndarray) -> np.ndarray:
-        ls = self.land_smooth
-        c = (0.38 + 0.40 * (1.0 - np.exp(-precip_mm_day / 3.0)) + 0.25 * _gauss(np.abs(self.lat), 58.0, 14.0)
-             + 0.15 * (1.0 - ls) * _gauss(np.abs(self.lat), 20.0, 8.0)
-             + 0.15 * np.clip((np.abs(self.lat) - 65.0) / 15.0, 0.0, 1.0))
-        return np.clip(c, 0.05, 0.95)
-
-    def cloud_transmission(self, cloud):
-        return 1.0 - self.p["cloud_attenuation"] * cloud ** self.p["cloud_exponent"]
-
-    def sea_surface_temperature_raw(self, season: Season) -> np.ndarray:
-        """SST [K] without the sea-ice clamp (open-ocean profile)."""
-        p = self.p
-        lat, lon = self.lat, self.lon
-        lat_th = 4.0 + 3.0 * season.s_ocean
-        x2 = np.sin(np.deg2rad(lat - lat_th)) ** 2
-        frac = 1.0 - 0.489 * x2 - 0.829 * x2 * x2
-        tf = T_SEAWATER_FREEZE
-        t = tf + (p["sst_max"] + 273.15 - tf) * frac
-        hemi = np.where(lat > 0, 1.0, 0.7)
-        t = t + p["sst_seasonal_amplitude"] * hemi * np.abs(np.sin(2.0 * self.philat)) * self.sgn * season.s_ocean
-        # cold tongue and eastern-boundary upwelling; North Atlantic Drift
-        t = t - 3.0 * _gauss(lat, -1.0, 5.0) * _gauss(lon, -100.0, 25.0)
+        lat, lon, ls, lf = self.lat, self.lon, self.land_smooth, self.land
+        alat = np.abs(lat)
+        lapse = self.lapse_rate()
+        t_ann = 300.0 - 42.0 * self.sinlat**2 - 12.0 * np.clip((-lat - 65.0) / 25.0, 0.0, 1.0)
+        # cold tongue and eastern-boundary upwelling (-); North Atlantic Drift (+)
+        sst_anom = -3.0 * _gauss(lat, -1.0, 5.0) * _gauss(lon, -100.0, 25.0)
         for lo, la in ((-122.0, 32.0), (-78.0, -18.0), (11.0, -20.0), (-18.0, 22.0)):
-            t = t - 2.0 * _gauss(lat, la, 8.0) * _gauss(lon, lo, 8.0)
-        t = t + 4.0 * _gauss(lat, 58.0, 9.0) * _gauss(lon, -20.0, 25.0)
-        return np.maximum(t, tf)
+            sst_anom = sst_anom - 2.0 * _gauss(lat, la, 8.0) * _gauss(lon, lo, 8.0)
+        sst_anom = sst_anom + 4.0 * _gauss(lat, 58.0, 9.0) * _gauss(lon, -20.0, 25.0)
+        cols = {
+            "lat": lat,
+            "land": lf,
+            "land_smooth": ls,
+            "p_warm": 1.0 + 0.25 * np.cos(np.deg2rad(lon - 140.0)) * (1.0 - ls),
+            "p_storm": p["precip_storm_track"] * (_gauss(lat, 46.0, 11.0) * (1.0 - 0.4 * ls)
+                                                  + _gauss(lat, -48.0, 11.0)),
+            "p_background": 1.2 - 0.8 * self.sinlat**2,
+            "p_desert": 0.85 * ls * _gauss(alat, 24.0, 9.0),
+            "p_dry_east": 1.0 - 0.4 * (1.0 - ls) * _gauss(alat, 22.0, 7.0),
+            "c_storm": 0.25 * _gauss(alat, 58.0, 14.0),
+            "c_strato": 0.15 * (1.0 - ls) * _gauss(alat, 20.0, 8.0),
+            "c_polar": 0.15 * np.clip((alat - 65.0) / 15.0, 0.0, 1.0),
+            "sst_anom": sst_anom,
+            "ice_lon": 4.0 * _gauss(lon, 15.0, 35.0),
+            "t_land_ann": t_ann - lapse * self.height,
+            "half_lapse_h": 0.5 * lapse * self.height,
+            "height": self.height,
+            "slp0": (1011.0 + 8.0 * _gauss(lat, 32.0, 10.0) + 9.0 * _gauss(lat, -32.0, 10.0)
+                     - 6.0 * _gauss(lat, 60.0, 10.0) - 23.0 * _gauss(lat, -63.0, 8.0)),
+            "slp_lon": _gauss(lon, 100.0, 30.0),
+            "slp_lat": _gauss(lat, 50.0, 12.0),
+            "damp": 1.0 - 0.4 * lf,
+            "sigma": (4.0 + 3.5 * _gauss(alat, 50.0, 15.0)) * (1.0 - 0.4 * lf),
+            "h_ocean": p["pbl_ocean"] * (1.0 + 0.5 * _gauss(alat, 50.0, 12.0)),
+        }
+        if tuple(cols) != met_clim.STATIC:
+            raise RuntimeError("climatology static table out of sync with the met_clim kernel")
+        return np.ascontiguousarray(np.stack([np.broadcast_to(v, self.grid.shape).ravel() for v in cols.values()],
+                                             axis=1))
 
-    def sea_ice(self, season: Season) -> np.ndarray:
-        lat, lon = self.lat, self.lon
-        edge_n = 70.0 + 8.0 * season.s_ice + 4.0 * _gauss(lon, 15.0, 35.0)
-        edge_s = 65.5 - 6.5 * season.s_ice
-        conc_n = 0.90 - 0.05 * season.s_ice  # 0.95 in winter, 0.85 in summer
-        conc_s = 0.90 + 0.05 * season.s_ice
-        north = conc_n * np.clip(0.5 + (lat - edge_n) / 4.0, 0.0, 1.0)
-        south = conc_s * np.clip(0.5 + (-lat - edge_s) / 4.0, 0.0, 1.0)
-        return np.where(lat > 0, north, south)
-
+    # ------------------------------------------------------------------ building blocks (latitude rows)
     def sea_surface_salinity(self) -> np.ndarray:
         lat, lon = self.lat, self.lon
         s = 34.6 + 1.3 * _gauss(np.abs(lat), 24.0, 10.0) - 0.7 * _gauss(lat, 7.0, 6.0)
@@ -258,54 +340,58 @@ class Climatology(MetProvider):
         s = s + 3.0 * _gauss(lat, 37.0, 4.0) * _gauss(lon, 18.0, 12.0)
         return s
 
-    def land_temperature_parts(self):
-        """Annual-mean land 2-m temperature at the surface height [K] and the seasonal half range [K]."""
-        t_ann = 300.0 - 42.0 * self.sinlat**2 - 12.0 * np.clip((-self.lat - 65.0) / 25.0, 0.0, 1.0)
-        amp = self.p["t2m_land_seasonal_amplitude"] * np.abs(self.sinlat) ** 1.3
-        return t_ann - self.lapse_rate() * self.height, amp
-
-    def land_temperature(self, season: Season) -> np.ndarray:
-        """Daily-mean land 2-m temperature [K] without the diurnal cycle."""
-        t_ann, amp = self.land_temperature_parts()
-        return t_ann + amp * self.sgn * season.s_land
-
-    def lapse_rate(self) -> np.ndarray:
+    def lapse_rate(self, lat=None) -> np.ndarray:
+        """Tropospheric lapse rate [K m-1] at latitude ``lat`` (default: every cell)."""
         p = self.p
-        return p["lapse_rate_tropics"] + (p["lapse_rate_pole"] - p["lapse_rate_tropics"]) * self.sinlat**2
+        s2 = self.sinlat**2 if lat is None else np.sin(np.deg2rad(lat)) ** 2
+        return p["lapse_rate_tropics"] + (p["lapse_rate_pole"] - p["lapse_rate_tropics"]) * s2
 
-    def ice_temperature(self, season: Season) -> np.ndarray:
-        t_ann = 300.0 - 42.0 * self.sinlat**2
-        return np.minimum(t_ann + 15.0 * np.abs(self.sinlat) * self.sgn * season.s_land, 271.0)
+    def itcz_latitude(self, season: Season) -> np.ndarray:
+        """ITCZ latitude [deg] per cell: ocean 4 + 6 s_ocean, land (monsoons) 2 + 14 s_land."""
+        ls = self.land_smooth
+        return (1.0 - ls) * (4.0 + 6.0 * season.s_ocean) + ls * (2.0 + 14.0 * season.s_land)
 
-    def daily_mean_t2m(self, season: Season, sst: np.ndarray, ice: np.ndarray) -> np.ndarray:
-        lf = self.land
-        ocean = (1.0 - ice) * (sst - 1.0) + ice * self.ice_temperature(season)
-        return lf * self.land_temperature(season) + (1.0 - lf) * ocean
+    def _land_amplitude(self, sinlat):
+        return self.p["t2m_land_seasonal_amplitude"] * np.abs(sinlat) ** 1.3
 
-    def sea_level_pressure(self, season: Season) -> np.ndarray:
-        lat, lon = self.lat, self.lon
-        slp = (1011.0 + 8.0 * _gauss(lat, 32.0, 10.0) + 9.0 * _gauss(lat, -32.0, 10.0)
-               - 6.0 * _gauss(lat, 60.0, 10.0) - 23.0 * _gauss(lat, -63.0, 8.0)
-               - 18.0 * season.s_land * _gauss(lon, 100.0, 30.0) * _gauss(lat, 50.0, 12.0))
-        return slp * 100.0
+    def _season_rows(self, time: cftime.datetime) -> np.ndarray:
+        """Latitude-only seasonal terms of the surface at ``time`` (rows named by ``met_clim.ROWS``)."""
+        p = self.p
+        lat, sinlat, sgn = self._rlat, self._rsin, self._rsgn
+        season = Season(time)
+        # zonal SST profile about the thermal equator + hemispheric seasonal term
+        lat_th = 4.0 + 3.0 * season.s_ocean
+        x2 = np.sin(np.deg2rad(lat - lat_th)) ** 2
+        frac = 1.0 - 0.489 * x2 - 0.829 * x2 * x2
+        tf = T_SEAWATER_FREEZE
+        sst = tf + (p["sst_max"] + 273.15 - tf) * frac
+        hemi = np.where(lat > 0, 1.0, 0.7)
+        sst = sst + p["sst_seasonal_amplitude"] * hemi * np.abs(np.sin(2.0 * np.deg2rad(lat))) * sgn * season.s_ocean
+        # sea-ice air temperature; land seasonal terms (now, 30 days earlier, the lagged soil wave)
+        t_ice = np.minimum(300.0 - 42.0 * sinlat**2 + 15.0 * np.abs(sinlat) * sgn * season.s_land, 271.0)
+        amp = self._land_amplitude(sinlat)
+        lag30 = Season(time, lag_days=30.0)
+        omega = 2.0 * np.pi / (YEAR_DAYS * 86400.0)
+        d = np.sqrt(2.0 * p["soil_diffusivity"] / omega)
+        z = p["soil_depth"]
+        soil = Season(time, lag_days=(z / d) / (2.0 * np.pi) * YEAR_DAYS)
+        sun = SolarGeometry(time)
+        u10, v10 = self.surface_wind_rows(season)
+        rows = (sst, t_ice, amp * sgn * season.s_land, amp * sgn * lag30.s_land,
+                amp * np.exp(-z / d) * sgn * soil.s_land, sun.daily_mean_toa(lat, p["solar_constant"]), u10, v10)
+        return np.ascontiguousarray(np.stack(rows))
 
-    def surface_pressure(self, season: Season, t2m_daily: np.ndarray) -> np.ndarray:
-        t_mean = t2m_daily + 0.5 * self.lapse_rate() * self.height
-        ps = self.sea_level_pressure(season) * np.exp(-G0 * self.height / (R_DRY * t_mean))
-        area = self.grid.area
-        mean = float(np.sum(ps * area) / np.sum(area))
-        return ps * (self.p["ps_global_mean"] / mean)
-
-    def surface_wind(self, season: Season, lat_i_zonal: float):
-        """10-m zonal and meridional wind [m s-1] (without synoptic variability)."""
-        lat = self.lat
+    def surface_wind_rows(self, season: Season):
+        """Zonal-mean 10-m zonal and meridional wind [m s-1] per grid row, before the damping over land
+        (x(1 - 0.4 land fraction)) and without synoptic variability: trades, westerlies, polar easterlies;
+        the lower branch of the overturning cells."""
+        lat = self._rlat
         ut = self.p["trade_wind_speed"]
-        u = (-ut * (_gauss(lat, lat_i_zonal + 11.0, 8.0) + _gauss(lat, lat_i_zonal - 15.0, 9.0))
+        lat_i = 5.0 + 9.0 * season.s_hadley
+        u = (-ut * (_gauss(lat, lat_i + 11.0, 8.0) + _gauss(lat, lat_i - 15.0, 9.0))
              + 6.0 * (1.0 - 0.3 * season.s_land) * _gauss(lat, 47.0 + 2.0 * season.s_land, 11.0)
              + 8.0 * _gauss(lat, -50.0, 10.0) - 3.0 * _gauss(np.abs(lat), 72.0, 7.0))
-        v = self.surface_meridional_wind(season)
-        damp = 1.0 - 0.4 * self.land
-        return u * damp, v * damp
+        return u, self.surface_meridional_wind(season, lat)
 
     # ---- overturning (shared by the surface wind and the 3-D mass fluxes)
     def overturning_cells(self, season: Season):
@@ -335,153 +421,150 @@ class Climatology(MetProvider):
         x = (lat - lat_s) / (lat_n - lat_s)
         return np.where((x > 0) & (x < 1), np.sin(np.pi * np.clip(x, 0, 1)), 0.0)
 
-    def surface_meridional_wind(self, season: Season) -> np.ndarray:
+    def surface_meridional_wind(self, season: Season, lat=None) -> np.ndarray:
         """Lower-branch meridional wind [m s-1]: ``g A L(lat) / (2 a cos(lat) (ps - p_top))``
-        (the surface limit of ``v = g dPsi/dp / (2 pi a cos lat)`` for ``Psi = A L sin(pi x)``)."""
+        (the surface limit of ``v = g dPsi/dp / (2 pi a cos lat)`` for ``Psi = A L sin(pi x)``), at
+        latitudes ``lat`` (default: every cell)."""
+        lat = self.lat if lat is None else np.asarray(lat, dtype=np.float64)
         a = self.grid.radius
-        cosl = np.maximum(np.cos(self.philat), 0.05)
-        v = np.zeros(self.grid.shape)
+        cosl = np.maximum(np.cos(np.deg2rad(lat)), 0.05)
+        v = np.zeros(lat.shape)
         for amp, la, lb, ptop in self.overturning_cells(season):
-            v += G0 * amp * self._cell_shape(self.lat, la, lb) / (2.0 * a * cosl * (1.0e5 - ptop))
+            v += G0 * amp * self._cell_shape(lat, la, lb) / (2.0 * a * cosl * (1.0e5 - ptop))
         return v
 
     # ------------------------------------------------------------------ surface fields
+    #: The season-dependent part of the surface is evaluated once a day (00 UTC) and interpolated
+    #: linearly in time; the time-of-day part is exact at every time.
+    SEASON_RECORD_SECONDS = 86400
+
+    def _season_params(self, time: cftime.datetime) -> np.ndarray:
+        p = self.p
+        season, lag30 = Season(time), Season(time, lag_days=30.0)
+        vals = {
+            "s_land": season.s_land, "s_ocean": season.s_ocean, "s_ice": season.s_ice,
+            "s_land_lag": lag30.s_land, "s_ocean_lag": lag30.s_ocean, "precip_itcz": p["precip_itcz"],
+            "cloud_attenuation": p["cloud_attenuation"], "cloud_exponent": p["cloud_exponent"],
+            "rh_surface_ocean": p["rh_surface_ocean"], "t_seawater_freeze": T_SEAWATER_FREEZE, "r_dry": R_DRY,
+            "rho_cp_ch": RHO_AIR_SFC * CP_DRY * 1.1e-3, "ln_z_ratio": float(np.log(10.0 / 0.1)),
+            "karman": KARMAN, "psychrometric": GAMMA_PSY, "latent_heat": L_VAP,
+        }
+        return np.array([vals[k] for k in met_clim.SEASON_PARAMS], dtype=np.float64)
+
+    def _ps_scale(self, time: cftime.datetime, ps_raw_all: np.ndarray | None = None) -> float:
+        """``ps_global_mean / <ps_raw>`` at a record time (area mean over the whole grid)."""
+        key = _time_key(time)
+        hit = self._ps_scales.get(key)
+        if hit is not None:
+            return hit
+        if ps_raw_all is None:
+            n = self._all.cells.size
+            rc = np.empty((n, len(met_clim.SEASON_CELL)))
+            rf = np.empty((len(met_clim.SEASON_FIELD), n))
+            met_clim.season_record(self._all.static, self._all.row, self._season_rows(time),
+                                   self._season_params(time), rc, rf, True, kernel_threads(3 * n))
+            ps_raw_all = np.ascontiguousarray(rc[:, met_clim.SEASON_CELL.index("ps")])
+        area = self.grid.area
+        mean = float(np.sum(ps_raw_all.reshape(self.grid.shape) * area) / np.sum(area))
+        scale = self.p["ps_global_mean"] / mean
+        self._ps_scales[key] = scale
+        while len(self._ps_scales) > 8:
+            self._ps_scales.popitem(last=False)
+        return scale
+
+    def _season_record(self, sel: _Cells, time: cftime.datetime):
+        """Season part of the surface on the cells of ``sel`` at a record time (cached per selection):
+        ``(rec_cell (ncell, SEASON_CELL), rec_field (SEASON_FIELD, ncell))``."""
+        key = _time_key(time)
+        hit = sel.records.get(key)
+        if hit is not None:
+            return hit
+        n = sel.cells.size
+        rc = np.empty((n, len(met_clim.SEASON_CELL)))
+        rf = np.empty((len(met_clim.SEASON_FIELD), n))
+        met_clim.season_record(sel.static, sel.row, self._season_rows(time), self._season_params(time), rc, rf,
+                               False, kernel_threads(30 * n))
+        ips = met_clim.SEASON_CELL.index("ps")
+        rc[:, ips] *= self._ps_scale(time, np.ascontiguousarray(rc[:, ips]) if sel.full else None)
+        sel.records[key] = (rc, rf)
+        while len(sel.records) > 3:
+            sel.records.popitem(last=False)
+        return rc, rf
+
+    def _solar_tables(self, sun: SolarGeometry):
+        """Per-row and per-column solar terms at one instant (``met_clim.LAT_TAB``, ``met_clim.LON_TAB``):
+        ``sin(lat) sin(decl)``, ``cos(lat) cos(decl)``, the sunset hour angle and its sine; the hour angle,
+        its cosine and the phase of the diurnal 2-m temperature cycle (maximum at 15 h local solar time)."""
+        if not hasattr(self, "_trig_rows"):
+            phi = np.deg2rad(self._rlat)
+            self._trig_rows = (np.sin(phi), np.cos(phi), np.tan(phi))
+        sinp, cosp, tanp = self._trig_rows
+        lat_tab = np.empty((4, self.grid.nlat))
+        np.multiply(sinp, np.sin(sun.decl), out=lat_tab[0])
+        np.multiply(cosp, np.cos(sun.decl), out=lat_tab[1])
+        np.arccos(np.clip(-tanp * np.tan(sun.decl), -1.0, 1.0), out=lat_tab[2])
+        np.sin(lat_tab[2], out=lat_tab[3])
+        h = sun.hour_angle(self.grid.lon)
+        lst = np.rad2deg(h) / 15.0 + 12.0
+        lon_tab = np.empty((3, self.grid.nlon))
+        np.cos(h, out=lon_tab[0])
+        lon_tab[1] = h
+        np.cos(2.0 * np.pi * (lst - 15.0) / 24.0, out=lon_tab[2])
+        return lat_tab, lon_tab
+
+    def _diurnal_table(self, sel: _Cells, time: cftime.datetime, rc0, rc1, a: float) -> np.ndarray:
+        """The ``met_clim.DIURNAL`` fields on the cells of ``sel`` at ``time`` (fields, cells)."""
+        p = self.p
+        sun = SolarGeometry(time)
+        lat_tab, lon_tab = self._solar_tables(sun)
+        vals = {"alpha": a, "toa_scale": p["solar_constant"] * sun.dist_factor / 1361.0,
+                "s0": p["solar_constant"] * sun.dist_factor, "t2m_diurnal_amplitude": p["t2m_diurnal_amplitude"],
+                "par_fraction": p["par_fraction"], "pbl_night_land": p["pbl_night_land"],
+                "pbl_gamma_theta": p["pbl_gamma_theta"], "rho_cp": RHO_AIR_SFC * CP_DRY, "epsilon": EPSILON}
+        par = np.array([vals[k] for k in met_clim.DIURNAL_PARAMS], dtype=np.float64)
+        out = np.empty((len(met_clim.DIURNAL), sel.cells.size))
+        met_clim.surface_fields(sel.land, sel.row, sel.col, rc0, rc1, lat_tab, lon_tab, par, out,
+                                kernel_threads(10 * sel.cells.size))
+        return out
+
+    def _surface_makers(self, sel: _Cells, time: cftime.datetime, shape=None) -> dict:
+        """``name -> callable`` for every kernel surface field of ``sel`` at ``time``: the time-of-day
+        fields come from one kernel call on first use, the others are the season records interpolated."""
+        from esm.meteorology.massflux import lerp
+        t0, t1, a = self._record_time(time, self.SEASON_RECORD_SECONDS)
+        rc0, rf0 = self._season_record(sel, t0)
+        rc1, rf1 = (rc0, rf0) if a == 0.0 else self._season_record(sel, t1)
+        shape = shape or (sel.cells.size,)
+        memo = []
+
+        def diurnal(k):
+            if not memo:
+                memo.append(self._diurnal_table(sel, time, rc0, rc1, a))
+            return memo[0][k].reshape(shape)
+
+        makers = {name: (lambda k=k: diurnal(k)) for k, name in enumerate(met_clim.DIURNAL)}
+        makers.update({name: (lambda k=k: lerp(rf0[k], rf1[k], a).reshape(shape))
+                       for k, name in enumerate(met_clim.SEASON_FIELD)})
+        return makers
+
     def _surface(self, time: cftime.datetime) -> dict:
-        key = (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second)
+        """Every surface field on the grid at ``time`` (plus internal helpers ``_t2m_daily``, ``_cloud``,
+        ``_u10``, ``_v10``, ``_rh``, ``_lst`` reused by the 3-D fields), each computed on first access;
+        cached for the last few times."""
+        key = _time_key(time)
         hit = self._surf_cache.get(key)
         if hit is not None:
             return hit
-        p = self.p
-        lf = self.land
-        season = Season(time)
-        sun = SolarGeometry(time)
-        mu = sun.cos_zenith(self.lat, self.lon)
-        mu_pos = np.maximum(mu, 0.0)
-        lst = sun.local_solar_hour(self.lon)
-
-        precip_mmd = self.precip_mm_day(season)
-        cloud = self.cloud_fraction(precip_mmd)
-        trans = self.cloud_transmission(cloud)
-
-        # radiation: Haurwitz (1945) clear sky, Kasten & Czeplak (1980) clouds, Erbs et al. (1982) diffuse
-        toa_scale = p["solar_constant"] * sun.dist_factor / 1361.0
-        with np.errstate(divide="ignore", over="ignore"):
-            clear = np.where(mu > 1e-3, 1098.0 * toa_scale * mu * np.exp(-0.057 / np.maximum(mu, 1e-3)), 0.0)
-        sw = clear * trans
-        toa = p["solar_constant"] * sun.dist_factor * mu_pos
-        kt = np.where(toa > 1.0, sw / np.maximum(toa, 1.0), 0.0)
-        kd = np.where(kt <= 0.22, 1.0 - 0.09 * kt,
-                      np.where(kt <= 0.80, 0.9511 - 0.1604 * kt + 4.388 * kt**2 - 16.638 * kt**3 + 12.336 * kt**4,
-                               0.165))
-        diffuse = sw * np.clip(kd, 0.0, 1.0)
-
-        # ocean
-        sst_raw = self.sea_surface_temperature_raw(season)
-        ice = self.sea_ice(season)
-        sst = np.where(ice > 0.0, T_SEAWATER_FREEZE, sst_raw)
-        sss = self.sea_surface_salinity()
-
-        # temperatures
-        t_daily = self.daily_mean_t2m(season, sst, ice)
-        diurnal = p["t2m_diurnal_amplitude"] * (1.0 - 0.6 * cloud) * np.cos(2.0 * np.pi * (lst - 15.0) / 24.0)
-        t2m = t_daily + lf * diurnal
-
-        # surface pressure
-        ps = self.surface_pressure(season, t_daily)
-
-        # humidity: vapour pressure from daily-mean temperature and RH
-        rh_land = 0.35 + 0.45 * (1.0 - np.exp(-precip_mmd / 2.0))
-        rh = lf * rh_land + (1.0 - lf) * ((1.0 - ice) * p["rh_surface_ocean"] + ice * 0.9)
-        e = rh * saturation_vapour_pressure(t_daily)
-        e = np.minimum(e, saturation_vapour_pressure(t2m))
-        q2m = specific_humidity(e, ps)
-        vpd = np.maximum(saturation_vapour_pressure(t2m) - e, 0.0)
-
-        # soil: wetness from precipitation and Priestley-Taylor PET 30 days earlier
-        wet = self.soil_wetness(time)
-        soilm = 0.05 + (0.45 - 0.05) * wet
-        tsoil = self.soil_temperature(time)
-
-        # winds
-        lat_i_zonal = 5.0 + 9.0 * season.s_hadley
-        u10, v10 = self.surface_wind(season, lat_i_zonal)
-        sigma = (4.0 + 3.5 * _gauss(np.abs(self.lat), 50.0, 15.0)) * (1.0 - 0.4 * lf)
-        wind10 = np.sqrt(u10**2 + v10**2 + sigma**2)
-
-        # friction velocity
-        u = np.maximum(wind10, 0.5)
-        cd_ocean = (2.70 / u + 0.142 + 0.0764 * u) * 1e-3
-        ustar_ocean = np.sqrt(cd_ocean) * u
-        ustar_land = KARMAN * u / np.log(10.0 / 0.1)
-        ustar = np.maximum(lf * ustar_land + (1.0 - lf) * ustar_ocean, 0.02)
-
-        # sensible heat
-        bowen = 0.3 + 2.7 * (1.0 - wet) ** 2
-        sh_land = np.where(mu > 0.0, 0.6 * sw * bowen / (1.0 + bowen), -15.0)
-        t_air_ocean = np.where(ice > 0.0, sst + 1.0, sst - 1.0)  # open ocean: t2m = SST - 1 K; ice: air warmer
-        sh_ocean = RHO_AIR_SFC * CP_DRY * 1.1e-3 * wind10 * (sst - t_air_ocean)
-        shflx = lf * sh_land + (1.0 - lf) * sh_ocean
-
-        # skin temperature
-        t_skin_land = t2m + np.where(mu > 0.0, 0.012 * sw, -1.5)
-        tskin = lf * t_skin_land + (1.0 - lf) * ((1.0 - ice) * sst + ice * t2m)
-
-        # boundary layer: encroachment over land (Tennekes 1973)
-        pblh = self.boundary_layer_height(sun, trans, bowen, ice)
-
-        out = {
-            "ps": ps, "pblh": pblh, "ustar": ustar, "shflx": shflx, "t2m": t2m, "q2m": q2m, "vpd": vpd,
-            "tskin": tskin, "swdown": sw, "swdown_diffuse": diffuse, "par": p["par_fraction"] * sw,
-            "cos_sza": mu_pos, "precip": precip_mmd / 86400.0, "soilm": soilm, "tsoil": tsoil,
-            "wind10": wind10, "sst": sst, "sss": sss, "seaice": ice, "land_fraction": lf,
-            # internal helpers reused by the 3-D fields
-            "_t2m_daily": t_daily, "_cloud": cloud, "_u10": u10, "_v10": v10, "_rh": rh, "_lst": lst,
-        }
+        makers = self._surface_makers(self._all, time, self.grid.shape)
+        makers["sss"] = lambda: self.sss
+        makers["land_fraction"] = lambda: self.land
+        makers["_lst"] = lambda: np.broadcast_to(SolarGeometry(time).local_solar_hour(self.grid.lon)[None, :],
+                                                 self.grid.shape)
+        out = LazyFields(makers)
         self._surf_cache[key] = out
         while len(self._surf_cache) > 4:
             self._surf_cache.popitem(last=False)
         return out
-
-    def soil_wetness(self, time: cftime.datetime) -> np.ndarray:
-        """Budyko-type wetness ``W = P / (P + PET)`` from the fields 30 days earlier (soil memory)."""
-        season = Season(time, lag_days=30.0)
-        precip = self.precip_mm_day(season)
-        cloud = self.cloud_fraction(precip)
-        t = self.land_temperature(season)
-        # daily-mean surface shortwave: TOA x 0.75 clear-sky transmission x clouds; Rn ~ 0.6 SW
-        sun = SolarGeometry(time)
-        sw_day = sun.daily_mean_toa(self.lat, self.p["solar_constant"]) * 0.75 * self.cloud_transmission(cloud)
-        delta = saturation_slope(t)
-        pet = 1.26 * delta / (delta + GAMMA_PSY) * np.maximum(0.6 * sw_day, 0.0) / L_VAP * 86400.0  # mm/day
-        pet = np.where(t > T_FREEZE, pet, 0.2 * pet)
-        return precip / (precip + pet + 1e-6)
-
-    def soil_temperature(self, time: cftime.datetime) -> np.ndarray:
-        """Root-zone temperature [K]: annual wave damped by exp(-z/d) and lagged by z/d (heat conduction)."""
-        p = self.p
-        omega = 2.0 * np.pi / (YEAR_DAYS * 86400.0)
-        d = np.sqrt(2.0 * p["soil_diffusivity"] / omega)
-        z = p["soil_depth"]
-        season = Season(time, lag_days=(z / d) / (2.0 * np.pi) * YEAR_DAYS)
-        t_ann, amp = self.land_temperature_parts()
-        return t_ann + amp * np.exp(-z / d) * self.sgn * season.s_land
-
-    def boundary_layer_height(self, sun: SolarGeometry, trans, bowen, ice) -> np.ndarray:
-        p = self.p
-        lf = self.land
-        hn = p["pbl_night_land"]
-        # sensible heat H = fH S mu during the day; int_{sunrise}^{t} mu dt = I(h) / omega_earth
-        f_h = 0.6 * 0.75 * trans * bowen / (1.0 + bowen)
-        s0 = p["solar_constant"] * sun.dist_factor
-        integral = sun.daytime_integral(self.lat, self.lon) * 86400.0 / (2.0 * np.pi)  # seconds x mu
-        heat = f_h * s0 * integral / (RHO_AIR_SFC * CP_DRY)  # K m
-        mu = sun.cos_zenith(self.lat, self.lon)
-        day = mu > 0.0
-        h_land = np.where(day, np.sqrt(hn**2 + 2.0 * 1.4 * heat / p["pbl_gamma_theta"]), hn)
-        h_land = np.minimum(h_land, 4000.0)
-        h_ocean = p["pbl_ocean"] * (1.0 + 0.5 * _gauss(np.abs(self.lat), 50.0, 12.0))
-        h_ocean = (1.0 - ice) * h_ocean + ice * 300.0
-        return lf * h_land + (1.0 - lf) * h_ocean
 
     # ================================================================== 3-D fields
     # Formulas (-> observed climatology imitated):
@@ -509,13 +592,9 @@ class Climatology(MetProvider):
     #   ~700 hPa), I_trop the ITCZ/monsoon band (same latitude as the precipitation) with a late-
     #   afternoon maximum over land (Dai 2001), I_storm the storm tracks -> MERRA-2 CMFMC.
     #   dtrain = max(M_k - M_{k+1}, 0) (net detrainment where the updraft weakens).
-    # t, qv, cmfmc and dtrain are evaluated at the 3-hourly record times and interpolated linearly
-    # in time (as reanalysis fields are); u and v are evaluated at the requested time.
-    def _tropopause_pressure(self):
-        p = self.p
-        w = 0.5 + 0.5 * np.tanh((np.abs(self.lat) - 32.0) / 8.0)
-        return p["tropopause_p_tropics"] + (p["tropopause_p_pole"] - p["tropopause_p_tropics"]) * w
-
+    # t, qv and the updraft shapes S are evaluated at daily, the updraft intensities at 3-hourly record
+    # times, and interpolated linearly in time (as reanalysis fields are); u and v are evaluated at the
+    # requested time.
     def _eddies(self):
         if getattr(self, "_eddy_field", None) is None:
             from esm.meteorology.eddies import EddyField
@@ -524,22 +603,18 @@ class Climatology(MetProvider):
                                          p["eddy_velocity"], p["eddy_velocity_tropics"])
         return self._eddy_field
 
-    def zonal_wind(self, season: Season, surf: dict, pm: np.ndarray, ps: np.ndarray) -> np.ndarray:
-        """Cell-centre zonal wind [m s-1] of the mean flow, (nlev, nlat, nlon)."""
-        lat = self.lat[None]
+    def _zonal_wind_rows(self, season: Season):
+        """Latitude factors (nlat) of the zonal wind: jets ``U_J (G(lat; jn) + G(lat; js))``, the tropical
+        upper easterlies (6 m/s) and the polar-night jets (see the formula comment above)."""
+        lat = self._rlat
         jn, js = 36.0 + 6.0 * season.s_land, -(37.5 - 7.5 * season.s_land)
         un = self.p["jet_speed"] * (1.0 - 0.35 * season.s_land)
         us = self.p["jet_speed"] * (1.0 + 0.2 * season.s_land)
-        lnp = np.log(pm)
-        g = np.exp(-(((lnp - np.log(20000.0)) / 1.1) ** 2))
-        u = g * (un * _gauss(lat, jn, 10.0) + us * _gauss(lat, js, 10.0))
-        lat_i = 5.0 + 9.0 * season.s_hadley
-        u -= 6.0 * _gauss(lat, lat_i, 15.0) * np.exp(-(((lnp - np.log(15000.0)) / 0.6) ** 2))
-        strat = np.clip((np.log(10000.0) - lnp) / np.log(100.0), 0.0, 1.5)
-        u += strat * ((10.0 - 30.0 * season.s_land) * _gauss(lat, 60.0, 12.0)
-                      + (20.0 + 40.0 * season.s_land) * _gauss(lat, -60.0, 12.0))
-        u += 1.2 * surf["_u10"][None] * np.exp(-(((ps[None] - pm) / 25000.0) ** 2))
-        return u
+        jet = un * _gauss(lat, jn, 10.0) + us * _gauss(lat, js, 10.0)
+        east = 6.0 * _gauss(lat, 5.0 + 9.0 * season.s_hadley, 15.0)
+        strat = ((10.0 - 30.0 * season.s_land) * _gauss(lat, 60.0, 12.0)
+                 + (20.0 + 40.0 * season.s_land) * _gauss(lat, -60.0, 12.0))
+        return jet, east, strat
 
     def overturning_fluxes(self, season: Season, ps: np.ndarray) -> np.ndarray:
         """Meridional mass fluxes of the mean meridional circulation [kg s-1], (nlev, nlat+1, nlon)."""
@@ -548,105 +623,169 @@ class Climatology(MetProvider):
         ps_f = np.empty((g.nlat + 1, g.nlon))
         ps_f[1:-1] = 0.5 * (ps[1:] + ps[:-1])
         ps_f[0], ps_f[-1] = ps[0], ps[-1]
-        psi = np.zeros((vc.nlev + 1, g.nlat + 1, g.nlon))
-        for amp, la, lb, ptop in self.overturning_cells(season):
-            shape = self._cell_shape(g.lat_edges, la, lb)
-            rows = np.nonzero(shape)[0]  # only the rows inside the cell
-            if rows.size == 0:
-                continue
-            psr = ps_f[rows]
-            pe = vc.ap[:, None, None] + vc.bp[:, None, None] * psr[None]
-            x = np.clip((psr[None] - pe) / (psr[None] - ptop), 0.0, 1.0)
-            psi[:, rows] += (amp / g.nlon) * shape[rows][None, :, None] * np.sin(np.pi * x)
-        mfy = psi[1:] - psi[:-1]
-        mfy[:, 0] = 0.0
-        mfy[:, -1] = 0.0
+        cells = self.overturning_cells(season)
+        amp = np.array([c[0] / g.nlon for c in cells])
+        ptop = np.array([c[3] for c in cells], dtype=np.float64)
+        shape = np.ascontiguousarray(np.stack([self._cell_shape(g.lat_edges, c[1], c[2]) for c in cells]))
+        mfy = np.empty((vc.nlev, g.nlat + 1, g.nlon))
+        met_clim.overturning_fluxes(ps_f, vc.ap, vc.bp, amp, ptop, shape, mfy, kernel_threads(10 * mfy.size))
         return mfy
 
-    def eddy_vertical_structure(self, pm: np.ndarray, ps: np.ndarray) -> np.ndarray:
-        x = np.clip((ps[None] - pm) / np.maximum(ps[None] - 25000.0, 1.0), 0.0, 1.0)
-        # equivalent barotropic: 0.6 at the surface, 1 at 250 hPa, decaying above; normalised to 1 at
-        # 500 hPa (for ps = 1000 hPa), the level of the eddy_velocity parameters
-        ref = 0.6 + 0.4 * np.sin(0.5 * np.pi * (50000.0 / 75000.0))
-        trop = 0.6 + 0.4 * np.sin(0.5 * np.pi * x)
-        above = np.exp(-np.clip(np.log(25000.0 / pm), 0.0, None) / 1.5)
-        return np.where(pm >= 25000.0, trop, above) / ref
+    #: ln of 200 hPa, 150 hPa, 100 hPa (jet, easterly and stratosphere levels) and of 100
+    _LN_CONST = np.log(np.array([20000.0, 15000.0, 10000.0, 100.0]))
+    #: eddy vertical structure 0.6 + 0.4 sin(pi/2 x) at 500 hPa for ps = 1000 hPa (normalisation)
+    _EDDY_REF = 0.6 + 0.4 * np.sin(0.5 * np.pi * (50000.0 / 75000.0))
 
-    #: The mean flow (jets, overturning) and the layer thickness are evaluated at "met record" times
-    #: every RECORD_SECONDS (like a reanalysis) and interpolated linearly in time; the eddies are
-    #: evaluated at the exact time. The mean flow changes on seasonal time scales, so this loses
-    #: nothing and keeps the cost per step low.
+    #: 3-D "met records", interpolated linearly in time (as reanalysis fields are): the mean flow (jets,
+    #: overturning, eddy weights), temperature, humidity and the updraft shapes depend on the season only
+    #: and are evaluated once a day (00 UTC, DAILY_RECORD_SECONDS); the convective intensities have a
+    #: diurnal cycle over land and are evaluated every RECORD_SECONDS. The eddies are exact in time.
     RECORD_SECONDS = 3 * 3600
+    DAILY_RECORD_SECONDS = 86400
 
-    def _record_time(self, time: cftime.datetime):
-        import datetime as _dt
-        midnight = cftime.datetime(time.year, time.month, time.day, calendar=time.calendar)
-        sec = (time - midnight).total_seconds()
-        k = int(np.floor(sec / self.RECORD_SECONDS))
-        t0 = midnight + _dt.timedelta(seconds=k * self.RECORD_SECONDS)
-        alpha = (sec - k * self.RECORD_SECONDS) / self.RECORD_SECONDS
-        return t0, t0 + _dt.timedelta(seconds=self.RECORD_SECONDS), alpha
+    def _record_time(self, time: cftime.datetime, spacing: int | None = None):
+        """``(t0, t1, alpha)``: the record times around ``time`` (every ``spacing`` s from midnight,
+        default RECORD_SECONDS) and the interpolation weight of t1."""
+        step = self.RECORD_SECONDS if spacing is None else int(spacing)
+        sec = time.hour * 3600 + time.minute * 60 + time.second + time.microsecond * 1e-6
+        k = int(sec // step)
+        t0 = time - _dt.timedelta(seconds=sec - k * step) if sec != k * step else time
+        alpha = (sec - k * step) / step
+        return t0, t0 + _dt.timedelta(seconds=step), alpha
 
     def _mean_flow_record(self, time: cftime.datetime):
-        """``(mfx, mfy, dp, wc)`` of the mean flow at a record time (cached)."""
+        """``(mfx, mfy, ps, wc, div)`` of the mean flow at a record time (cached): zonal fluxes of the jets,
+        overturning fluxes, the surface pressure (the layer thickness is ``dap + dbp ps``), the eddies'
+        corner weights ``E(p) dp / g`` and the column divergence of the fluxes."""
         if not hasattr(self, "_records"):
             self._records = OrderedDict()
-        key = (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second)
+        key = _time_key(time)
         hit = self._records.get(key)
         if hit is not None:
             return hit
-        from esm.meteorology.eddies import EddyField
-        from esm.meteorology.massflux import face_thickness
         surf = self._surface(time)
-        ps = surf["ps"]
+        ps = np.ascontiguousarray(surf["ps"])
         season = Season(time)
         vc, g = self.vcoord, self.grid
-        dp = vc.layer_thickness(ps)
-        pm = vc.pressure_mid(ps)
-        u = self.zonal_wind(season, surf, pm, ps)
-        dpx, _ = face_thickness(dp)
-        mfx = 0.5 * (u + np.roll(u, 1, axis=2)) * dpx * (g.dy / G0)
+        shape3 = (vc.nlev,) + g.shape
+        jet, east, strat = self._zonal_wind_rows(season)
+        mfx, w = np.empty(shape3), np.empty(shape3)
+        met_clim.mean_flow_record(ps, vc.ap, vc.bp, np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp),
+                                  jet, east, strat, np.ascontiguousarray(surf["_u10"]), self._LN_CONST,
+                                  g.dy / G0, self._EDDY_REF, mfx, w, kernel_threads(30 * mfx.size))
         mfy = self.overturning_fluxes(season, ps)
-        wc = EddyField.corner_weights(dp, self.eddy_vertical_structure(pm, ps))
-        rec = (mfx, mfy, dp, wc)
+        wc = np.empty((vc.nlev, g.nlat + 1, g.nlon))
+        met_clim.corner_weights(w, wc, kernel_threads(4 * wc.size, streaming=True))
+        from esm.meteorology.massflux import column_divergence
+        rec = (mfx, mfy, ps, wc, column_divergence(mfx, mfy))
         self._records[key] = rec
         while len(self._records) > 3:
             self._records.popitem(last=False)
         return rec
 
+    def _eddies_on(self) -> bool:
+        p = self.p
+        return p["eddy_count"] > 0 and (p["eddy_velocity"] > 0 or p["eddy_velocity_tropics"] > 0)
+
+    def _fluxes(self, time: cftime.datetime, scratch: bool = False):
+        """Uncorrected face mass fluxes at ``time``, their column divergence and the records'
+        ``(ps0, ps1, alpha)``: mean flow + overturning (interpolated between record times) + eddies (exact
+        time), in one compiled pass. ``scratch``: into arrays reused from call to call (internal use only)."""
+        from esm._kernels import met_flux
+        t0, t1, a = self._record_time(time, self.DAILY_RECORD_SECONDS)
+        r0 = self._mean_flow_record(t0)
+        r1 = r0 if a == 0.0 else self._mean_flow_record(t1)
+        if scratch:
+            if getattr(self, "_scratch", None) is None:
+                self._scratch = (np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(self.grid.shape))
+            mfx, mfy, div = self._scratch
+        else:
+            mfx, mfy, div = np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(self.grid.shape)
+        eddies = self._eddies_on()
+        psi = np.ascontiguousarray(self._eddies().psi(time)) if eddies else np.zeros((1, 1))
+        met_flux.mean_and_eddy_fluxes_div(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, mfx, mfy, div,
+                                          kernel_threads(8 * mfx.size, streaming=True))
+        return mfx, mfy, div, (r0[2], r1[2], a)
+
     def raw_fluxes(self, time: cftime.datetime):
         """Uncorrected face mass fluxes ``(mfx, mfy, dp)`` at ``time``: mean flow + overturning
-        (interpolated between record times) + eddies (exact time)."""
-        t0, t1, a = self._record_time(time)
-        r0 = self._mean_flow_record(t0)
-        if a == 0.0:
-            mfx, mfy, dp, wc = (x.copy() for x in r0)
-        else:
-            r1 = self._mean_flow_record(t1)
-            from esm.meteorology.massflux import lerp
-            mfx, mfy, dp, wc = (lerp(x0, x1, a) for x0, x1 in zip(r0, r1))
-        if self.p["eddy_count"] > 0 and (self.p["eddy_velocity"] > 0 or self.p["eddy_velocity_tropics"] > 0):
-            self._eddies().add_mass_fluxes(time, wc, mfx, mfy)
-        return mfx, mfy, dp
+        (interpolated between record times) + eddies (exact time); ``dp`` the layer thickness
+        interpolated between the records."""
+        from esm.meteorology.massflux import lerp
+        mfx, mfy, _, (ps0, ps1, a) = self._fluxes(time)
+        vc = self.vcoord
+        return mfx, mfy, lerp(vc.layer_thickness(ps0), vc.layer_thickness(ps1), a)
 
     def _three_d_field(self, time: cftime.datetime, name: str) -> np.ndarray:
-        """u, v exactly at ``time`` (from the same fluxes as step_fluxes); t, qv, cmfmc, dtrain
-        interpolated linearly between the 3-hourly records (like a reanalysis)."""
-        if name in ("u", "v"):
-            from esm.meteorology.massflux import face_fluxes_to_centre_winds
-            mfx, mfy, dp = self.raw_fluxes(time)
-            u, v = face_fluxes_to_centre_winds(mfx, mfy, dp, self.grid)
-            return u if name == "u" else v
-        t0, t1, a = self._record_time(time)
-        r0 = self._three_d(t0)[name]
-        if a == 0.0:
-            return r0
+        """u, v exactly at ``time`` (from the same fluxes as step_fluxes); t, qv interpolated linearly
+        between daily records; cmfmc from the updraft shapes (daily records) and intensities (3-hourly
+        records, the diurnal cycle), each interpolated linearly, and dtrain from cmfmc."""
         from esm.meteorology.massflux import lerp
-        return lerp(r0, self._three_d(t1)[name], a)
+        if name in ("u", "v"):
+            from esm._kernels import met_flux
+            key = _time_key(time)
+            memo = getattr(self, "_winds", None)
+            if memo is None or memo[0] != key:
+                g, vc = self.grid, self.vcoord
+                mfx, mfy, _, (ps0, ps1, a) = self._fluxes(time, scratch=True)
+                dxe = g.dx_edge
+                g_dxe = np.where(dxe > 0, G0 / np.where(dxe > 0, dxe, 1.0), 0.0)
+                u, v = np.empty_like(mfx), np.empty_like(mfx)
+                met_flux.centre_winds_hybrid(mfx, mfy, ps0, ps1, a, np.ascontiguousarray(vc.dap),
+                                             np.ascontiguousarray(vc.dbp), G0 / g.dy, g_dxe, u, v,
+                                             kernel_threads(8 * u.size, streaming=True))
+                self._winds = memo = (key, (u, v))
+            u, v = memo[1]
+            return u if name == "u" else v
+        td0, td1, ad = self._record_time(time, self.DAILY_RECORD_SECONDS)
+        r0 = self._three_d(td0)
+        r1 = r0 if ad == 0.0 else self._three_d(td1)
+        if name in ("t", "qv"):
+            return lerp(r0[name], r1[name], ad)
+        # convection: intensities (2-D, diurnal cycle) between 3-hourly records, shapes between daily records
+        key = _time_key(time)
+        memo = getattr(self, "_conv", None)
+        if memo is None or memo[0] != key:
+            t0, t1, a = self._record_time(time)
+            c0 = self._convective_intensity(t0)
+            c1 = c0 if a == 0.0 else self._convective_intensity(t1)
+            i_trop, i_storm = (np.ascontiguousarray((1.0 - a) * x0 + a * x1) for x0, x1 in zip(c0, c1))
+            vc, g = self.vcoord, self.grid
+            # the shapes are not read on the interfaces above the updrafts' tops (zero in both records), where
+            # the kernel only writes zeros (numpy.zeros would not save the writes: arrays of this size come
+            # from the heap, where calloc clears them)
+            cmfmc, dtrain = np.empty((vc.nlev + 1,) + g.shape), np.empty((vc.nlev,) + g.shape)
+            met_clim.convection(r0["s1"], r1["s1"], r0["s2"], r1["s2"], ad, i_trop, i_storm,
+                                self.p["convective_mass_flux"], cmfmc, dtrain,
+                                kernel_threads(4 * cmfmc.size, streaming=True), r0["nz1"] | r1["nz1"],
+                                r0["nz2"] | r1["nz2"], False)
+            self._conv = memo = (key, {"cmfmc": cmfmc, "dtrain": dtrain})
+        return memo[1][name]
+
+    def _convective_intensity(self, time: cftime.datetime):
+        """Updraft intensities ``(I_trop, I_storm)`` (nlat, nlon) at a record time (cached): the ITCZ /
+        monsoon band with a late-afternoon maximum over land (Dai 2001) and the storm tracks."""
+        key = _time_key(time)
+        cache = self.__dict__.setdefault("_intensity", OrderedDict())
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        season = Season(time)
+        lst = SolarGeometry(time).local_solar_hour(self.grid.lon)[None, :]
+        diurnal = 1.0 + 0.5 * self.land * np.cos(2.0 * np.pi * (lst - 16.0) / 24.0)
+        warm_pool = 1.0 + 0.3 * np.cos(np.deg2rad(self.lon - 140.0)) * (1.0 - self.land_smooth)
+        i_trop = _gauss(self.lat, self.itcz_latitude(season), 7.0) * warm_pool * diurnal
+        winter_storm = 1.0 + 0.3 * np.where(self.lat > 0, -season.s_land, season.s_land)
+        i_storm = (_gauss(self.lat, 46.0, 10.0) + _gauss(self.lat, -48.0, 10.0)) * winter_storm
+        out = (np.ascontiguousarray(i_trop), np.ascontiguousarray(i_storm))
+        cache[key] = out
+        while len(cache) > 3:
+            cache.popitem(last=False)
+        return out
 
     def _three_d(self, time: cftime.datetime) -> dict:
-        """t, qv, cmfmc, dtrain at a record time (cached)."""
-        key = (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second, "3d")
+        """At a daily record time (cached): t, qv and the updraft shapes s1, s2 of the convection."""
+        key = _time_key(time)
         if not hasattr(self, "_records3d"):
             self._records3d = OrderedDict()
         hit = self._records3d.get(key)
@@ -655,51 +794,26 @@ class Climatology(MetProvider):
         p = self.p
         surf = self._surface(time)
         season = Season(time)
-        ps = surf["ps"]
-        vc = self.vcoord
-        pm = vc.pressure_mid(ps)
-        pe = vc.pressure_edges(ps)
-        # temperature
-        gam = self.lapse_rate()[None]
-        ts = surf["_t2m_daily"][None]
-        h = R_DRY * (ts - 3000.0 * gam) / G0
-        ptp = self._tropopause_pressure()[None]
-        z = h * np.log(ps[None] / pm)
-        ztp = h * np.log(ps[None] / np.minimum(ptp, 0.95 * ps[None]))
-        ttp = np.maximum(ts - gam * ztp, 190.0)
-        t_trop = ts - gam * z
-        t_strat = np.minimum(ttp + 2.0e-3 * np.maximum(z - ztp - 2000.0, 0.0), 268.0)
-        t_meso = 268.0 - 2.5e-3 * 7000.0 * np.log(np.maximum(100.0 / pm, 1.0))
-        t_strat = np.where(pm < 100.0, np.maximum(t_meso, 180.0), t_strat)
-        winter = np.where(self.lat > 0, -season.s_land, season.s_land)[None]
-        t_strat = t_strat - 15.0 * np.clip(winter, 0.0, 1.0) * _gauss(np.abs(self.lat), 80.0, 15.0)[None]
-        t = np.where(pm >= ptp, np.maximum(t_trop, ttp), t_strat)
-        # humidity
-        q_rel = np.clip((pm / ps[None] - 0.02) / 0.98, 0.0, 1.0) * surf["_rh"][None]
-        qsat = specific_humidity(np.minimum(saturation_vapour_pressure(t), 0.5 * pm), pm)
-        qv = np.where(pm >= ptp, np.maximum(q_rel * qsat, 2.5e-6), 2.5e-6)
-        # convection
-        lat_i = self.itcz_latitude(season)
-        lf = self.land
-        diurnal = 1.0 + 0.5 * lf * np.cos(2.0 * np.pi * (surf["_lst"] - 16.0) / 24.0)
-        warm_pool = 1.0 + 0.3 * np.cos(np.deg2rad(self.lon - 140.0)) * (1.0 - self.land_smooth)
-        i_trop = _gauss(self.lat, lat_i, 7.0) * warm_pool * diurnal
-        winter_storm = 1.0 + 0.3 * winter[0]
-        i_storm = (_gauss(self.lat, 46.0, 10.0) + _gauss(self.lat, -48.0, 10.0)) * winter_storm
-        mb = p["convective_mass_flux"]
-
-        def shape(ptop):
-            x = (ps[None] - pe) / (ps[None] - ptop)
-            inside = (x > 0.0) & (x < 1.0)
-            return np.where(inside, np.sin(np.pi * np.clip(x, 0.0, 1.0) ** 0.576), 0.0)
-
-        cmfmc = mb * (i_trop[None] * shape(15000.0) + 0.35 * i_storm[None] * shape(35000.0))
-        cmfmc[0] = 0.0
-        cmfmc[-1] = 0.0
-        dtrain = np.maximum(cmfmc[:-1] - cmfmc[1:], 0.0)
-        out = {"t": t, "qv": qv, "cmfmc": cmfmc, "dtrain": dtrain}
+        ps = np.ascontiguousarray(surf["ps"])
+        vc, g = self.vcoord, self.grid
+        # latitude rows: lapse rate, tropopause pressure, winter polar-vortex cooling
+        lat = self._rlat
+        lapse = self.lapse_rate(lat)
+        w = 0.5 + 0.5 * np.tanh((np.abs(lat) - 32.0) / 8.0)
+        ptrop = p["tropopause_p_tropics"] + (p["tropopause_p_pole"] - p["tropopause_p_tropics"]) * w
+        winter = np.where(lat > 0, -season.s_land, season.s_land)
+        cool = 15.0 * np.clip(winter, 0.0, 1.0) * _gauss(np.abs(lat), 80.0, 15.0)
+        shape3, shape_e = (vc.nlev,) + g.shape, (vc.nlev + 1,) + g.shape
+        t, qv, s1, s2 = np.empty(shape3), np.empty(shape3), np.empty(shape_e), np.empty(shape_e)
+        met_clim.thermo_record(ps, vc.ap, vc.bp, np.ascontiguousarray(surf["_t2m_daily"]),
+                               np.ascontiguousarray(surf["_rh"]), lapse, ptrop, cool, R_DRY, EPSILON, t, qv, s1, s2,
+                               kernel_threads(30 * t.size))
+        # interfaces where an updraft shape is nonzero somewhere (1) or zero on the whole interface (0)
+        nz1 = np.ascontiguousarray(np.any(s1 != 0.0, axis=(1, 2)), dtype=np.uint8)
+        nz2 = np.ascontiguousarray(np.any(s2 != 0.0, axis=(1, 2)), dtype=np.uint8)
+        out = {"t": t, "qv": qv, "s1": s1, "s2": s2, "nz1": nz1, "nz2": nz2}
         self._records3d[key] = out
-        while len(self._records3d) > 3:
+        while len(self._records3d) > 2:
             self._records3d.popitem(last=False)
         return out
 
@@ -718,11 +832,39 @@ class Climatology(MetProvider):
                              f"got shape {ps_start.shape}")
         if getattr(self, "_fixer", None) is None:
             self._fixer = PressureFixer(g)
+        from esm._kernels import met_flux
         mid = time + _dt.timedelta(seconds=dt / 2.0)
         end = time + _dt.timedelta(seconds=dt)
-        mfx, mfy, dp = self.raw_fluxes(mid)
+        t0, t1, a = self._record_time(mid, self.DAILY_RECORD_SECONDS)
+        r0 = self._mean_flow_record(t0)
+        r1 = r0 if a == 0.0 else self._mean_flow_record(t1)
         target = self._surface(end)["ps"]
-        mfx, mfy, ps_end, offset = self._fixer(mfx, mfy, dp, ps_start, target, dt)
+        # the raw fluxes' column divergence is that of the interpolated mean flow (divergence is linear;
+        # the eddies are non-divergent layer by layer), so the correction is known before the one pass
+        # that interpolates, adds the eddies and the correction (the same numbers, to round-off, as
+        # assembling the raw fluxes and then applying PressureFixer to them)
+        from esm.meteorology.massflux import lerp
+        fx, fy, offset = self._fixer.column_corrections(lerp(r0[4], r1[4], a), ps_start, target, dt)
+        vc = self.vcoord
+        # the correction of a face is shared among the layers by the face thickness of the hybrid coordinate,
+        # 2 dap_k + dbp_k S (S the sum of the two cells' surface pressures, interpolated between the records),
+        # over its column total T = S - 2 p_top: per column, a = 2 F / T and b = F S / T, and the correction
+        # of level k is a dap_k + b dbp_k (the same numbers as F dp_face,k / T, to round-off)
+        psl = (1.0 - a) * r0[2] + a * r1[2]
+        sx = np.roll(psl, 1, axis=1) + psl
+        cx = fx / (sx - 2.0 * vc.ptop)
+        ax, bx = np.ascontiguousarray(2.0 * cx), np.ascontiguousarray(cx * sx)
+        ay, by = np.zeros((g.nlat + 1, g.nlon)), np.zeros((g.nlat + 1, g.nlon))
+        sy = psl[:-1] + psl[1:]
+        cy = fy[1:-1] / (sy - 2.0 * vc.ptop)
+        ay[1:-1], by[1:-1] = 2.0 * cy, cy * sy
+        eddies = self._eddies_on()
+        psi = np.ascontiguousarray(self._eddies().psi(mid)) if eddies else np.zeros((1, 1))
+        mfx, mfy, div = np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(g.shape)
+        met_flux.corrected_fluxes(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, ax, bx, ay, by,
+                                  np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp), mfx, mfy, div,
+                                  kernel_threads(8 * mfx.size, streaming=True))
+        ps_end = ps_start - G0 * dt * div / g.area
         err = float(np.max(np.abs(ps_end - (target + offset))))
         if err > self.p["fixer_tolerance"]:
             raise RuntimeError(f"pressure fixer at {time}: corrected fluxes miss the target surface pressure "

@@ -57,6 +57,7 @@ class EddyField:
         self.lat_c = np.deg2rad(grid.lat_edges)  # corners: latitude edges
         self.lon_c = np.deg2rad(grid.lon_edges[:-1])  # corners: west edges (periodic)
         self.scale = {True: 1.0, False: 1.0}
+        self._packets: dict[int, tuple] = {}  # n -> (packet, amplitude, latitude profile), see _packet_terms
         if self.count > 0:
             self._normalise()
 
@@ -79,6 +80,21 @@ class EddyField:
         return {"storm": storm, "lat0": lat0, "m": m, "c": c, "width": width, "theta": theta,
                 "birth": n * self.spacing}
 
+    def _packet_terms(self, n: int):
+        """``(packet, amplitude before normalisation, latitude profile at the corners)`` of packet ``n``,
+        cached while it lives (a packet's parameters are fixed; only its phase and envelope change)."""
+        hit = self._packets.get(n)
+        if hit is None:
+            pk = self.packet(n)
+            coslat = np.cos(self.lat_c)
+            coslat[0] = coslat[-1] = 0.0
+            row = np.exp(-((np.rad2deg(self.lat_c) - pk["lat0"]) / pk["width"]) ** 2) * coslat
+            hit = (pk, self._amplitude(pk), row)
+            if len(self._packets) > 4 * max(self.count, 1):  # drop packets no longer alive
+                self._packets.clear()
+            self._packets[n] = hit
+        return hit
+
     def _packets_alive(self, t: float):
         first = int(np.floor((t - self.tau) / self.spacing)) + 1
         last = int(np.floor(t / self.spacing))
@@ -92,27 +108,27 @@ class EddyField:
             return np.zeros((nc, self.grid.nlon))
         a = self.grid.radius
         rows, coefs_c, coefs_s, ms = [], [], [], []
-        coslat = np.cos(self.lat_c)
-        coslat[0] = coslat[-1] = 0.0
         for n in self._packets_alive(t):  # ~count packets, not grid cells
-            pk = self.packet(n)
+            pk, amplitude, row = self._packet_terms(n)
             if which is not None and pk["storm"] != which:
                 continue
             age = t - pk["birth"]
             env = np.sin(np.pi * age / self.tau) ** 2
             omega = pk["m"] * pk["c"] / (a * np.cos(np.deg2rad(pk["lat0"])))
             phase = pk["theta"] - omega * age
-            amp = env * self.scale[pk["storm"]] * self._amplitude(pk)
-            rows.append(np.exp(-((np.rad2deg(self.lat_c) - pk["lat0"]) / pk["width"]) ** 2) * coslat)
+            amp = env * self.scale[pk["storm"]] * amplitude
+            rows.append(row)
             coefs_c.append(amp * np.cos(phase))
             coefs_s.append(amp * np.sin(phase))
             ms.append(pk["m"])
         if not rows:
             return np.zeros((nc, self.grid.nlon))
-        G = np.array(rows).T  # (nc, np)
+        from esm._kernels import met_flux
         ml = np.array(ms)[:, None] * self.lon_c[None, :]
         Z = np.array(coefs_c)[:, None] * np.cos(ml) - np.array(coefs_s)[:, None] * np.sin(ml)  # (np, nlon)
-        return G @ Z
+        out = np.empty((nc, self.grid.nlon))
+        met_flux.packet_sum(np.ascontiguousarray(rows), np.ascontiguousarray(Z), out)  # sum_n G[n] Z[n]
+        return out
 
     def _amplitude(self, pk) -> float:
         """Amplitude giving a packet peak speed of ~1 m/s before normalisation."""
@@ -161,11 +177,13 @@ class EddyField:
         """Add the eddy mass fluxes at ``time`` to ``mfx``/``mfy`` in place (compiled kernel; same
         fluxes as :meth:`mass_fluxes`)."""
         from esm._kernels import met_flux
+        from esm.meteorology.massflux import kernel_threads
         nlev, nlat, nlon = mfx.shape
         if wc.shape != (nlev, nlat + 1, nlon) or mfy.shape != (nlev, nlat + 1, nlon):
             raise ValueError(f"eddy fluxes: wc {wc.shape}, mfx {mfx.shape}, mfy {mfy.shape} do not match")
         psi = np.ascontiguousarray(self.psi(time))
-        met_flux.add_streamfunction_fluxes(np.ascontiguousarray(wc, dtype=np.float64), psi, mfx, mfy)
+        wc = np.ascontiguousarray(wc, dtype=np.float64)
+        met_flux.add_streamfunction_fluxes(wc, wc, 0.0, psi, mfx, mfy, kernel_threads(4 * mfx.size, streaming=True))
 
     def mass_fluxes(self, time, wc: np.ndarray):
         """Eddy mass fluxes ``(mfx, mfy)`` [kg s-1] at ``time`` for corner weights ``wc``

@@ -47,6 +47,32 @@ except ImportError as exc:  # pragma: no cover - build problem
                       "'python setup.py build_ext --inplace' (or reinstall esm)") from exc
 
 
+#: Work (array elements x a rough cost per element) below which a compute-bound kernel call runs on one
+#: thread: below ~2e6 a call takes a few milliseconds and starting a thread team costs more than it
+#: saves (far more on an oversubscribed machine, where a thread team waits for a free core).
+SMALL_WORK = 2_000_000
+
+
+def kernel_threads(work: float, streaming: bool = False) -> int:
+    """OpenMP threads for a kernel call of ``work`` element updates (honours ``OMP_NUM_THREADS``).
+
+    ``streaming``: a kernel doing a few flops per element it loads (interpolation in time, flux
+    assembly, divergences, the fixer's correction) is limited by memory bandwidth, and runs on one
+    thread: on the 2-core development machine a second thread gained < 1.3x when idle and cost 2-3x
+    under the usual load of other jobs (threads wait for a free core at every parallel region). The
+    climatology's step kernels (fluxes, convection) now have a single parallel region (blocks of rows
+    through all levels), which removes that wait; even so, under a load of ~4.3 on 2 cores, one thread
+    was faster (met step 123-129 ms against 141-159 ms on two threads, three alternating runs; kernels
+    alone 30 / 16 / 6 ms against 34 / 20 / 10 ms for fluxes / convection / lerp), so they stay on one
+    thread here (on a node with free cores and more memory channels threads may pay: not measured).
+    """
+    from esm._kernels import _build_info
+
+    if streaming or work < SMALL_WORK:
+        return 1
+    return max(1, int(_build_info.max_threads()))
+
+
 def _c64(a, name, shape=None):
     a = np.ascontiguousarray(a, dtype=np.float64)
     if shape is not None and a.shape != tuple(shape):
@@ -59,7 +85,7 @@ def lerp(x0: np.ndarray, x1: np.ndarray, a: float) -> np.ndarray:
     x0 = _c64(x0, "x0")
     x1 = _c64(x1, "x1", x0.shape)
     out = np.empty_like(x0)
-    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1))
+    _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size, streaming=True))
     return out
 
 
@@ -75,7 +101,7 @@ def fluxes_from_centre_winds(u: np.ndarray, v: np.ndarray, dp: np.ndarray, grid:
     mfy = np.empty((nlev, nlat + 1, nlon))
     dxe = np.ascontiguousarray(grid.dx_edge / G0)
     dxe[0] = dxe[-1] = 0.0
-    _k.winds_to_fluxes(u, v, dp, grid.dy / G0, dxe, mfx, mfy)
+    _k.winds_to_fluxes(u, v, dp, grid.dy / G0, dxe, mfx, mfy, kernel_threads(4 * dp.size, streaming=True))
     return mfx, mfy
 
 
@@ -84,7 +110,7 @@ def column_divergence(mfx: np.ndarray, mfy: np.ndarray) -> np.ndarray:
     mfx = _c64(mfx, "mfx")
     mfy = _c64(mfy, "mfy", (mfx.shape[0], mfx.shape[1] + 1, mfx.shape[2]))
     out = np.empty(mfx.shape[1:])
-    _k.column_divergence(mfx, mfy, out)
+    _k.column_divergence(mfx, mfy, out, kernel_threads(2 * mfx.size, streaming=True))
     return out
 
 
@@ -172,21 +198,18 @@ class PressureFixer:
             den[j] = self.b[j] - self.a[j] * cp[j - 1]
             cp[j] = self.c[j] / den[j]
         self.cp, self.den = cp, den
+        self.inv_den = 1.0 / den
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """chi with ``L chi = rhs`` (rhs summing to ~0 over the globe)."""
         nlat, nlon = self.grid.shape
         r = np.fft.rfft(rhs, axis=1)
         r[0, 0] = 0.0
-        d = np.empty_like(r)
-        d[0] = r[0] / self.den[0]
-        for j in range(1, nlat):
-            d[j] = (r[j] - self.a[j] * d[j - 1]) / self.den[j]
-        x = np.empty_like(r)
-        x[-1] = d[-1]
-        for j in range(nlat - 2, -1, -1):
-            x[j] = d[j] - self.cp[j] * x[j + 1]
-        return np.fft.irfft(x, n=nlon, axis=1)
+        # the coefficients are real: the real and imaginary parts are independent real systems
+        xr, xi = np.ascontiguousarray(r.real), np.ascontiguousarray(r.imag)
+        for x in (xr, xi):
+            _k.tridiagonal_sweeps(self.a, self.cp, self.inv_den, x)
+        return np.fft.irfft(xr + 1j * xi, n=nlon, axis=1)
 
     def correction_fluxes(self, chi: np.ndarray):
         """Column correction fluxes: west faces (nlat, nlon), south faces (nlat+1, nlon)."""
@@ -196,12 +219,15 @@ class PressureFixer:
         return fx, fy
 
     def __call__(self, mfx: np.ndarray, mfy: np.ndarray, dp: np.ndarray, ps_start: np.ndarray,
-                 ps_target: np.ndarray, dt: float):
+                 ps_target: np.ndarray, dt: float, inplace: bool = False):
         """Corrected ``(mfx, mfy, ps_end, global_offset_Pa)``.
 
-        ``dp`` is the layer thickness used to share the correction among layers. ``ps_end`` is what
-        the corrected fluxes give from ``ps_start``; it equals ``ps_target + global_offset`` to
-        round-off, with ``global_offset`` the area-weighted mean of ``ps_start - ps_target``.
+        ``dp`` is the layer thickness used to share the correction among layers: an array (nlev, nlat,
+        nlon), or ``(ps0, ps1, a, vcoord)`` for the hybrid-coordinate thickness interpolated in time,
+        ``(1 - a) dp(ps0) + a dp(ps1)``, evaluated on the fly. ``ps_end`` is what the corrected fluxes
+        give from ``ps_start``; it equals ``ps_target + global_offset`` to round-off, with
+        ``global_offset`` the area-weighted mean of ``ps_start - ps_target``. ``inplace``: correct
+        ``mfx``/``mfy`` themselves (C-contiguous float64) instead of copies.
         """
         grid = self.grid
         area = grid.area
@@ -213,12 +239,64 @@ class PressureFixer:
         rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
         chi = self.solve(rhs)
         fx, fy = self.correction_fluxes(chi)
-        mfx = np.array(mfx, dtype=np.float64, order="C")  # corrected copies
-        mfy = np.array(mfy, dtype=np.float64, order="C")
-        _k.add_column_correction(np.ascontiguousarray(fx), np.ascontiguousarray(fy), _c64(dp, "dp", mfx.shape),
-                                 mfx, mfy)
+        if inplace:
+            for name, f in (("mfx", mfx), ("mfy", mfy)):
+                if not (isinstance(f, np.ndarray) and f.dtype == np.float64 and f.flags.c_contiguous
+                        and f.flags.writeable):
+                    raise ValueError(f"pressure fixer (inplace): {name} must be a writeable C-contiguous float64 array")
+        else:
+            mfx = np.array(mfx, dtype=np.float64, order="C")  # corrected copies
+            mfy = np.array(mfy, dtype=np.float64, order="C")
+        fx, fy = np.ascontiguousarray(fx), np.ascontiguousarray(fy)
+        nthreads = kernel_threads(4 * mfx.size, streaming=True)
+        if isinstance(dp, tuple):
+            ps0, ps1, a, vc = dp
+            _k.add_column_correction_hybrid(fx, fy, _c64(ps0, "ps0", grid.shape), _c64(ps1, "ps1", grid.shape),
+                                            float(a), np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp),
+                                            mfx, mfy, nthreads)
+        else:
+            _k.add_column_correction(fx, fy, _c64(dp, "dp", mfx.shape), mfx, mfy, nthreads)
         ps_end = ps_after(ps_start, mfx, mfy, dt, grid)
         return mfx, mfy, ps_end, offset
+
+
+    def column_corrections(self, div: np.ndarray, ps_start: np.ndarray, ps_target: np.ndarray, dt: float):
+        """``(fx, fy, global_offset_Pa)``: the column correction fluxes that take fluxes of column
+        divergence ``div`` from ``ps_start`` to ``ps_target`` (plus the global offset) in ``dt``."""
+        grid = self.grid
+        area = grid.area
+        dps = ps_target - ps_start
+        offset = -float(np.sum(dps * area) / np.sum(area))
+        dm = (dps + offset) * area / G0
+        rhs = dm / dt + div
+        rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
+        fx, fy = self.correction_fluxes(self.solve(rhs))
+        return np.ascontiguousarray(fx), np.ascontiguousarray(fy), offset
+
+    def correct_hybrid(self, mfx: np.ndarray, mfy: np.ndarray, div: np.ndarray, dp_records, ps_start: np.ndarray,
+                       ps_target: np.ndarray, dt: float):
+        """:meth:`__call__` for fluxes whose column divergence ``div`` is already known (computed with them)
+        and a hybrid-coordinate thickness ``dp_records = (ps0, ps1, a, vcoord)``: the corrected fluxes go
+        to new arrays and their divergence (for ``ps_end``) is computed in the same pass. The same numbers
+        as ``__call__(mfx, mfy, dp_records, ...)``."""
+        grid = self.grid
+        area = grid.area
+        dps = ps_target - ps_start
+        offset = -float(np.sum(dps * area) / np.sum(area))
+        dm = (dps + offset) * area / G0
+        rhs = dm / dt + div
+        rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
+        chi = self.solve(rhs)
+        fx, fy = self.correction_fluxes(chi)
+        ps0, ps1, a, vc = dp_records
+        ox, oy = np.empty_like(mfx), np.empty_like(mfy)
+        div_end = np.empty(grid.shape)
+        _k.correct_and_divergence_hybrid(np.ascontiguousarray(fx), np.ascontiguousarray(fy),
+                                         _c64(ps0, "ps0", grid.shape), _c64(ps1, "ps1", grid.shape), float(a),
+                                         np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp), mfx, mfy,
+                                         ox, oy, div_end, kernel_threads(4 * mfx.size, streaming=True))
+        ps_end = ps_start - G0 * dt * div_end / grid.area
+        return ox, oy, ps_end, offset
 
 
 def check_fluxes(mfx, mfy, grid: Grid, nlev: int, where: str) -> None:

@@ -21,16 +21,23 @@ Formulas (all vectorised over numpy arrays):
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cftime
 import numpy as np
 
 
-def year_length_days(time: cftime.datetime) -> float:
-    """Days in the calendar year of ``time`` (365/366 standard, 365 noleap, 360 for 360_day ...)."""
-    a = cftime.datetime(time.year, 1, 1, calendar=time.calendar)
-    b = cftime.datetime(time.year + 1, 1, 1, calendar=time.calendar)
+@lru_cache(maxsize=64)
+def _year_length(year: int, calendar: str, has_year_zero: bool) -> float:
+    a = cftime.datetime(year, 1, 1, calendar=calendar, has_year_zero=has_year_zero)
+    b = cftime.datetime(year + 1, 1, 1, calendar=calendar, has_year_zero=has_year_zero)
     d = b - a
     return d.days + d.seconds / 86400.0
+
+
+def year_length_days(time: cftime.datetime) -> float:
+    """Days in the calendar year of ``time`` (365/366 standard, 365 noleap, 360 for 360_day ...)."""
+    return _year_length(time.year, time.calendar, bool(getattr(time, "has_year_zero", False)))
 
 
 def utc_seconds_of_day(time: cftime.datetime) -> float:

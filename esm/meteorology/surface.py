@@ -155,28 +155,13 @@ REFERENCE = Grid(720, 1440, name="0.25x0.25 reference")
 
 
 def _fill_polygon(poly, ref: Grid) -> np.ndarray:
-    """Fraction of each reference cell inside ``poly``, exact in longitude along the row centre."""
-    xy = np.asarray(poly, dtype=float)
-    x1, y1 = xy[:, 0], xy[:, 1]
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
-    y = ref.lat[:, None]
-    cross = ((y1[None] <= y) & (y < y2[None])) | ((y2[None] <= y) & (y < y1[None]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xc = x1[None] + (y - y1[None]) * (x2 - x1)[None] / (y2 - y1)[None]
-    xc = np.where(cross, xc, np.inf)
-    xc.sort(axis=1)
-    ncross = cross.sum(axis=1)
-    npair = int(ncross.max()) // 2 if ncross.size else 0
-    if npair == 0:
-        return np.zeros(ref.shape)
-    a = xc[:, 0:2 * npair:2]
-    b = xc[:, 1:2 * npair:2]
-    valid = np.isfinite(a) & np.isfinite(b)
-    a = np.where(valid, a, 0.0)
-    b = np.where(valid, b, 0.0)
-    e = ref.lon_edges[None, None, :]
-    covered = np.clip(e - a[..., None], 0.0, (b - a)[..., None]).sum(axis=1)  # (nrow, nedge)
-    return np.diff(covered, axis=1) / ref.dlon
+    """Fraction of each reference cell inside ``poly``, exact in longitude along the row centre
+    (scan-line fill, even-odd rule; compiled kernel)."""
+    from esm._kernels import met_clim
+    out = np.empty(ref.shape)
+    met_clim.fill_polygon(np.ascontiguousarray(poly, dtype=np.float64), np.ascontiguousarray(ref.lat),
+                          np.ascontiguousarray(ref.lon_edges), out)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -184,9 +169,9 @@ def _reference_land() -> np.ndarray:
     ref = REFERENCE
     land = np.zeros(ref.shape)
     for poly in _POLYGONS.values():
-        land = np.maximum(land, _fill_polygon(poly, ref))
+        np.maximum(land, _fill_polygon(poly, ref), out=land)
     for poly in _HOLES.values():
-        land = np.minimum(land, 1.0 - _fill_polygon(poly, ref))
+        np.minimum(land, 1.0 - _fill_polygon(poly, ref), out=land)
     coast = np.interp(ref.lon, _ANTARCTIC_COAST[:, 0], _ANTARCTIC_COAST[:, 1])
     lat = ref.lat[:, None]
     land = np.where(lat < coast[None, :], 1.0, land)
@@ -195,19 +180,14 @@ def _reference_land() -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _reference_height() -> np.ndarray:
+    from esm._kernels import met_clim
     ref = REFERENCE
-    lon, lat = np.meshgrid(ref.lon, ref.lat)
-    h = np.zeros(ref.shape)
-    coslat = np.cos(np.deg2rad(lat))
-    for lo0, la0, lo1, la1, w, top in _MOUNTAINS:
-        dx, dy = (lo1 - lo0), (la1 - la0)
-        px, py = (lon - lo0), (lat - la0)
-        t = np.clip((px * dx * coslat**2 + py * dy) / (dx * dx * coslat**2 + dy * dy), 0.0, 1.0)
-        d2 = ((px - t * dx) * coslat) ** 2 + (py - t * dy) ** 2
-        h = np.maximum(h, top * np.exp(-d2 / w**2))
+    h = np.empty(ref.shape)
+    met_clim.mountain_heights(np.ascontiguousarray(ref.lon), np.ascontiguousarray(ref.lat),
+                              np.array(_MOUNTAINS, dtype=np.float64), h)
     # Antarctic ice sheet: a dome rising to ~3000 m at the pole from the coast (Fretwell et al. 2013)
     coast = np.interp(ref.lon, _ANTARCTIC_COAST[:, 0], _ANTARCTIC_COAST[:, 1])[None, :]
-    x = np.clip((coast - lat) / (coast + 90.0), 0.0, 1.0)
+    x = np.clip((coast - ref.lat[:, None]) / (coast + 90.0), 0.0, 1.0)
     h = np.maximum(h, 3000.0 * np.sqrt(x))
     return h * _reference_land()
 

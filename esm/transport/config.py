@@ -9,7 +9,8 @@ from __future__ import annotations
 from esm.config.schema import Group, Key
 
 #: Advection schemes (names used in the namelist) -> kernel codes in ``cython_kernels/ffsl.pyx``.
-ADVECTION_SCHEMES = {"ppm_monotone": 0, "ppm_linear": 1, "upwind": 2, "ppm_fct": 3, "ppm_positive": 4}
+ADVECTION_SCHEMES = {"ppm_monotone": 0, "ppm_linear": 1, "upwind": 2, "ppm_fct": 3, "ppm_positive": 4,
+                     "ppm_ep": 5}
 
 TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass per cell): flux-form "
                   "semi-Lagrangian advection, boundary-layer diffusion, convective mass fluxes.", (
@@ -33,9 +34,13 @@ TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass p
         "and adjoint use), 'upwind' (first order), 'ppm_fct' (no new extrema, less clipping: the unlimited "
         "PPM flux corrected towards the monotone one by the Zalesak 1979 limiter in each 1-D sweep), "
         "'ppm_positive' (unlimited PPM whose parabolas that would go negative get the CW84 constraint: "
-        "never negative, not monotone)", choices=tuple(ADVECTION_SCHEMES),
+        "never negative, not monotone), 'ppm_ep' (as 'ppm_fct', but the Zalesak bounds of a cell that is "
+        "a smooth extremum by the Colella & Sekora 2008 second-difference test are widened to the peak of "
+        "the parabola with the limited second difference, clipped to the level's range before the sweep: "
+        "smooth peaks are not clipped, discontinuities and plateaus keep Zalesak's local bounds; no new "
+        "global extrema, a smooth extremum may grow within the level's range)", choices=tuple(ADVECTION_SCHEMES),
         source="Lin & Rood 1996, MWR 124, 2046; Colella & Woodward 1984, JCP 54, 174; "
-        "Zalesak 1979, JCP 31, 335"),
+        "Zalesak 1979, JCP 31, 335; Colella & Sekora 2008, JCP 227, 7069"),
     Key("horizontal_splitting", "str", "strang", "", "Combination of the zonal (X) and meridional (Y) "
         "sweeps: 'strang' (X Y Z on even steps, Z Y X on odd steps, step parity from the model time; "
         "Strang 1968) or 'lin_rood' (average of X-then-Y and Y-then-X every step, the Lin & Rood 1996 "

@@ -21,7 +21,7 @@ Usage::
         [--out validation/transport/results]
 
 writes ``standard_cases.md`` (tables), ``standard_cases.json`` and PNG plots of the final
-fields for the reconstructions ppm_monotone, ppm_fct, ppm_positive and ppm_linear (or the
+fields for the reconstructions ppm_monotone, ppm_fct, ppm_ep, ppm_positive and ppm_linear (or the
 ``--schemes`` subset). ``--quick`` drops the finest resolution. Run from a checkout after
 ``python setup.py build_ext --inplace``.
 """
@@ -44,8 +44,9 @@ from esm.transport import testflows as tf  # noqa: E402
 from esm.transport.config import ADVECTION_SCHEMES  # noqa: E402
 
 #: reconstructions compared (names and kernel codes of esm.transport.config.ADVECTION_SCHEMES);
-#: ppm_monotone and ppm_fct create no new extrema, ppm_positive only no negative values
-ALL_SCHEMES = {k: ADVECTION_SCHEMES[k] for k in ("ppm_monotone", "ppm_fct", "ppm_positive", "ppm_linear")}
+#: ppm_monotone and ppm_fct create no new extrema, ppm_ep none outside the level's range before
+#: each sweep, ppm_positive only no negative values
+ALL_SCHEMES = {k: ADVECTION_SCHEMES[k] for k in ("ppm_monotone", "ppm_fct", "ppm_ep", "ppm_positive", "ppm_linear")}
 SCHEMES = dict(ALL_SCHEMES)
 L12_KINDS = ["cosine_bells", "gaussian_hills", "slotted_cylinders"]
 
@@ -150,7 +151,7 @@ def main(argv=None):
                 if spec == "2x2.5" and sname == next(iter(SCHEMES)):
                     plot_fields(out / f"williamson_alpha{aname.replace('/', '_')}_{spec}.png", g,
                                 [("initial", q0), (f"after 12 days ({sname})", q), ("error", q - q0)])
-    lines += ["", "ppm_monotone and ppm_fct: the minimum stays >= 0 and the maximum <= 1000 (no new extrema); "
+    lines += ["", "ppm_monotone, ppm_fct and ppm_ep: the minimum stays >= 0 and the maximum <= 1000 (no new extrema); "
               "ppm_positive: the minimum stays >= 0.", ""]
 
     # ---- Lauritzen et al. 2012 -----------------------------------------------------------------
