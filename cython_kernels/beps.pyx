@@ -8,6 +8,7 @@ shapes and dtypes and ``tests/test_land_kernel.py`` checks equality with the ref
 temperature factors are computed once per cell by numpy (``esm.land.beps.cell_factors``).
 """
 from cython.parallel cimport prange
+import numpy as np
 from libc.math cimport exp, expm1, sqrt, cbrt, acos, cos, fabs, pow, log
 
 cdef double TWO_PI = 6.283185307179586
@@ -418,7 +419,10 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x
     cdef double a_sun, a_sh, rd_sun, rd_sh, km, gst, vc, jm, jj
     cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc
-    for t in prange(ntile, nogil=True, num_threads=nthreads, schedule="static"):
+    # dynamic chunks: the cost of a tile is irregular (daylit tiles solve the coupled leaf model, night tiles
+    # only respire) and the sunlit tiles cluster by longitude and season, so static halves are unbalanced; chunks
+    # also let a thread that the OS preempts on a loaded machine hand its work to the other
+    for t in prange(ntile, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=256):
         c = tile_cell[t]
         p = tile_pft[t]
         c4 = <int>pft[p, P_C4]
@@ -669,7 +673,15 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
     cdef Py_ssize_t c
     cdef int p, npft = psi_min.shape[0], k
     cdef double ta, ts, tsc, pbar, sw, dif, mu, es, rh, psi, ft, t, o2, kc, ko, tau, qf, fv, frd, x, fw, lt, e0
-    for c in prange(n, nogil=True, num_threads=nthreads, schedule="static"):
+    # first cover type with the same water-stress parameters (its factor is copied)
+    cdef int[::1] same = np.arange(npft, dtype=np.int32)
+    cdef int p2
+    for p in range(npft):
+        for p2 in range(p):
+            if psi_min[p2] == psi_min[p] and psi_alpha[p2] == psi_alpha[p]:
+                same[p] = p2
+                break
+    for c in prange(n, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=256):
         ta = met[M_T2M, c]
         tsc = met[M_TSOIL, c] - 273.15
         sw = met[M_SW, c]
@@ -723,14 +735,15 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
         xi[c] = lt * e0
         # water stress per cover type
         for p in range(npft):
-            if p > 0 and psi_min[p] == psi_min[p - 1] and psi_alpha[p] == psi_alpha[p - 1]:
-                fwtab[p, c] = fwtab[p - 1, c]  # same parameters as the previous cover type
+            if same[p] < p:
+                fwtab[p, c] = fwtab[same[p], c]  # same parameters as an earlier cover type
                 continue
-            if psi > psi_min[p]:
-                fw = 1.0 / (1.0 + pow((psi - psi_min[p]) / psi_min[p], psi_alpha[p]))
+            if ft == 0.0:
+                fw = 0.0  # frozen soil: f(psi) (finite, in (0, 1]) times 0, without the pow
+            elif psi > psi_min[p]:
+                fw = 1.0 / (1.0 + pow((psi - psi_min[p]) / psi_min[p], psi_alpha[p])) * ft
             else:
-                fw = 1.0
-            fw = fw * ft
+                fw = 1.0 * ft
             if fw < q[Q_FWMIN]:
                 fw = q[Q_FWMIN]
             fwtab[p, c] = fw
