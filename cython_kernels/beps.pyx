@@ -404,8 +404,19 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
                 const double[::1] vtop, const double[::1] rm_leaf_base, const double[::1] rm_stem_base,
                 const double[::1] rm_root_base, const double[::1] scale,
                 const double[:, ::1] cell, const double[:, ::1] fwtab, const double[:, ::1] pft,
-                const double[::1] scal, double[:, ::1] out, int nthreads, const double[:, ::1] lterm):
+                const double[::1] scal, double[:, ::1] out, int nthreads, const double[:, ::1] lterm,
+                const double[::1] xi=None, const double[::1] rh_coef=None, double dt=0.0,
+                double[::1] acc_gpp=None, double[::1] acc_rm=None, double[::1] acc_rg=None,
+                double[:, ::1] res=None):
     """Hourly canopy fluxes of every tile (umol CO2 m-2 ground s-1) into ``out`` (NOUT, ntile).
+
+    ``cell`` (ncell, NCROW) and ``fwtab`` (ncell, npft) are stored cell by cell (the transposes of the
+    esm.land.beps row arrays), so that a tile reads one contiguous record of its cell rather than one value
+    from each of ~20 rows.
+
+    With ``res`` (and ``xi``, ``rh_coef``, ``dt``, ``acc_*``) the step is finished in the same pass, tile by
+    tile, exactly as :func:`finish_step` does it (same sums in the same order) while the tile's outputs are in
+    cache.
 
     ``rm_*_base``: maintenance respiration at 25 C [umol m-2 s-1] (leaf: per unit LAI, night only), from
     esm.land.beps.respiration_bases. ``lterm`` (3, ntile): the terms that depend on the tile's LAI only
@@ -418,7 +429,14 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     cdef double mu, sdir, sdif, L, om, g, kk, ek, lsun, lsh, under, cmult, i_sh, i_sun, par_conv
     cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x
     cdef double a_sun, a_sh, rd_sun, rd_sh, km, gst, vc, jm, jj
-    cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc
+    cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc, f_gpp, f_rm, f_rg, f_ra, f_rh
+    cdef bint fin = res is not None
+    if fin:
+        if xi is None or rh_coef is None or acc_gpp is None or acc_rm is None or acc_rg is None:
+            raise ValueError("canopy_step: finishing the step (res) needs xi, rh_coef and acc_gpp, acc_rm, acc_rg")
+        if (res.shape[0] < 7 or res.shape[1] != ntile or rh_coef.shape[0] != ntile or acc_gpp.shape[0] != ntile
+                or acc_rm.shape[0] != ntile or acc_rg.shape[0] != ntile or xi.shape[0] != cell.shape[0]):
+            raise ValueError("canopy_step: res (>= 7, ntile), rh_coef, acc_* (ntile) or xi (ncell) has the wrong shape")
     # dynamic chunks: the cost of a tile is irregular (daylit tiles solve the coupled leaf model, night tiles
     # only respire) and the sunlit tiles cluster by longitude and season, so static halves are unbalanced; chunks
     # also let a thread that the OS preempts on a loaded machine hand its work to the other
@@ -426,15 +444,15 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         c = tile_cell[t]
         p = tile_pft[t]
         c4 = <int>pft[p, P_C4]
-        mu = cell[C_MU, c]
-        sdir = cell[C_SDIR, c]
-        sdif = cell[C_SDIF, c]
+        mu = cell[c, C_MU]
+        sdir = cell[c, C_SDIR]
+        sdif = cell[c, C_SDIF]
         L = lai[t]
         om = pft[p, P_CLUMP]
         g = scal[S_G]
         sc = scale[t]
         # --- soil water stress (Ju et al. 2006)
-        fw = fwtab[p, c]
+        fw = fwtab[c, p]
         out[O_FW, t] = fw
         gpp = 0.0
         a_sun = 0.0
@@ -453,7 +471,7 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             x = 1.1 - 0.1 * L
             if x < 0.0:
                 x = 0.0
-            cmult = 0.07 * om * sdir * x * cell[C_EXPMU, c]
+            cmult = 0.07 * om * sdir * x * cell[c, C_EXPMU]
             i_sh = (sdif - under) / L + cmult
             i_sun = sdir * g / mu + i_sh
             par_conv = scal[S_PARFRAC] * scal[S_PHOTON] * (1.0 - pft[p, P_ALBEDO])
@@ -466,43 +484,43 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             sunsum = om * v0 * (1.0 - lterm[1, t] * ek) / (scal[S_KN] + kk)
             vsun = sunsum / lsun if lsun > 0.0 else v0
             vsh = (total - sunsum) / lsh if lsh > 1e-9 * L else total / L
-            ca = cell[C_CA, c]
+            ca = cell[c, C_CA]
             gb = scal[S_GBH2O] / 1.37
             b0 = scal[S_B0] * (1.0 - scal[S_B0FW] + scal[S_B0FW] * fw) / 1.6
-            kbb = pft[p, P_BBSLOPE] * cell[C_RH, c] * fw / 1.6
+            kbb = pft[p, P_BBSLOPE] * cell[c, C_RH] * fw / 1.6
             if c4 == 0:
                 # sunlit
-                km = cell[C_KM_SUN, c]
-                gst = cell[C_GS_SUN, c]
-                vc = vsun * cell[C_FV_SUN, c]
-                jm = (scal[S_JSLOPE] * vsun + scal[S_JINT]) * cell[C_FJ_SUN, c]
+                km = cell[c, C_KM_SUN]
+                gst = cell[c, C_GS_SUN]
+                vc = vsun * cell[c, C_FV_SUN]
+                jm = (scal[S_JSLOPE] * vsun + scal[S_JINT]) * cell[c, C_FJ_SUN]
                 if jm < 0.0:
                     jm = 0.0
                 jj = jm * isun_abs / (isun_abs + scal[S_JCURV] * jm) if isun_abs > 0.0 else 0.0
-                rd_sun = scal[S_RDFRAC] * vsun * cell[C_FRD_SUN, c]
+                rd_sun = scal[S_RDFRAC] * vsun * cell[c, C_FRD_SUN]
                 if i_sun * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
                     rd_sun = rd_sun * scal[S_RDLIGHT]
                 a_sun = leaf_c3(ca, gb, kbb, b0, vc, jj, km, gst, rd_sun, 0)
                 # shaded
-                km = cell[C_KM_SH, c]
-                gst = cell[C_GS_SH, c]
-                vc = vsh * cell[C_FV_SH, c]
-                jm = (scal[S_JSLOPE] * vsh + scal[S_JINT]) * cell[C_FJ_SH, c]
+                km = cell[c, C_KM_SH]
+                gst = cell[c, C_GS_SH]
+                vc = vsh * cell[c, C_FV_SH]
+                jm = (scal[S_JSLOPE] * vsh + scal[S_JINT]) * cell[c, C_FJ_SH]
                 if jm < 0.0:
                     jm = 0.0
                 jj = jm * ish_abs / (ish_abs + scal[S_JCURV] * jm) if ish_abs > 0.0 else 0.0
-                rd_sh = scal[S_RDFRAC] * vsh * cell[C_FRD_SH, c]
+                rd_sh = scal[S_RDFRAC] * vsh * cell[c, C_FRD_SH]
                 if i_sh * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
                     rd_sh = rd_sh * scal[S_RDLIGHT]
                 a_sh = leaf_c3(ca, gb, kbb, b0, vc, jj, km, gst, rd_sh, 1)
             else:
-                vc = vsun * cell[C_F4V_SUN, c]
-                rd_sun = scal[S_C4RDFRAC] * vsun * cell[C_F4RD_SUN, c]
-                a_sun = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsun * 1e-6 * cell[C_F4K_SUN, c],
+                vc = vsun * cell[c, C_F4V_SUN]
+                rd_sun = scal[S_C4RDFRAC] * vsun * cell[c, C_F4RD_SUN]
+                a_sun = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsun * 1e-6 * cell[c, C_F4K_SUN],
                                    isun_abs, rd_sun, scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA])
-                vc = vsh * cell[C_F4V_SH, c]
-                rd_sh = scal[S_C4RDFRAC] * vsh * cell[C_F4RD_SH, c]
-                a_sh = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsh * 1e-6 * cell[C_F4K_SH, c],
+                vc = vsh * cell[c, C_F4V_SH]
+                rd_sh = scal[S_C4RDFRAC] * vsh * cell[c, C_F4RD_SH]
+                a_sh = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsh * 1e-6 * cell[c, C_F4K_SH],
                                   ish_abs, rd_sh, scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA])
             out[O_GPP_SUN, t] = (a_sun + rd_sun) * lsun * sc
             out[O_GPP_SH, t] = (a_sh + rd_sh) * lsh * sc
@@ -514,9 +532,9 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             out[O_GPP_SH, t] = 0.0
             out[O_RD, t] = 0.0
             # night leaf maintenance respiration (BEPS plant_respir.c): base per unit LAI
-            rmleaf = rm_leaf_base[t] * L * cell[C_FQ_AIR, c]
-        rmstem = rm_stem_base[t] * cell[C_FQ_AIR, c]
-        rmroot = rm_root_base[t] * cell[C_FQ_SOIL, c]
+            rmleaf = rm_leaf_base[t] * L * cell[c, C_FQ_AIR]
+        rmstem = rm_stem_base[t] * cell[c, C_FQ_AIR]
+        rmroot = rm_root_base[t] * cell[c, C_FQ_SOIL]
         rmtot = rmleaf + rmstem + rmroot + rd_sun * lsun + rd_sh * lsh
         rg = scal[S_GROWTH] * (gpp - rmtot)
         if rg < 0.0:
@@ -526,6 +544,23 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         out[O_RM_ROOT, t] = rmroot * sc
         out[O_RG, t] = rg * sc
         out[O_LAI_SUN, t] = lsun
+        if fin:
+            # finish_step for this tile (same arithmetic and order)
+            f_gpp = out[O_GPP_SUN, t] + out[O_GPP_SH, t]
+            f_rm = ((out[O_RD, t] + out[O_RM_LEAF, t]) + out[O_RM_STEM, t]) + out[O_RM_ROOT, t]
+            f_rg = out[O_RG, t]
+            f_ra = f_rm + f_rg
+            f_rh = xi[c] * rh_coef[t]
+            res[0, t] = f_gpp
+            res[1, t] = f_rm
+            res[2, t] = f_rg
+            res[3, t] = f_ra
+            res[4, t] = f_rh
+            res[5, t] = f_gpp - f_ra
+            res[6, t] = (f_ra + f_rh) - f_gpp
+            acc_gpp[t] = acc_gpp[t] + f_gpp * dt
+            acc_rm[t] = acc_rm[t] + f_rm * dt
+            acc_rg[t] = acc_rg[t] + f_rg * dt
 
 
 def finish_step(const double[:, ::1] out, const int[::1] tile_cell, const double[::1] xi,
@@ -666,10 +701,11 @@ cdef inline double _mfac(double tc, double a, double b) noexcept nogil:
 def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] psi_min,
               const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads,
               const unsigned char[::1] kinds):
-    """Cell rows (NCROW, ncell), water-stress table (npft, ncell) and decomposition scalar (ncell) from the
-    land-cell meteorology ``met`` (NM, ncell). ``kinds`` per cell: bit 1 = the cell has C3 tiles, bit 2 = C4
+    """Cell records (ncell, NCROW), water-stress table (ncell, npft) and decomposition scalar (ncell) from the
+    land-cell meteorology ``met`` (ncell, NM) (one contiguous record per cell; esm.land.beps.CellKernel hands
+    out the transposes as its row arrays). ``kinds`` per cell: bit 1 = the cell has C3 tiles, bit 2 = C4
     tiles; the C3 (C4) photosynthesis factors are computed only where needed (zero elsewhere)."""
-    cdef Py_ssize_t n = met.shape[1]
+    cdef Py_ssize_t n = met.shape[0]
     cdef Py_ssize_t c
     cdef int p, npft = psi_min.shape[0], k
     cdef double ta, ts, tsc, pbar, sw, dif, mu, es, rh, psi, ft, t, o2, kc, ko, tau, qf, fv, frd, x, fw, lt, e0
@@ -682,40 +718,40 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
                 same[p] = p2
                 break
     for c in prange(n, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=256):
-        ta = met[M_T2M, c]
-        tsc = met[M_TSOIL, c] - 273.15
-        sw = met[M_SW, c]
-        dif = met[M_SWDIF, c]
+        ta = met[c, M_T2M]
+        tsc = met[c, M_TSOIL] - 273.15
+        sw = met[c, M_SW]
+        dif = met[c, M_SWDIF]
         if q[Q_DIFBEPS] != 0.0:
-            dif = _diffuse_beps(sw, met[M_COSZ, c])
+            dif = _diffuse_beps(sw, met[c, M_COSZ])
         if dif > sw:
             dif = sw
         mu = 0.0
-        if sw > 0.0 and met[M_COSZ, c] > 0.0:
-            mu = met[M_COSZ, c]
-        cell[C_MU, c] = mu
-        cell[C_SDIR, c] = sw - dif
-        cell[C_SDIF, c] = dif
-        cell[C_CA, c] = met[M_CO2, c]
+        if sw > 0.0 and met[c, M_COSZ] > 0.0:
+            mu = met[c, M_COSZ]
+        cell[c, C_MU] = mu
+        cell[c, C_SDIR] = sw - dif
+        cell[c, C_SDIF] = dif
+        cell[c, C_CA] = met[c, M_CO2]
         es = 610.78 * exp(17.27 * (ta - 273.15) / (ta - 273.15 + 237.3))
-        rh = 1.0 - met[M_VPD, c] / es
+        rh = 1.0 - met[c, M_VPD] / es
         if rh < 0.0:
             rh = 0.0
         if rh > 1.0:
             rh = 1.0
-        cell[C_RH, c] = rh
-        x = met[M_SOILM, c]
+        cell[c, C_RH] = rh
+        x = met[c, M_SOILM]
         if x < 1e-6:
             x = 1e-6
         psi = q[Q_PSISAT] * pow(x / q[Q_POROSITY], -q[Q_SOILB])
-        cell[C_PSI, c] = psi
+        cell[c, C_PSI] = psi
         ft = 0.0
         if tsc > 0.0:
             ft = -expm1(-q[Q_FWTC] * tsc * tsc)
-        cell[C_FTSOIL, c] = ft
-        cell[C_FQ_AIR, c] = _mfac(ta - 273.15, q[Q_Q10A], q[Q_Q10B])
-        cell[C_FQ_SOIL, c] = _mfac(tsc, q[Q_Q10A], q[Q_Q10B])
-        cell[C_EXPMU, c] = exp(-mu)
+        cell[c, C_FTSOIL] = ft
+        cell[c, C_FQ_AIR] = _mfac(ta - 273.15, q[Q_Q10A], q[Q_Q10B])
+        cell[c, C_FQ_SOIL] = _mfac(tsc, q[Q_Q10A], q[Q_Q10B])
+        cell[c, C_EXPMU] = exp(-mu)
         # decomposition scalar (Lloyd & Taylor; InTEC moisture)
         lt = 0.0
         if tsc > q[Q_T0] + 1.0:
@@ -724,7 +760,7 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
                 lt = 1.0
         if lt < q[Q_LTMIN]:
             lt = q[Q_LTMIN]
-        x = met[M_SOILM, c] / q[Q_POROSITY]
+        x = met[c, M_SOILM] / q[Q_POROSITY]
         e0 = q[Q_W1] * x + q[Q_W2] * x * x + q[Q_W0]
         if e0 < 0.0:
             e0 = 0.0
@@ -736,7 +772,7 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
         # water stress per cover type
         for p in range(npft):
             if same[p] < p:
-                fwtab[p, c] = fwtab[same[p], c]  # same parameters as an earlier cover type
+                fwtab[c, p] = fwtab[c, same[p]]  # same parameters as an earlier cover type
                 continue
             if ft == 0.0:
                 fw = 0.0  # frozen soil: f(psi) (finite, in (0, 1]) times 0, without the pow
@@ -746,44 +782,44 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
                 fw = 1.0 * ft
             if fw < q[Q_FWMIN]:
                 fw = q[Q_FWMIN]
-            fwtab[p, c] = fw
+            fwtab[c, p] = fw
         if mu > 0.0:
-            pbar = met[M_PS, c] / 1.0e5
+            pbar = met[c, M_PS] / 1.0e5
             o2 = q[Q_O2] * 1000.0 * pbar
             for k in range(2):
                 if k == 0:
-                    t = ta + q[Q_SKINW] * (met[M_TSKIN, c] - ta)
+                    t = ta + q[Q_SKINW] * (met[c, M_TSKIN] - ta)
                 else:
                     t = ta
                 if kinds[c] & 1:
                     kc = q[Q_KC25] * _arr(t, q[Q_EAKC])
                     ko = q[Q_KO25] * _arr(t, q[Q_EAKO])
                     tau = q[Q_TAU25] * _arr(t, q[Q_EATAU])
-                    cell[C_KM_SUN + 5 * k, c] = kc * (1.0 + o2 / ko) / pbar
-                    cell[C_GS_SUN + 5 * k, c] = 0.5 * o2 * 1000.0 / tau / pbar
+                    cell[c, C_KM_SUN + 5 * k] = kc * (1.0 + o2 / ko) / pbar
+                    cell[c, C_GS_SUN + 5 * k] = 0.5 * o2 * 1000.0 / tau / pbar
                     fv = _peak(t, q[Q_EAVC], q[Q_HD], q[Q_TOPT])
-                    cell[C_FV_SUN + 5 * k, c] = fv / q[Q_GVC25]
+                    cell[c, C_FV_SUN + 5 * k] = fv / q[Q_GVC25]
                     if q[Q_EAJM] == q[Q_EAVC]:
-                        cell[C_FJ_SUN + 5 * k, c] = fv / q[Q_GJM25]  # the same peaked function
+                        cell[c, C_FJ_SUN + 5 * k] = fv / q[Q_GJM25]  # the same peaked function
                     else:
-                        cell[C_FJ_SUN + 5 * k, c] = _peak(t, q[Q_EAJM], q[Q_HD], q[Q_TOPT]) / q[Q_GJM25]
-                    cell[C_FRD_SUN + 5 * k, c] = _arr(t, q[Q_EARD])
+                        cell[c, C_FJ_SUN + 5 * k] = _peak(t, q[Q_EAJM], q[Q_HD], q[Q_TOPT]) / q[Q_GJM25]
+                    cell[c, C_FRD_SUN + 5 * k] = _arr(t, q[Q_EARD])
                 else:
-                    cell[C_KM_SUN + 5 * k, c] = 0.0
-                    cell[C_GS_SUN + 5 * k, c] = 0.0
-                    cell[C_FV_SUN + 5 * k, c] = 0.0
-                    cell[C_FJ_SUN + 5 * k, c] = 0.0
-                    cell[C_FRD_SUN + 5 * k, c] = 0.0
+                    cell[c, C_KM_SUN + 5 * k] = 0.0
+                    cell[c, C_GS_SUN + 5 * k] = 0.0
+                    cell[c, C_FV_SUN + 5 * k] = 0.0
+                    cell[c, C_FJ_SUN + 5 * k] = 0.0
+                    cell[c, C_FRD_SUN + 5 * k] = 0.0
                 if kinds[c] & 2:
                     qf = pow(q[Q_C4Q10], (t - 273.15 - 25.0) / 10.0)
-                    cell[C_F4V_SUN + 3 * k, c] = qf / ((1.0 + exp(0.3 * (13.0 - (t - 273.15))))
+                    cell[c, C_F4V_SUN + 3 * k] = qf / ((1.0 + exp(0.3 * (13.0 - (t - 273.15))))
                                                        * (1.0 + exp(0.3 * ((t - 273.15) - 36.0))))
-                    cell[C_F4K_SUN + 3 * k, c] = qf
-                    cell[C_F4RD_SUN + 3 * k, c] = qf / (1.0 + exp(1.3 * ((t - 273.15) - 55.0)))
+                    cell[c, C_F4K_SUN + 3 * k] = qf
+                    cell[c, C_F4RD_SUN + 3 * k] = qf / (1.0 + exp(1.3 * ((t - 273.15) - 55.0)))
                 else:
-                    cell[C_F4V_SUN + 3 * k, c] = 0.0
-                    cell[C_F4K_SUN + 3 * k, c] = 0.0
-                    cell[C_F4RD_SUN + 3 * k, c] = 0.0
+                    cell[c, C_F4V_SUN + 3 * k] = 0.0
+                    cell[c, C_F4K_SUN + 3 * k] = 0.0
+                    cell[c, C_F4RD_SUN + 3 * k] = 0.0
         else:
             for k in range(C_KM_SUN, C_F4RD_SH + 1):
-                cell[k, c] = 0.0
+                cell[c, k] = 0.0

@@ -167,16 +167,18 @@ class CellKernel:
         return k
 
     def __call__(self, met: dict):
+        """``(cell, fw, xi)``: ``cell`` (len(CELL_ROWS), ncell) and ``fw`` (NPFT, ncell) are transposed views of
+        arrays stored cell by cell (the kernels read one contiguous record per cell); new arrays every call."""
         n = met["t2m"].size
-        m = np.empty((len(MET_ROWS), n))
+        m = np.empty((n, len(MET_ROWS)))
         for i, name in enumerate(MET_ROWS):
-            m[i] = met[name]
-        cell = np.empty((len(CELL_ROWS), n))
-        fw = np.empty((NPFT, n))
+            m[:, i] = met[name]
+        cell = np.empty((n, len(CELL_ROWS)))
+        fw = np.empty((n, NPFT))
         xi = np.empty(n)
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
         _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds)
-        return cell, fw, xi
+        return cell.T, fw.T, xi
 
 
 def _peak_raw(t, ea, hd, topt):
@@ -252,10 +254,13 @@ def lai_terms(tile_pft, lai, clumping, kn, g) -> np.ndarray:
 
 
 def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale, cell, pft, scal,
-                out=None, nthreads: int = 0, fwtab=None, prm=None, lterm=None, check: bool = True) -> np.ndarray:
+                out=None, nthreads: int = 0, fwtab=None, prm=None, lterm=None, check: bool = True,
+                finish=None) -> np.ndarray:
     """Run the Cython kernel; returns ``out`` (len(OUT_ROWS), ntile). Checks shapes and dtypes (``check``:
     also the tile indices, which callers with fixed tiles check once). ``lterm``: :func:`lai_terms` of
-    ``lai`` (computed here if not given)."""
+    ``lai`` (computed here if not given). ``finish``: optional ``(xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res)``
+    to finish the step in the same pass (the kernel's ``finish_step``: ``res`` rows gpp, rm, rg, ra, rh, npp,
+    nee and the day's integrals ``acc_* += rate dt``, in place)."""
     kern = _kernel()
     n = len(tile_cell)
     arrs = {"lai": lai, "vtop": vtop, "rm_leaf": rm_leaf, "rm_stem": rm_stem, "rm_root": rm_root, "scale": scale}
@@ -288,9 +293,12 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
                           scal[SCALARS.index("leaf_angle_g")])
     if np.shape(lterm) != (3, n):
         raise ValueError(f"lterm has shape {np.shape(lterm)}; expected (3, {n})")
+    # the kernel reads the cell arrays cell by cell (ncell, rows): CellKernel's outputs are such transposes already
     kern.canopy_step(np.ascontiguousarray(tile_cell, dtype=np.int32), np.ascontiguousarray(tile_pft, dtype=np.int32),
                      c64(lai), c64(vtop), c64(rm_leaf), c64(rm_stem), c64(rm_root), c64(scale),
-                     c64(cell), c64(fwtab), c64(pft), c64(scal), out, int(nthreads), c64(lterm))
+                     c64(np.asarray(cell).T), c64(np.asarray(fwtab).T), c64(pft), c64(scal), out, int(nthreads),
+                     c64(lterm), *(() if finish is None else
+                                   (c64(finish[0]), c64(finish[1]), float(finish[2])) + tuple(finish[3:])))
     return out
 
 

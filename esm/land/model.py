@@ -247,12 +247,12 @@ class LandModel:
         cell, fw, xi = self.cell_kernel(m)
         scale = self.age_scale()
         bl, bs, br = self._bases
+        res = np.empty((7, self.ntile))
+        # the canopy kernel also finishes the step (totals, Rh, the day's integrals) in the same pass
         out = beps.tile_fluxes(self.tile_cell, self.tile_pft, self.lai, self.vtop, bl, bs, br, scale, cell,
                                self.pft_tab, self.scal_tab, nthreads=self.threads, fwtab=fw, lterm=self.lai_terms(),
-                               check=False)
-        res = np.empty((7, self.ntile))
-        beps._kernel().finish_step(out, self.tile_cell, xi, self._rh_coef_umol, float(dt), self.acc_gpp, self.acc_rm,
-                                   self.acc_rg, res, self.threads)
+                               check=False, finish=(xi, self._rh_coef_umol, float(dt), self.acc_gpp, self.acc_rm,
+                                                    self.acc_rg, res))
         return {"gpp": res[0], "gpp_sun": out[0], "gpp_shade": out[1], "rm": res[1], "rg": res[2], "ra": res[3],
                 "rh": res[4], "npp": res[5], "nee": res[6], "xi": xi, "lai": self.lai.copy(), "fw": out[8]}
 
