@@ -358,93 +358,6 @@ cdef void _face_fluxes(cdptr f, cdptr alp, cdptr rem, cdptr plw, cdptr prw, cdpt
         fl[i] = v if pos else -v
 
 
-cdef inline void _parabola1(double a, double l, double r, int scheme, double* pl, double* pr,
-                            double* p6) noexcept nogil:
-    """One cell's parabola (MONO or LINEAR), the same arithmetic as ``_parabolas``."""
-    cdef double da, a6, dd, da6, sl, sr, l2, r2
-    cdef bint ext, ovl, ovr
-    if scheme == MONO:
-        ext = (r - a) * (a - l) <= 0.0
-        da = r - l
-        a6 = 6.0 * (a - 0.5 * (l + r))
-        dd = da * da
-        da6 = da * a6
-        sl = 3.0 * a - 2.0 * r
-        sr = 3.0 * a - 2.0 * l
-        ovl = da6 > dd
-        ovr = -dd > da6
-        l2 = sl if ovl else l
-        r2 = sr if ovr else r
-        l = a if ext else l2
-        r = a if ext else r2
-    pl[0] = l
-    pr[0] = r
-    p6[0] = 6.0 * (a - 0.5 * (l + r))
-
-
-cdef void _fused_fluxes(cdptr fa, cdptr alp, cdptr rem, cdptr qlo, cdptr qhi, cdptr elo, cdptr emid,
-                        cdptr ehi, int n, int scheme, dptr fl) noexcept nogil:
-    """Tracer flux through n faces with less than one cell of air crossing, the upstream cell's
-    parabola (MONO: CW84 eq. 1.10, LINEAR: unlimited) built in the same pass from its mean and
-    edges: face i lies between the lower (west/south) cell with mean qlo[i] and edges elo[i],
-    emid[i] and the upper one with mean qhi[i] and edges emid[i], ehi[i]. The same arithmetic as
-    ``_parabolas`` followed by ``_face_fluxes``, without the parabola arrays."""
-    cdef int i
-    cdef double f, a, l, r, al, da, a6, dd, da6, sl, sr, l2, r2, c6, near, far, v, x1, x2, y1, y2, z1, z2
-    cdef bint pos, ext, ovl, ovr
-    if scheme == MONO:
-        for i in range(n):
-            f = fa[i]
-            pos = f >= 0.0
-            x1 = qlo[i]
-            x2 = qhi[i]
-            y1 = elo[i]
-            y2 = emid[i]
-            z1 = emid[i]
-            z2 = ehi[i]
-            a = x1 if pos else x2
-            l = y1 if pos else y2
-            r = z1 if pos else z2
-            ext = (r - a) * (a - l) <= 0.0
-            da = r - l
-            a6 = 6.0 * (a - 0.5 * (l + r))
-            dd = da * da
-            da6 = da * a6
-            sl = 3.0 * a - 2.0 * r
-            sr = 3.0 * a - 2.0 * l
-            ovl = da6 > dd
-            ovr = -dd > da6
-            l2 = sl if ovl else l
-            r2 = sr if ovr else r
-            l = a if ext else l2
-            r = a if ext else r2
-            c6 = 6.0 * (a - 0.5 * (l + r))
-            near = r if pos else l
-            far = l if pos else r
-            al = alp[i]
-            v = rem[i] * (near + 0.5 * al * ((far - near) + (1.0 - TWO3 * al) * c6))
-            fl[i] = v if pos else -v
-    else:
-        for i in range(n):
-            f = fa[i]
-            pos = f >= 0.0
-            x1 = qlo[i]
-            x2 = qhi[i]
-            y1 = elo[i]
-            y2 = emid[i]
-            z1 = emid[i]
-            z2 = ehi[i]
-            a = x1 if pos else x2
-            l = y1 if pos else y2
-            r = z1 if pos else z2
-            c6 = 6.0 * (a - 0.5 * (l + r))
-            near = r if pos else l
-            far = l if pos else r
-            al = alp[i]
-            v = rem[i] * (near + 0.5 * al * ((far - near) + (1.0 - TWO3 * al) * c6))
-            fl[i] = v if pos else -v
-
-
 cdef void _update(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr mnew, int n) noexcept nogil:
     """q' = (q m + f_in - f_out) / m' for n cells."""
     cdef int i
@@ -593,36 +506,7 @@ cdef void _x_row_flux(cdptr mr, cdptr qr, int nlon, int scheme, cdptr fa, cdptr 
     nlon + 1 = cell 0), so face i sits between pl/pr/p6[i] (west) and [i + 1] (east).
     """
     cdef int i, c, w, cnt, k
-    cdef double s, f, a, l6, r6, c6
-    if scheme == MONO or scheme == LINEAR:
-        # fused: edges, then per face the upstream cell's parabola and its flux in one pass (no
-        # parabola arrays); ae + 1 holds the edge at the west face of cell i (i = 0 .. nlon), ae[0]
-        # the one of cell nlon - 1, so cell c has edges ae[c + 1], ae[c + 2]
-        _edges6(qe, qe + 1, qe + 2, qe + 3, qe + 4, qe + 5, nlon + 1, scheme, ae + 1)
-        ae[0] = ae[nlon]
-        _fused_fluxes(fa, alp, rem, qe + 2, qe + 3, ae, ae + 1, ae + 2, nlon, scheme, fl)
-        for k in range(nwalk):
-            i = nw[2 * k]
-            cnt = nw[2 * k + 1]
-            f = fa[i]
-            a = alp[i]
-            s = 0.0
-            if f >= 0.0:
-                c = i - 1 if i > 0 else nlon - 1
-                for w in range(cnt):
-                    s += qr[c] * mr[c]
-                    c = c - 1 if c > 0 else nlon - 1
-                _parabola1(qr[c], ae[c + 1], ae[c + 2], scheme, &l6, &r6, &c6)
-                fl[i] = s + rem[i] * _avg_right(l6, r6, c6, a)
-            else:
-                c = i
-                for w in range(cnt):
-                    s += qr[c] * mr[c]
-                    c = c + 1 if c < nlon - 1 else 0
-                _parabola1(qr[c], ae[c + 1], ae[c + 2], scheme, &l6, &r6, &c6)
-                fl[i] = -(s + rem[i] * _avg_left(l6, r6, c6, a))
-        fl[nlon] = fl[0]
-        return
+    cdef double s, f, a
     if scheme == UPWIND:
         memcpy(pl + 1, qr, nlon * sizeof(double))
         memcpy(pr + 1, qr, nlon * sizeof(double))
@@ -1044,109 +928,6 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
             qd[t * qds + N - nlon + i] = qcn
 
 
-cdef void _y_pass_fused(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd,
-                        Py_ssize_t qds, int ntr, const double* fy, double sc, int nlat, int nlon, int scheme,
-                        HWork* w) noexcept nogil:
-    """``_y_pass`` for the MONO and LINEAR reconstructions with the parabolas built inside the
-    face-flux pass (``_fused_fluxes``): each tracer's ring holds the edge rows of the last three
-    faces (slots face % 3), two flux rows and, for the two faces next to the caps, one row of
-    parabola values. Same arithmetic, same results as ``_y_pass``."""
-    cdef int j, i, r, t
-    cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
-    cdef Py_ssize_t rs = <Py_ssize_t> YRING * nlon
-    cdef double f, qcs, qcn, mcs = 0.0, mcn = 0.0, rsum
-    cdef double* ring
-    cdef double* e_m
-    cdef double* e_0
-    cdef double* e_p
-    cdef double* pl1
-    cdef double* pr1
-    cdef double* p61
-    cdef double* flc
-    cdef double* flp
-    cdef const double* qt
-    cdef double* rms = w.caps          # per-tracer south-cap tracer sums
-    cdef double* rmn = w.caps + ntr    # per-tracer north-cap tracer sums
-    # ---- new air masses; cap cells are bookkeeping (their totals are what matters) --------
-    for i in range(nlon):
-        md[i] = ms[i] - fy[nlon + i] * sc
-        mcs += ms[i] - fy[nlon + i] * sc
-    for j in range(1, nlat - 1):
-        o = <Py_ssize_t> j * nlon
-        for i in range(nlon):
-            md[o + i] = ms[o + i] + fy[o + i] * sc - fy[o + nlon + i] * sc
-    o = N - nlon
-    for i in range(nlon):
-        md[o + i] = ms[o + i] + fy[o + i] * sc
-        mcn += ms[o + i] + fy[o + i] * sc
-    # ---- south to north --------------------------------------------------------------------
-    for r in range(1, nlat - 1):
-        o = <Py_ssize_t> r * nlon
-        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp)
-        if r >= 2:
-            _reciprocal(md + o - nlon, nlon, w.rinv)
-        for t in range(ntr):
-            qt = qs + t * qss
-            ring = w.ring + t * rs
-            e_m = ring + ((r - 1) % 3) * nlon       # face r - 1
-            e_0 = ring + (r % 3) * nlon             # face r
-            e_p = ring + ((r + 1) % 3) * nlon       # face r + 1
-            flc = ring + (3 + r % 2) * nlon
-            flp = ring + (3 + (r + 1) % 2) * nlon
-            pl1 = ring + 5 * nlon
-            pr1 = ring + 6 * nlon
-            p61 = ring + 7 * nlon
-            if r == 1:
-                _y_edge(qt, 1, nlat, nlon, scheme, e_0)
-            _y_edge(qt, r + 1, nlat, nlon, scheme, e_p)
-            if r == 1:
-                _parabolas(qt + o, e_0, e_p, nlon, scheme, pl1, pr1, p61)
-                qcs = qt[0]
-                for i in range(nlon):
-                    f = w.yf[i]
-                    flc[i] = f * qcs if f >= 0.0 else f * _avg_left(pl1[i], pr1[i], p61[i], w.yalp[i])
-                rsum = 0.0
-                for i in range(nlon):
-                    rsum += qt[i] * ms[i] - flc[i]
-                rms[t] = rsum
-            else:
-                _fused_fluxes(w.yf, w.yalp, w.yrem, qt + o - nlon, qt + o, e_m, e_0, e_p, nlon, scheme, flc)
-                # row r-1 is complete
-                _update_to(qt + o - nlon, ms + o - nlon, flp, flc, w.rinv, nlon, qd + t * qds + o - nlon)
-    # ---- face nlat-1 (below the north cap) and the last interior row -------------------------
-    r = nlat - 1
-    o = <Py_ssize_t> r * nlon
-    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp)
-    _reciprocal(md + o - nlon, nlon, w.rinv)
-    for t in range(ntr):
-        qt = qs + t * qss
-        ring = w.ring + t * rs
-        e_m = ring + ((r - 1) % 3) * nlon       # face nlat - 2
-        e_0 = ring + (r % 3) * nlon             # face nlat - 1
-        flc = ring + (3 + r % 2) * nlon
-        flp = ring + (3 + (r + 1) % 2) * nlon
-        pl1 = ring + 5 * nlon
-        pr1 = ring + 6 * nlon
-        p61 = ring + 7 * nlon
-        _parabolas(qt + o - nlon, e_m, e_0, nlon, scheme, pl1, pr1, p61)
-        qcn = qt[o]
-        for i in range(nlon):
-            f = w.yf[i]
-            flc[i] = f * _avg_right(pl1[i], pr1[i], p61[i], w.yalp[i]) if f >= 0.0 else f * qcn
-        _update_to(qt + o - nlon, ms + o - nlon, flp, flc, w.rinv, nlon, qd + t * qds + o - nlon)
-        rsum = 0.0
-        for i in range(nlon):
-            rsum += qt[o + i] * ms[o + i] + flc[i]
-        rmn[t] = rsum
-    # ---- caps: one cell each ----
-    for t in range(ntr):
-        qcs = rms[t] / mcs
-        qcn = rmn[t] / mcn
-        for i in range(nlon):
-            qd[t * qds + i] = qcs
-            qd[t * qds + N - nlon + i] = qcn
-
-
 cdef void _y_fluxes(const double* ms, const double* qt, const double* fy, double sc, int nlat, int nlon,
                     int scheme, HWork* w, double* fl) noexcept nogil:
     """Tracer fluxes of one tracer through every meridional face (fl: (nlat + 1) x nlon; faces
@@ -1375,8 +1156,6 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
         else:
             if scheme == FCT or scheme == EP:
                 _y_pass_fct(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, w, scheme == EP)
-            elif scheme == MONO or scheme == LINEAR:
-                _y_pass_fused(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w)
             else:
                 _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w)
         ms = md; qsrc = qdst; ss = ds
@@ -1903,12 +1682,9 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
 DEF VBLOCK = 64
 
 
-def vwork_size(int nlev, int ncol, int scheme=0, int block=VBLOCK):
-    """(doubles, ints) of per-thread workspace ``vadvect`` needs (``block``: columns per block, as
-    passed to ``vadvect``)."""
-    if block < 1:
-        raise ValueError(f"block must be positive, got {block}")
-    cdef int nb = ncol if ncol < block else block
+def vwork_size(int nlev, int ncol, int scheme=0):
+    """(doubles, ints) of per-thread workspace ``vadvect`` needs."""
+    cdef int nb = ncol if ncol < VBLOCK else VBLOCK
     if scheme == FCT or scheme == EP:
         return 11 * (nlev + 1) * nb + 11 * nlev * nb + 8, (nlev + 1) * nb
     return 9 * (nlev + 1) * nb + 8 * nlev * nb + 8, (nlev + 1) * nb
@@ -1962,7 +1738,7 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             double scale, const double[:, ::1] ps, const double[::1] dap, const double[::1] dbp,
             const double[:, ::1] area, double g0, bint with_conv, int scheme,
             int row_start, int row_end, int[:, ::1] status, double[::1] value,
-            double[:, ::1] work, int[:, ::1] iwork, int block=VBLOCK):
+            double[:, ::1] work, int[:, ::1] iwork):
     """Vertical FFSL step in place for rows ``row_start <= j < row_end``.
 
     The upward air mass through each interface comes from the hybrid coefficients and the
@@ -1970,16 +1746,14 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     (``_column_w``); ``with_conv``: the sweep comes before the horizontal one, so the
     horizontal convergence of ``fx``/``fy`` (times ``scale``) is added. status[j] = (code, k, i).
     ``work``/``iwork``: one row of ``vwork_size`` per thread. Each row is processed in
-    blocks of ``block`` columns (default VBLOCK; results do not depend on it).
+    blocks of VBLOCK columns.
     """
     cdef int nlev = m.shape[0]
     cdef int nrow = m.shape[1]
     cdef int ncol = m.shape[2]
     cdef int ntr = q.shape[0]
     cdef int nthreads = work.shape[0]
-    if block < 1:
-        raise ValueError(f"block must be positive, got {block}")
-    cdef int nb = ncol if ncol < block else block
+    cdef int nb = ncol if ncol < VBLOCK else VBLOCK
     cdef int nblk = (ncol + nb - 1) // nb
     cdef Py_ssize_t lstride = <Py_ssize_t> nrow * ncol
     cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
