@@ -341,8 +341,40 @@ cdef void _mean_flow_row(const double[:, ::1] ps, const double[::1] ap, const do
     cdef Py_ssize_t nlev = mfx.shape[0]
     cdef Py_ssize_t nlon = mfx.shape[2]
     cdef Py_ssize_t k, i, im
-    cdef double p, pm, dp, lnp, d, u, s, x, e
+    cdef double p, pm, dp, lnp, d, u, s, x, e, us, ws
     for k in range(nlev):
+        if bp[k] == 0.0 and bp[k + 1] == 0.0 and dbp[k] == 0.0:
+            # pure-pressure layer: pm, dp and every term but the surface coupling are the same in the whole
+            # row, evaluated once (the same operations as below, so the same numbers)
+            pm = 0.5 * (ap[k] + ap[k + 1])
+            dp = dap[k]
+            lnp = log(pm)
+            d = (lnp - lnc[0]) / 1.1
+            us = exp(-(d * d)) * jet
+            d = (lnp - lnc[1]) / 0.6
+            us = us - east * exp(-(d * d))
+            s = _clip((lnc[2] - lnp) / lnc[3], 0.0, 1.5)
+            us = us + s * strat
+            ws = 0.0
+            if pm < 25000.0:
+                x = log(25000.0 / pm)
+                e = exp(-(x if x > 0.0 else 0.0) / 1.5)
+                ws = dp * (e / ref) / G0
+            for i in range(nlon):
+                p = ps[j, i]
+                d = (p - pm) / 25000.0
+                u_row[i] = us + 1.2 * u10[j, i] * exp(-(d * d))
+                dp_row[i] = dp
+                if pm >= 25000.0:
+                    x = _clip((p - pm) / (p - 25000.0 if p - 25000.0 > 1.0 else 1.0), 0.0, 1.0)
+                    e = 0.6 + 0.4 * sin(0.5 * PI * x)
+                    w[k, j, i] = dp * (e / ref) / G0
+                else:
+                    w[k, j, i] = ws
+            for i in range(nlon):
+                im = i - 1 if i > 0 else nlon - 1
+                mfx[k, j, i] = 0.5 * (u_row[i] + u_row[im]) * (0.5 * (dp_row[i] + dp_row[im])) * dy_over_g
+            continue
         for i in range(nlon):
             p = ps[j, i]
             pm = 0.5 * ((ap[k] + bp[k] * p) + (ap[k + 1] + bp[k + 1] * p))
@@ -454,6 +486,7 @@ def overturning_fluxes(const double[:, ::1] ps_face, const double[::1] ap, const
             or ps_face.shape[1] != nlon or ptop.shape[0] != ncell or shape.shape[0] != ncell \
             or shape.shape[1] != nface:
         raise ValueError("overturning_fluxes: array shapes do not match")
+    cdef double sin_pi = sin(PI * 1.0)
     cdef double[:, ::1] work = np.empty((max(nthreads, 1), nlev + 1))
     for j in prange(nface, nogil=True, num_threads=nthreads, schedule="static"):
         t = threadid()
@@ -473,7 +506,12 @@ def overturning_fluxes(const double[:, ::1] ps_face, const double[::1] ap, const
                 for k in range(nlev + 1):
                     pe = ap[k] + bp[k] * p
                     x = _clip((p - pe) / (p - ptop[m]), 0.0, 1.0)
-                    psi[k] = psi[k] + amp[m] * s * sin(PI * x)
+                    # x clipped to 1 (above the cell's top) gives sin(pi), to 0 an exact zero: the same
+                    # numbers without the sine call (psi + 0 = psi)
+                    if x == 1.0:
+                        psi[k] = psi[k] + amp[m] * s * sin_pi
+                    elif x != 0.0:
+                        psi[k] = psi[k] + amp[m] * s * sin(PI * x)
             for k in range(nlev):
                 mfy[k, j, i] = psi[k + 1] - psi[k]
 
@@ -493,12 +531,13 @@ cdef inline double _updraft_shape(double p, double pe, double ptop) noexcept nog
 @cython.wraparound(False)
 @cython.cdivision(True)
 cdef void _shape_row(const double[:, ::1] ps, const double[::1] ap, const double[::1] bp, double[:, :, ::1] s1,
-                     double[:, :, ::1] s2, Py_ssize_t j) noexcept nogil:
-    """Vertical shapes of the convective updrafts at the interfaces (0 at the surface and the top)."""
+                     double[:, :, ::1] s2, Py_ssize_t j, unsigned char* nz1, unsigned char* nz2) noexcept nogil:
+    """Vertical shapes of the convective updrafts at the interfaces (0 at the surface and the top);
+    ``nz1[k]``, ``nz2[k]`` set to 1 where a shape of this row is nonzero."""
     cdef Py_ssize_t nlev = s1.shape[0] - 1
     cdef Py_ssize_t nlon = s1.shape[2]
     cdef Py_ssize_t k, i
-    cdef double p, pe
+    cdef double p, pe, a, b
     for k in range(nlev + 1):
         for i in range(nlon):
             if k == 0 or k == nlev:
@@ -507,8 +546,14 @@ cdef void _shape_row(const double[:, ::1] ps, const double[::1] ap, const double
             else:
                 p = ps[j, i]
                 pe = ap[k] + bp[k] * p
-                s1[k, j, i] = _updraft_shape(p, pe, 15000.0)
-                s2[k, j, i] = _updraft_shape(p, pe, 35000.0)
+                a = _updraft_shape(p, pe, 15000.0)
+                b = _updraft_shape(p, pe, 35000.0)
+                s1[k, j, i] = a
+                s2[k, j, i] = b
+                if a != 0.0:
+                    nz1[k] = 1
+                if b != 0.0:
+                    nz2[k] = 1
 
 
 @cython.boundscheck(False)
@@ -536,10 +581,10 @@ cdef void _tq_row(const double[:, ::1] ps, const double[::1] ap, const double[::
         for i in range(nlon):
             p = ps[j, i]
             pm = 0.5 * ((ap[k] + bp[k] * p) + (ap[k + 1] + bp[k + 1] * p))
-            z = hrow[i] * log(p / pm)
             ttp = ttp_row[i]
             if pm >= ptp:
                 # troposphere: lapse rate from the daily-mean surface temperature, not below the tropopause
+                z = hrow[i] * log(p / pm)
                 tt = ts[j, i] - gam * z
                 tt = tt if tt > ttp else ttp
                 t[k, j, i] = tt
@@ -556,6 +601,7 @@ cdef void _tq_row(const double[:, ::1] ps, const double[::1] ap, const double[::
                     tt = 268.0 - 2.5e-3 * 7000.0 * log(x if x > 1.0 else 1.0)
                     tt = tt if tt > 180.0 else 180.0
                 else:
+                    z = hrow[i] * log(p / pm)
                     x = z - ztp_row[i] - 2000.0
                     tt = ttp + 2.0e-3 * (x if x > 0.0 else 0.0)
                     tt = tt if tt < 268.0 else 268.0
@@ -569,12 +615,13 @@ cdef void _tq_row(const double[:, ::1] ps, const double[::1] ap, const double[::
 def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::1] bp, const double[:, ::1] ts,
                   const double[:, ::1] rh, const double[::1] lapse, const double[::1] ptrop, const double[::1] cool,
                   double r_dry, double eps, double[:, :, ::1] t, double[:, :, ::1] qv, double[:, :, ::1] s1,
-                  double[:, :, ::1] s2, int nthreads=1):
+                  double[:, :, ::1] s2, int nthreads=1, unsigned char[::1] nz1=None, unsigned char[::1] nz2=None):
     """Temperature, specific humidity (nlev, nlat, nlon) and the convective updraft shapes ``s1``, ``s2``
     (nlev+1, nlat, nlon; ``sin(pi x^0.576)``, ``x = (ps - p)/(ps - p_top)`` with p_top 150 and 350 hPa) of
     a record from its surface pressure ``ps``, daily-mean 2-m temperature ``ts`` and relative humidity
     ``rh``; ``lapse``, ``ptrop``, ``cool`` (nlat): lapse rate, tropopause pressure and winter polar-vortex
-    cooling per row."""
+    cooling per row. ``nz1``, ``nz2`` (nlev+1, optional): set to 1 on the interfaces where ``s1``, ``s2`` are
+    nonzero somewhere, 0 elsewhere."""
     cdef Py_ssize_t nlev = t.shape[0]
     cdef Py_ssize_t nlat = t.shape[1]
     cdef Py_ssize_t nlon = t.shape[2]
@@ -586,11 +633,22 @@ def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::
             or s1.shape[1] != nlat or s2.shape[2] != nlon:
         raise ValueError("thermo_record: array shapes do not match")
     cdef double[:, ::1] work = np.empty((max(nthreads, 1), 3 * nlon))
+    cdef unsigned char[:, ::1] flags = np.zeros((max(nthreads, 1), 2 * (nlev + 1)), dtype=np.uint8)
+    cdef Py_ssize_t k, m
     for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
         th = threadid()
         _tq_row(ps, ap, bp, ts, rh, lapse[j], ptrop[j], cool[j], r_dry, eps, t, qv, j, &work[th, 0],
                 &work[th, nlon], &work[th, 2 * nlon])
-        _shape_row(ps, ap, bp, s1, s2, j)
+        _shape_row(ps, ap, bp, s1, s2, j, &flags[th, 0], &flags[th, nlev + 1])
+    if nz1 is not None and nz2 is not None:
+        if nz1.shape[0] != nlev + 1 or nz2.shape[0] != nlev + 1:
+            raise ValueError("thermo_record: nz1 and nz2 must have nlev+1 entries")
+        for k in range(nlev + 1):
+            nz1[k] = 0
+            nz2[k] = 0
+            for m in range(flags.shape[0]):
+                nz1[k] = nz1[k] | flags[m, k]
+                nz2[k] = nz2[k] | flags[m, nlev + 1 + k]
 
 
 cdef void _convection_block(Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t nlev, Py_ssize_t nlat, Py_ssize_t nlon,

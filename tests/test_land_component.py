@@ -148,6 +148,16 @@ def test_config_checks():
         load_config(None, ["land_nml.rm_leaf_basis=ryan"])
     with pytest.raises(ConfigError, match="rm_leaf_n_rate"):
         load_config(None, ["land_nml.rm_leaf_n_rate=-0.1"])
+    with pytest.raises(ConfigError, match="rm_stem_root_basis"):
+        load_config(None, ["land_nml.rm_stem_root_basis=ryan"])
+    with pytest.raises(ConfigError, match="cn_froot"):
+        load_config(None, ["land_nml.cn_froot=0,42,42,42,42,42,42,42,42"])
+    with pytest.raises(ConfigError, match="cn_livewood"):
+        load_config(None, ["land_nml.cn_livewood=-50,50,50,50,50,50,0,0,0"])
+    with pytest.raises(ConfigError, match="cn_livewood.*enf, dnf"):
+        load_config(None, ["land_nml.rm_stem_root_basis=nitrogen", "land_nml.cn_livewood=0,0,50,50,50,50,0,0,0"])
+    with pytest.raises(ConfigError, match="cn_livewood"):
+        load_config(None, ["land_nml.cn_livewood=50,50"])
 
 
 COUPLED_NML = """

@@ -9,8 +9,8 @@ from esm.land.params import LandParameters
 kern = pytest.importorskip("esm._kernels.beps")
 
 
-def _random_case(seed, ncell=120, ntile=600):
-    prm = LandParameters.from_config()
+def _random_case(seed, ncell=120, ntile=600, **overrides):
+    prm = LandParameters.from_config(**overrides)
     rng = np.random.default_rng(seed)
     met = dict(t2m=rng.uniform(250, 315, ncell), vpd=rng.uniform(0, 4000, ncell), swdown=rng.uniform(0, 1000, ncell),
                cos_sza=rng.uniform(-0.3, 1, ncell), soilm=rng.uniform(0.02, 0.46, ncell),
@@ -85,6 +85,46 @@ def test_nitrogen_leaf_respiration_base():
     _, bs2, br2 = beps.respiration_bases(tp, lai_year, beps_prm)
     np.testing.assert_array_equal(bs, bs2)
     np.testing.assert_array_equal(br, br2)
+
+
+def test_nitrogen_stem_root_respiration_base():
+    """rm_stem_root_basis = 'nitrogen': Ryan's rate x live carbon / Biome-BGC C:N; leaves untouched; herbs have
+    no stem; the live carbon is exactly the one BEPS respires."""
+    prm = LandParameters.from_config(rm_stem_root_basis="nitrogen")
+    ref = LandParameters.from_config()
+    tp = np.arange(9)
+    lai_year = np.linspace(0.5, 5.0, 9)
+    bl, bs, br = beps.respiration_bases(tp, lai_year, prm)
+    bl0, bs0, br0 = beps.respiration_bases(tp, lai_year, ref)
+    np.testing.assert_array_equal(bl, bl0)
+    g = lambda n: np.asarray(getattr(prm, n))[tp]  # noqa: E731
+    _, stem_c, root_c = rs.allometry_liu2002(lai_year, g("allom_a"), g("allom_b"), g("allom_leaf_fraction"),
+                                             g("allom_leaf_per_lai"), g("allom_root_linear"), g("allom_root_power"),
+                                             g("allom_root_per_lai"))
+    woody = g("allom_a") > 0
+    sl, cl, fl = rs.live_tissue_carbon_beps(stem_c, root_c, woody, prm.stem_live_saturation, g("root_live_fraction"))
+    np.testing.assert_allclose(bs, rs.tissue_maintenance_base_ryan1991(sl, 50.0), rtol=1e-14)
+    np.testing.assert_allclose(br, rs.tissue_maintenance_base_ryan1991(cl, 50.0)
+                               + rs.tissue_maintenance_base_ryan1991(fl, 42.0), rtol=1e-14)
+    assert np.all(bs[~woody] == 0) and np.all(bs[woody] > 0) and np.all(br > 0)
+    # BEPS's respiring carbon, so the ratio to the BEPS basis is that of the coefficients (ENF stem: 3.3)
+    np.testing.assert_allclose(bs[0] / bs0[0], 0.218 / rs.maintenance_factor(20.0) / 50.0 / 0.002, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_kernel_equals_reference_with_nitrogen_bases(seed):
+    """Kernel consistency with both N bases: its stem and root rows are the N bases x f(T) x scale."""
+    prm, cell, tc, tp, lai, vtop, (rl, rst, rr), scale = _random_case(seed, rm_stem_root_basis="nitrogen")
+    out = beps.tile_fluxes(tc, tp, lai, vtop, rl, rst, rr, scale, cell, beps.pft_table(prm), beps.scalar_table(prm),
+                           prm=prm, nthreads=2)
+    ref = beps.tile_fluxes_reference(tc, tp, lai, vtop, rl, rst, rr, scale, cell, prm)
+    for i, name in enumerate(beps.OUT_ROWS):
+        np.testing.assert_allclose(out[i], ref[i], rtol=1e-9, atol=1e-9, err_msg=name)
+    fq_air = cell[beps.CELL_ROWS.index("fq_air")][tc]
+    fq_soil = cell[beps.CELL_ROWS.index("fq_soil")][tc]
+    np.testing.assert_allclose(out[beps.OUT_ROWS.index("rm_stem")], rst * fq_air * scale, rtol=1e-12)
+    np.testing.assert_allclose(out[beps.OUT_ROWS.index("rm_root")], rr * fq_soil * scale, rtol=1e-12)
+    assert (out[beps.OUT_ROWS.index("rm_stem")] > 0).sum() > 100
 
 
 def test_kernel_wrapper_rejects_bad_shapes():

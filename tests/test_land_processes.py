@@ -182,6 +182,40 @@ def test_ryan1991_leaf_respiration_hand_value():
     assert r25 * rs.maintenance_factor(20.0) == pytest.approx(0.218 * n_mean / 12.0107 * 1e6 / 86400.0, rel=1e-12)
 
 
+def test_ryan1991_wood_and_root_respiration_hand_value():
+    """Ryan (1991) per unit N with Biome-BGC C:N (White et al. 2000). Hand-worked: 0.3 kg C m-2 of live wood at
+    C:N 50 holds 6 g N m-2; at 20 C 0.218 x 6 = 1.308 g C m-2 d-1 = 1.308 / 12.0107 x 1e6 / 86400 = 1.260450
+    umol m-2 s-1; at 25 C times 2.3^0.5 (Q10(20) = 3.22 - 0.92 = 2.3): 1.911567 umol m-2 s-1."""
+    r25 = rs.tissue_maintenance_base_ryan1991(0.3, 50.0)
+    assert r25 == pytest.approx(0.218 * 6.0 * math.sqrt(2.3) / 12.0107 * 1e6 / 86400.0, rel=1e-12)
+    assert r25 == pytest.approx(1.911567, rel=1e-6)
+    assert r25 * rs.maintenance_factor(20.0) == pytest.approx(1.260450, rel=1e-6)
+    # fine roots at C:N 42: 0.09 kg C -> 2.142857 g N -> 0.467143 g C m-2 d-1 at 20 C
+    assert rs.tissue_maintenance_base_ryan1991(0.09, 42.0) * rs.maintenance_factor(20.0) == pytest.approx(
+        0.218 * 90.0 / 42.0 / 12.0107 * 1e6 / 86400.0, rel=1e-12)
+    # no tissue where C:N is 0 (herbs have no wood); linear in carbon
+    assert rs.tissue_maintenance_base_ryan1991(0.3, 0.0) == 0.0
+    assert rs.tissue_maintenance_base_ryan1991(0.6, 50.0) == pytest.approx(2 * r25, rel=1e-14)
+    # the BEPS conifer stem coefficient (0.002 d-1 at 25 C) is 3.3 times below Ryan's rate for live wood
+    assert 0.218 * math.sqrt(2.3) / 50.0 / 0.002 == pytest.approx(3.3064, rel=1e-4)
+
+
+def test_live_tissue_carbon_beps_hand_values():
+    """Live sapwood S s0/(S + s0), s0 = 0.35: S = 1.05 -> 0.2625 kg C m-2. Roots 2.0 kg C m-2: Kurz fine share
+    min(0.9, e^1.007 2^-0.841) = min(0.9, 1.5282) = 0.9; 5 % live -> coarse 0.01, fine 0.09. Roots 6.0: fine share
+    e^1.007 / 6^0.841 = 2.737377 / 4.512583 = 0.606610. Herbs: no stem, all live roots fine."""
+    stem, croot, froot = rs.live_tissue_carbon_beps(np.array([1.05, 0.0, 0.0]), np.array([2.0, 6.0, 0.1]),
+                                                    np.array([True, True, False]), 0.35, np.array([0.05, 0.05, 1.0]))
+    np.testing.assert_allclose(stem, [0.2625, 0.0, 0.0], rtol=1e-12)
+    fr6 = math.exp(1.007) * 6.0 ** -0.841
+    assert fr6 == pytest.approx(0.606610, rel=1e-5)
+    np.testing.assert_allclose(croot, [0.01, 0.3 * (1 - fr6), 0.0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(froot, [0.09, 0.3 * fr6, 0.1], rtol=1e-12)
+    # dead wood respires nothing: the live share saturates at s0 however large the stem
+    assert rs.live_tissue_carbon_beps(np.array([1e4]), np.array([1.0]), np.array([True]), 0.35,
+                                      np.array([0.05]))[0][0] < 0.35
+
+
 # ---- phenology -------------------------------------------------------------------------------
 def test_daylength_and_gsi():
     # equinox: ~12 h everywhere off the poles; June solstice: polar day north of the Arctic circle

@@ -232,3 +232,32 @@ def test_convection_skipping_zero_interfaces_changes_no_number():
             np.testing.assert_array_equal(out[0], ref[0])
             np.testing.assert_array_equal(out[1], ref[1])
     assert np.all(ref[0][8:] == 0.0) and np.all(ref[1][8:] == 0.0) and np.any(ref[1][7] > 0.0)
+
+
+def test_reused_buffers_never_overwrite_arrays_a_caller_holds():
+    """Kernels write into pooled buffers that nobody references any more: fields and fluxes a caller keeps
+    stay as they were while the climatology steps on (across a daily record rebuild), and match a fresh
+    provider; a dropped array is reused (no fresh memory in a long run)."""
+    c = Climatology(GRID, VC)
+    t0 = cftime.datetime(2021, 3, 20, 22, 0, calendar="standard")
+    ps = np.asarray(c.at(t0).ps).copy()
+    kept = []
+    for k in range(12):  # 3 hours across midnight at dt = 900 s
+        t = t0 + datetime.timedelta(seconds=900 * k)
+        met = c.at(t)
+        f = c.step_fluxes(t, 900.0, ps)
+        ps = f.ps_end
+        if k % 4 == 0:
+            kept.append((t, met.t, met.cmfmc, met.dtrain, f.mfx, f.mfy,
+                         [np.array(x) for x in (met.t, met.cmfmc, met.dtrain, f.mfx, f.mfy)]))
+    for t, *arrays, copies in kept:
+        fresh = Climatology(GRID, VC).at(t)
+        for name, a, b in zip(("t", "cmfmc", "dtrain", "mfx", "mfy"), arrays, copies):
+            np.testing.assert_array_equal(a, b, err_msg=f"{name} at {t} was overwritten")
+        for name, a in zip(("t", "cmfmc", "dtrain"), arrays):
+            np.testing.assert_array_equal(a, np.asarray(fresh[name]), err_msg=name)
+    shape = (VC.nlev,) + GRID.shape
+    a = c._buffer(shape)
+    addr = a.__array_interface__["data"][0]
+    del a
+    assert c._buffer(shape).__array_interface__["data"][0] == addr

@@ -10,7 +10,9 @@ Modules
   (Chen 2012), Farquhar-von Caemmerer-Berry + Ball-Berry (analytic cubic), Collatz 1992 C4, soil-water stress.
 * :mod:`esm.land.respiration` -- BEPS maintenance (Q10 = 3.22 - 0.046 T) and growth respiration (per step,
   0.35 (GPP - Rm) when positive, as BEPS ``plant_respir.c``: none at night); night leaf maintenance from
-  leaf N (Ryan 1991 on the Chen 2012 N profile) by default, BEPS's per-type leaf coefficients as an option.
+  leaf N (Ryan 1991 on the Chen 2012 N profile) by default, BEPS's per-type leaf coefficients as an option;
+  stem, coarse- and fine-root maintenance either from BEPS's coefficients or (``rm_stem_root_basis``) from
+  the N of the same live carbon (Ryan 1991 rate, Biome-BGC C:N of White et al. 2000).
 * :mod:`esm.land.phenology` -- growing-season-index LAI (Jolly et al. 2005, with a soil-water index), a crop
   calendar for C3 crops (sowing by temperature and soil water, Sacks et al. 2010 / Waha et al. 2012; EPIC/SWAT
   canopy development; harvest), or a user LAI file.

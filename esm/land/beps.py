@@ -192,8 +192,12 @@ def respiration_bases(tile_pft, lai_year, prm, leaf_n_top=None):
     (1991) rate per unit leaf N times the mean leaf N of the Chen et al. (2012) profile at the annual-mean LAI
     (``leaf_n_top``: top-leaf N per tile, default the cover type's ``leaf_n``; the model passes it with the
     N-deposition multiplier); with ``'beps'`` r_leaf C_leaf / L_ref x rm_scale (BEPS plant_respir.c, L_ref =
-    its lai_max_o). stem: r_stem S s0/(S + s0); root: live [(1 - fr) r_croot + fr r_froot] C_root; both
-    times rm_scale.
+    its lai_max_o). stem and root: with ``rm_stem_root_basis = 'beps'`` r_stem S s0/(S + s0) and
+    live [(1 - fr) r_croot + fr r_froot] C_root, both times rm_scale (BEPS plant_respir.c); with ``'nitrogen'``
+    the same live carbon (:func:`esm.land.respiration.live_tissue_carbon_beps`) converted to N with the
+    Biome-BGC C:N ratios (``cn_livewood`` for sapwood and live coarse roots, ``cn_froot`` for fine roots; White
+    et al. 2000) times Ryan's (1991) rate per unit N (:func:`esm.land.respiration.tissue_maintenance_base_ryan1991`),
+    no rm_scale (as for the N-based leaves).
     """
     p = np.asarray(tile_pft)
     g = lambda name: np.asarray(getattr(prm, name), float)[p]  # noqa: E731
@@ -207,6 +211,15 @@ def respiration_bases(tile_pft, lai_year, prm, leaf_n_top=None):
         leaf = rs.leaf_maintenance_base_ryan1991(lai_year, n_top, prm.kn, prm.rm_leaf_n_rate, prm.q10_a, prm.q10_b)
     else:
         leaf = g("rm_leaf") * leaf_c / g("rm_leaf_lai_ref") * k
+    if prm.rm_stem_root_basis == "nitrogen":
+        woody = g("allom_a") > 0
+        stem_l, croot_l, froot_l = rs.live_tissue_carbon_beps(stem_c, root_c, woody, prm.stem_live_saturation,
+                                                              g("root_live_fraction"))
+        base = lambda c, cn: rs.tissue_maintenance_base_ryan1991(c, cn, prm.rm_leaf_n_rate,  # noqa: E731
+                                                                  prm.q10_a, prm.q10_b)
+        stem = base(stem_l, g("cn_livewood"))
+        root = base(croot_l, g("cn_livewood")) + base(froot_l, g("cn_froot"))
+        return leaf, stem, root
     s0 = prm.stem_live_saturation
     stem = g("rm_stem") * np.where(stem_c > 0, stem_c * s0 / (stem_c + s0), 0.0) * k
     root = g("root_live_fraction") * root_c * ((1.0 - fr) * g("rm_croot") + fr * g("rm_froot")) * k

@@ -254,8 +254,20 @@ KEYS = (
         "per unit leaf N (rm_leaf_n_rate) times the Chen et al. (2012) canopy N profile (the N that sets Vcmax); "
         "'beps' = BEPS plant_respir.c per-type coefficient rm_leaf times the Liu et al. (2002) leaf carbon",
         choices=("nitrogen", "beps")),
+    Key("rm_stem_root_basis", "str", "beps", "", "Stem (live wood), coarse-root (live wood) and fine-root "
+        "maintenance respiration: 'nitrogen' = Ryan (1991) rate per unit N (rm_leaf_n_rate) times the live carbon "
+        "BEPS respires (sapwood S s0/(S + s0), root_live_fraction of the roots) divided by the Biome-BGC C:N "
+        "ratios cn_livewood / cn_froot; 'beps' = BEPS plant_respir.c per-type coefficients rm_stem, rm_croot, "
+        "rm_froot times rm_scale", choices=("nitrogen", "beps")),
+    _pft("cn_livewood", [50.0] * 6 + [0.0] * 3, "kg C kg N-1", "C:N of live wood (sapwood and live coarse "
+         "roots; rm_stem_root_basis = 'nitrogen'; 0 = no wood)", 0.0, 500.0,
+         "White et al. 2000, Earth Interactions 4 (Biome-BGC: 50 for all woody types; dead wood 300-730 is not "
+         "respiring)"),
+    _pft("cn_froot", [42.0] * 9, "kg C kg N-1", "C:N of fine roots (herbs: all roots; rm_stem_root_basis = "
+         "'nitrogen')", 10.0, 200.0, "White et al. 2000, Earth Interactions 4 (range 42-58 by biome; 42 in the "
+         "Biome-BGC 4.1 ecophysiological files of every type)"),
     _f("rm_leaf_n_rate", 0.218, "g C g N-1 d-1", "Maintenance respiration per unit tissue N at 20 C "
-       "(rm_leaf_basis = 'nitrogen'; 0.0106 mol C mol N-1 h-1)", 0.0, 1.0,
+       "(rm_leaf_basis and rm_stem_root_basis = 'nitrogen'; 0.0106 mol C mol N-1 h-1)", 0.0, 1.0,
        "Ryan 1991, Ecol. Appl. 1, 157 (the mrpern of Biome-BGC, White et al. 2000)"),
     _pft("rm_leaf", [0.0015, 0.0015, 0.015, 0.015, 0.0015, 0.001, 0.001, 0.001, 0.001], "d-1", "Leaf maintenance "
          "respiration at 25 C per unit leaf carbon (night; rm_leaf_basis = 'beps')", 0.0, 0.1,
@@ -381,6 +393,13 @@ def _check(cfg: Config) -> None:
                           f"({p.crop_season_days} d)")
     if p.gsi_rew_low >= p.gsi_rew_high:
         raise ConfigError(f"{where}: gsi_rew_low must be below gsi_rew_high")
+    if p.rm_stem_root_basis == "nitrogen":
+        woody = np.asarray(p.allom_a, float) > 0
+        bad = woody & ~(np.asarray(p.cn_livewood, float) > 0)
+        if bad.any():
+            names = ", ".join(PFT_NAMES[i] for i in np.flatnonzero(bad))
+            raise ConfigError(f"{where}: cn_livewood must be > 0 kg C kg N-1 for the woody cover types ({names}) "
+                              "when rm_stem_root_basis = 'nitrogen' (live wood has nitrogen)")
     if p.clay > p.silt_clay:
         raise ConfigError(f"{where}: clay ({p.clay}) exceeds silt_clay ({p.silt_clay})")
     if p.lai_source == "file" and not p.lai_file:

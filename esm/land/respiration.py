@@ -108,6 +108,48 @@ def leaf_maintenance_base_ryan1991(lai_year, leaf_n_top, kn, rate20=0.218, q10_a
     return r25_g * 1e-3 * n_mean * KGC_PER_DAY_TO_UMOL_S
 
 
+def live_tissue_carbon_beps(stem_c, root_c, woody, stem_live_saturation, root_live_fraction):
+    """Respiring (live) carbon of stems, coarse roots and fine roots [kg C m-2] with the live fractions BEPS
+    uses (``plant_respir.c``; Chen et al. 1999):
+
+        stem_live  = S s0 / (S + s0)                       (sapwood saturates at s0; the heartwood is dead),
+        croot_live = live (1 - fr) C_root,   froot_live = live fr C_root,
+
+    with ``live`` the respiring share of root carbon and fr the Kurz et al. (1996) fine-root share
+    (:func:`fine_root_fraction_kurz1996`) for woody types. Herbaceous roots are all fine roots (fr = 1, no
+    stem, no coarse root). Dead wood (heartwood, the non-respiring root share) is excluded: it respires
+    nothing. Returns ``(stem_live, croot_live, froot_live)``.
+    """
+    stem_c = np.asarray(stem_c, float)
+    root_c = np.asarray(root_c, float)
+    woody = np.asarray(woody, bool)
+    s0 = stem_live_saturation
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stem_live = np.where(woody & (stem_c > 0), stem_c * s0 / np.where(stem_c > 0, stem_c + s0, 1.0), 0.0)
+    fr = np.where(woody, fine_root_fraction_kurz1996(root_c, woody), 1.0)
+    live_root = np.asarray(root_live_fraction, float) * root_c
+    return stem_live, live_root * (1.0 - fr), live_root * fr
+
+
+def tissue_maintenance_base_ryan1991(tissue_c, cn, rate20=0.218, q10_a=3.22, q10_b=-0.046):
+    """Maintenance respiration at 25 C [umol CO2 m-2 s-1] of live tissue carbon ``tissue_c`` [kg C m-2] with
+    carbon-to-nitrogen mass ratio ``cn`` [kg C kg N-1] (Ryan 1991, Ecol. Appl. 1, 157, eq. 1 with his
+    0.0106 mol C mol N-1 h-1 = 0.218 g C g N-1 d-1 at 20 C for all live tissues; the ``mrpern`` of
+    Biome-BGC, White et al. 2000, Earth Interactions 4, whose C:N ratios convert carbon to nitrogen):
+
+        N = 1000 C / CN  [g N m-2],   R_25 = rate20 / f(20) x N,   f(T) = Q10(T)^((T - 25)/10),
+        Q10 = 3.22 - 0.046 T (Tjoelker et al. 2001; the same response as the leaves),
+
+    so that R(T) = R_25 f(T) equals Ryan's rate at 20 C. Zero where ``cn`` is not positive (no such tissue).
+    """
+    c = np.asarray(tissue_c, float)
+    cn = np.asarray(cn, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_g = np.where(cn > 0, 1e3 * c / np.where(cn > 0, cn, 1.0), 0.0)
+    r25_g = rate20 / maintenance_factor(20.0, q10_a, q10_b)  # g C g N-1 d-1 at 25 C
+    return r25_g * 1e-3 * n_g * KGC_PER_DAY_TO_UMOL_S
+
+
 def growth_respiration(gpp, rm, fraction=0.35):
     """Growth respiration Rg = fraction (GPP - Rm) when positive, else 0 (BEPS; Chen et al. 1999)."""
     return fraction * np.maximum(np.asarray(gpp, float) - rm, 0.0)

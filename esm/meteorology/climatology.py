@@ -106,6 +106,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import sys
 from collections import OrderedDict
 
 import cftime
@@ -191,6 +192,12 @@ class _Cells:
         self.records: OrderedDict = OrderedDict()
 
 
+#: spare (unreferenced) buffers kept per array shape by :meth:`Climatology._buffer`
+_POOL_SPARE = 2
+#: buffers tracked per shape (in use or spare); older in-use ones are forgotten (their owners keep them)
+_POOL_TRACKED = 24
+
+
 def _time_key(time: cftime.datetime) -> tuple:
     return (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second, time.microsecond)
 
@@ -247,11 +254,20 @@ class Climatology(MetProvider):
             self._cache.move_to_end(key)
             return self._cache[key]
         makers = {name: (lambda n=name: self._field(time, n)) for name in self.field_names()}
+        # the cache holds the states (and so their 3-D fields, 75 MB a time at 1x1x47) of the last
+        # STATE_CACHE times: two (this step and the previous one) keep the memory of a run constant after
+        # its first step; more made each of the first steps fault in fresh memory (~0.15 s a step)
+        while len(self._cache) >= self.STATE_CACHE:
+            self._cache.popitem(last=False)
         state = MetState(time, LazyFields(makers))
         self._cache[key] = state
-        while len(self._cache) > 4:
-            self._cache.popitem(last=False)
         return state
+
+    #: times whose states :meth:`at` keeps (a caller asks for each step's time once or twice)
+    STATE_CACHE = 2
+    #: daily mean-flow records kept (a step interpolates between two); a new record evicts the oldest one
+    #: before it is built, so that :meth:`_buffer` can reuse its arrays
+    MEAN_FLOW_RECORDS = 2
 
     def field_names(self) -> list[str]:
         return [n for n in FIELDS if n in SURFACE_FIELDS or n in self._three_d_names()]
@@ -616,8 +632,9 @@ class Climatology(MetProvider):
                  + (20.0 + 40.0 * season.s_land) * _gauss(lat, -60.0, 12.0))
         return jet, east, strat
 
-    def overturning_fluxes(self, season: Season, ps: np.ndarray) -> np.ndarray:
-        """Meridional mass fluxes of the mean meridional circulation [kg s-1], (nlev, nlat+1, nlon)."""
+    def overturning_fluxes(self, season: Season, ps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Meridional mass fluxes of the mean meridional circulation [kg s-1], (nlev, nlat+1, nlon) (into
+        ``out`` if given)."""
         g = self.grid
         vc = self.vcoord
         ps_f = np.empty((g.nlat + 1, g.nlon))
@@ -627,7 +644,7 @@ class Climatology(MetProvider):
         amp = np.array([c[0] / g.nlon for c in cells])
         ptop = np.array([c[3] for c in cells], dtype=np.float64)
         shape = np.ascontiguousarray(np.stack([self._cell_shape(g.lat_edges, c[1], c[2]) for c in cells]))
-        mfy = np.empty((vc.nlev, g.nlat + 1, g.nlon))
+        mfy = np.empty((vc.nlev, g.nlat + 1, g.nlon)) if out is None else out
         met_clim.overturning_fluxes(ps_f, vc.ap, vc.bp, amp, ptop, shape, mfy, kernel_threads(10 * mfy.size))
         return mfy
 
@@ -663,25 +680,52 @@ class Climatology(MetProvider):
         hit = self._records.get(key)
         if hit is not None:
             return hit
+        while len(self._records) >= self.MEAN_FLOW_RECORDS:
+            self._records.popitem(last=False)
         surf = self._surface(time)
         ps = np.ascontiguousarray(surf["ps"])
         season = Season(time)
         vc, g = self.vcoord, self.grid
         shape3 = (vc.nlev,) + g.shape
         jet, east, strat = self._zonal_wind_rows(season)
-        mfx, w = np.empty(shape3), np.empty(shape3)
+        mfx, w = self._buffer(shape3), self._buffer(shape3)
         met_clim.mean_flow_record(ps, vc.ap, vc.bp, np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp),
                                   jet, east, strat, np.ascontiguousarray(surf["_u10"]), self._LN_CONST,
                                   g.dy / G0, self._EDDY_REF, mfx, w, kernel_threads(30 * mfx.size))
-        mfy = self.overturning_fluxes(season, ps)
-        wc = np.empty((vc.nlev, g.nlat + 1, g.nlon))
+        mfy = self.overturning_fluxes(season, ps, out=self._buffer((vc.nlev, g.nlat + 1, g.nlon)))
+        wc = self._buffer((vc.nlev, g.nlat + 1, g.nlon))
         met_clim.corner_weights(w, wc, kernel_threads(4 * wc.size, streaming=True))
+        del w
         from esm.meteorology.massflux import column_divergence
         rec = (mfx, mfy, ps, wc, column_divergence(mfx, mfy))
         self._records[key] = rec
-        while len(self._records) > 3:
-            self._records.popitem(last=False)
         return rec
+
+    def _buffer(self, shape: tuple) -> np.ndarray:
+        """An uninitialised float64 array of ``shape`` for a kernel to overwrite completely: a buffer of an
+        earlier call that nobody references any more (records evicted from the caches, the fields and fluxes
+        of earlier steps the caller has dropped), else a new one. Reusing memory that is already mapped
+        avoids the page faults of fresh memory (at 1x1x47 each 3-D array is 25 MB: the first steps of a run
+        and every daily record rebuild paid ~100 ms of faults for them). An array still referenced outside
+        the pool (by the caller, a cache or a view) is never handed out again."""
+        pool = self.__dict__.setdefault("_pool", {}).setdefault(tuple(shape), [])
+        pick, spare, k = None, 0, 0
+        while k < len(pool):
+            if sys.getrefcount(pool[k]) == 2:  # the pool's list and getrefcount's argument: unreferenced
+                if pick is None:
+                    pick = pool[k]
+                else:
+                    spare += 1
+                    if spare > _POOL_SPARE:
+                        del pool[k]
+                        continue
+            k += 1
+        if pick is None:
+            pick = np.empty(shape)
+            pool.append(pick)
+            if len(pool) > _POOL_TRACKED:
+                del pool[0]
+        return pick
 
     def _eddies_on(self) -> bool:
         p = self.p
@@ -726,11 +770,12 @@ class Climatology(MetProvider):
             key = _time_key(time)
             memo = getattr(self, "_winds", None)
             if memo is None or memo[0] != key:
+                self._winds = memo = None  # lets _buffer reuse the previous time's winds if nobody holds them
                 g, vc = self.grid, self.vcoord
                 mfx, mfy, _, (ps0, ps1, a) = self._fluxes(time, scratch=True)
                 dxe = g.dx_edge
                 g_dxe = np.where(dxe > 0, G0 / np.where(dxe > 0, dxe, 1.0), 0.0)
-                u, v = np.empty_like(mfx), np.empty_like(mfx)
+                u, v = self._buffer(mfx.shape), self._buffer(mfx.shape)
                 met_flux.centre_winds_hybrid(mfx, mfy, ps0, ps1, a, np.ascontiguousarray(vc.dap),
                                              np.ascontiguousarray(vc.dbp), G0 / g.dy, g_dxe, u, v,
                                              kernel_threads(8 * u.size, streaming=True))
@@ -741,11 +786,12 @@ class Climatology(MetProvider):
         r0 = self._three_d(td0)
         r1 = r0 if ad == 0.0 else self._three_d(td1)
         if name in ("t", "qv"):
-            return lerp(r0[name], r1[name], ad)
+            return lerp(r0[name], r1[name], ad, out=self._buffer(r0[name].shape))
         # convection: intensities (2-D, diurnal cycle) between 3-hourly records, shapes between daily records
         key = _time_key(time)
         memo = getattr(self, "_conv", None)
         if memo is None or memo[0] != key:
+            self._conv = memo = None  # lets _buffer reuse the previous time's cmfmc and dtrain if nobody holds them
             t0, t1, a = self._record_time(time)
             c0 = self._convective_intensity(t0)
             c1 = c0 if a == 0.0 else self._convective_intensity(t1)
@@ -754,7 +800,7 @@ class Climatology(MetProvider):
             # the shapes are not read on the interfaces above the updrafts' tops (zero in both records), where
             # the kernel only writes zeros (numpy.zeros would not save the writes: arrays of this size come
             # from the heap, where calloc clears them)
-            cmfmc, dtrain = np.empty((vc.nlev + 1,) + g.shape), np.empty((vc.nlev,) + g.shape)
+            cmfmc, dtrain = self._buffer((vc.nlev + 1,) + g.shape), self._buffer((vc.nlev,) + g.shape)
             met_clim.convection(r0["s1"], r1["s1"], r0["s2"], r1["s2"], ad, i_trop, i_storm,
                                 self.p["convective_mass_flux"], cmfmc, dtrain,
                                 kernel_threads(4 * cmfmc.size, streaming=True), r0["nz1"] | r1["nz1"],
@@ -791,6 +837,8 @@ class Climatology(MetProvider):
         hit = self._records3d.get(key)
         if hit is not None:
             return hit
+        while len(self._records3d) >= 2:  # evicted before the build: _buffer can reuse its arrays
+            self._records3d.popitem(last=False)
         p = self.p
         surf = self._surface(time)
         season = Season(time)
@@ -804,17 +852,15 @@ class Climatology(MetProvider):
         winter = np.where(lat > 0, -season.s_land, season.s_land)
         cool = 15.0 * np.clip(winter, 0.0, 1.0) * _gauss(np.abs(lat), 80.0, 15.0)
         shape3, shape_e = (vc.nlev,) + g.shape, (vc.nlev + 1,) + g.shape
-        t, qv, s1, s2 = np.empty(shape3), np.empty(shape3), np.empty(shape_e), np.empty(shape_e)
+        t, qv = self._buffer(shape3), self._buffer(shape3)
+        s1, s2 = self._buffer(shape_e), self._buffer(shape_e)
+        # nz1, nz2: interfaces where an updraft shape is nonzero somewhere (1) or zero on the whole interface (0)
+        nz1, nz2 = np.zeros(vc.nlev + 1, dtype=np.uint8), np.zeros(vc.nlev + 1, dtype=np.uint8)
         met_clim.thermo_record(ps, vc.ap, vc.bp, np.ascontiguousarray(surf["_t2m_daily"]),
                                np.ascontiguousarray(surf["_rh"]), lapse, ptrop, cool, R_DRY, EPSILON, t, qv, s1, s2,
-                               kernel_threads(30 * t.size))
-        # interfaces where an updraft shape is nonzero somewhere (1) or zero on the whole interface (0)
-        nz1 = np.ascontiguousarray(np.any(s1 != 0.0, axis=(1, 2)), dtype=np.uint8)
-        nz2 = np.ascontiguousarray(np.any(s2 != 0.0, axis=(1, 2)), dtype=np.uint8)
+                               kernel_threads(30 * t.size), nz1, nz2)
         out = {"t": t, "qv": qv, "s1": s1, "s2": s2, "nz1": nz1, "nz2": nz2}
         self._records3d[key] = out
-        while len(self._records3d) > 2:
-            self._records3d.popitem(last=False)
         return out
 
     # ================================================================== mass fluxes
@@ -860,7 +906,7 @@ class Climatology(MetProvider):
         ay[1:-1], by[1:-1] = 2.0 * cy, cy * sy
         eddies = self._eddies_on()
         psi = np.ascontiguousarray(self._eddies().psi(mid)) if eddies else np.zeros((1, 1))
-        mfx, mfy, div = np.empty_like(r0[0]), np.empty_like(r0[1]), np.empty(g.shape)
+        mfx, mfy, div = self._buffer(r0[0].shape), self._buffer(r0[1].shape), np.empty(g.shape)
         met_flux.corrected_fluxes(r0[0], r1[0], r0[1], r1[1], r0[3], r1[3], a, psi, eddies, ax, bx, ay, by,
                                   np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp), mfx, mfy, div,
                                   kernel_threads(8 * mfx.size, streaming=True))

@@ -80,11 +80,15 @@ def _c64(a, name, shape=None):
     return a
 
 
-def lerp(x0: np.ndarray, x1: np.ndarray, a: float) -> np.ndarray:
-    """``(1 - a) x0 + a x1`` in one threaded pass (time interpolation between met records)."""
+def lerp(x0: np.ndarray, x1: np.ndarray, a: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``(1 - a) x0 + a x1`` in one threaded pass (time interpolation between met records); into ``out``
+    (C-contiguous float64 of the same shape) if given."""
     x0 = _c64(x0, "x0")
     x1 = _c64(x1, "x1", x0.shape)
-    out = np.empty_like(x0)
+    if out is None:
+        out = np.empty_like(x0)
+    elif out.shape != x0.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"lerp: out must be C-contiguous float64 of shape {x0.shape}")
     _k.lerp(x0.reshape(-1), x1.reshape(-1), float(a), out.reshape(-1), kernel_threads(out.size, streaming=True))
     return out
 

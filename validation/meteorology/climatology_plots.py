@@ -40,7 +40,7 @@ def zonal(x):
 def streamfunction(clim, t):
     """Zonal-total northward mass transport below each interface [1e9 kg s-1] of the mean flow."""
     t0, _, _ = clim._record_time(t)
-    _, mfy, _, _ = clim._mean_flow_record(t0)
+    mfy = clim._mean_flow_record(t0)[1]
     tot = mfy.sum(axis=2)  # (nlev, nlat+1)
     return np.concatenate([np.zeros((1, tot.shape[1])), np.cumsum(tot, axis=0)]) / 1e9
 
