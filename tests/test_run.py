@@ -150,6 +150,20 @@ def test_cli_check_defaults_version(tmp_path, small_namelist):
     assert v.stdout.startswith("esm ") and "OpenMP" in v.stdout
 
 
+def test_defaults_into_a_closed_pipe_exits_quietly():
+    """``esm defaults | head``: the reader closes the pipe first; esm exits 0 without a traceback."""
+    import os
+
+    r, w = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "esm", "defaults"], stdout=w, stderr=subprocess.PIPE,
+                            env=esm_env())
+    os.close(w)
+    os.close(r)  # before the child has imported esm, so every write of it meets a closed pipe
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
 @pytest.mark.parametrize("args,message", [
     (["--set", "time_control.dt=abc"], "time_control dt: value 'abc' is not valid; expected an integer"),
     (["--set", "grid_nml.vertical=geos48"], "did you mean 'geos47'"),

@@ -284,14 +284,7 @@ class PressureFixer:
         to new arrays and their divergence (for ``ps_end``) is computed in the same pass. The same numbers
         as ``__call__(mfx, mfy, dp_records, ...)``."""
         grid = self.grid
-        area = grid.area
-        dps = ps_target - ps_start
-        offset = -float(np.sum(dps * area) / np.sum(area))
-        dm = (dps + offset) * area / G0
-        rhs = dm / dt + div
-        rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
-        chi = self.solve(rhs)
-        fx, fy = self.correction_fluxes(chi)
+        fx, fy, offset = self.column_corrections(div, ps_start, ps_target, dt)
         ps0, ps1, a, vc = dp_records
         ox, oy = np.empty_like(mfx), np.empty_like(mfy)
         div_end = np.empty(grid.shape)
