@@ -57,18 +57,16 @@ def kernel_threads(work: float, streaming: bool = False) -> int:
     """OpenMP threads for a kernel call of ``work`` element updates (honours ``OMP_NUM_THREADS``).
 
     ``streaming``: a kernel doing a few flops per element it loads (interpolation in time, flux
-    assembly, divergences, the fixer's correction) is limited by memory bandwidth, and runs on one
-    thread: on the 2-core development machine a second thread gained < 1.3x when idle and cost 2-3x
-    under the usual load of other jobs (threads wait for a free core at every parallel region). The
-    climatology's step kernels (fluxes, convection) now have a single parallel region (blocks of rows
-    through all levels), which removes that wait; even so, under a load of ~4.3 on 2 cores, one thread
-    was faster (met step 123-129 ms against 141-159 ms on two threads, three alternating runs; kernels
-    alone 30 / 16 / 6 ms against 34 / 20 / 10 ms for fluxes / convection / lerp), so they stay on one
-    thread here (on a node with free cores and more memory channels threads may pay: not measured).
+    assembly, divergences, the fixer's correction), limited by memory bandwidth. Such kernels use all
+    threads too: on the 2-core development machine with nothing else running, the climatology's cost per
+    transport step fell from 84 to 46 ms (median; ``benchmark_climatology_1x1_quiet_*.md``). Under a load
+    of other jobs (~4 on 2 cores) one thread had been faster (123-129 against 141-159 ms per met step),
+    because threads wait for a free core at every parallel region; on a shared machine set
+    ``OMP_NUM_THREADS=1``. The argument is kept so callers still say which kind of kernel they run.
     """
     from esm._kernels import _build_info
 
-    if streaming or work < SMALL_WORK:
+    if work < SMALL_WORK:
         return 1
     return max(1, int(_build_info.max_threads()))
 
