@@ -596,3 +596,105 @@ def packet_sum(const double[:, ::1] rows, const double[:, ::1] waves, double[:, 
                 r = rows[n, j]
                 for i in range(nlon):
                     out[j, i] = out[j, i] + r * waves[n, i]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef inline void _lerp_row(const double* x0, const double* x1, double a, double b, int interp, double* out,
+                           Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    if interp:
+        for i in range(n):
+            out[i] = b * x0[i] + a * x1[i]
+    else:
+        for i in range(n):
+            out[i] = x0[i]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def lerp_winds_to_fluxes(const double[:, :, ::1] u0, const double[:, :, ::1] u1, const double[:, :, ::1] v0,
+                         const double[:, :, ::1] v1, double a, int interp, const double[:, ::1] ps,
+                         const double[::1] dap, const double[::1] dbp, double dy_over_g,
+                         const double[::1] dxe_over_g, double[:, :, ::1] dp, double[:, :, ::1] mfx,
+                         double[:, :, ::1] mfy, int nthreads=1):
+    """:func:`lerp` of the winds between two records, the hybrid layer thickness ``dp = dap + dbp ps``
+    and :func:`winds_to_fluxes` in one pass (no 3-D wind arrays in between); ``interp = 0``: the winds
+    are ``u0``/``v0`` themselves (``a = 0``). Every value is computed by the same operations as the
+    three separate steps (lerp, ``VerticalCoordinate.layer_thickness``, winds_to_fluxes), so the
+    results are bit-for-bit the same; ``dp`` is returned for the pressure fixer.
+    """
+    cdef Py_ssize_t nlev = u0.shape[0]
+    cdef Py_ssize_t nlat = u0.shape[1]
+    cdef Py_ssize_t nlon = u0.shape[2]
+    cdef Py_ssize_t k, j, i, im
+    cdef int t
+    cdef double b = 1.0 - a
+    cdef double dapk, dbpk
+    # per thread: u row, v row (this and previous latitude), dp row (this and previous latitude)
+    cdef double[:, ::1] work = np.empty((max(nthreads, 1), 5 * nlon))
+    cdef double* uw
+    cdef double* vc
+    cdef double* vp
+    cdef double* dc
+    cdef double* dq
+    cdef double* sw
+    for k in prange(nlev, nogil=True, num_threads=nthreads, schedule="static"):
+        t = threadid()
+        uw = &work[t, 0]
+        vc = &work[t, nlon]
+        vp = &work[t, 2 * nlon]
+        dapk = dap[k]
+        dbpk = dbp[k]
+        for i in range(nlon):
+            mfy[k, 0, i] = 0.0
+            mfy[k, nlat, i] = 0.0
+        for j in range(nlat):
+            dc = &dp[k, j, 0]
+            for i in range(nlon):
+                dc[i] = dapk + dbpk * ps[j, i]
+            _lerp_row(&u0[k, j, 0], &u1[k, j, 0], a, b, interp, uw, nlon)
+            for i in range(nlon):
+                im = i - 1 if i > 0 else nlon - 1
+                mfx[k, j, i] = 0.25 * (uw[im] + uw[i]) * (dc[im] + dc[i]) * dy_over_g
+            _lerp_row(&v0[k, j, 0], &v1[k, j, 0], a, b, interp, vc, nlon)
+            if j > 0:
+                dq = &dp[k, j - 1, 0]
+                for i in range(nlon):
+                    mfy[k, j, i] = 0.25 * (vp[i] + vc[i]) * (dq[i] + dc[i]) * dxe_over_g[j]
+            sw = vp
+            vp = vc
+            vc = sw
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def correct_and_divergence(const double[:, ::1] fx, const double[:, ::1] fy, const double[:, :, ::1] dp,
+                           double[:, :, ::1] mfx, double[:, :, ::1] mfy, double[:, ::1] div, int nthreads=1):
+    """:func:`add_column_correction` (in place) and the column divergence of the corrected fluxes (the
+    same values, summed in the same order, as :func:`column_divergence` afterwards), level by level while
+    the level's slab is in cache."""
+    cdef Py_ssize_t nlev = dp.shape[0]
+    cdef Py_ssize_t nlat = dp.shape[1]
+    cdef Py_ssize_t nlon = dp.shape[2]
+    cdef Py_ssize_t k, j, i
+    if fx.shape[0] != nlat or fx.shape[1] != nlon or fy.shape[0] != nlat + 1 or mfx.shape[0] != nlev \
+            or mfx.shape[1] != nlat or mfx.shape[2] != nlon or mfy.shape[0] != nlev or mfy.shape[1] != nlat + 1 \
+            or mfy.shape[2] != nlon or div.shape[0] != nlat or div.shape[1] != nlon:
+        raise ValueError("correct_and_divergence: array shapes do not match")
+    cdef double[:, ::1] tx = np.zeros((nlat, nlon))
+    cdef double[:, ::1] ty = np.zeros((nlat + 1, nlon))
+    with nogil:
+        for k in range(nlev):
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _totals_row(&dp[k, j, 0], &dp[k, j - 1 if j > 0 else 0, 0], &tx[j, 0], &ty[j, 0], nlon, j > 0)
+        for j in range(nlat):
+            for i in range(nlon):
+                div[j, i] = 0.0
+        for k in range(nlev):
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _correct_rows(&fx[j, 0], &fy[j, 0], &dp[k, j, 0], &dp[k, j - 1 if j > 0 else 0, 0], &tx[j, 0],
+                              &ty[j, 0], &mfx[k, j, 0], &mfy[k, j, 0], &mfx[k, j, 0], &mfy[k, j, 0], nlon, j > 0)
+            for j in prange(nlat, num_threads=nthreads, schedule="static"):
+                _div_row(&mfx[k, j, 0], &mfy[k, j, 0], &mfy[k, j + 1, 0], &div[j, 0], nlon)

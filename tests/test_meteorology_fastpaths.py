@@ -261,3 +261,47 @@ def test_reused_buffers_never_overwrite_arrays_a_caller_holds():
     addr = a.__array_interface__["data"][0]
     del a
     assert c._buffer(shape).__array_interface__["data"][0] == addr
+
+
+@pytest.mark.parametrize("nthreads", [1, 3])
+def test_fused_lerp_winds_to_fluxes_equals_the_three_steps(monkeypatch, nthreads):
+    """The reanalysis path's one-pass lerp(u, v) + layer thickness + face fluxes gives the same bits as
+    lerp, VerticalCoordinate.layer_thickness and fluxes_from_centre_winds one after the other."""
+    import esm.meteorology.massflux as mmod
+    from esm.meteorology.massflux import fluxes_from_centre_winds, lerp_fluxes_from_centre_winds
+    monkeypatch.setattr(mmod, "kernel_threads", lambda work, n=nthreads, **kw: n)
+    rng = np.random.default_rng(4)
+    shape = (VC.nlev,) + GRID.shape
+    u0, u1, v0, v1 = (rng.normal(0.0, 15.0, shape) for _ in range(4))
+    ps = 1.0e5 + rng.normal(0.0, 1500.0, GRID.shape)
+    for a in (None, 0.3, 1.0 / 3.0, 0.75):
+        u = u0 if a is None else lerp(u0, u1, a)
+        v = v0 if a is None else lerp(v0, v1, a)
+        dp = VC.layer_thickness(ps)
+        mfx, mfy = fluxes_from_centre_winds(u, v, dp, GRID)
+        fx, fy, fdp = lerp_fluxes_from_centre_winds(u0, u1, v0, v1, a, ps, VC, GRID)
+        for name, want, got in (("dp", dp, fdp), ("mfx", mfx, fx), ("mfy", mfy, fy)):
+            assert np.array_equal(want.view(np.uint64), got.view(np.uint64)), f"{name} at a = {a}"
+
+
+@pytest.mark.parametrize("nthreads", [1, 3])
+def test_in_place_fixer_with_fused_divergence_equals_the_fixer(monkeypatch, nthreads):
+    """PressureFixer.correct_inplace (explicit thickness, corrected divergence in the same pass) gives the
+    same bits as PressureFixer.__call__ and leaves the result in the arrays it was given."""
+    import esm.meteorology.massflux as mmod
+    from esm.meteorology.massflux import PressureFixer, column_divergence, fluxes_from_centre_winds
+    monkeypatch.setattr(mmod, "kernel_threads", lambda work, n=nthreads, **kw: n)
+    rng = np.random.default_rng(5)
+    shape = (VC.nlev,) + GRID.shape
+    ps0 = 1.0e5 + rng.normal(0.0, 1500.0, GRID.shape)
+    ps1 = ps0 + rng.normal(0.0, 80.0, GRID.shape)
+    dp = VC.layer_thickness(ps0)
+    mfx, mfy = fluxes_from_centre_winds(rng.normal(0.0, 15.0, shape), rng.normal(0.0, 8.0, shape), dp, GRID)
+    fixer = PressureFixer(GRID)
+    want = fixer(mfx, mfy, dp, ps0, ps1, 900.0)
+    x, y = mfx.copy(), mfy.copy()
+    got = fixer.correct_inplace(x, y, column_divergence(x, y), dp, ps0, ps1, 900.0)
+    assert got[0] is x and got[1] is y
+    for name, w, g in zip(("mfx", "mfy", "ps_end"), want[:3], got[:3]):
+        assert np.array_equal(w.view(np.uint64), g.view(np.uint64)), name
+    assert want[3] == got[3]

@@ -107,6 +107,34 @@ def fluxes_from_centre_winds(u: np.ndarray, v: np.ndarray, dp: np.ndarray, grid:
     return mfx, mfy
 
 
+def lerp_fluxes_from_centre_winds(u0, u1, v0, v1, a: float | None, ps: np.ndarray, vcoord: VerticalCoordinate,
+                                  grid: Grid):
+    """:func:`fluxes_from_centre_winds` of the winds interpolated in time, ``(1 - a) u0 + a u1`` (``a``
+    None: ``u0``/``v0`` as they are), with ``dp = vcoord.layer_thickness(ps)``, in one compiled pass that
+    never stores the interpolated winds. Returns ``(mfx, mfy, dp)``, bit for bit the same as
+    ``lerp`` + ``layer_thickness`` + ``fluxes_from_centre_winds``."""
+    u0 = _c64(u0, "u0")
+    shape = u0.shape
+    nlev, nlat, nlon = shape
+    if nlev != vcoord.nlev or (nlat, nlon) != grid.shape:
+        raise ValueError(f"winds have shape {shape}; expected {(vcoord.nlev,) + grid.shape}")
+    v0 = _c64(v0, "v0", shape)
+    interp = a is not None
+    u1 = _c64(u1, "u1", shape) if interp else u0
+    v1 = _c64(v1, "v1", shape) if interp else v0
+    ps = _c64(ps, "ps", grid.shape)
+    dp = np.empty(shape)
+    mfx = np.empty(shape)
+    mfy = np.empty((nlev, nlat + 1, nlon))
+    dxe = np.ascontiguousarray(grid.dx_edge / G0)
+    dxe[0] = dxe[-1] = 0.0
+    _k.lerp_winds_to_fluxes(u0, u1, v0, v1, float(a) if interp else 0.0, int(interp), ps,
+                            np.ascontiguousarray(vcoord.dap, dtype=np.float64),
+                            np.ascontiguousarray(vcoord.dbp, dtype=np.float64), grid.dy / G0, dxe, dp, mfx, mfy,
+                            kernel_threads(4 * u0.size, streaming=True))
+    return mfx, mfy, dp
+
+
 def column_divergence(mfx: np.ndarray, mfy: np.ndarray) -> np.ndarray:
     """Net horizontal outflow of every column [kg s-1], shape (nlat, nlon) (levels summed in order)."""
     mfx = _c64(mfx, "mfx")
@@ -274,6 +302,24 @@ class PressureFixer:
         rhs -= np.sum(rhs) * area / np.sum(area)  # round-off of the global sum
         fx, fy = self.correction_fluxes(self.solve(rhs))
         return np.ascontiguousarray(fx), np.ascontiguousarray(fy), offset
+
+    def correct_inplace(self, mfx: np.ndarray, mfy: np.ndarray, div: np.ndarray, dp: np.ndarray,
+                        ps_start: np.ndarray, ps_target: np.ndarray, dt: float):
+        """:meth:`__call__` with ``inplace=True`` for fluxes whose column divergence ``div`` is already known
+        and an explicit thickness ``dp``: ``mfx``/``mfy`` (writeable C-contiguous float64) are corrected in
+        place and their new divergence (for ``ps_end``) is computed in the same pass. Bit for bit the same
+        numbers as ``__call__(mfx, mfy, dp, ..., inplace=True)``."""
+        grid = self.grid
+        for name, f in (("mfx", mfx), ("mfy", mfy)):
+            if not (isinstance(f, np.ndarray) and f.dtype == np.float64 and f.flags.c_contiguous
+                    and f.flags.writeable):
+                raise ValueError(f"pressure fixer (inplace): {name} must be a writeable C-contiguous float64 array")
+        fx, fy, offset = self.column_corrections(div, ps_start, ps_target, dt)
+        div_end = np.empty(grid.shape)
+        _k.correct_and_divergence(fx, fy, _c64(dp, "dp", mfx.shape), mfx, mfy, div_end,
+                                  kernel_threads(4 * mfx.size, streaming=True))
+        ps_end = ps_start - G0 * dt * div_end / grid.area
+        return mfx, mfy, ps_end, offset
 
     def correct_hybrid(self, mfx: np.ndarray, mfy: np.ndarray, div: np.ndarray, dp_records, ps_start: np.ndarray,
                        ps_target: np.ndarray, dt: float):

@@ -419,7 +419,16 @@ class ReanalysisProvider(MetProvider):
         return data, lat, lon, lev, hyb
 
     def _fields_check(self, data, rec: Record, spec: VarSpec, lat, lon):
-        """Return (values float64 with NaN for missing, valid mask) and raise on missing values inside the domain."""
+        """Return (values float64 with NaN for missing, valid mask) and raise on missing values inside the domain.
+
+        ``values`` is a new array the caller may scale in place."""
+        if not np.ma.is_masked(data):
+            # fast path (no fill values): one copy to float64 and one finiteness check, no masked-array
+            # copies; the same numbers as the general path below
+            values = np.array(np.ma.getdata(data), dtype=np.float64)
+            valid = np.isfinite(values)
+            if valid.all():
+                return values, valid
         arr = np.ma.masked_invalid(np.ma.asarray(data, dtype=np.float64))
         valid = ~np.ma.getmaskarray(arr)
         values = np.where(valid, arr.filled(0.0), np.nan)
@@ -444,7 +453,8 @@ class ReanalysisProvider(MetProvider):
         factor = scale * rec.scale * spec.sign
         if accumulated:
             factor /= float(spacing)
-        values = values * factor + offset * spec.sign
+        values *= factor  # in place (a new array from _fields_check): the same numbers as values * factor + ...
+        values += offset * spec.sign
         where = f"{rec.path}: variable {rec.name!r}"
         method = spec.method
         r = self._regridder(lat, lon, method, where)
@@ -743,7 +753,8 @@ class ReanalysisProvider(MetProvider):
 
     def step_fluxes(self, time: cftime.datetime, dt: float, ps_start: np.ndarray) -> MassFluxes:
         """Face mass fluxes from the winds at the mid-step, pressure-fixed to the met ps at ``time + dt``."""
-        from esm.meteorology.massflux import PressureFixer, fluxes_from_centre_winds
+        from esm.meteorology.massflux import (PressureFixer, column_divergence, fluxes_from_centre_winds,
+                                              lerp_fluxes_from_centre_winds)
         g = self.grid
         ps_start = np.asarray(ps_start, dtype=np.float64)
         if ps_start.shape != g.shape or not np.all(np.isfinite(ps_start)):
@@ -751,13 +762,29 @@ class ReanalysisProvider(MetProvider):
         mid = time + _dt.timedelta(seconds=dt / 2.0)
         end = time + _dt.timedelta(seconds=dt)
         ps_mid = self._value("ps", mid)
-        u, v = self._value("u", mid), self._value("v", mid)
-        dp = self.vcoord.layer_thickness(ps_mid)
-        mfx, mfy = fluxes_from_centre_winds(u, v, dp, g)
+        have = all(k in self.index and self.index[k].records for k in ("u", "v"))
+        bu, bv = (self._bracket("u", mid), self._bracket("v", mid)) if have else (None, None)
+        if have and bu == bv:
+            # the winds interpolated in time, the layer thickness and the face fluxes in one compiled
+            # pass (bit for bit the same as lerp + layer_thickness + fluxes_from_centre_winds)
+            i0, i1, a = bu
+            u0, v0 = self._record_value("u", i0), self._record_value("v", i0)
+            if i1 == i0 or a == 0.0:
+                mfx, mfy, dp = lerp_fluxes_from_centre_winds(u0, None, v0, None, None, ps_mid, self.vcoord, g)
+            else:
+                u1, v1 = self._record_value("u", i1), self._record_value("v", i1)
+                mfx, mfy, dp = lerp_fluxes_from_centre_winds(u0, u1, v0, v1, a, ps_mid, self.vcoord, g)
+        else:  # u and v on different record times
+            u, v = self._value("u", mid), self._value("v", mid)
+            dp = self.vcoord.layer_thickness(ps_mid)
+            mfx, mfy = fluxes_from_centre_winds(u, v, dp, g)
         if self._fixer is None:
             self._fixer = PressureFixer(g)
         target = self._value("ps", end)
-        mfx, mfy, ps_end, offset = self._fixer(mfx, mfy, dp, ps_start, target, dt)
+        # correct the fresh flux arrays in place, with the corrected divergence in the same pass (the same
+        # numbers as self._fixer(mfx, mfy, dp, ps_start, target, dt))
+        mfx, mfy, ps_end, offset = self._fixer.correct_inplace(mfx, mfy, column_divergence(mfx, mfy), dp,
+                                                               ps_start, target, dt)
         err = float(np.max(np.abs(ps_end - (target + offset))))
         if err > self.p["fixer_tolerance"]:
             raise RuntimeError(f"pressure fixer at {_fmt(time)}: corrected fluxes miss the target surface "
