@@ -415,8 +415,8 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     from each of ~20 rows.
 
     With ``res`` (and ``xi``, ``rh_coef``, ``dt``, ``acc_*``) the step is finished in the same pass, tile by
-    tile, exactly as :func:`finish_step` does it (same sums in the same order) while the tile's outputs are in
-    cache.
+    tile, while the tile's outputs are in cache: ``res`` rows gpp = sun + shade, rm = ((rd + leaf) + stem) + root,
+    rg, ra = rm + rg, rh = xi(cell) rh_coef, npp = gpp - ra, nee = (ra + rh) - gpp, and acc_* += rate dt.
 
     ``rm_*_base``: maintenance respiration at 25 C [umol m-2 s-1] (leaf: per unit LAI, night only), from
     esm.land.beps.respiration_bases. ``lterm`` (3, ntile): the terms that depend on the tile's LAI only
@@ -545,7 +545,7 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         out[O_RG, t] = rg * sc
         out[O_LAI_SUN, t] = lsun
         if fin:
-            # finish_step for this tile (same arithmetic and order)
+            # finish the step for this tile (the sums and their order as in the docstring)
             f_gpp = out[O_GPP_SUN, t] + out[O_GPP_SH, t]
             f_rm = ((out[O_RD, t] + out[O_RM_LEAF, t]) + out[O_RM_STEM, t]) + out[O_RM_ROOT, t]
             f_rg = out[O_RG, t]
@@ -561,33 +561,6 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             acc_gpp[t] = acc_gpp[t] + f_gpp * dt
             acc_rm[t] = acc_rm[t] + f_rm * dt
             acc_rg[t] = acc_rg[t] + f_rg * dt
-
-
-def finish_step(const double[:, ::1] out, const int[::1] tile_cell, const double[::1] xi,
-                const double[::1] rh_coef, double dt, double[::1] acc_gpp, double[::1] acc_rm, double[::1] acc_rg,
-                double[:, ::1] res, int nthreads):
-    """Per-tile totals of a step from the canopy output: ``res`` rows gpp, rm, rg, ra, rh, npp, nee
-    [umol m-2 s-1] with Rh = xi(cell) rh_coef, and the day's integrals acc_* += rate dt (same sums in the
-    same order as the numpy form in esm.land.model.LandModel._fluxes_numpy)."""
-    cdef Py_ssize_t n = tile_cell.shape[0]
-    cdef Py_ssize_t t
-    cdef double gpp, rm, rg, ra, rh
-    for t in prange(n, nogil=True, num_threads=nthreads, schedule="static"):
-        gpp = out[O_GPP_SUN, t] + out[O_GPP_SH, t]
-        rm = ((out[O_RD, t] + out[O_RM_LEAF, t]) + out[O_RM_STEM, t]) + out[O_RM_ROOT, t]
-        rg = out[O_RG, t]
-        ra = rm + rg
-        rh = xi[tile_cell[t]] * rh_coef[t]
-        res[0, t] = gpp
-        res[1, t] = rm
-        res[2, t] = rg
-        res[3, t] = ra
-        res[4, t] = rh
-        res[5, t] = gpp - ra
-        res[6, t] = (ra + rh) - gpp
-        acc_gpp[t] = acc_gpp[t] + gpp * dt
-        acc_rm[t] = acc_rm[t] + rm * dt
-        acc_rg[t] = acc_rg[t] + rg * dt
 
 
 def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k, const double[:, ::1] alloc,

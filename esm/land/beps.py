@@ -259,7 +259,7 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
     """Run the Cython kernel; returns ``out`` (len(OUT_ROWS), ntile). Checks shapes and dtypes (``check``:
     also the tile indices, which callers with fixed tiles check once). ``lterm``: :func:`lai_terms` of
     ``lai`` (computed here if not given). ``finish``: optional ``(xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res)``
-    to finish the step in the same pass (the kernel's ``finish_step``: ``res`` rows gpp, rm, rg, ra, rh, npp,
+    to finish the step in the same pass (``res`` rows gpp, rm, rg, ra, rh, npp,
     nee and the day's integrals ``acc_* += rate dt``, in place)."""
     kern = _kernel()
     n = len(tile_cell)
