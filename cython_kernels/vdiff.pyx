@@ -112,9 +112,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     with nogil, parallel(num_threads=nthreads):
         work = <double*> malloc((8 * R + 4 * NLR) * sizeof(double))
         iwork = <int*> malloc(R * sizeof(int))
-        # dynamic: a row's cost follows its boundary-layer depth (deep summer/daytime layers cost
-        # more), so equal halves of the rows are not equal work
-        for j in prange(nlat, schedule="dynamic"):
+        for j in prange(nlat, schedule="static"):
             if work == NULL or iwork == NULL:
                 continue
             us = work
@@ -259,7 +257,7 @@ def spread_surface_flux(double[:, :, ::1] m, double[:, :, :, ::1] q, const doubl
     cdef double* w = NULL
     with nogil, parallel(num_threads=nthreads):
         w = <double*> malloc((nlev + 1) * sizeof(double))
-        for j in prange(nlat, schedule="dynamic"):
+        for j in prange(nlat, schedule="static"):
             if w == NULL:
                 continue
             for i in range(nlon):
