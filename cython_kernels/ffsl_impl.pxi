@@ -90,8 +90,9 @@ cdef inline void _prefetch_row(const double* p, int n) noexcept nogil:
 
 cdef struct VPrefetch:
     # rows the vertical sweep asks for ahead of use: up to 6 arrays, row k of array e at
-    # p[e] + k * s[e], n doubles per row, requested during pass ps[e] (0: slopes, 1: edges,
-    # 2: parabolas, 3: face fluxes) so that the requests are spread over the passes
+    # p[e] + k * s[e], n doubles per row, requested during pass (k + ps[e]) mod 4 (0: slopes,
+    # 1: edges, 2: parabolas, 3: face fluxes) so that the requests are spread over the passes
+    # (a burst of them fills the line-fill buffers and stalls the loop that issues them)
     const double* p[6]
     Py_ssize_t s[6]
     int ps[6]
@@ -104,7 +105,7 @@ cdef inline void _prefetch_level(const VPrefetch* pf, int k, int npass) noexcept
     if pf == NULL:
         return
     for e in range(pf.np):
-        if pf.ps[e] == npass:
+        if ((k + pf.ps[e]) & 3) == npass:
             _prefetch_row(pf.p[e] + k * pf.s[e], pf.n)
 
 
@@ -1868,10 +1869,10 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             pfn.p[4] = fyp + on + ncol
             pfn.s[4] = lstride + ncol
             pfn.ps[0] = 0
-            pfn.ps[1] = 0
-            pfn.ps[2] = 1
-            pfn.ps[3] = 2
-            pfn.ps[4] = 3
+            pfn.ps[1] = 1
+            pfn.ps[2] = 2
+            pfn.ps[3] = 3
+            pfn.ps[4] = 0
             code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wkp + tid * wstride, nlev, width, scheme,
                          wkp + tid * wstride + wblk, iwp + tid * iwstride, &kk, &ii, &vv, &pfn)
             if code != 0 and sp[3 * j] == 0:
