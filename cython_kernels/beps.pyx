@@ -295,11 +295,19 @@ cdef inline double _supply_ci(double A, double ca, double gb, double k, double b
 
 cdef inline double leaf_c3(double ca, double gb, double k, double b0, double vc, double j, double km,
                            double gst, double rd, int rubp_first) noexcept nogil:
-    """min(coupled Rubisco-limited, coupled RuBP-limited, Vcmax/2 - Rd). One limitation is solved first
-    (RuBP for shaded leaves, Rubisco for sunlit ones); the other is solved only if its demand at the first
-    solution's ci is below that solution (then its root is the smaller one: h is decreasing)."""
-    cdef double a1, a2, ci, w, at
+    """min(coupled Rubisco-limited, coupled RuBP-limited, Vcmax/2 - Rd). One limitation is solved first: the
+    one with the smaller demand at the Ball-Berry ci of an open leaf, ci = ca (1 - 1/k) (0.7 ca where k <= 1.4;
+    the start of coupled_c3), which is the limiting one in most cases (``rubp_first`` only breaks ties); the
+    other is solved only if its demand at the first solution's ci is below that solution (then its root is the
+    smaller one: h is decreasing). The result is the minimum of the two roots whichever is solved first."""
+    cdef double a1, a2, ci, w, at, wc0, wj0
     at = 0.5 * vc - rd
+    ci = (1.0 - 1.0 / k if k > 1.4 else 0.7) * ca
+    if ci > gst:
+        wc0 = vc * (ci - gst) / (ci + km)
+        wj0 = j * (ci - gst) / (4.0 * ci + 8.0 * gst)
+        if wj0 != wc0:
+            rubp_first = wj0 < wc0
     if rubp_first:
         a1 = coupled_c3(ca, gb, k, b0, j, 8.0 * gst, 4.0, gst, rd)
         ci = _supply_ci(a1, ca, gb, k, b0)
@@ -340,42 +348,47 @@ cdef inline double c4_gross(double ci, double vmax, double kco2, double i_abs, d
     return _smaller_root(beta, -(m + kc), m * kc)
 
 
-cdef inline double _h_c4(double A, double ca, double gb, double k, double b0, double vmax, double kco2,
-                         double i_abs, double rd, double alpha, double theta, double beta) noexcept nogil:
+cdef inline double _h_c4(double A, double ca, double gb, double k, double b0, double m, double kco2,
+                         double rd, double beta) noexcept nogil:
+    """h(A) = A_C4(ci(A)) - Rd - A with ``m`` = M, the smaller root of the light/Rubisco quadratic (independent of
+    ci: computed once per leaf, the same arithmetic as c4_gross)."""
     cdef double cs = ca - A / gb
     cdef double ap = A if A > 0.0 else 0.0
-    cdef double gs, ci
+    cdef double gs, ci, kc
     if cs <= 0.0:
         return -1.0 - A
     gs = b0 + k * ap / cs
     ci = cs - A / gs
     if ci <= 0.0:
         return -1.0 - A
-    return c4_gross(ci, vmax, kco2, i_abs, alpha, theta, beta) - rd - A
+    kc = kco2 * ci
+    return _smaller_root(beta, -(m + kc), m * kc) - rd - A
 
 
 cdef inline double coupled_c4(double ca, double gb, double k, double b0, double vmax, double kco2,
                               double i_abs, double rd, double alpha, double theta, double beta) noexcept nogil:
     """C4 leaf coupled with Ball-Berry stomata, regula falsi (Illinois) on h(A) = A_C4(ci(A)) - Rd - A."""
-    cdef double lo, hi, flo, fhi, x, fx, tol
+    cdef double lo, hi, flo, fhi, x, fx, tol, m
     cdef int it, side = 0
     if i_abs <= 0.0:
         return -rd
     lo = -rd
     # gross C4 assimilation never exceeds M (the smaller root of the light/Rubisco quadratic): h < 0 there
     hi = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * alpha * i_abs) - rd
+    # M as c4_gross computes it (je = alpha I first), for h
+    m = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * (alpha * i_abs))
     if hi > gb * ca * (1.0 - 1e-12):
         hi = gb * ca * (1.0 - 1e-12)
     if hi <= lo:
         return lo
-    flo = _h_c4(lo, ca, gb, k, b0, vmax, kco2, i_abs, rd, alpha, theta, beta)
-    fhi = _h_c4(hi, ca, gb, k, b0, vmax, kco2, i_abs, rd, alpha, theta, beta)
+    flo = _h_c4(lo, ca, gb, k, b0, m, kco2, rd, beta)
+    fhi = _h_c4(hi, ca, gb, k, b0, m, kco2, rd, beta)
     if flo <= 0.0:
         return lo
     x = lo
     for it in range(200):
         x = (lo * fhi - hi * flo) / (fhi - flo)
-        fx = _h_c4(x, ca, gb, k, b0, vmax, kco2, i_abs, rd, alpha, theta, beta)
+        fx = _h_c4(x, ca, gb, k, b0, m, kco2, rd, beta)
         tol = 1e-12 * (1.0 if fabs(x) < 1.0 else fabs(x))
         if fabs(fx) <= 1e-13 or hi - lo < tol:
             break
@@ -724,7 +737,7 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
         cell[c, C_FTSOIL] = ft
         cell[c, C_FQ_AIR] = _mfac(ta - 273.15, q[Q_Q10A], q[Q_Q10B])
         cell[c, C_FQ_SOIL] = _mfac(tsc, q[Q_Q10A], q[Q_Q10B])
-        cell[c, C_EXPMU] = exp(-mu)
+        cell[c, C_EXPMU] = exp(-mu) if mu > 0.0 else 1.0  # exp(-0) = 1 exactly; spares the call at night
         # decomposition scalar (Lloyd & Taylor; InTEC moisture)
         lt = 0.0
         if tsc > q[Q_T0] + 1.0:
