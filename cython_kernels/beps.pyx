@@ -208,17 +208,20 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
     solves the same cubic in closed form; tests check that both agree. If P(0) > 0 the coupled rate is <= 0
     and stomata stay at the intercept conductance (quadratic, as BEPS).
     """
-    cdef double g1, c3, c2, c1, c0, lo, hi, x, f, df, dx, dxold, flo, fhi, tmp, cs, gs, ci
+    cdef double g1, c3, c2, c1, c0, lo, hi, x, f, df, dx, dxold, flo, fhi, tmp, cs, gs, ci, pp, qq, cae
     cdef int it
     if a <= 0.0:
         return -rd
     g1 = b0 + gb - gb * k
     c3 = e * g1
-    c2 = (rd * e * g1 - a * g1 - b * b0 * gb + b * gb * gb * k - 2.0 * b0 * ca * e * gb
-          + ca * e * gb * gb * (k - 1.0))
-    c1 = gb * (-rd * b * b0 + rd * b * gb * k - 2.0 * rd * b0 * ca * e + rd * ca * e * gb * (k - 1.0)
-               + 2.0 * a * b0 * ca - a * b0 * d - a * ca * gb * (k - 1.0) + a * d * gb * k
-               + b * b0 * ca * gb + b0 * ca * ca * e * gb)
+    # the coefficients of esm.land.canopy.cubic_coefficients with the common factors taken out (same polynomial,
+    # ~half the operations): pp = gb k - b0, qq = gb (k - 1) - 2 b0
+    pp = gb * k - b0
+    qq = gb * (k - 1.0) - 2.0 * b0
+    cae = ca * e
+    c2 = g1 * (rd * e - a) + b * gb * pp + cae * gb * qq
+    c1 = gb * (rd * (b * pp + cae * qq) + a * (b0 * (2.0 * ca - d) + gb * (d * k - ca * (k - 1.0)))
+               + b0 * ca * gb * (b + cae))
     c0 = b0 * ca * gb * gb * (rd * b + rd * ca * e - a * ca + a * d)
     flo = c0
     if flo >= 0.0:
