@@ -208,8 +208,9 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
     solves the same cubic in closed form; tests check that both agree. If P(0) > 0 the coupled rate is <= 0
     and stomata stay at the intercept conductance (quadratic, as BEPS).
     """
-    cdef double g1, c3, c2, c1, c0, lo, hi, x, f, df, dx, dxold, flo, fhi, tmp, cs, gs, ci, pp, qq, cae
+    cdef double g1, c3, c2, c1, c0, lo, hi, x, f, df, dx, dxold, flo, fhi, tmp, cs, gs, ci, pp, qq, cae, fpp, scale
     cdef int it
+    cdef bint halley
     if a <= 0.0:
         return -rd
     g1 = b0 + gb - gb * k
@@ -265,14 +266,22 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
             dxold = dx
             # Halley step (cubic convergence; the second derivative of the cubic is 6 c3 x + 2 c2), Newton if
             # the Halley denominator is not of the sign of df
-            tmp = df - 0.5 * f * (6.0 * c3 * x + 2.0 * c2) / df
-            dx = f / tmp if tmp * df > 0.0 else f / df
+            fpp = 6.0 * c3 * x + 2.0 * c2
+            tmp = df - 0.5 * f * fpp / df
+            halley = tmp * df > 0.0
+            dx = f / tmp if halley else f / df
             x = x - dx
-            if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
+            scale = 1.0 if x < 1.0 else x
+            if fabs(dx) < 1e-12 * scale:
                 break  # converged (also when the step lands on a bracket end that an earlier step set)
             if not (x > lo and x < hi):
                 dx = 0.5 * (hi - lo)
                 x = lo + dx
+            elif halley and fabs(dx) < 1e-4 * scale and (fabs(0.25 * fpp * fpp - c3 * df) * (fabs(dx) * dx * dx)
+                                                         < 1e-14 * scale * (df * df)):
+                # the error left by a Halley step of size dx is ~ |C2^2 - C3| dx^3 with C_n = (n-th derivative of
+                # P) / (n! P'), third derivative 6 c3: below 1e-14 of the root, the next step would only confirm it
+                break
         if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
             break
         f = ((c3 * x + c2) * x + c1) * x + c0
@@ -706,6 +715,12 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
             if psi_min[p2] == psi_min[p] and psi_alpha[p2] == psi_alpha[p]:
                 same[p] = p2
                 break
+    # the cover types whose factor is computed, and the (copy, source) pairs of the others
+    cdef int[::1] uniq = np.array([p for p in range(npft) if same[p] == p], dtype=np.int32)
+    cdef int[::1] cdst = np.array([p for p in range(npft) if same[p] != p] or [0], dtype=np.int32)
+    cdef int[::1] csrc = np.array([same[p] for p in range(npft) if same[p] != p] or [0], dtype=np.int32)
+    cdef int nuniq = uniq.shape[0], ncopy = npft - uniq.shape[0], i
+    cdef double* fwrow
     for c in prange(n, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=256):
         ta = met[c, M_T2M]
         tsc = met[c, M_TSOIL] - 273.15
@@ -759,10 +774,9 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
             e0 = q[Q_WMIN]
         xi[c] = lt * e0
         # water stress per cover type
-        for p in range(npft):
-            if same[p] < p:
-                fwtab[c, p] = fwtab[c, same[p]]  # same parameters as an earlier cover type
-                continue
+        fwrow = &fwtab[c, 0]
+        for i in range(nuniq):
+            p = uniq[i]
             if ft == 0.0:
                 fw = 0.0  # frozen soil: f(psi) (finite, in (0, 1]) times 0, without the pow
             elif psi > psi_min[p]:
@@ -771,7 +785,9 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
                 fw = 1.0 * ft
             if fw < q[Q_FWMIN]:
                 fw = q[Q_FWMIN]
-            fwtab[c, p] = fw
+            fwrow[p] = fw
+        for i in range(ncopy):
+            fwrow[cdst[i]] = fwrow[csrc[i]]  # same parameters as an earlier cover type
         if mu > 0.0:
             pbar = met[c, M_PS] / 1.0e5
             o2 = q[Q_O2] * 1000.0 * pbar
