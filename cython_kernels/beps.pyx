@@ -15,7 +15,7 @@ cdef double TWO_PI = 6.283185307179586
 
 # column indices of the per-PFT table (keep in sync with esm/land/beps.py PFT_COLUMNS)
 cdef enum: P_CLUMP = 0
-cdef enum: P_ALBEDO = 1
+cdef enum: P_ALBEDO = 1       # leaf scattering coefficient of PAR (absorbed share 1 - it)
 cdef enum: P_BBSLOPE = 2
 cdef enum: P_C4 = 3
 cdef enum: P_PSIMIN = 4
@@ -50,7 +50,9 @@ cdef enum: S_STEMSAT = 16
 cdef enum: S_GROWTH = 17
 cdef enum: S_PARFRAC = 18
 cdef enum: S_B0FW = 19     # 1: Ball-Berry intercept scaled by the water stress factor
-cdef enum: NSCAL = 20
+cdef enum: S_STEMFRAC = 20  # woody area index / lai_max (diffuse interception by stems, BEPS)
+cdef enum: S_VCCHEN = 21   # 1: shaded Vcmax by Chen et al. 2012 as published, 0: canopy-total conserving
+cdef enum: NSCAL = 22
 
 # per-cell inputs (rows of the cell array)
 cdef enum: C_MU = 0        # cos solar zenith angle
@@ -445,14 +447,15 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
 
     ``rm_*_base``: maintenance respiration at 25 C [umol m-2 s-1] (leaf: per unit LAI, night only), from
     esm.land.beps.respiration_bases. ``lterm`` (3, ntile): the terms that depend on the tile's LAI only
-    (esm.land.beps.lai_terms): diffuse transmission exp(-G Omega L / cos theta_bar), exp(-kn L) and
+    (esm.land.beps.lai_terms): diffuse transmission exp(-G Omega (L + S) / cos theta_bar), S = stem_area_fraction
+    lai_max the woody area, exp(-kn L) and
     (1 - exp(-kn L)) / kn; they change when the LAI does (daily), not every hour.
     """
     cdef Py_ssize_t ntile = tile_cell.shape[0]
     cdef Py_ssize_t t
     cdef int c, p, c4
     cdef double mu, sdir, sdif, L, om, g, kk, ek, lsun, lsh, under, cmult, i_sh, i_sun, par_conv
-    cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x
+    cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x, pai
     cdef double a_sun, a_sh, rd_sun, rd_sh, km, gst, vc, jm, jj
     cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc, f_gpp, f_rm, f_rg, f_ra, f_rh
     cdef bint fin = res is not None
@@ -492,12 +495,14 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             ek = exp(-kk * L)
             lsun = mu / g * (1.0 - ek)
             lsh = L - lsun
+            # diffuse intercepted by leaves and stems (plant area index, BEPS netRadiation.c); lterm[0] uses it
+            pai = L + scal[S_STEMFRAC] * pft[p, P_LAIMAX]
             under = sdif * lterm[0, t]
-            x = 1.1 - 0.1 * L
+            x = 1.1 - 0.1 * pai
             if x < 0.0:
                 x = 0.0
             cmult = 0.07 * om * sdir * x * cell[c, C_EXPMU]
-            i_sh = (sdif - under) / L + cmult
+            i_sh = (sdif - under) / pai + cmult
             i_sun = sdir * g / mu + i_sh
             par_conv = scal[S_PARFRAC] * scal[S_PHOTON] * (1.0 - pft[p, P_ALBEDO])
             isun_abs = i_sun * par_conv
@@ -508,7 +513,12 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
             # (1 - exp(-(kn + K) L)) / (kn + K) = (1 - exp(-kn L) exp(-K L)) / (kn + K)
             sunsum = om * v0 * (1.0 - lterm[1, t] * ek) / (scal[S_KN] + kk)
             vsun = sunsum / lsun if lsun > 0.0 else v0
-            vsh = (total - sunsum) / lsh if lsh > 1e-9 * L else total / L
+            if scal[S_VCCHEN] != 0.0:
+                # Chen et al. (2012): sunlit sum and area without Omega, (1 - e^{-KL}) / K = L_sun / Omega
+                x = L - lsun / om
+                vsh = (total - sunsum / om) / x if x > 1e-9 * L else total / L
+            else:
+                vsh = (total - sunsum) / lsh if lsh > 1e-9 * L else total / L
             ca = cell[c, C_CA]
             gb = scal[S_GBH2O] / 1.37
             b0 = scal[S_B0] * (1.0 - scal[S_B0FW] + scal[S_B0FW] * fw) / 1.6

@@ -45,6 +45,54 @@ def test_kernel_equals_numpy_reference(seed):
     assert (out[0] > 0).sum() > 50 and (out[1] > 0).sum() > 50 and (out[3] > 0).sum() > 50
 
 
+@pytest.mark.parametrize("overrides", [dict(vcmax_partition="conserving", stem_area_fraction=0.0),
+                                       dict(stem_area_fraction=0.5, leaf_par_scattering=[0.1] * 9)])
+def test_kernel_equals_reference_radiation_options(overrides):
+    prm, cell, tc, tp, lai, vtop, (rl, rst, rr), scale = _random_case(3, **overrides)
+    out = beps.tile_fluxes(tc, tp, lai, vtop, rl, rst, rr, scale, cell, beps.pft_table(prm), beps.scalar_table(prm),
+                           prm=prm, nthreads=1)
+    ref = beps.tile_fluxes_reference(tc, tp, lai, vtop, rl, rst, rr, scale, cell, prm)
+    for i, name in enumerate(beps.OUT_ROWS):
+        np.testing.assert_allclose(out[i], ref[i], rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+def test_kernel_shaded_leaf_by_hand():
+    """One C3 tile, worked through by hand from the published relations: the shaded-leaf irradiance with stems
+    (BEPS netRadiation.c), absorbed PAR = 0.5 x 4.55 umol/J x (1 - sigma) with the leaf scattering sigma = 0.15
+    (Goudriaan 1977; de Pury & Farquhar 1997), J = Jmax I / (I + 2.1 Jmax), the Chen et al. (2012) shaded Vcmax;
+    the kernel's shaded GPP equals (A + Rd) L_shade of the coupled leaf at these inputs."""
+    import math
+
+    from esm.land import canopy as cp
+    prm = LandParameters.from_config()
+    met = dict(t2m=np.array([298.15]), tskin=np.array([298.15]), tsoil=np.array([293.15]), vpd=np.array([1000.0]),
+               swdown=np.array([600.0]), swdown_diffuse=np.array([200.0]), cos_sza=np.array([0.8]),
+               soilm=np.array([0.4]), ps=np.array([1.0e5]), co2=np.array([400.0]))
+    cell = beps.cell_factors(met, prm)
+    p, L, v0 = 0, 4.0, 90.0  # ENF: Omega 0.62, lai_max 4.5 -> stems 0.9
+    om, S = 0.62, 0.2 * 4.5
+    P = L + S
+    under = 200.0 * math.exp(-0.5 * om * P / (0.537 + 0.025 * L))
+    i_sh = (200.0 - under) / P + 0.07 * om * 400.0 * (1.1 - 0.1 * P) * math.exp(-0.8)
+    i_abs = i_sh * 0.5 * 4.55 * 0.85
+    K = 0.5 * om / 0.8
+    e1, e2, e3 = 1 - math.exp(-K * L), 1 - math.exp(-(0.3 + K) * L), 1 - math.exp(-0.3 * L)
+    vsh = v0 * (e3 / 0.3 - e2 / (0.3 + K)) / (L - e1 / K)
+    l_sh = L - 2 * 0.8 * (1 - math.exp(-0.5 * om * L / 0.8))
+    jmax = 2.39 * vsh - 14.2  # at 25 C: temperature factors 1
+    j = jmax * i_abs / (i_abs + 2.1 * jmax)
+    rd = 0.004657 * vsh * (0.4 if i_sh * 0.5 * 4.55 > 10 else 1.0)
+    rh = 1.0 - 1000.0 / cp.saturation_vapour_pressure(298.15)
+    fw = float(beps.water_stress_table(cell, prm)[p, 0])
+    km, gst = cp.kinetics_c3(298.15, 1.0, prm)
+    a = cp.leaf_c3(400.0, 1.0 / 1.37, 8.0 * rh * fw / 1.6, 0.0175 * fw / 1.6, vsh, jmax, i_abs, km, gst, rd)
+    out = beps.tile_fluxes(np.array([0], np.int32), np.array([p], np.int32), np.array([L]), np.array([v0]),
+                           np.zeros(1), np.zeros(1), np.zeros(1), np.ones(1), cell, beps.pft_table(prm),
+                           beps.scalar_table(prm), prm=prm, nthreads=1)
+    assert j > 0 and a > 0
+    assert out[1, 0] == pytest.approx((float(a) + rd) * l_sh, rel=1e-9)
+
+
 def test_kernel_is_deterministic_across_threads():
     prm, cell, tc, tp, lai, vtop, (rl, rst, rr), scale = _random_case(5)
     args = (tc, tp, lai, vtop, rl, rst, rr, scale, cell, beps.pft_table(prm), beps.scalar_table(prm))

@@ -49,9 +49,40 @@ def test_leaf_irradiance_hand_value():
     assert sun == pytest.approx(400.0 * 0.5 / 0.5 + shade, rel=1e-14)
 
 
+def test_leaf_irradiance_with_stems_hand_value():
+    """BEPS netRadiation.c: the diffuse is intercepted by the plant area P = L + S and shared by it; the
+    multiple-scattering term takes P too; cos theta_bar stays that of the leaves."""
+    s_dir, s_dif, L, S, mu, om = 400.0, 100.0, 3.0, 0.9, 0.5, 0.7
+    P = 3.9
+    cos_bar = 0.537 + 0.025 * 3.0
+    under = 100.0 * math.exp(-0.5 * 0.7 * P / cos_bar)
+    c = 0.07 * 0.7 * 400.0 * (1.1 - 0.1 * P) * math.exp(-0.5)
+    shade = (100.0 - under) / P + c
+    sun, sh = cp.leaf_irradiance_chen1999(s_dir, s_dif, L, mu, om, 0.5, S)
+    assert sh == pytest.approx(shade, rel=1e-14)
+    assert sun == pytest.approx(400.0 * 0.5 / 0.5 + shade, rel=1e-14)
+    # stems take their share: less diffuse per leaf than with leaves alone
+    assert sh < cp.leaf_irradiance_chen1999(s_dir, s_dif, L, mu, om)[1]
+
+
+def test_vcmax_chen2012_published_hand_value():
+    """Chen et al. (2012) / BEPS Vcmax_Jmax: V_shade = V0 [(1-e^{-kn L})/kn - (1-e^{-(kn+K)L})/(kn+K)]
+    / [L - (1-e^{-KL})/K], K = G Omega / cos theta."""
+    v0, L, mu, om, kn = 80.0, 4.0, 0.6, 0.65, 0.3
+    K = 0.5 * om / mu
+    e1, e2, e3 = 1 - math.exp(-K * L), 1 - math.exp(-(kn + K) * L), 1 - math.exp(-kn * L)
+    vs, vh = cp.vcmax_sunlit_shaded_chen2012(v0, L, mu, om, kn)
+    assert vs == pytest.approx(v0 * K * e2 / ((kn + K) * e1), rel=1e-13)
+    assert vh == pytest.approx(v0 * (e3 / kn - e2 / (kn + K)) / (L - e1 / K), rel=1e-13)
+    # the published shaded mean lies below the canopy-total conserving one (the Omega-free sunlit terms)
+    assert vh < cp.vcmax_sunlit_shaded_chen2012(v0, L, mu, om, kn, form="conserving")[1]
+    with pytest.raises(ValueError, match="vcmax partition"):
+        cp.vcmax_sunlit_shaded_chen2012(v0, L, mu, om, kn, form="nope")
+
+
 def test_vcmax_profile_conserves_canopy_total():
     v0, L, mu, om, kn = 80.0, 4.0, 0.6, 0.65, 0.3
-    vs, vh = cp.vcmax_sunlit_shaded_chen2012(v0, L, mu, om, kn)
+    vs, vh = cp.vcmax_sunlit_shaded_chen2012(v0, L, mu, om, kn, form="conserving")
     ls = cp.sunlit_lai_chen1999(L, mu, om)
     total = v0 * (1.0 - math.exp(-kn * L)) / kn
     assert vs * ls + vh * (L - ls) == pytest.approx(total, rel=1e-13)

@@ -3,7 +3,7 @@
 For each vegetated tile (a cover type in a cell) and hour (Chen et al. 1999, 2012):
 
 1. Direct/diffuse shortwave from the meteorology; PAR = ``par_fraction`` of it, ``par_photon`` umol J-1,
-   absorbed share ``1 - canopy_albedo_vis``.
+   absorbed share ``1 - leaf_par_scattering`` (leaf absorptance).
 2. Sunlit/shaded LAI and leaf irradiance with the clumping index (:func:`canopy.sunlit_lai_chen1999`,
    :func:`canopy.leaf_irradiance_chen1999`).
 3. Vcmax25 of sunlit/shaded leaves from the nitrogen profile (:func:`canopy.vcmax_sunlit_shaded_chen2012`),
@@ -29,13 +29,13 @@ from esm.land import respiration as rs
 from esm.land.landcover import C4, NPFT
 
 #: Column order of the per-PFT table handed to the kernel.
-PFT_COLUMNS = ("clumping", "canopy_albedo_vis", "bb_slope", "is_c4", "psi_min", "psi_alpha", "lai_max",
+PFT_COLUMNS = ("clumping", "leaf_par_scattering", "bb_slope", "is_c4", "psi_min", "psi_alpha", "lai_max",
                "rm_leaf", "rm_stem", "rm_croot", "rm_froot", "rm_scale", "root_live_fraction")
 #: Order of the scalar constants handed to the kernel.
 SCALARS = ("leaf_angle_g", "kn", "par_photon", "jmax_slope", "jmax_intercept", "j_curvature", "rd_fraction",
            "rd_light_factor", "bb_intercept", "gb_h2o", "c4_quantum_efficiency", "c4_theta", "c4_beta",
            "c4_k_ratio", "c4_rd_fraction", "fw_min", "stem_live_saturation", "growth_resp_fraction",
-           "par_fraction", "bb_intercept_water_stress")
+           "par_fraction", "bb_intercept_water_stress", "stem_area_fraction", "vcmax_partition")
 #: Rows of the per-cell array.
 CELL_ROWS = ("mu", "sdir", "sdif", "ca", "rh", "psi", "ftsoil", "km_sun", "gstar_sun", "fv_sun", "fj_sun",
              "frd_sun", "km_sh", "gstar_sh", "fv_sh", "fj_sh", "frd_sh", "f4v_sun", "f4k_sun", "f4rd_sun",
@@ -72,8 +72,13 @@ def pft_table(prm) -> np.ndarray:
 
 
 def scalar_table(prm) -> np.ndarray:
-    return np.array([float(bool(getattr(prm, n))) if n == "bb_intercept_water_stress" else float(getattr(prm, n))
-                     for n in SCALARS])
+    def val(n):
+        if n == "bb_intercept_water_stress":
+            return float(bool(prm.bb_intercept_water_stress))
+        if n == "vcmax_partition":
+            return float(prm.vcmax_partition == "chen2012")
+        return float(getattr(prm, n))
+    return np.array([val(n) for n in SCALARS])
 
 
 def cell_factors(met: dict, prm) -> np.ndarray:
@@ -240,14 +245,16 @@ def water_stress_table(cell: np.ndarray, prm) -> np.ndarray:
     return np.ascontiguousarray(np.maximum(prm.fw_min, f_psi * ft))
 
 
-def lai_terms(tile_pft, lai, clumping, kn, g) -> np.ndarray:
-    """Per-tile terms of the canopy kernel that depend on the LAI only (3, ntile): the diffuse transmission
-    exp(-G Omega L / cos theta_bar) with cos theta_bar = 0.537 + 0.025 L (Chen et al. 1999), exp(-kn L) and
-    (1 - exp(-kn L)) / kn (limit L at kn = 0) of the nitrogen profile (Chen et al. 2012)."""
+def lai_terms(tile_pft, lai, clumping, kn, g, stem=None) -> np.ndarray:
+    """Per-tile terms of the canopy kernel that depend on the LAI only (3, ntile): the diffuse transmission of the
+    plant area exp(-G Omega (L + S) / cos theta_bar) with cos theta_bar = 0.537 + 0.025 L (Chen et al. 1999; stems
+    S as in BEPS netRadiation.c, ``stem`` per tile, default none), exp(-kn L) and (1 - exp(-kn L)) / kn (limit L at
+    kn = 0) of the nitrogen profile (Chen et al. 2012)."""
     L = np.asarray(lai, float)
     om = np.asarray(clumping, float)[np.asarray(tile_pft)]
+    pai = L if stem is None else L + np.asarray(stem, float)
     out = np.empty((3, L.size))
-    out[0] = np.exp(-g * om * L / (0.537 + 0.025 * L))
+    out[0] = np.exp(-g * om * pai / (0.537 + 0.025 * L))
     out[1] = np.exp(-kn * L)
     out[2] = cp._int_exp(kn, L)
     return out
@@ -289,8 +296,9 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
     if fwtab.shape != (NPFT, cell.shape[1]):
         raise ValueError(f"fwtab has shape {fwtab.shape}; expected ({NPFT}, {cell.shape[1]})")
     if lterm is None:
+        stem = scal[SCALARS.index("stem_area_fraction")] * pft[:, PFT_COLUMNS.index("lai_max")][np.asarray(tile_pft)]
         lterm = lai_terms(tile_pft, lai, pft[:, PFT_COLUMNS.index("clumping")], scal[SCALARS.index("kn")],
-                          scal[SCALARS.index("leaf_angle_g")])
+                          scal[SCALARS.index("leaf_angle_g")], stem)
     if np.shape(lterm) != (3, n):
         raise ValueError(f"lterm has shape {np.shape(lterm)}; expected (3, {n})")
     # the kernel reads the cell arrays cell by cell (ncell, rows): CellKernel's outputs are such transposes already
@@ -313,10 +321,11 @@ def tile_fluxes_reference(tile_cell, tile_pft, lai, vtop, rm_leaf_base, rm_stem_
     mu = np.where(day, c["mu"], 0.0)
     lsun = cp.sunlit_lai_chen1999(L, mu, om, g)
     lsh = np.where(day, L - lsun, 0.0)
-    i_sun, i_sh = cp.leaf_irradiance_chen1999(c["sdir"], c["sdif"], L, mu, om, g)
+    stem = prm.stem_area_fraction * np.asarray(prm.lai_max)[p]
+    i_sun, i_sh = cp.leaf_irradiance_chen1999(c["sdir"], c["sdif"], L, mu, om, g, stem)
     conv = prm.par_fraction * prm.par_photon
-    absorb = 1.0 - np.asarray(prm.canopy_albedo_vis)[p]
-    vsun, vsh = cp.vcmax_sunlit_shaded_chen2012(vtop, L, mu, om, prm.kn, g)
+    absorb = 1.0 - np.asarray(prm.leaf_par_scattering)[p]
+    vsun, vsh = cp.vcmax_sunlit_shaded_chen2012(vtop, L, mu, om, prm.kn, g, prm.vcmax_partition)
     # Vcmax of shaded leaves when the shaded area is negligible: canopy mean (as the kernel)
     fw = np.where(c["psi"] > np.asarray(prm.psi_min)[p],
                   1.0 / (1.0 + np.power(np.maximum(c["psi"] - np.asarray(prm.psi_min)[p], 0.0) /

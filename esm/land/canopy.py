@@ -36,41 +36,56 @@ def sunlit_lai_chen1999(lai, cos_sza, clumping, g=0.5):
     return out
 
 
-def leaf_irradiance_chen1999(s_dir, s_dif, lai, cos_sza, clumping, g=0.5):
-    """Mean irradiance on sunlit and shaded leaves, Chen et al. (1999, eqs. 7-10):
+def leaf_irradiance_chen1999(s_dir, s_dif, lai, cos_sza, clumping, g=0.5, stem_area=0.0):
+    """Mean irradiance on sunlit and shaded leaves, Chen et al. (1999, eqs. 7-10), with the diffuse shared by leaves
+    and stems as in BEPS (netRadiation.c: the plant area index P = L + S, S the woody area):
 
-        S_shade = (S_dif - S_dif,under) / L + C,   S_dif,under = S_dif exp(-G Omega L / cos theta_bar),
-        cos theta_bar = 0.537 + 0.025 L,           C = 0.07 Omega S_dir (1.1 - 0.1 L) exp(-cos theta),
+        S_shade = (S_dif - S_dif,under) / P + C,   S_dif,under = S_dif exp(-G Omega P / cos theta_bar),
+        cos theta_bar = 0.537 + 0.025 L,           C = 0.07 Omega S_dir (1.1 - 0.1 P) exp(-cos theta),
         S_sun = S_dir cos(alpha) / cos theta + S_shade,  cos(alpha) = G (mean leaf-sun angle 60 deg).
 
-    ``C`` (multiple scattering of the beam) is taken as zero where ``1.1 - 0.1 L < 0`` (L > 11),
+    With ``stem_area`` = 0 this is Chen et al. (1999) with P = L. Stems intercept part of the sky's diffuse
+    radiation (BEPS: S = 0.2 LAI_max), so a leaf receives the intercepted diffuse per unit plant area, not per
+    unit leaf area. ``C`` (multiple scattering of the beam) is taken as zero where ``1.1 - 0.1 P < 0`` (P > 11),
     outside the range the relation was derived for. Returns ``(S_sun, S_shade)`` per unit leaf area.
     """
-    s_dir, s_dif, lai, mu, om = np.broadcast_arrays(*(np.asarray(x, float) for x in
-                                                      (s_dir, s_dif, lai, cos_sza, clumping)))
+    s_dir, s_dif, lai, mu, om, st = np.broadcast_arrays(*(np.asarray(x, float) for x in
+                                                          (s_dir, s_dif, lai, cos_sza, clumping, stem_area)))
+    pai = lai + st
     cos_bar = 0.537 + 0.025 * lai
-    under = s_dif * np.exp(-g * om * lai / cos_bar)
-    c = 0.07 * om * s_dir * np.maximum(1.1 - 0.1 * lai, 0.0) * np.exp(-np.maximum(mu, 0.0))
+    under = s_dif * np.exp(-g * om * pai / cos_bar)
+    c = 0.07 * om * s_dir * np.maximum(1.1 - 0.1 * pai, 0.0) * np.exp(-np.maximum(mu, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        shade = np.where(lai > 0, (s_dif - under) / np.where(lai > 0, lai, 1.0), 0.0) + c
+        shade = np.where(lai > 0, (s_dif - under) / np.where(lai > 0, pai, 1.0), 0.0) + c
         sun = np.where(mu > 0, s_dir * g / np.where(mu > 0, mu, 1.0), 0.0) + shade
     day = mu > 0
     return np.where(day, sun, 0.0), np.where(day, shade, 0.0)
 
 
-def vcmax_sunlit_shaded_chen2012(v_top, lai, cos_sza, clumping, kn, g=0.5):
+def vcmax_sunlit_shaded_chen2012(v_top, lai, cos_sza, clumping, kn, g=0.5, form="chen2012"):
     """Mean Vcmax of sunlit and shaded leaves from the exponential nitrogen profile (Chen et al. 2012).
 
-    Vcmax at cumulative LAI ``x`` is ``V0 exp(-kn x)`` (leaf N declines with depth); the sunlit leaf
-    area at depth ``x`` is ``Omega exp(-K x) dx`` with ``K = G Omega / cos theta``, which integrates to
-    the Chen et al. (1999) sunlit LAI. Averaging over sunlit and shaded leaves:
+    Vcmax at cumulative LAI ``x`` is ``V0 exp(-kn x)`` (leaf N declines with depth); ``K = G Omega / cos theta``.
+    The sunlit mean (both forms) is
 
-        V_sun = V0 K [1 - exp(-(kn + K) L)] / ((kn + K) [1 - exp(-K L)]),
+        V_sun = V0 K [1 - exp(-(kn + K) L)] / ((kn + K) [1 - exp(-K L)]).
+
+    ``form = 'chen2012'`` (the published equation, as BEPS Vcmax_Jmax):
+
+        V_shade = V0 ([1 - exp(-kn L)] / kn - [1 - exp(-(kn + K) L)] / (kn + K)) / (L - [1 - exp(-K L)] / K),
+
+    i.e. the sunlit sum and area taken without the factor Omega; then V_sun L_sun + V_shade L_shade is below the
+    canopy total V0 [1 - exp(-kn L)] / kn (by a few per cent for forests).
+    ``form = 'conserving'``: the sunlit leaf area at depth ``x`` is ``Omega exp(-K x) dx`` (it integrates to the
+    Chen et al. 1999 sunlit LAI), so
+
         V_shade = (V0 [1 - exp(-kn L)] / kn - Omega V0 [1 - exp(-(kn + K) L)] / (kn + K)) / (L - L_sun),
 
-    so that ``V_sun L_sun + V_shade L_shade = V0 [1 - exp(-kn L)] / kn`` (the canopy total). With the
-    sun down both are the canopy mean. Returns ``(V_sun, V_shade)``.
+    and ``V_sun L_sun + V_shade L_shade`` equals the canopy total. With the sun down both are the canopy mean.
+    Returns ``(V_sun, V_shade)``.
     """
+    if form not in ("chen2012", "conserving"):
+        raise ValueError(f"vcmax partition form {form!r}; expected 'chen2012' or 'conserving'")
     v0, lai, mu, om = np.broadcast_arrays(*(np.asarray(x, float) for x in (v_top, lai, cos_sza, clumping)))
     lai_c = np.maximum(lai, 1e-6)
     total = v0 * _int_exp(kn, lai_c)  # V0 (1 - exp(-kn L)) / kn
@@ -82,8 +97,13 @@ def vcmax_sunlit_shaded_chen2012(v_top, lai, cos_sza, clumping, kn, g=0.5):
     sun_sum = om * v0 * _int_exp(kn + k, lai_c)
     with np.errstate(divide="ignore", invalid="ignore"):
         v_sun = np.where(l_sun > 0, sun_sum / l_sun, v0)
-        l_sh = lai_c - l_sun
-        v_sh = np.where(l_sh > 1e-9 * lai_c, (total - sun_sum) / np.where(l_sh > 0, l_sh, 1.0), mean)
+        if form == "chen2012":
+            l_sh = lai_c - l_sun / om
+            sh_sum = total - sun_sum / om
+        else:
+            l_sh = lai_c - l_sun
+            sh_sum = total - sun_sum
+        v_sh = np.where(l_sh > 1e-9 * lai_c, sh_sum / np.where(l_sh > 0, l_sh, 1.0), mean)
     return np.where(day, v_sun, mean), np.where(day, v_sh, mean)
 
 

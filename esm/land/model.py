@@ -238,7 +238,9 @@ class LandModel:
         """:func:`beps.lai_terms` of the current LAI, recomputed only when the LAI has changed."""
         src = getattr(self, "_lterm_src", None)
         if src is None or src.shape != self.lai.shape or not np.array_equal(src, self.lai):
-            self._lterm = beps.lai_terms(self.tile_pft, self.lai, self.prm.clumping, self.prm.kn, self.prm.leaf_angle_g)
+            stem = self.prm.stem_area_fraction * np.asarray(self.prm.lai_max)[self.tile_pft]
+            self._lterm = beps.lai_terms(self.tile_pft, self.lai, self.prm.clumping, self.prm.kn, self.prm.leaf_angle_g,
+                                         stem)
             self._lterm_src = self.lai.copy()
         return self._lterm
 

@@ -114,13 +114,24 @@ KEYS = (
     # ---- radiation and canopy structure ------------------------------------------------------
     _pft("clumping", [0.62, 0.68, 0.70, 0.63, 0.66, 0.70, 0.70, 0.80, 0.73], "1", "Foliage clumping index Omega",
          0.3, 1.0, BEPS + "; mixed/grass/crop from REFERENCES.md (Chen et al. 2012)"),
-    _pft("canopy_albedo_vis", [0.035, 0.035, 0.04, 0.04, 0.035, 0.045, 0.055, 0.055, 0.055], "1",
-         "Canopy reflectance for PAR (absorbed = 1 - albedo)", 0.0, 0.3, BEPS),
+    _pft("leaf_par_scattering", [0.15] * 9, "1", "Leaf scattering coefficient of PAR (reflectance + transmittance): "
+         "a leaf absorbs 1 - sigma of the PAR incident on it (the scattered part reaches other leaves through the "
+         "multiple-scattering term of the shaded-leaf irradiance)", 0.0, 0.5,
+         "Goudriaan 1977; de Pury & Farquhar 1997 Table 3 (sigma = 0.15 for PAR); BEPS netRadiation.c absorbs "
+         "1 - (alpha_vis + alpha_nir)/2 = 0.855-0.87 of the leaf irradiance"),
     _f("par_fraction", 0.5, "1", "PAR share of shortwave (energy)", 0.3, 0.6, "BEPS photosyn_gs.c"),
     _f("par_photon", 4.55, "umol J-1", "Photons per joule of PAR", 4.0, 5.0, "BEPS photosyn_gs.c (McCree 1972)"),
     Key("diffuse_split", "str", "meteorology", "", "Diffuse part of the shortwave seen by the canopy: 'meteorology' "
         "(swdown_diffuse of the meteorology) or 'beps' (the BEPS relation of the clearness index, netRadiation.c, "
         "Chen et al. 2012)", choices=("meteorology", "beps")),
+    _f("stem_area_fraction", 0.2, "1", "Woody (stem and branch) area index = stem_area_fraction x lai_max of the cover "
+       "type; stems intercept diffuse radiation with the leaves, so the shaded-leaf irradiance is the diffuse "
+       "intercepted by the plant area L + S divided by L + S (0 = leaves only)", 0.0, 1.0,
+       "BEPS inter_prg.c (stem_o = 0.2 LAI_max) and netRadiation.c (lai_os in the leaf-level diffuse)"),
+    Key("vcmax_partition", "str", "chen2012", "", "Sunlit/shaded Vcmax from the nitrogen profile: 'chen2012' = the "
+        "published equations of Chen et al. (2012) (shaded: [(1-e^{-kn L})/kn - (1-e^{-(kn+K)L})/(kn+K)] / "
+        "[L - (1-e^{-KL})/K], as BEPS Vcmax_Jmax); 'conserving' = the shaded mean that keeps V_sun L_sun + V_shade "
+        "L_shade equal to the canopy total with the Omega-weighted sunlit area", choices=("chen2012", "conserving")),
     _f("leaf_angle_g", 0.5, "1", "Leaf projection coefficient G (spherical leaf angles)", 0.3, 1.0,
        "Chen et al. 1999"),
     _f("sunlit_skin_weight", 0.5, "1", "Sunlit-leaf temperature T_air + w (T_skin - T_air); shaded leaves at "
