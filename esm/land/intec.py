@@ -23,7 +23,7 @@ idx   pool                   fed by
 
 Vegetation pools turn over at constant rates; litter and soil pool ``i`` decays at
 ``k_i xi(T_soil, theta)`` and its loss goes in fixed fractions to other pools and to CO2 (heterotrophic
-respiration). Maximum rates (yr-1), Parton et al. (1987, SSSAJ 51, Table 1 and Fig. 1; 1993, GBC 7): surface
+respiration). Maximum rates (yr-1), Parton et al. (1987, SSSAJ 51; 1993, GBC 7): surface
 structural 3.9 e^(-3 L_leaf), soil structural 4.8 e^(-3 L_froot), surface metabolic 14.8, soil metabolic 18.5,
 surface microbe 6.0, soil microbe 7.3 (1 - 0.75 T) with T = silt + clay, slow 0.2, passive 0.0045; CWD
 2.4 e^(-3 L_wood) (InTEC, BEPS readcoef.c). CO2 shares (Parton et al. 1987 Fig. 1; CENTURY 4 for the surface

@@ -339,7 +339,7 @@ KEYS = (
     _f("k_soil_microbe", 7.3, "yr-1", "Soil microbial pool: k (1 - 0.75 silt_clay)", 0.0, 50.0,
        "Parton et al. 1987"),
     _f("k_slow", 0.2, "yr-1", "Slow soil carbon", 0.0, 5.0,
-       "Parton et al. 1987 (SSSAJ 51, Table 1), 1993 (GBC 7, Fig. 1); BEPS readcoef.c has 0.25"),
+       "Parton et al. 1987 (SSSAJ 51), 1993 (GBC 7); BEPS readcoef.c has 0.25"),
     _pft("k_passive", [0.0045] * 9, "yr-1", "Passive soil carbon", 0.0, 0.1,
          "Parton et al. 1987, 1993; BEPS readcoef.c has 0.007 except DBF/EBF (0.0045, the CENTURY value)"),
     # respired shares of the CENTURY flows (the rest goes down the cascade; see esm.land.intec)
