@@ -210,17 +210,21 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
     solves the same cubic in closed form; tests check that both agree. If P(0) > 0 the coupled rate is <= 0
     and stomata stay at the intercept conductance (quadratic, as BEPS).
     """
-    cdef double g1, c3, c2, c1, c0, lo, hi, x, f, df, dx, dxold, flo, fhi, tmp, cs, gs, ci
+    cdef double g1, c3, c2, c1, c0, lo, hi, x, f, df, dx, dxold, flo, fhi, tmp, cs, gs, ci, pp, qq, cae, fpp, scale
     cdef int it
+    cdef bint halley
     if a <= 0.0:
         return -rd
     g1 = b0 + gb - gb * k
     c3 = e * g1
-    c2 = (rd * e * g1 - a * g1 - b * b0 * gb + b * gb * gb * k - 2.0 * b0 * ca * e * gb
-          + ca * e * gb * gb * (k - 1.0))
-    c1 = gb * (-rd * b * b0 + rd * b * gb * k - 2.0 * rd * b0 * ca * e + rd * ca * e * gb * (k - 1.0)
-               + 2.0 * a * b0 * ca - a * b0 * d - a * ca * gb * (k - 1.0) + a * d * gb * k
-               + b * b0 * ca * gb + b0 * ca * ca * e * gb)
+    # the coefficients of esm.land.canopy.cubic_coefficients with the common factors taken out (same polynomial,
+    # ~half the operations): pp = gb k - b0, qq = gb (k - 1) - 2 b0
+    pp = gb * k - b0
+    qq = gb * (k - 1.0) - 2.0 * b0
+    cae = ca * e
+    c2 = g1 * (rd * e - a) + b * gb * pp + cae * gb * qq
+    c1 = gb * (rd * (b * pp + cae * qq) + a * (b0 * (2.0 * ca - d) + gb * (d * k - ca * (k - 1.0)))
+               + b0 * ca * gb * (b + cae))
     c0 = b0 * ca * gb * gb * (rd * b + rd * ca * e - a * ca + a * d)
     flo = c0
     if flo >= 0.0:
@@ -264,14 +268,22 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
             dxold = dx
             # Halley step (cubic convergence; the second derivative of the cubic is 6 c3 x + 2 c2), Newton if
             # the Halley denominator is not of the sign of df
-            tmp = df - 0.5 * f * (6.0 * c3 * x + 2.0 * c2) / df
-            dx = f / tmp if tmp * df > 0.0 else f / df
+            fpp = 6.0 * c3 * x + 2.0 * c2
+            tmp = df - 0.5 * f * fpp / df
+            halley = tmp * df > 0.0
+            dx = f / tmp if halley else f / df
             x = x - dx
-            if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
+            scale = 1.0 if x < 1.0 else x
+            if fabs(dx) < 1e-12 * scale:
                 break  # converged (also when the step lands on a bracket end that an earlier step set)
             if not (x > lo and x < hi):
                 dx = 0.5 * (hi - lo)
                 x = lo + dx
+            elif halley and fabs(dx) < 1e-4 * scale and (fabs(0.25 * fpp * fpp - c3 * df) * (fabs(dx) * dx * dx)
+                                                         < 1e-14 * scale * (df * df)):
+                # the error left by a Halley step of size dx is ~ |C2^2 - C3| dx^3 with C_n = (n-th derivative of
+                # P) / (n! P'), third derivative 6 c3: below 1e-14 of the root, the next step would only confirm it
+                break
         if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
             break
         f = ((c3 * x + c2) * x + c1) * x + c0
@@ -297,11 +309,19 @@ cdef inline double _supply_ci(double A, double ca, double gb, double k, double b
 
 cdef inline double leaf_c3(double ca, double gb, double k, double b0, double vc, double j, double km,
                            double gst, double rd, int rubp_first) noexcept nogil:
-    """min(coupled Rubisco-limited, coupled RuBP-limited, Vcmax/2 - Rd). One limitation is solved first
-    (RuBP for shaded leaves, Rubisco for sunlit ones); the other is solved only if its demand at the first
-    solution's ci is below that solution (then its root is the smaller one: h is decreasing)."""
-    cdef double a1, a2, ci, w, at
+    """min(coupled Rubisco-limited, coupled RuBP-limited, Vcmax/2 - Rd). One limitation is solved first: the
+    one with the smaller demand at the Ball-Berry ci of an open leaf, ci = ca (1 - 1/k) (0.7 ca where k <= 1.4;
+    the start of coupled_c3), which is the limiting one in most cases (``rubp_first`` only breaks ties); the
+    other is solved only if its demand at the first solution's ci is below that solution (then its root is the
+    smaller one: h is decreasing). The result is the minimum of the two roots whichever is solved first."""
+    cdef double a1, a2, ci, w, at, wc0, wj0
     at = 0.5 * vc - rd
+    ci = (1.0 - 1.0 / k if k > 1.4 else 0.7) * ca
+    if ci > gst:
+        wc0 = vc * (ci - gst) / (ci + km)
+        wj0 = j * (ci - gst) / (4.0 * ci + 8.0 * gst)
+        if wj0 != wc0:
+            rubp_first = wj0 < wc0
     if rubp_first:
         a1 = coupled_c3(ca, gb, k, b0, j, 8.0 * gst, 4.0, gst, rd)
         ci = _supply_ci(a1, ca, gb, k, b0)
@@ -342,42 +362,47 @@ cdef inline double c4_gross(double ci, double vmax, double kco2, double i_abs, d
     return _smaller_root(beta, -(m + kc), m * kc)
 
 
-cdef inline double _h_c4(double A, double ca, double gb, double k, double b0, double vmax, double kco2,
-                         double i_abs, double rd, double alpha, double theta, double beta) noexcept nogil:
+cdef inline double _h_c4(double A, double ca, double gb, double k, double b0, double m, double kco2,
+                         double rd, double beta) noexcept nogil:
+    """h(A) = A_C4(ci(A)) - Rd - A with ``m`` = M, the smaller root of the light/Rubisco quadratic (independent of
+    ci: computed once per leaf, the same arithmetic as c4_gross)."""
     cdef double cs = ca - A / gb
     cdef double ap = A if A > 0.0 else 0.0
-    cdef double gs, ci
+    cdef double gs, ci, kc
     if cs <= 0.0:
         return -1.0 - A
     gs = b0 + k * ap / cs
     ci = cs - A / gs
     if ci <= 0.0:
         return -1.0 - A
-    return c4_gross(ci, vmax, kco2, i_abs, alpha, theta, beta) - rd - A
+    kc = kco2 * ci
+    return _smaller_root(beta, -(m + kc), m * kc) - rd - A
 
 
 cdef inline double coupled_c4(double ca, double gb, double k, double b0, double vmax, double kco2,
                               double i_abs, double rd, double alpha, double theta, double beta) noexcept nogil:
     """C4 leaf coupled with Ball-Berry stomata, regula falsi (Illinois) on h(A) = A_C4(ci(A)) - Rd - A."""
-    cdef double lo, hi, flo, fhi, x, fx, tol
+    cdef double lo, hi, flo, fhi, x, fx, tol, m
     cdef int it, side = 0
     if i_abs <= 0.0:
         return -rd
     lo = -rd
     # gross C4 assimilation never exceeds M (the smaller root of the light/Rubisco quadratic): h < 0 there
     hi = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * alpha * i_abs) - rd
+    # M as c4_gross computes it (je = alpha I first), for h
+    m = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * (alpha * i_abs))
     if hi > gb * ca * (1.0 - 1e-12):
         hi = gb * ca * (1.0 - 1e-12)
     if hi <= lo:
         return lo
-    flo = _h_c4(lo, ca, gb, k, b0, vmax, kco2, i_abs, rd, alpha, theta, beta)
-    fhi = _h_c4(hi, ca, gb, k, b0, vmax, kco2, i_abs, rd, alpha, theta, beta)
+    flo = _h_c4(lo, ca, gb, k, b0, m, kco2, rd, beta)
+    fhi = _h_c4(hi, ca, gb, k, b0, m, kco2, rd, beta)
     if flo <= 0.0:
         return lo
     x = lo
     for it in range(200):
         x = (lo * fhi - hi * flo) / (fhi - flo)
-        fx = _h_c4(x, ca, gb, k, b0, vmax, kco2, i_abs, rd, alpha, theta, beta)
+        fx = _h_c4(x, ca, gb, k, b0, m, kco2, rd, beta)
         tol = 1e-12 * (1.0 if fabs(x) < 1.0 else fabs(x))
         if fabs(fx) <= 1e-13 or hi - lo < tol:
             break
@@ -700,6 +725,12 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
             if psi_min[p2] == psi_min[p] and psi_alpha[p2] == psi_alpha[p]:
                 same[p] = p2
                 break
+    # the cover types whose factor is computed, and the (copy, source) pairs of the others
+    cdef int[::1] uniq = np.array([p for p in range(npft) if same[p] == p], dtype=np.int32)
+    cdef int[::1] cdst = np.array([p for p in range(npft) if same[p] != p] or [0], dtype=np.int32)
+    cdef int[::1] csrc = np.array([same[p] for p in range(npft) if same[p] != p] or [0], dtype=np.int32)
+    cdef int nuniq = uniq.shape[0], ncopy = npft - uniq.shape[0], i
+    cdef double* fwrow
     for c in prange(n, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=256):
         ta = met[c, M_T2M]
         tsc = met[c, M_TSOIL] - 273.15
@@ -734,7 +765,7 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
         cell[c, C_FTSOIL] = ft
         cell[c, C_FQ_AIR] = _mfac(ta - 273.15, q[Q_Q10A], q[Q_Q10B])
         cell[c, C_FQ_SOIL] = _mfac(tsc, q[Q_Q10A], q[Q_Q10B])
-        cell[c, C_EXPMU] = exp(-mu)
+        cell[c, C_EXPMU] = exp(-mu) if mu > 0.0 else 1.0  # exp(-0) = 1 exactly; spares the call at night
         # decomposition scalar (Lloyd & Taylor; InTEC moisture)
         lt = 0.0
         if tsc > q[Q_T0] + 1.0:
@@ -753,10 +784,9 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
             e0 = q[Q_WMIN]
         xi[c] = lt * e0
         # water stress per cover type
-        for p in range(npft):
-            if same[p] < p:
-                fwtab[c, p] = fwtab[c, same[p]]  # same parameters as an earlier cover type
-                continue
+        fwrow = &fwtab[c, 0]
+        for i in range(nuniq):
+            p = uniq[i]
             if ft == 0.0:
                 fw = 0.0  # frozen soil: f(psi) (finite, in (0, 1]) times 0, without the pow
             elif psi > psi_min[p]:
@@ -765,7 +795,9 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
                 fw = 1.0 * ft
             if fw < q[Q_FWMIN]:
                 fw = q[Q_FWMIN]
-            fwtab[c, p] = fw
+            fwrow[p] = fw
+        for i in range(ncopy):
+            fwrow[cdst[i]] = fwrow[csrc[i]]  # same parameters as an earlier cover type
         if mu > 0.0:
             pbar = met[c, M_PS] / 1.0e5
             o2 = q[Q_O2] * 1000.0 * pbar

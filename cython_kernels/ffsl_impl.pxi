@@ -67,6 +67,48 @@ cdef extern from *:
     ctypedef double* dptr "double * __restrict__"
     ctypedef const double* cdptr "const double * __restrict__"
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__)
+    #define ESM_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 2)
+    #else
+    #define ESM_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void ESM_PREFETCH(const void* p) nogil
+
+
+cdef inline void _prefetch_row(const double* p, int n) noexcept nogil:
+    """Ask for the cache lines of p[0 .. n-1] (software prefetch into L2; no effect on results)."""
+    cdef int i
+    if n <= 0:
+        return
+    for i in range(0, n, 8):
+        ESM_PREFETCH(p + i)
+    ESM_PREFETCH(p + n - 1)
+
+
+cdef struct VPrefetch:
+    # rows the vertical sweep asks for ahead of use: up to 6 arrays, row k of array e at
+    # p[e] + k * s[e], n doubles per row, requested during pass (k + ps[e]) mod 4 (0: slopes,
+    # 1: edges, 2: parabolas, 3: face fluxes) so that the requests are spread over the passes
+    # (a burst of them fills the line-fill buffers and stalls the loop that issues them)
+    const double* p[6]
+    Py_ssize_t s[6]
+    int ps[6]
+    int np
+    int n
+
+
+cdef inline void _prefetch_level(const VPrefetch* pf, int k, int npass) noexcept nogil:
+    cdef int e
+    if pf == NULL:
+        return
+    for e in range(pf.np):
+        if ((k + pf.ps[e]) & 3) == npass:
+            _prefetch_row(pf.p[e] + k * pf.s[e], pf.n)
+
+
 cdef enum:
     MONO = 0        # PPM with the CW84 monotonicity constraint
     LINEAR = 1      # unlimited PPM (linear in q)
@@ -1474,11 +1516,14 @@ cdef void _update_inplace(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, 
 cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int nlev, int ncol, int scheme,
                      const double* fa, const double* rem, const double* alp, const double* c1, const double* c2,
                      const double* d1, const double* d2, const double* d3, const int* nw, Py_ssize_t nwalk,
-                     double* dm, double* ae, double* pl, double* pr, double* p6, double* fl) noexcept nogil:
+                     double* dm, double* ae, double* pl, double* pr, double* p6, double* fl,
+                     const VPrefetch* pf=NULL) noexcept nogil:
     """Tracer fluxes of one tracer through the interfaces of a block of columns (fl[0] and
-    fl[nlev] are zero) with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND, POSITIVE)."""
+    fl[nlev] are zero) with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND, POSITIVE).
+    ``pf``: rows to prefetch level by level during the first pass (data of the next tracer
+    or block: the sweep is otherwise bound by the latency of its strided first touches)."""
     cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
-    cdef int k, i, c, cnt, wk, km, kp
+    cdef int k, i, c, cnt, wk, km, kp, e
     cdef double f, s, a
     if scheme == UPWIND:
         for k in range(nlev):
@@ -1487,6 +1532,7 @@ cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int 
         memset(p6, 0, L * sizeof(double))
     else:
         for k in range(nlev):
+            _prefetch_level(pf, k, 0)
             km = k - 1 if k > 0 else k
             kp = k + 1 if k < nlev - 1 else k
             _vslope(qt + km * lstride, qt + k * lstride, qt + kp * lstride, c1 + k * ncol, c2 + k * ncol,
@@ -1494,14 +1540,21 @@ cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int 
         memcpy(ae, qt, ncol * sizeof(double))
         memcpy(ae + nlev * ncol, qt + (nlev - 1) * lstride, ncol * sizeof(double))
         for k in range(1, nlev):
+            if k == 1:
+                _prefetch_level(pf, 0, 1)
+            _prefetch_level(pf, k, 1)
             _vedge(qt + (k - 1) * lstride, qt + k * lstride, d1 + k * ncol, d2 + k * ncol, d3 + k * ncol,
                    dm + k * ncol, dm + (k - 1) * ncol, ncol, scheme, ae + k * ncol)
         for k in range(nlev):
+            _prefetch_level(pf, k, 2)
             _parabolas(qt + k * lstride, ae + k * ncol, ae + (k + 1) * ncol, ncol, scheme,
                        pl + k * ncol, pr + k * ncol, p6 + k * ncol)
     memset(fl, 0, ncol * sizeof(double))
     memset(fl + nlev * ncol, 0, ncol * sizeof(double))
     for k in range(1, nlev):
+        if k == 1:
+            _prefetch_level(pf, 0, 3)
+        _prefetch_level(pf, k, 3)
         _face_fluxes(fa + k * ncol, alp + k * ncol, rem + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
                      p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
     if nwalk:
@@ -1531,11 +1584,12 @@ cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int 
 
 cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int ntr,
                const double* w, int nlev, int ncol, int scheme, double* work, int* iwork,
-               int* ek, int* ei, double* ev) noexcept nogil:
+               int* ek, int* ei, double* ev, const VPrefetch* nxt=NULL) noexcept nogil:
     """Vertical flux-form PPM update of one block of columns (all tracers).
 
     Block arrays (w included) are indexed [k * ncol + i]; interface k lies between layers
-    k-1 and k.
+    k-1 and k. While one tracer is reconstructed the next tracer's rows of the block are
+    prefetched, and during the last tracer the rows ``nxt`` (the next block's inputs).
     """
     cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
     cdef Py_ssize_t LF = <Py_ssize_t> (nlev + 1) * ncol
@@ -1566,6 +1620,8 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     cdef Py_ssize_t nwalk = 0
     cdef double f, r, s, a, af, up
     cdef double* qt
+    cdef VPrefetch pft
+    cdef const VPrefetch* pfp
     # ---- geometry: whole layers + fraction crossing each interface ----------------------
     for k in range(nlev):
         if _count_nonpositive(m + k * lstride, ncol):
@@ -1642,16 +1698,25 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     # ---- tracers --------------------------------------------------------------------------
     for t in range(ntr):
         qt = q + t * tstride
+        if t + 1 < ntr:
+            pft.p[0] = q + (t + 1) * tstride
+            pft.s[0] = lstride
+            pft.ps[0] = 0
+            pft.np = 1
+            pft.n = ncol
+            pfp = &pft
+        else:
+            pfp = nxt
         if scheme != FCT and scheme != EP:
             _vrow_flux(m, qt, lstride, nlev, ncol, scheme, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
-                       dm, ae, pl, pr, p6, fl)
+                       dm, ae, pl, pr, p6, fl, pfp)
             for k in range(nlev):
                 _update_inplace(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol,
                                 rinv + k * ncol, ncol)
             continue
         # flux-corrected: CW84-monotone low-order and unlimited high-order fluxes, Zalesak (1979)
         _vrow_flux(m, qt, lstride, nlev, ncol, MONO, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
-                   dm, ae, pl, pr, p6, fl)
+                   dm, ae, pl, pr, p6, fl, pfp)
         _vrow_flux(m, qt, lstride, nlev, ncol, LINEAR, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
                    dm, ae, pl, pr, p6, fh)
         for k in range(nlev):
@@ -1758,9 +1823,10 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef Py_ssize_t lstride = <Py_ssize_t> nrow * ncol
     cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
     cdef Py_ssize_t wblk = <Py_ssize_t> (nlev + 1) * nb
-    cdef int j, b, code, tid, i0, width, kk, ii
-    cdef Py_ssize_t o
+    cdef int j, b, code, tid, i0, width, kk, ii, jn, i0n
+    cdef Py_ssize_t o, on
     cdef double vv
+    cdef VPrefetch pfn
     cdef double* mp = &m[0, 0, 0]
     cdef double* qp = &q[0, 0, 0, 0]
     cdef const double* fxp = &fx[0, 0, 0]
@@ -1785,8 +1851,30 @@ def vadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             _column_w(mp + o, lstride, fxp + o, fyp + o, ncol, i0, width, scale, psp + o, &dap[0], &dbp[0],
                       ap + o, g0, with_conv, nlev, wkp + tid * wstride, wkp + tid * wstride + wblk,
                       wkp + tid * wstride + wblk + nb)
+            # the inputs of this thread's next block (static schedule: the next block of the row,
+            # else the first of the next row) are prefetched during the last tracer
+            jn = j if b + 1 < nblk else j + 1
+            i0n = i0 + nb if b + 1 < nblk else 0
+            on = <Py_ssize_t> jn * ncol + i0n
+            pfn.np = 5 if jn < row_end else 0
+            pfn.n = ncol - i0n if ncol - i0n < nb else nb
+            pfn.p[0] = mp + on
+            pfn.s[0] = lstride
+            pfn.p[1] = qp + on
+            pfn.s[1] = lstride
+            pfn.p[2] = fxp + on
+            pfn.s[2] = lstride
+            pfn.p[3] = fyp + on
+            pfn.s[3] = lstride + ncol
+            pfn.p[4] = fyp + on + ncol
+            pfn.s[4] = lstride + ncol
+            pfn.ps[0] = 0
+            pfn.ps[1] = 1
+            pfn.ps[2] = 2
+            pfn.ps[3] = 3
+            pfn.ps[4] = 0
             code = _vrow(mp + o, qp + o, tstride, lstride, ntr, wkp + tid * wstride, nlev, width, scheme,
-                         wkp + tid * wstride + wblk, iwp + tid * iwstride, &kk, &ii, &vv)
+                         wkp + tid * wstride + wblk, iwp + tid * iwstride, &kk, &ii, &vv, &pfn)
             if code != 0 and sp[3 * j] == 0:
                 sp[3 * j] = code
                 sp[3 * j + 1] = kk

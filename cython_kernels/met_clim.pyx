@@ -410,9 +410,12 @@ cdef void _mean_flow_row(const double[:, ::1] ps, const double[::1] ap, const do
 def mean_flow_record(const double[:, ::1] ps, const double[::1] ap, const double[::1] bp, const double[::1] dap,
                      const double[::1] dbp, const double[::1] jet, const double[::1] east, const double[::1] strat,
                      const double[:, ::1] u10, const double[::1] lnc, double dy_over_g, double ref,
-                     double[:, :, ::1] mfx, double[:, :, ::1] w, int nthreads=1):
+                     double[:, :, ::1] mfx, double[:, :, ::1] w, int nthreads=1, Py_ssize_t j0=0,
+                     Py_ssize_t j1=-1):
     """Zonal mass fluxes of the mean flow on west faces ``mfx`` and the eddy layer weights ``w = E(p) dp / g``
-    at cell centres, (nlev, nlat, nlon), from the surface pressure of a record.
+    at cell centres, (nlev, nlat, nlon), from the surface pressure of a record; only the rows
+    ``j0 <= j < j1`` (default: all) are written (each row is independent of the others, so a record built
+    row range by row range is the same, bit for bit, as one built in one call).
 
     ``jet``, ``east``, ``strat``: latitude factors (nlat) of the jets, the tropical upper easterlies and
     the polar-night jets; ``u10`` the 10-m zonal wind; ``lnc`` = ln of 200 hPa, 150 hPa, 100 hPa and of 100;
@@ -428,8 +431,12 @@ def mean_flow_record(const double[:, ::1] ps, const double[::1] ap, const double
             or jet.shape[0] != nlat or east.shape[0] != nlat or strat.shape[0] != nlat or lnc.shape[0] != 4 \
             or w.shape[0] != nlev or w.shape[1] != nlat or w.shape[2] != nlon:
         raise ValueError("mean_flow_record: array shapes do not match")
+    if j1 < 0:
+        j1 = nlat
+    if j0 < 0 or j0 > j1 or j1 > nlat:
+        raise ValueError(f"mean_flow_record: row range [{j0}, {j1}) outside [0, {nlat}]")
     cdef double[:, ::1] work = np.empty((max(nthreads, 1), 2 * nlon))
-    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
+    for j in prange(j0, j1, nogil=True, num_threads=nthreads, schedule="static"):
         t = threadid()
         _mean_flow_row(ps, ap, bp, dap, dbp, jet[j], east[j], strat[j], u10, lnc, dy_over_g, ref, mfx, w, j,
                        &work[t, 0], &work[t, nlon])
@@ -469,11 +476,12 @@ def corner_weights(const double[:, :, ::1] w, double[:, :, ::1] wc, int nthreads
 @cython.cdivision(True)
 def overturning_fluxes(const double[:, ::1] ps_face, const double[::1] ap, const double[::1] bp,
                        const double[::1] amp, const double[::1] ptop, const double[:, ::1] shape,
-                       double[:, :, ::1] mfy, int nthreads=1):
+                       double[:, :, ::1] mfy, int nthreads=1, Py_ssize_t j0=0, Py_ssize_t j1=-1):
     """Meridional mass fluxes of the overturning cells through south faces, (nlev, nlat+1, nlon):
     ``Psi = sum_m amp_m L_m(lat) sin(pi x_m)``, ``x = (ps - p) / (ps - ptop_m)`` clipped to [0, 1], at the
     interfaces of the face's own pressure ``ps_face`` (nlat+1, nlon); ``mfy_k = Psi_{k+1} - Psi_k``, zero
-    through the poles. ``amp`` per cell and face column [kg s-1], ``shape`` (ncell, nlat+1) = L_m."""
+    through the poles. ``amp`` per cell and face column [kg s-1], ``shape`` (ncell, nlat+1) = L_m. Only the face
+    rows ``j0 <= j < j1`` (default: all) are written (each independently of the others)."""
     cdef Py_ssize_t nlev = mfy.shape[0]
     cdef Py_ssize_t nface = mfy.shape[1]
     cdef Py_ssize_t nlon = mfy.shape[2]
@@ -487,8 +495,12 @@ def overturning_fluxes(const double[:, ::1] ps_face, const double[::1] ap, const
             or shape.shape[1] != nface:
         raise ValueError("overturning_fluxes: array shapes do not match")
     cdef double sin_pi = sin(PI * 1.0)
+    if j1 < 0:
+        j1 = nface
+    if j0 < 0 or j0 > j1 or j1 > nface:
+        raise ValueError(f"overturning_fluxes: face row range [{j0}, {j1}) outside [0, {nface}]")
     cdef double[:, ::1] work = np.empty((max(nthreads, 1), nlev + 1))
-    for j in prange(nface, nogil=True, num_threads=nthreads, schedule="static"):
+    for j in prange(j0, j1, nogil=True, num_threads=nthreads, schedule="static"):
         t = threadid()
         psi = &work[t, 0]
         for i in range(nlon):
@@ -615,13 +627,16 @@ cdef void _tq_row(const double[:, ::1] ps, const double[::1] ap, const double[::
 def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::1] bp, const double[:, ::1] ts,
                   const double[:, ::1] rh, const double[::1] lapse, const double[::1] ptrop, const double[::1] cool,
                   double r_dry, double eps, double[:, :, ::1] t, double[:, :, ::1] qv, double[:, :, ::1] s1,
-                  double[:, :, ::1] s2, int nthreads=1, unsigned char[::1] nz1=None, unsigned char[::1] nz2=None):
+                  double[:, :, ::1] s2, int nthreads=1, unsigned char[::1] nz1=None, unsigned char[::1] nz2=None,
+                  Py_ssize_t j0=0, Py_ssize_t j1=-1, bint reset_flags=True):
     """Temperature, specific humidity (nlev, nlat, nlon) and the convective updraft shapes ``s1``, ``s2``
     (nlev+1, nlat, nlon; ``sin(pi x^0.576)``, ``x = (ps - p)/(ps - p_top)`` with p_top 150 and 350 hPa) of
     a record from its surface pressure ``ps``, daily-mean 2-m temperature ``ts`` and relative humidity
     ``rh``; ``lapse``, ``ptrop``, ``cool`` (nlat): lapse rate, tropopause pressure and winter polar-vortex
     cooling per row. ``nz1``, ``nz2`` (nlev+1, optional): set to 1 on the interfaces where ``s1``, ``s2`` are
-    nonzero somewhere, 0 elsewhere."""
+    nonzero somewhere, 0 elsewhere. Only the rows ``j0 <= j < j1`` (default: all) are written, each
+    independently of the others; with ``reset_flags=False`` the flags of these rows are or-ed into ``nz1``,
+    ``nz2`` (a record built row range by row range, from zeroed flags, is the same bit for bit)."""
     cdef Py_ssize_t nlev = t.shape[0]
     cdef Py_ssize_t nlat = t.shape[1]
     cdef Py_ssize_t nlon = t.shape[2]
@@ -632,10 +647,14 @@ def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::
             or s1.shape[0] != nlev + 1 or s2.shape[0] != nlev + 1 or qv.shape[0] != nlev \
             or s1.shape[1] != nlat or s2.shape[2] != nlon:
         raise ValueError("thermo_record: array shapes do not match")
+    if j1 < 0:
+        j1 = nlat
+    if j0 < 0 or j0 > j1 or j1 > nlat:
+        raise ValueError(f"thermo_record: row range [{j0}, {j1}) outside [0, {nlat}]")
     cdef double[:, ::1] work = np.empty((max(nthreads, 1), 3 * nlon))
     cdef unsigned char[:, ::1] flags = np.zeros((max(nthreads, 1), 2 * (nlev + 1)), dtype=np.uint8)
     cdef Py_ssize_t k, m
-    for j in prange(nlat, nogil=True, num_threads=nthreads, schedule="static"):
+    for j in prange(j0, j1, nogil=True, num_threads=nthreads, schedule="static"):
         th = threadid()
         _tq_row(ps, ap, bp, ts, rh, lapse[j], ptrop[j], cool[j], r_dry, eps, t, qv, j, &work[th, 0],
                 &work[th, nlon], &work[th, 2 * nlon])
@@ -644,8 +663,9 @@ def thermo_record(const double[:, ::1] ps, const double[::1] ap, const double[::
         if nz1.shape[0] != nlev + 1 or nz2.shape[0] != nlev + 1:
             raise ValueError("thermo_record: nz1 and nz2 must have nlev+1 entries")
         for k in range(nlev + 1):
-            nz1[k] = 0
-            nz2[k] = 0
+            if reset_flags:
+                nz1[k] = 0
+                nz2[k] = 0
             for m in range(flags.shape[0]):
                 nz1[k] = nz1[k] | flags[m, k]
                 nz2[k] = nz2[k] | flags[m, nlev + 1 + k]

@@ -576,11 +576,12 @@ def corrected_fluxes(const double[:, :, ::1] mfx0, const double[:, :, ::1] mfx1,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def packet_sum(const double[:, ::1] rows, const double[:, ::1] waves, double[:, ::1] out):
+def packet_sum(const double[:, ::1] rows, const double[:, ::1] waves, double[:, ::1] out, int nthreads=1):
     """Sum of wave packets on the corners: ``out[j, i] = sum_n rows[n, j] waves[n, i]`` (latitude profile
     times zonal wave of packet n), summed over the packets in order (a small product: a fixed order
     on one thread, bit-for-bit the same on every machine, and no BLAS thread team, which on a loaded
-    machine costs ~100x the arithmetic)."""
+    machine costs ~100x the arithmetic). ``nthreads``: threads over the corner rows (each element is
+    summed over the packets in the same order on any thread: the same numbers for any count)."""
     cdef Py_ssize_t npk = rows.shape[0]
     cdef Py_ssize_t nc = rows.shape[1]
     cdef Py_ssize_t nlon = waves.shape[1]
@@ -588,14 +589,13 @@ def packet_sum(const double[:, ::1] rows, const double[:, ::1] waves, double[:, 
     cdef double r
     if waves.shape[0] != npk or out.shape[0] != nc or out.shape[1] != nlon:
         raise ValueError("packet_sum: array shapes do not match")
-    with nogil:
-        for j in range(nc):
+    for j in prange(nc, nogil=True, num_threads=max(nthreads, 1), schedule="static"):
+        for i in range(nlon):
+            out[j, i] = 0.0
+        for n in range(npk):
+            r = rows[n, j]
             for i in range(nlon):
-                out[j, i] = 0.0
-            for n in range(npk):
-                r = rows[n, j]
-                for i in range(nlon):
-                    out[j, i] = out[j, i] + r * waves[n, i]
+                out[j, i] = out[j, i] + r * waves[n, i]
 
 
 @cython.boundscheck(False)

@@ -99,6 +99,13 @@ above, geometry) is tabulated once at construction. Each field is split by its t
   ``max(., 0)`` switches between two records.)
 * **eddies**: exact at every time (a pure function of time).
 
+The daily 3-D records of the *next* day (mean flow: ~0.4 s, temperature, humidity and updraft shapes:
+~0.35 s on two cores at 1x1x47) are built during the day by a low-priority background thread
+(``prefetch`` of ``&meteorology_nml``; :class:`_RecordJob`) in items of a few latitude rows, on cores the
+model's threads leave idle; when a step needs the record, the main thread computes the rows not yet done
+with all threads. A record is a pure function of its time and each row is computed by the same operations
+whoever computes it, so the numbers (and restarts) are the same bit for bit as without the background build.
+
 :meth:`Climatology.cell_sampler` evaluates the surface on a subset of cells only (the land cells for
 the land's spin-up), with values identical to those of ``at``.
 """
@@ -106,7 +113,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
 import sys
+import threading
 from collections import OrderedDict
 
 import cftime
@@ -200,6 +209,94 @@ _POOL_TRACKED = 24
 
 def _time_key(time: cftime.datetime) -> tuple:
     return (time.calendar, time.year, time.month, time.day, time.hour, time.minute, time.second, time.microsecond)
+
+
+#: latitude rows per item of a background record build (:class:`_RecordJob`): ~10-25 ms of one core at
+#: 1x1x47; the thread takes the GIL between items (~140 a day at 1x1), and the main thread, when it needs the
+#: record, waits at most for one item in flight
+_JOB_ROWS = 4
+#: nice value of the background record builder thread (Linux: per thread): it runs on cores the model's own
+#: threads leave idle and yields to them (and to everything else) when they need the cores
+PREFETCH_NICE = 19
+
+
+class _RecordJob:
+    """The row-range kernel calls of one daily 3-D record set (mean flow and thermodynamics of one record
+    time), shared by a low-priority background thread and the main thread.
+
+    ``parts``: ``(call(j0, j1, nthreads), nrows, nthreads)``; ``finish()`` runs once every row is done. The
+    background thread takes :data:`_JOB_ROWS` rows at a time on one thread; :meth:`complete` (main thread,
+    when the record is needed) takes every row not yet taken, runs them with ``nthreads`` threads, and waits
+    for the background thread's rows in flight. Every row is computed by the same operations whoever
+    computes it and whatever the thread count, so the record is the same bit for bit as one built in a
+    single call: the build only changes *when* the work is done, never a value (restarts need no state)."""
+
+    def __init__(self, key: tuple, parts: list, finish):
+        self.key = key
+        self.parts = parts
+        self.finish = finish
+        self.items = [(m, j, min(j + _JOB_ROWS, n)) for m, (_, n, _) in enumerate(parts) for j in range(0, n, _JOB_ROWS)]
+        self.next = 0
+        self.running = 0
+        self.by_worker = 0
+        self.error: BaseException | None = None
+        self.cond = threading.Condition()
+
+    def _claim(self, rest: bool):
+        with self.cond:
+            if self.next >= len(self.items) or self.error is not None:
+                return None
+            stop = len(self.items) if rest else self.next + 1
+            items = self.items[self.next:stop]
+            self.next = stop
+            self.running += 1
+            return items
+
+    def _release(self, n_worker: int = 0, error: BaseException | None = None):
+        with self.cond:
+            self.running -= 1
+            self.by_worker += n_worker
+            if error is not None and self.error is None:
+                self.error = error
+            self.cond.notify_all()
+
+    def work(self) -> None:
+        """Background thread: one item at a time on one thread, at low priority."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
+        except (AttributeError, OSError):  # pragma: no cover - not Linux / not permitted: run at normal priority
+            pass
+        while (items := self._claim(False)) is not None:
+            try:
+                for m, j0, j1 in items:
+                    self.parts[m][0](j0, j1, 1)
+            except BaseException as exc:  # re-raised by complete() on the main thread
+                self._release(0, exc)
+                return
+            self._release(len(items))
+
+    def cancel(self) -> None:
+        with self.cond:
+            self.next = len(self.items)
+
+    def complete(self):
+        """Main thread: run the rows nobody has taken (one call per kernel, with its threads), wait for the
+        rows in flight, then ``finish()``."""
+        items = self._claim(True)
+        if items:
+            try:
+                for m in sorted({it[0] for it in items}):
+                    rows = [it for it in items if it[0] == m]  # a contiguous range: items are taken in order
+                    call, _, nthreads = self.parts[m]
+                    call(rows[0][1], rows[-1][2], nthreads)
+            finally:
+                self._release()
+        with self.cond:
+            while self.running:
+                self.cond.wait()
+        if self.error is not None:
+            raise self.error
+        return self.finish()
 
 
 class Climatology(MetProvider):
@@ -539,8 +636,10 @@ class Climatology(MetProvider):
                 "pbl_gamma_theta": p["pbl_gamma_theta"], "rho_cp": RHO_AIR_SFC * CP_DRY, "epsilon": EPSILON}
         par = np.array([vals[k] for k in met_clim.DIURNAL_PARAMS], dtype=np.float64)
         out = np.empty((len(met_clim.DIURNAL), sel.cells.size))
+        # ~60 flop-equivalents a cell (exp, pow, sqrt, acos of the solar and boundary-layer terms): 10-20 ms on
+        # one core for the 65 000 cells of 1x1, so the full grid is threaded (cells are independent)
         met_clim.surface_fields(sel.land, sel.row, sel.col, rc0, rc1, lat_tab, lon_tab, par, out,
-                                kernel_threads(10 * sel.cells.size))
+                                kernel_threads(60 * sel.cells.size))
         return out
 
     def _surface_makers(self, sel: _Cells, time: cftime.datetime, shape=None) -> dict:
@@ -637,6 +736,15 @@ class Climatology(MetProvider):
         ``out`` if given)."""
         g = self.grid
         vc = self.vcoord
+        ps_f, amp, ptop, shape = self._overturning_inputs(season, ps)
+        mfy = np.empty((vc.nlev, g.nlat + 1, g.nlon)) if out is None else out
+        met_clim.overturning_fluxes(ps_f, vc.ap, vc.bp, amp, ptop, shape, mfy, kernel_threads(10 * mfy.size))
+        return mfy
+
+    def _overturning_inputs(self, season: Season, ps: np.ndarray):
+        """``(ps_face, amp, ptop, shape)`` of :func:`met_clim.overturning_fluxes`: the surface pressure on the
+        south faces, each cell's amplitude per face column and top, and its latitude shape on the faces."""
+        g = self.grid
         ps_f = np.empty((g.nlat + 1, g.nlon))
         ps_f[1:-1] = 0.5 * (ps[1:] + ps[:-1])
         ps_f[0], ps_f[-1] = ps[0], ps[-1]
@@ -644,9 +752,7 @@ class Climatology(MetProvider):
         amp = np.array([c[0] / g.nlon for c in cells])
         ptop = np.array([c[3] for c in cells], dtype=np.float64)
         shape = np.ascontiguousarray(np.stack([self._cell_shape(g.lat_edges, c[1], c[2]) for c in cells]))
-        mfy = np.empty((vc.nlev, g.nlat + 1, g.nlon)) if out is None else out
-        met_clim.overturning_fluxes(ps_f, vc.ap, vc.bp, amp, ptop, shape, mfy, kernel_threads(10 * mfy.size))
-        return mfy
+        return ps_f, amp, ptop, shape
 
     #: ln of 200 hPa, 150 hPa, 100 hPa (jet, easterly and stratosphere levels) and of 100
     _LN_CONST = np.log(np.array([20000.0, 15000.0, 10000.0, 100.0]))
@@ -680,26 +786,96 @@ class Climatology(MetProvider):
         hit = self._records.get(key)
         if hit is not None:
             return hit
+        if self._complete_prefetch(key):
+            return self._records[key]
         while len(self._records) >= self.MEAN_FLOW_RECORDS:
             self._records.popitem(last=False)
+        parts, finish = self._mean_flow_parts(time)
+        for call, n, nthreads in parts:
+            call(0, n, nthreads)
+        rec = finish()
+        self._records[key] = rec
+        return rec
+
+    def _mean_flow_parts(self, time: cftime.datetime):
+        """The mean-flow record at a record time as ``(parts, finish)`` (see :class:`_RecordJob`): the 2-D
+        inputs and the output buffers are prepared here; ``parts`` are the row-range kernel calls (jets and
+        eddy layer weights by rows, overturning by face rows), ``finish()`` the corner weights and the
+        column divergence, returning the record."""
         surf = self._surface(time)
         ps = np.ascontiguousarray(surf["ps"])
         season = Season(time)
         vc, g = self.vcoord, self.grid
         shape3 = (vc.nlev,) + g.shape
         jet, east, strat = self._zonal_wind_rows(season)
+        u10 = np.ascontiguousarray(surf["_u10"])
+        dap, dbp = np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp)
         mfx, w = self._buffer(shape3), self._buffer(shape3)
-        met_clim.mean_flow_record(ps, vc.ap, vc.bp, np.ascontiguousarray(vc.dap), np.ascontiguousarray(vc.dbp),
-                                  jet, east, strat, np.ascontiguousarray(surf["_u10"]), self._LN_CONST,
-                                  g.dy / G0, self._EDDY_REF, mfx, w, kernel_threads(30 * mfx.size))
-        mfy = self.overturning_fluxes(season, ps, out=self._buffer((vc.nlev, g.nlat + 1, g.nlon)))
-        wc = self._buffer((vc.nlev, g.nlat + 1, g.nlon))
-        met_clim.corner_weights(w, wc, kernel_threads(4 * wc.size, streaming=True))
-        del w
-        from esm.meteorology.massflux import column_divergence
-        rec = (mfx, mfy, ps, wc, column_divergence(mfx, mfy))
-        self._records[key] = rec
-        return rec
+        mfy = self._buffer((vc.nlev, g.nlat + 1, g.nlon))
+        ps_f, amp, ptop, shape = self._overturning_inputs(season, ps)
+        ln_const, dy_g, eddy_ref = self._LN_CONST, g.dy / G0, self._EDDY_REF
+
+        def mean_flow(j0, j1, nthreads):
+            met_clim.mean_flow_record(ps, vc.ap, vc.bp, dap, dbp, jet, east, strat, u10, ln_const, dy_g, eddy_ref,
+                                      mfx, w, nthreads, j0, j1)
+
+        def overturning(j0, j1, nthreads):
+            met_clim.overturning_fluxes(ps_f, vc.ap, vc.bp, amp, ptop, shape, mfy, nthreads, j0, j1)
+
+        def finish():
+            from esm.meteorology.massflux import column_divergence
+            wc = self._buffer((vc.nlev, g.nlat + 1, g.nlon))
+            met_clim.corner_weights(w, wc, kernel_threads(4 * wc.size, streaming=True))
+            return (mfx, mfy, ps, wc, column_divergence(mfx, mfy))
+
+        parts = [(mean_flow, g.nlat, kernel_threads(30 * mfx.size)),
+                 (overturning, g.nlat + 1, kernel_threads(10 * mfy.size))]
+        return parts, finish
+
+    # ------------------------------------------------------------------ background build of the next day
+    def _prefetch(self, time: cftime.datetime) -> None:
+        """Start building the daily 3-D records (mean flow and thermodynamics) of the record time ``time`` in
+        a low-priority background thread (``prefetch`` of ``&meteorology_nml``), unless they exist or are
+        being built. Called by :meth:`step_fluxes` with the record time after the step's two, so in a run
+        the next day's records are built during the day, on cores the model leaves idle, instead of all at
+        midnight (~1.1 s at 1x1x47). The values do not depend on who builds them (:class:`_RecordJob`)."""
+        if not self.p["prefetch"]:
+            return
+        key = _time_key(time)
+        job = getattr(self, "_job", None)
+        if job is not None:
+            if job.key == key:
+                return
+            job.cancel()  # a jump in time: this record is not the next one any more
+            self._job = job = None
+        if key in getattr(self, "_records", {}) or key in getattr(self, "_records3d", {}):
+            return
+        mf_parts, mf_finish = self._mean_flow_parts(time)
+        th_parts, th_finish = self._thermo_parts(time)
+        job = _RecordJob(key, mf_parts + th_parts, lambda: (mf_finish(), th_finish()))
+        self._job = job
+        threading.Thread(target=job.work, name="esm-climatology-records", daemon=True).start()
+
+    def _complete_prefetch(self, key: tuple) -> bool:
+        """If the background job builds the records of ``key``: finish it (main thread) and put both records
+        in their caches (evicting the oldest first, as a build here would). False otherwise."""
+        job = getattr(self, "_job", None)
+        if job is None or job.key != key:
+            return False
+        self._job = None
+        mf, th = job.complete()
+        log.debug("climatology records %s: %d of %d row items built in the background", key, job.by_worker,
+                  len(job.items))
+        if not hasattr(self, "_records"):
+            self._records = OrderedDict()
+        if not hasattr(self, "_records3d"):
+            self._records3d = OrderedDict()
+        for cache, rec, size in ((self._records, mf, self.MEAN_FLOW_RECORDS), (self._records3d, th, 2)):
+            if key not in cache:
+                while len(cache) >= size:
+                    cache.popitem(last=False)
+                cache[key] = rec
+        return True
 
     def _buffer(self, shape: tuple) -> np.ndarray:
         """An uninitialised float64 array of ``shape`` for a kernel to overwrite completely: a buffer of an
@@ -837,12 +1013,25 @@ class Climatology(MetProvider):
         hit = self._records3d.get(key)
         if hit is not None:
             return hit
+        if self._complete_prefetch(key):
+            return self._records3d[key]
         while len(self._records3d) >= 2:  # evicted before the build: _buffer can reuse its arrays
             self._records3d.popitem(last=False)
+        parts, finish = self._thermo_parts(time)
+        for call, n, nthreads in parts:
+            call(0, n, nthreads)
+        out = finish()
+        self._records3d[key] = out
+        return out
+
+    def _thermo_parts(self, time: cftime.datetime):
+        """The thermodynamic record at a record time as ``(parts, finish)`` (see :class:`_RecordJob`): t, qv
+        and the updraft shapes by latitude rows."""
         p = self.p
         surf = self._surface(time)
         season = Season(time)
         ps = np.ascontiguousarray(surf["ps"])
+        ts, rh = np.ascontiguousarray(surf["_t2m_daily"]), np.ascontiguousarray(surf["_rh"])
         vc, g = self.vcoord, self.grid
         # latitude rows: lapse rate, tropopause pressure, winter polar-vortex cooling
         lat = self._rlat
@@ -854,14 +1043,16 @@ class Climatology(MetProvider):
         shape3, shape_e = (vc.nlev,) + g.shape, (vc.nlev + 1,) + g.shape
         t, qv = self._buffer(shape3), self._buffer(shape3)
         s1, s2 = self._buffer(shape_e), self._buffer(shape_e)
-        # nz1, nz2: interfaces where an updraft shape is nonzero somewhere (1) or zero on the whole interface (0)
+        # nz1, nz2: interfaces where an updraft shape is nonzero somewhere (1) or zero on the whole interface (0),
+        # or-ed over the row ranges
         nz1, nz2 = np.zeros(vc.nlev + 1, dtype=np.uint8), np.zeros(vc.nlev + 1, dtype=np.uint8)
-        met_clim.thermo_record(ps, vc.ap, vc.bp, np.ascontiguousarray(surf["_t2m_daily"]),
-                               np.ascontiguousarray(surf["_rh"]), lapse, ptrop, cool, R_DRY, EPSILON, t, qv, s1, s2,
-                               kernel_threads(30 * t.size), nz1, nz2)
-        out = {"t": t, "qv": qv, "s1": s1, "s2": s2, "nz1": nz1, "nz2": nz2}
-        self._records3d[key] = out
-        return out
+
+        def thermo(j0, j1, nthreads):
+            met_clim.thermo_record(ps, vc.ap, vc.bp, ts, rh, lapse, ptrop, cool, R_DRY, EPSILON, t, qv, s1, s2,
+                                   nthreads, nz1, nz2, j0, j1, False)
+
+        return ([(thermo, g.nlat, kernel_threads(30 * t.size))],
+                lambda: {"t": t, "qv": qv, "s1": s1, "s2": s2, "nz1": nz1, "nz2": nz2})
 
     # ================================================================== mass fluxes
     def step_fluxes(self, time: cftime.datetime, dt: float, ps_start: np.ndarray):
@@ -885,6 +1076,7 @@ class Climatology(MetProvider):
         r0 = self._mean_flow_record(t0)
         r1 = r0 if a == 0.0 else self._mean_flow_record(t1)
         target = self._surface(end)["ps"]
+        self._prefetch(t1 + _dt.timedelta(seconds=self.DAILY_RECORD_SECONDS))
         # the raw fluxes' column divergence is that of the interpolated mean flow (divergence is linear;
         # the eddies are non-divergent layer by layer), so the correction is known before the one pass
         # that interpolates, adds the eddies and the correction (the same numbers, to round-off, as

@@ -27,7 +27,9 @@ NAMELIST_GROUPS = [Group("meteorology_nml", "Meteorology: embedded climatology o
         in_output=False),
     Key("allow_fill", "bool", False, "", "Allow filling missing/NaN/fill values inside the domain and "
         "missing fields from the embedded climatology; every fill is logged. Default: such input is an error"),
-    Key("prefetch", "bool", True, "", "Read and regrid the next reanalysis record in a background thread"),
+    Key("prefetch", "bool", True, "", "Read and regrid the next reanalysis record in a background thread; "
+        "for the climatology, build the next day's 3-D records in a low-priority background thread during the "
+        "day (the same numbers either way)"),
     Key("max_gap", "int", 0, "s", "Largest allowed time between two reanalysis records (0 = 1.5 times the "
         "median record spacing of the files)", vmin=0),
     Key("fixer_tolerance", "float", 1.0e-3, "Pa", "Largest allowed difference between the surface pressure "

@@ -127,7 +127,9 @@ class EddyField:
         ml = np.array(ms)[:, None] * self.lon_c[None, :]
         Z = np.array(coefs_c)[:, None] * np.cos(ml) - np.array(coefs_s)[:, None] * np.sin(ml)  # (np, nlon)
         out = np.empty((nc, self.grid.nlon))
-        met_flux.packet_sum(np.ascontiguousarray(rows), np.ascontiguousarray(Z), out)  # sum_n G[n] Z[n]
+        from esm.meteorology.massflux import kernel_threads
+        # sum_n G[n] Z[n], threads over the corner rows (the same numbers on any thread count)
+        met_flux.packet_sum(np.ascontiguousarray(rows), np.ascontiguousarray(Z), out, kernel_threads(Z.shape[0] * out.size))
         return out
 
     def _amplitude(self, pk) -> float:

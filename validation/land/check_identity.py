@@ -72,8 +72,11 @@ def main(argv=None):
         d = np.abs(x - y)
         scale = np.max(np.abs(x)) or 1.0
         ident = np.array_equal(x, y)
+        # value by value, where the reference is not negligible (|ref| > 1e-6 of its largest value)
+        big = np.abs(x) > 1e-6 * scale
+        rel = float(np.max(d[big] / np.abs(x[big]))) if big.any() else 0.0
         print(f"{k:10s} {'identical' if ident else 'differs'}: max |diff| {d.max():.3e}, relative to max |ref| "
-              f"{d.max() / scale:.3e}, {int((d > 0).sum())} of {d.size} values differ")
+              f"{d.max() / scale:.3e}, value by value {rel:.3e}, {int((d > 0).sum())} of {d.size} values differ")
         worst = max(worst, d.max() / scale)
     print(f"worst relative difference {worst:.3e}")
     return 0
