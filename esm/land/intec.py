@@ -23,14 +23,17 @@ idx   pool                   fed by
 
 Vegetation pools turn over at constant rates; litter and soil pool ``i`` decays at
 ``k_i xi(T_soil, theta)`` and its loss goes in fixed fractions to other pools and to CO2 (heterotrophic
-respiration). Maximum rates (yr-1): CWD 2.4 e^(-3 L_wood), surface structural 3.9 e^(-3 L_leaf), soil
-structural 4.8 e^(-3 L_froot), surface metabolic 14.8, soil metabolic 18.5, surface microbe 6.0, soil
-microbe 7.3 (1 - 0.75 T) with T = silt + clay, slow 0.25, passive 0.007 (0.0045 broadleaf). CO2 losses
-(Parton et al. 1987 as in InTEC): structural (1 - L) 0.6 + 0.3 L at the surface, (1 - L) 0.55 + 0.3 L in
-the soil (lignin part 0.7 -> slow), metabolic 0.6 / 0.5, CWD (1 - L) 0.55 + 0.45 L, surface microbe 0.6,
-soil microbe 0.85 - 0.68 T (0.003 + 0.032 clay -> passive, rest -> slow; CENTURY's small DOC leaching is
-kept in the slow pool), slow 0.55 (0.003 - 0.009 clay, at least 1e-5, -> passive, rest -> soil
-microbe), passive 0.5 (rest -> soil microbe).
+respiration). Maximum rates (yr-1), Parton et al. (1987, SSSAJ 51; 1993, GBC 7): surface
+structural 3.9 e^(-3 L_leaf), soil structural 4.8 e^(-3 L_froot), surface metabolic 14.8, soil metabolic 18.5,
+surface microbe 6.0, soil microbe 7.3 (1 - 0.75 T) with T = silt + clay, slow 0.2, passive 0.0045; CWD
+2.4 e^(-3 L_wood) (InTEC, BEPS readcoef.c). CO2 shares (Parton et al. 1987 Fig. 1; CENTURY 4 for the surface
+microbe): structural (1 - L) 0.45 + 0.3 L at the surface and (1 - L) 0.55 + 0.3 L in the soil (lignin part
+0.7 -> slow), metabolic 0.55, surface microbe 0.6 (0.4 -> slow), soil microbe 0.85 - 0.68 T (0.003 + 0.032 clay
+-> passive, rest -> slow; CENTURY's small DOC leaching is kept in the slow pool), slow 0.55 (0.003 + 0.009 clay
+-> passive, CENTURY 4 ``fps2s3``; rest -> soil microbe), passive 0.55 (rest -> soil microbe); CWD (InTEC)
+(1 - L) 0.55 + 0.45 L. Each share and rate is a ``&land_nml`` key; BEPS ``readcoef.c`` (the coded InTEC) differs
+in slow 0.25, passive 0.007 (except broadleaf forests), slow -> passive 0.003 - 0.009 clay, passive 0.5,
+metabolic 0.6 / 0.5 and surface structural 0.6: those are recoverable through the namelist.
 
 The decomposition scalar is xi = f_T f_W with the Lloyd & Taylor (1994) temperature function normalised
 to 1 at 35 C (capped at 1) and the InTEC quadratic of relative soil saturation ``x = theta / porosity``,
@@ -100,32 +103,30 @@ class PoolModel:
         f[:, CWD, CROOT] = 1.0
         f[:, DSTR, FROOT] = 1.0 - fm
         f[:, DMET, FROOT] = fm
-        # CWD
+        # CWD (InTEC: BEPS readcoef.c; CENTURY's wood pools are not in Parton et al. 1987/1993's SOM figure)
         f[:, DMIC, CWD] = (1.0 - l_wd) * 0.45
         f[:, SLOW, CWD] = l_wd * 0.55
-        # surface structural
-        f[:, SMIC, SSTR] = (1.0 - l_leaf) * 0.4
-        f[:, SLOW, SSTR] = l_leaf * 0.7
-        # surface metabolic
-        f[:, SMIC, SMET] = 0.4
-        # soil structural
-        f[:, DMIC, DSTR] = (1.0 - l_fr) * 0.45
-        f[:, SLOW, DSTR] = l_fr * 0.7
-        # soil metabolic
-        f[:, DMIC, DMET] = 0.5
+        # structural litter: the non-lignin part to the microbes, the lignin part to slow (Parton et al. 1987)
+        r_lig = float(prm.resp_lignin)
+        f[:, SMIC, SSTR] = (1.0 - l_leaf) * (1.0 - prm.resp_surface_structural)
+        f[:, SLOW, SSTR] = l_leaf * (1.0 - r_lig)
+        f[:, SMIC, SMET] = 1.0 - prm.resp_surface_metabolic
+        f[:, DMIC, DSTR] = (1.0 - l_fr) * (1.0 - prm.resp_soil_structural)
+        f[:, SLOW, DSTR] = l_fr * (1.0 - r_lig)
+        f[:, DMIC, DMET] = 1.0 - prm.resp_soil_metabolic
         # surface microbe
-        f[:, SLOW, SMIC] = 0.4
+        f[:, SLOW, SMIC] = 1.0 - prm.resp_surface_microbe
         # soil microbe
         to_passive = 0.003 + 0.032 * clay
         respired = 0.85 - 0.68 * t
         f[:, PASSIVE, DMIC] = to_passive
         f[:, SLOW, DMIC] = 1.0 - respired - to_passive
         # slow
-        s_p = max(0.003 - 0.009 * clay, 1e-5)
+        s_p = max(prm.slow_passive_base + prm.slow_passive_clay * clay, 1e-5)
         f[:, PASSIVE, SLOW] = s_p
-        f[:, DMIC, SLOW] = 1.0 - 0.55 - s_p
+        f[:, DMIC, SLOW] = 1.0 - prm.resp_slow - s_p
         # passive
-        f[:, DMIC, PASSIVE] = 0.5
+        f[:, DMIC, PASSIVE] = 1.0 - prm.resp_passive
         if np.any(f.sum(axis=1)[:, SOIL] > 1.0 + 1e-12) or np.any(f < 0):
             raise ValueError("InTEC transfer fractions out of range: check silt_clay, clay and lignin fractions")
         self.frac = f
