@@ -32,6 +32,14 @@ def test_unknown_key_suggests_closest(tmp_path):
         load_config(p)
 
 
+def test_retired_key_names_its_replacement(tmp_path):
+    p = _nml(tmp_path, "&land_nml\n canopy_albedo_vis = 9*0.04\n/\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    msg = str(e.value)
+    assert str(p) in msg and "'canopy_albedo_vis'" in msg and "retired" in msg and "'leaf_par_scattering'" in msg
+
+
 def test_wrong_type_names_key_value_and_expectation(tmp_path):
     p = _nml(tmp_path, "&time_control\n dt = 'half an hour'\n/\n")
     with pytest.raises(ConfigError) as e:

@@ -179,6 +179,8 @@ class Group:
     name: str
     description: str
     keys: tuple[Key, ...]
+    #: keys that existed in earlier versions: old name -> what replaced it (shown instead of "unknown key")
+    retired: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         names = [k.name for k in self.keys]
@@ -312,6 +314,9 @@ class Schema:
         try:
             return group.key(name)
         except KeyError:
+            if name in group.retired:
+                raise ConfigError(f"{where}: key {name!r} of &{group.name} was retired: "
+                                  f"{group.retired[name]}") from None
             raise ConfigError(f"{where}: unknown key {name!r} in &{group.name}{_closest(name, group.key_names)}"
                               f" (valid keys: {', '.join(group.key_names)})") from None
 

@@ -389,8 +389,14 @@ KEYS = (
     _pft("age_e", [0.04] * 9, "yr-1", "NPP-age curve: e", 1e-4, 1.0, "form of Chen et al. 2003; illustrative"),
 )
 
+RETIRED_KEYS = {
+    "canopy_albedo_vis": "replaced by 'leaf_par_scattering' (leaf scattering coefficient sigma for PAR, default "
+                         "0.15: a leaf absorbs 1 - sigma; the old key set the absorbed share to 1 - canopy albedo, "
+                         "which counted the scattered PAR twice; see validation/land/README.md, Round 5)",
+}
+
 NAMELIST_GROUPS = [Group("land_nml", "Terrestrial biosphere: BEPS photosynthesis and respiration, phenology, "
-                         "InTEC carbon pools.", KEYS)]
+                         "InTEC carbon pools.", KEYS, retired=RETIRED_KEYS)]
 
 
 def _check(cfg: Config) -> None:
