@@ -782,19 +782,25 @@ class Climatology(MetProvider):
         corner weights ``E(p) dp / g`` and the column divergence of the fluxes."""
         if not hasattr(self, "_records"):
             self._records = OrderedDict()
+        return self._cached_record(self._records, self.MEAN_FLOW_RECORDS, self._mean_flow_parts, time)
+
+    def _cached_record(self, cache: OrderedDict, limit: int, parts_of, time: cftime.datetime):
+        """The record of ``time`` from ``cache``, else the one the background job finished, else built here with
+        all threads by ``parts_of(time)`` (see :class:`_RecordJob`). The oldest records are evicted before the
+        build, so the record buffers can reuse their arrays."""
         key = _time_key(time)
-        hit = self._records.get(key)
+        hit = cache.get(key)
         if hit is not None:
             return hit
         if self._complete_prefetch(key):
-            return self._records[key]
-        while len(self._records) >= self.MEAN_FLOW_RECORDS:
-            self._records.popitem(last=False)
-        parts, finish = self._mean_flow_parts(time)
+            return cache[key]
+        while len(cache) >= limit:
+            cache.popitem(last=False)
+        parts, finish = parts_of(time)
         for call, n, nthreads in parts:
             call(0, n, nthreads)
         rec = finish()
-        self._records[key] = rec
+        cache[key] = rec
         return rec
 
     def _mean_flow_parts(self, time: cftime.datetime):
@@ -1007,22 +1013,9 @@ class Climatology(MetProvider):
 
     def _three_d(self, time: cftime.datetime) -> dict:
         """At a daily record time (cached): t, qv and the updraft shapes s1, s2 of the convection."""
-        key = _time_key(time)
         if not hasattr(self, "_records3d"):
             self._records3d = OrderedDict()
-        hit = self._records3d.get(key)
-        if hit is not None:
-            return hit
-        if self._complete_prefetch(key):
-            return self._records3d[key]
-        while len(self._records3d) >= 2:  # evicted before the build: _buffer can reuse its arrays
-            self._records3d.popitem(last=False)
-        parts, finish = self._thermo_parts(time)
-        for call, n, nthreads in parts:
-            call(0, n, nthreads)
-        out = finish()
-        self._records3d[key] = out
-        return out
+        return self._cached_record(self._records3d, 2, self._thermo_parts, time)
 
     def _thermo_parts(self, time: cftime.datetime):
         """The thermodynamic record at a record time as ``(parts, finish)`` (see :class:`_RecordJob`): t, qv
