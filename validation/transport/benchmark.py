@@ -8,7 +8,9 @@ Measures, in the same process so the numbers are comparable:
   moves the surface pressure; a diurnal boundary layer and tropical deep convection);
 * the memory-traffic floor: copying one tracer array (47 x 180 x 360 float64) three times;
 * ``scipy.ndimage.map_coordinates(order=1)`` on the same grid: trilinear interpolation of
-  one tracer at departure points (a non-conservative semi-Lagrangian step), per tracer;
+  one tracer at departure points (a non-conservative semi-Lagrangian step), per tracer; it runs on one
+  thread in both processes, and the speed-up that counts is taken against the faster of the two
+  processes' medians (inside the 2-thread process it is often timed ~30 % slower);
 * the 1 -> 2 thread speed-up (separate processes with OMP_NUM_THREADS=1 and 2) and the
   peak resident memory of each (``/usr/bin/time -v``).
 
@@ -156,6 +158,11 @@ def main(argv=None):
     speedup = r1["seconds_per_step"] / r2["seconds_per_step"]
     steps_per_year = 365 * 86400 / r1["dt"]
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
+    # map_coordinates runs on one thread in both processes, but inside the 2-thread process it is often timed
+    # slower (interference of the idle OpenMP team / caches); the fair baseline is the faster of the two medians
+    mapc_best = min(r1["map_coordinates_seconds"], r2["map_coordinates_seconds"])
+    for r in (r1, r2):
+        r["speedup_vs_best_map_coordinates_per_tracer"] = mapc_best / (r["seconds_per_step"] / 3.0)
     summary = {"one_thread": r1, "two_threads": r2, "speedup_1_to_2_threads": speedup,
                "hours_per_simulated_year_2_threads": r2["seconds_per_step"] * steps_per_year / 3600.0,
                "load_average": load}
@@ -180,7 +187,10 @@ def main(argv=None):
              f"| map_coordinates(order=1) per tracer [s] | {r1['map_coordinates_seconds']:.3f} | "
              f"{r2['map_coordinates_seconds']:.3f} | |",
              f"| speed-up per tracer vs map_coordinates | {r1['speedup_vs_map_coordinates_per_tracer']:.1f} | "
-             f"{r2['speedup_vs_map_coordinates_per_tracer']:.1f} | >= 5 |",
+             f"{r2['speedup_vs_map_coordinates_per_tracer']:.1f} | |",
+             f"| speed-up per tracer vs the faster map_coordinates median ({mapc_best:.3f} s) | "
+             f"{r1['speedup_vs_best_map_coordinates_per_tracer']:.1f} | "
+             f"{r2['speedup_vs_best_map_coordinates_per_tracer']:.1f} | >= 5 |",
              f"| peak resident memory [GB] | {r1['peak_rss_gb']:.2f} | {r2['peak_rss_gb']:.2f} | < 4 |",
              "", f"1 -> 2 thread speed-up: {speedup:.2f} (target >= 1.6)",
              f"One simulated year at this resolution with 2 threads: "
