@@ -331,6 +331,27 @@ def surface_fields(const double[::1] land, const int[::1] row, const int[::1] co
 
 
 # ---------------------------------------------------------------- 3-D records
+cdef inline double _free_u(double lnp, const double[::1] lnc, double jet, double east, double strat) noexcept nogil:
+    """Zonal wind above the surface coupling at ln p: subtropical jets, tropical upper easterlies, polar-night jets."""
+    cdef double d = (lnp - lnc[0]) / 1.1
+    cdef double u = exp(-(d * d)) * jet
+    d = (lnp - lnc[1]) / 0.6
+    u = u - east * exp(-(d * d))
+    return u + _clip((lnc[2] - lnp) / lnc[3], 0.0, 1.5) * strat
+
+
+cdef inline double _eddy_low(double p, double pm) noexcept nogil:
+    """Eddy profile E below 250 hPa (equivalent barotropic, rising from 0.6 at the surface)."""
+    cdef double x = _clip((p - pm) / (p - 25000.0 if p - 25000.0 > 1.0 else 1.0), 0.0, 1.0)
+    return 0.6 + 0.4 * sin(0.5 * PI * x)
+
+
+cdef inline double _eddy_high(double pm) noexcept nogil:
+    """Eddy profile E above 250 hPa (decaying with ln p)."""
+    cdef double x = log(25000.0 / pm)
+    return exp(-(x if x > 0.0 else 0.0) / 1.5)
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
@@ -341,34 +362,22 @@ cdef void _mean_flow_row(const double[:, ::1] ps, const double[::1] ap, const do
     cdef Py_ssize_t nlev = mfx.shape[0]
     cdef Py_ssize_t nlon = mfx.shape[2]
     cdef Py_ssize_t k, i, im
-    cdef double p, pm, dp, lnp, d, u, s, x, e, us, ws
+    cdef double p, pm, dp, d, e, us, ws
     for k in range(nlev):
         if bp[k] == 0.0 and bp[k + 1] == 0.0 and dbp[k] == 0.0:
             # pure-pressure layer: pm, dp and every term but the surface coupling are the same in the whole
             # row, evaluated once (the same operations as below, so the same numbers)
             pm = 0.5 * (ap[k] + ap[k + 1])
             dp = dap[k]
-            lnp = log(pm)
-            d = (lnp - lnc[0]) / 1.1
-            us = exp(-(d * d)) * jet
-            d = (lnp - lnc[1]) / 0.6
-            us = us - east * exp(-(d * d))
-            s = _clip((lnc[2] - lnp) / lnc[3], 0.0, 1.5)
-            us = us + s * strat
-            ws = 0.0
-            if pm < 25000.0:
-                x = log(25000.0 / pm)
-                e = exp(-(x if x > 0.0 else 0.0) / 1.5)
-                ws = dp * (e / ref) / G0
+            us = _free_u(log(pm), lnc, jet, east, strat)
+            ws = dp * (_eddy_high(pm) / ref) / G0 if pm < 25000.0 else 0.0
             for i in range(nlon):
                 p = ps[j, i]
                 d = (p - pm) / 25000.0
                 u_row[i] = us + 1.2 * u10[j, i] * exp(-(d * d))
                 dp_row[i] = dp
                 if pm >= 25000.0:
-                    x = _clip((p - pm) / (p - 25000.0 if p - 25000.0 > 1.0 else 1.0), 0.0, 1.0)
-                    e = 0.6 + 0.4 * sin(0.5 * PI * x)
-                    w[k, j, i] = dp * (e / ref) / G0
+                    w[k, j, i] = dp * (_eddy_low(p, pm) / ref) / G0
                 else:
                     w[k, j, i] = ws
             for i in range(nlon):
@@ -380,24 +389,11 @@ cdef void _mean_flow_row(const double[:, ::1] ps, const double[::1] ap, const do
             pm = 0.5 * ((ap[k] + bp[k] * p) + (ap[k + 1] + bp[k + 1] * p))
             dp = dap[k] + dbp[k] * p
             # zonal wind: subtropical jets, tropical upper easterlies, polar-night jets, surface coupling
-            lnp = log(pm)
-            d = (lnp - lnc[0]) / 1.1
-            u = exp(-(d * d)) * jet
-            d = (lnp - lnc[1]) / 0.6
-            u = u - east * exp(-(d * d))
-            s = _clip((lnc[2] - lnp) / lnc[3], 0.0, 1.5)
-            u = u + s * strat
             d = (p - pm) / 25000.0
-            u = u + 1.2 * u10[j, i] * exp(-(d * d))
-            u_row[i] = u
+            u_row[i] = _free_u(log(pm), lnc, jet, east, strat) + 1.2 * u10[j, i] * exp(-(d * d))
             dp_row[i] = dp
             # eddy weight E(p) dp / g: equivalent barotropic below 250 hPa, decaying above
-            if pm >= 25000.0:
-                x = _clip((p - pm) / (p - 25000.0 if p - 25000.0 > 1.0 else 1.0), 0.0, 1.0)
-                e = 0.6 + 0.4 * sin(0.5 * PI * x)
-            else:
-                x = log(25000.0 / pm)
-                e = exp(-(x if x > 0.0 else 0.0) / 1.5)
+            e = _eddy_low(p, pm) if pm >= 25000.0 else _eddy_high(pm)
             w[k, j, i] = dp * (e / ref) / G0
         for i in range(nlon):
             im = i - 1 if i > 0 else nlon - 1

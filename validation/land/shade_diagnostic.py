@@ -22,24 +22,20 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from esm.config import load_config  # noqa: E402
-from esm.land import beps, offline  # noqa: E402
+from esm.land import beps  # noqa: E402
 from esm.land.landcover import PFT_NAMES  # noqa: E402
+from validate_land import build_offline  # noqa: E402
 from esm.land.phenology import GsiPhenology  # noqa: E402
 
 
-def _build(grid, sets=()):
-    cfg = load_config(None, [f"grid_nml.horizontal={grid}", "time_control.calendar=noleap", "land_nml.interval=3600",
-                             *sets])
-    return offline.build(cfg)
 
 
 def capture(args):
     import cftime
 
-    model, prov, grid = _build(args.grid, args.set)
+    model, prov, grid = build_offline(args.grid, args.set)
     t0 = cftime.datetime(2021, 1, 1, calendar="noleap")
-    ndays, dt = 365, 3600
+    ndays = 365
     # phenology pre-roll as in LandModel.spin_up step 1
     model.phen = GsiPhenology(model.lat_cell, model.prm)
     model._crop_preroll(prov.at, t0, ndays, args.co2)
@@ -75,7 +71,7 @@ def capture(args):
 
 
 def replay(args):
-    model, _, _ = _build(args.grid, args.set)
+    model, _, _ = build_offline(args.grid, args.set)
     z = dict(np.load(args.file))  # (an NpzFile re-reads an array at every access)
     tc, tp, area = z["tile_cell"], z["tile_pft"], z["area"]
     vtop = model.vtop

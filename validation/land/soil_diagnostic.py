@@ -26,21 +26,18 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 from esm.config import load_config  # noqa: E402
-from esm.land import intec, offline  # noqa: E402
+from esm.land import intec  # noqa: E402
 from esm.land.landcover import PFT_NAMES  # noqa: E402
+from validate_land import build_offline  # noqa: E402
 from esm.land.params import LandParameters  # noqa: E402
 
 
-def _build(grid, sets=()):
-    cfg = load_config(None, [f"grid_nml.horizontal={grid}", "time_control.calendar=noleap", "land_nml.interval=3600",
-                             *sets])
-    return offline.build(cfg)
 
 
 def capture(args):
     import cftime
 
-    model, prov, grid = _build(args.grid, args.set)
+    model, prov, grid = build_offline(args.grid, args.set)
     t0 = cftime.datetime(2021, 1, 1, calendar="noleap")
     ndays = 365
     # hourly soil temperature, saturation and the factors of the default scalar, per cell (overwritten with the

@@ -43,6 +43,14 @@ TARGETS = {"gpp": (110.0, 150.0), "npp": (45.0, 65.0), "rh": (45.0, 60.0), "soil
 CHEN2012_SHADED = {"ebf": 0.50, "dbf": 0.38, "enf": 0.37, "dnf": 0.39}
 
 
+def build_offline(grid: str, sets=()):
+    """The offline land model of the validation (hourly, noleap calendar) on ``grid`` with namelist overrides
+    ``sets`` ("group.key=value"): ``(model, meteorology provider, grid)``. Shared with the diagnostics."""
+    cfg = load_config(None, [f"grid_nml.horizontal={grid}", "time_control.calendar=noleap", "land_nml.interval=3600",
+                             *sets])
+    return offline.build(cfg)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--grid", default="4x5")
@@ -59,9 +67,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     import cftime
 
-    cfg = load_config(None, [f"grid_nml.horizontal={args.grid}", "time_control.calendar=noleap",
-                             "land_nml.interval=3600", *args.set])
-    model, prov, grid = offline.build(cfg)
+    model, prov, grid = build_offline(args.grid, args.set)
     tag = args.grid + (f"_{args.tag}" if args.tag else "")
     met_at = prov.at if args.sw_scale == 1.0 else _scaled_shortwave(prov.at, args.sw_scale)
     start = cftime.datetime(args.year, 1, 1, calendar="noleap")
