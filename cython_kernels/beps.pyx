@@ -1,4 +1,5 @@
 # cython: language_level=3
+# distutils: extra_compile_args = -fno-trapping-math
 """BEPS two-leaf canopy photosynthesis and autotrophic respiration for all tiles of all cells.
 
 The arithmetic repeats the numpy reference functions of :mod:`esm.land.canopy` and
@@ -676,47 +677,376 @@ def cell_layout():
     return {'NQ': NQ, 'NM': NM}
 
 
-cdef inline double _arr(double t, double ea) noexcept nogil:
-    return exp(ea * (t - 298.15) / (8.314462618 * 298.15 * t))
+cdef extern from *:
+    """
+/* ---- vectorisable exp / log and the per-cell factors (esm land, speed round 7) ----
+ * esm_exp, esm_expm1, esm_log: written for esm (not derived from any libm source). Standard range reduction:
+ * exp: x = n ln2 + r, n = nearest integer to x / ln2 (rounding by adding 1.5 * 2^52), r = (x - n L1) - n L2
+ * with ln2 = L1 + L2, L1 = ln2 to 32 significant bits (n L1 exact for |n| < 2^21); exp(r) - 1 - r by the
+ * Taylor series to r^13 (|r| <= ln2 / 2: truncation < 5e-18), 2^n built in the exponent field.
+ * log: a = 2^e m, m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact), s = f / (2 + f), log(1 + f) = 2 atanh(s)
+ * = f - f^2/2 + s (f^2/2 + R), R = sum_{k=1..10} 2 s^(2k) / (2k + 1) (truncation < 1e-18 relative);
+ * log a = e L1 + (log m + e L2). Measured against glibc over 3 x 10^6 arguments (tests/test_land_kernel.py checks
+ * a sample): exp and log within 1 ulp of glibc, expm1 within 2 ulp; pow(a, b) = exp(b log a) adds |b log a| ulp.
+ * Only the IEEE operations +, -, *, / on doubles and integer bit operations: the loops that call them vectorise
+ * (#pragma omp simd) and every lane gives the result of the scalar code, whatever the instruction set. */
+#include <stdint.h>
+#include <string.h>
+#define ESM_AI static inline __attribute__((always_inline))
+
+ESM_AI uint64_t esm_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+ESM_AI double esm_dbl(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+
+#define ESM_LN2HI 0x1.62e42fee00000p-1
+#define ESM_LN2LO 0x1.a39ef35793c76p-33
+#define ESM_LOG2E 0x1.71547652b82fep+0
+#define ESM_SHIFT 0x1.8p52
+
+/* n (as a double, exact integer) and r of the reduction; p = exp(r) - 1 */
+ESM_AI double esm_exp_core(double x, double *nd_out) {
+    double kd = x * ESM_LOG2E + ESM_SHIFT;
+    double nd = kd - ESM_SHIFT;
+    double r = (x - nd * ESM_LN2HI) - nd * ESM_LN2LO;
+    double q = 1.6059043836821613e-10;
+    q = q * r + 2.08767569878681e-09;
+    q = q * r + 2.505210838544172e-08;
+    q = q * r + 2.755731922398589e-07;
+    q = q * r + 2.7557319223985893e-06;
+    q = q * r + 2.48015873015873e-05;
+    q = q * r + 0.0001984126984126984;
+    q = q * r + 0.001388888888888889;
+    q = q * r + 0.008333333333333333;
+    q = q * r + 0.041666666666666664;
+    q = q * r + 0.16666666666666666;
+    q = q * r + 0.5;
+    *nd_out = nd;
+    return r + (r * r) * q;
+}
+
+/* 2^n for an integer n in [-1022, 1024] held in a double (1024 gives +inf) */
+ESM_AI double esm_pow2(double nd) {
+    return esm_dbl((esm_bits(nd + ESM_SHIFT) + 1023u) << 52);
+}
+
+ESM_AI double esm_exp(double x) {
+    double nd, p, y;
+    double xc = x > 709.8 ? 709.8 : x;   /* > log(DBL_MAX): n = 1024, the scaling gives +inf */
+    xc = xc < -708.3 ? -708.3 : xc;
+    p = esm_exp_core(xc, &nd);
+    y = (1.0 + p) * esm_pow2(nd);
+    return x < -708.3 ? 0.0 : y;       /* below DBL_MIN: flushed to 0 (subnormal results are not needed here) */
+}
+
+ESM_AI double esm_expm1(double x) {
+    double nd, p, s, y;
+    double xc = x > 709.0 ? 709.0 : x;
+    xc = xc < -40.0 ? -40.0 : xc;      /* exp(-40) - 1 = -1 to double precision */
+    p = esm_exp_core(xc, &nd);
+    s = esm_pow2(nd);
+    y = nd == 0.0 ? p : s * p + (s - 1.0);
+    return x < -40.0 ? -1.0 : y;
+}
+
+ESM_AI double esm_log(double a) {
+    /* a > 0 finite; arguments below DBL_MIN are treated as DBL_MIN */
+    double ac = a < 0x1p-1022 ? 0x1p-1022 : a;
+    uint64_t u = esm_bits(ac);
+    double ed = esm_dbl((u >> 52) | 0x4330000000000000u) - (4503599627370496.0 + 1023.0);
+    double m = esm_dbl((u & 0x000fffffffffffffu) | 0x3ff0000000000000u);
+    int big = m > 1.4142135623730951;
+    double f, s, z, R, hf;
+    m = big ? 0.5 * m : m;
+    ed = big ? ed + 1.0 : ed;
+    f = m - 1.0;
+    s = f / (2.0 + f);
+    z = s * s;
+    R = 0.09523809523809523;
+    R = R * z + 0.10526315789473684;
+    R = R * z + 0.11764705882352941;
+    R = R * z + 0.13333333333333333;
+    R = R * z + 0.15384615384615385;
+    R = R * z + 0.18181818181818182;
+    R = R * z + 0.2222222222222222;
+    R = R * z + 0.2857142857142857;
+    R = R * z + 0.4;
+    R = R * z + 0.6666666666666666;
+    R = R * z;
+    hf = 0.5 * f * f;
+    return ed * ESM_LN2HI + (f - (hf - (s * (hf + R) + ed * ESM_LN2LO)));
+}
+
+ESM_AI double esm_pow(double a, double b) { return esm_exp(b * esm_log(a)); }
+
+/* layout (keep in sync with the enums of beps.pyx; checked by cell_step) */
+enum { EC_MU = 0, EC_SDIR, EC_SDIF, EC_CA, EC_RH, EC_PSI, EC_FTSOIL, EC_KM_SUN, EC_GS_SUN, EC_FV_SUN, EC_FJ_SUN,
+       EC_FRD_SUN, EC_KM_SH, EC_GS_SH, EC_FV_SH, EC_FJ_SH, EC_FRD_SH, EC_F4V_SUN, EC_F4K_SUN, EC_F4RD_SUN,
+       EC_F4V_SH, EC_F4K_SH, EC_F4RD_SH, EC_FQ_AIR, EC_FQ_SOIL, EC_EXPMU, EC_NCROW };
+enum { EM_T2M = 0, EM_TSKIN, EM_TSOIL, EM_VPD, EM_SW, EM_SWDIF, EM_COSZ, EM_SOILM, EM_PS, EM_CO2, EM_NM };
+enum { EQ_SKINW = 0, EQ_PSISAT, EQ_POROSITY, EQ_SOILB, EQ_FWTC, EQ_KC25, EQ_KO25, EQ_TAU25, EQ_EAKC, EQ_EAKO,
+       EQ_EATAU, EQ_O2, EQ_EAVC, EQ_EAJM, EQ_HD, EQ_TOPT, EQ_EARD, EQ_C4Q10, EQ_Q10A, EQ_Q10B, EQ_E0, EQ_T0, EQ_TREF,
+       EQ_W1, EQ_W2, EQ_W0, EQ_FWMIN, EQ_GVC25, EQ_GJM25, EQ_DIFBEPS, EQ_LTMIN, EQ_WMIN, EQ_NQ };
+
+ESM_AI double esm_arr(double t, double ea) {
+    return esm_exp(ea * (t - 298.15) / (8.314462618 * 298.15 * t));
+}
+
+ESM_AI double esm_peak(double t, double ea, double hd, double topt) {
+    double x = (t - topt) / (8.314462618 * topt * t);
+    return hd * esm_exp(ea * x) / (hd - ea * (1.0 - esm_exp(hd * x)));
+}
+
+#define ESM_BLK 256
+
+/* C3 factors (rows C_KM .. C_FRD, 5 per leaf temperature) of the daylit cells with C3 tiles, compacted: inputs
+ * lin[0] sunlit leaf temperature, lin[1] air temperature, lin[2] pbar; outputs lf[r * ESM_BLK + k], r < 10 */
+ESM_AI void esm_c3_impl(const double *lin, const double *q, double *lf, long nd, const int samej) {
+    long k;
+#pragma omp simd
+    for (k = 0; k < nd; k++) {
+        int s;
+        double pbar = lin[2 * ESM_BLK + k];
+        double o2 = q[EQ_O2] * 1000.0 * pbar;
+        for (s = 0; s < 2; s++) {
+            double t = lin[s * ESM_BLK + k];
+            double kc = q[EQ_KC25] * esm_arr(t, q[EQ_EAKC]);
+            double ko = q[EQ_KO25] * esm_arr(t, q[EQ_EAKO]);
+            double tau = q[EQ_TAU25] * esm_arr(t, q[EQ_EATAU]);
+            double fv = esm_peak(t, q[EQ_EAVC], q[EQ_HD], q[EQ_TOPT]);
+            double fj = samej ? fv : esm_peak(t, q[EQ_EAJM], q[EQ_HD], q[EQ_TOPT]);
+            lf[(5 * s + 0) * ESM_BLK + k] = kc * (1.0 + o2 / ko) / pbar;
+            lf[(5 * s + 1) * ESM_BLK + k] = 0.5 * o2 * 1000.0 / tau / pbar;
+            lf[(5 * s + 2) * ESM_BLK + k] = fv / q[EQ_GVC25];
+            lf[(5 * s + 3) * ESM_BLK + k] = fj / q[EQ_GJM25];
+            lf[(5 * s + 4) * ESM_BLK + k] = esm_arr(t, q[EQ_EARD]);
+        }
+    }
+}
+
+/* C4 factors (rows C_F4V .. C_F4RD, 3 per leaf temperature) of the daylit cells with C4 tiles, compacted */
+ESM_AI void esm_c4_impl(const double *lin, const double *q, double *lf, long nd) {
+    long k;
+#pragma omp simd
+    for (k = 0; k < nd; k++) {
+        int s;
+        for (s = 0; s < 2; s++) {
+            double t = lin[s * ESM_BLK + k];
+            double qf = esm_pow(q[EQ_C4Q10], (t - 273.15 - 25.0) / 10.0);
+            lf[(3 * s + 0) * ESM_BLK + k] = qf / ((1.0 + esm_exp(0.3 * (13.0 - (t - 273.15))))
+                                                  * (1.0 + esm_exp(0.3 * ((t - 273.15) - 36.0))));
+            lf[(3 * s + 1) * ESM_BLK + k] = qf;
+            lf[(3 * s + 2) * ESM_BLK + k] = qf / (1.0 + esm_exp(1.3 * ((t - 273.15) - 55.0)));
+        }
+    }
+}
+
+/* cells [c0, c1), c1 - c0 <= ESM_BLK, from the block columns met[j * ESM_BLK + i]: the cell part of the arithmetic
+ * of the scalar cell kernel of round 6 (all but the photosynthesis factors), branch-free, into the block columns
+ * o (rows C_MU .. C_FTSOIL, C_FQ_AIR .. C_EXPMU) and into xi; the loop vectorises */
+ESM_AI void esm_cell_impl(const double *met, const double *q, double *o, double *xi, long nb, const int difbeps) {
+    long i;
+#pragma omp simd
+    for (i = 0; i < nb; i++) {
+        double ta = met[EM_T2M * ESM_BLK + i], tsc = met[EM_TSOIL * ESM_BLK + i] - 273.15;
+        double sw = met[EM_SW * ESM_BLK + i], cosz = met[EM_COSZ * ESM_BLK + i], soilm = met[EM_SOILM * ESM_BLK + i];
+        double dif = met[EM_SWDIF * ESM_BLK + i], mu, es, rh, x, ft, lt, e0, r, f, ltarg;
+        int up;
+        if (difbeps) {
+            r = cosz >= 0.001 ? sw / (1367.0 * cosz) : 0.0;
+            f = 0.943 + r * (0.734 + r * (-4.9 + r * (1.796 + r * 2.058)));
+            f = r > 0.8 ? 0.13 : f;
+            f = f > 1.0 ? 1.0 : f;
+            f = f < 0.0 ? 0.0 : f;
+            dif = f * sw;
+        }
+        dif = dif > sw ? sw : dif;
+        up = (sw > 0.0) & (cosz > 0.0);
+        mu = up ? cosz : 0.0;
+        o[EC_MU * ESM_BLK + i] = mu;
+        o[EC_SDIR * ESM_BLK + i] = sw - dif;
+        o[EC_SDIF * ESM_BLK + i] = dif;
+        es = 610.78 * esm_exp(17.27 * (ta - 273.15) / (ta - 273.15 + 237.3));
+        rh = 1.0 - met[EM_VPD * ESM_BLK + i] / es;
+        rh = rh < 0.0 ? 0.0 : rh;
+        rh = rh > 1.0 ? 1.0 : rh;
+        o[EC_RH * ESM_BLK + i] = rh;
+        x = soilm < 1e-6 ? 1e-6 : soilm;
+        o[EC_PSI * ESM_BLK + i] = q[EQ_PSISAT] * esm_pow(x / q[EQ_POROSITY], -q[EQ_SOILB]);
+        ft = -esm_expm1(-q[EQ_FWTC] * tsc * tsc);
+        ft = tsc > 0.0 ? ft : 0.0;
+        o[EC_FTSOIL * ESM_BLK + i] = ft;
+        x = ta - 273.15;
+        o[EC_FQ_AIR * ESM_BLK + i] = esm_pow(q[EQ_Q10A] + q[EQ_Q10B] * x, (x - 25.0) / 10.0);
+        o[EC_FQ_SOIL * ESM_BLK + i] = esm_pow(q[EQ_Q10A] + q[EQ_Q10B] * tsc, (tsc - 25.0) / 10.0);
+        x = esm_exp(-mu);
+        o[EC_EXPMU * ESM_BLK + i] = mu > 0.0 ? x : 1.0;
+        /* decomposition scalar (Lloyd & Taylor; InTEC moisture) */
+        ltarg = tsc > q[EQ_T0] + 1.0 ? tsc : q[EQ_T0] + 2.0;  /* the exp argument stays finite where unused */
+        lt = esm_exp(q[EQ_E0] * (1.0 / (q[EQ_TREF] - q[EQ_T0]) - 1.0 / (ltarg - q[EQ_T0])));
+        lt = lt > 1.0 ? 1.0 : lt;
+        lt = tsc > q[EQ_T0] + 1.0 ? lt : 0.0;
+        lt = lt < q[EQ_LTMIN] ? q[EQ_LTMIN] : lt;
+        x = soilm / q[EQ_POROSITY];
+        e0 = q[EQ_W1] * x + q[EQ_W2] * x * x + q[EQ_W0];
+        e0 = e0 < 0.0 ? 0.0 : e0;
+        e0 = e0 > 1.0 ? 1.0 : e0;
+        e0 = e0 < q[EQ_WMIN] ? q[EQ_WMIN] : e0;
+        xi[i] = lt * e0;
+    }
+}
+
+/* water stress of cover type p (Ju et al. 2006) from the block columns o into the block column w */
+ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, double fwmin, long nb) {
+    long i;
+#pragma omp simd
+    for (i = 0; i < nb; i++) {
+        double psi = o[EC_PSI * ESM_BLK + i], ft = o[EC_FTSOIL * ESM_BLK + i];
+        double y = psi > pmin ? (psi - pmin) / pmin : 1.0;
+        double fw = 1.0 / (1.0 + esm_pow(y, alpha)) * ft;
+        fw = psi > pmin ? fw : 1.0 * ft;
+        fw = ft == 0.0 ? 0.0 : fw;
+        fw = fw < fwmin ? fwmin : fw;
+        w[i] = fw;
+    }
+}
+
+#define ESM_CELL_ARGS const double *met, const double *q, double *cell, double *xi, const unsigned char *kinds, \
+    double *fwtab, long npft, const int *uniq, int nuniq, const int *cdst, const int *csrc, int ncopy, \
+    const double *pmin, const double *palpha, long c0, long c1
+/* one block: met records -> columns; the cell part (vectorised) for all cells; the photosynthesis factors
+ * (vectorised) for the compacted daylit cells with C3 and with C4 tiles only (the scalar code computed them only
+ * there as well; zero elsewhere); the water stress per distinct cover-type parameter set; back to records */
+#define ESM_CELL_BODY { \
+    double o[EC_NCROW * ESM_BLK], w[ESM_BLK], mt[EM_NM * ESM_BLK], l3[3 * ESM_BLK], l4[2 * ESM_BLK]; \
+    double f3[10 * ESM_BLK], f4[6 * ESM_BLK]; \
+    int i3[ESM_BLK], i4[ESM_BLK]; \
+    long i, j, k, nb = c1 - c0, n3 = 0, n4 = 0; \
+    int samej = q[EQ_EAJM] == q[EQ_EAVC], difb = q[EQ_DIFBEPS] != 0.0; \
+    for (i = 0; i < nb; i++) { \
+        const double *src = met + (c0 + i) * EM_NM; \
+        for (j = 0; j < EM_NM; j++) \
+            mt[j * ESM_BLK + i] = src[j]; \
+    } \
+    if (difb) esm_cell_impl(mt, q, o, xi + c0, nb, 1); \
+    else esm_cell_impl(mt, q, o, xi + c0, nb, 0); \
+    for (i = 0; i < nb; i++) { \
+        double ta = mt[EM_T2M * ESM_BLK + i], tl; \
+        if (!(o[EC_MU * ESM_BLK + i] > 0.0)) continue; \
+        tl = ta + q[EQ_SKINW] * (mt[EM_TSKIN * ESM_BLK + i] - ta); \
+        if (kinds[c0 + i] & 1) { \
+            l3[n3] = tl; l3[ESM_BLK + n3] = ta; l3[2 * ESM_BLK + n3] = mt[EM_PS * ESM_BLK + i] / 1.0e5; \
+            i3[n3++] = (int)i; \
+        } \
+        if (kinds[c0 + i] & 2) { \
+            l4[n4] = tl; l4[ESM_BLK + n4] = ta; \
+            i4[n4++] = (int)i; \
+        } \
+    } \
+    if (samej) esm_c3_impl(l3, q, f3, n3, 1); \
+    else esm_c3_impl(l3, q, f3, n3, 0); \
+    esm_c4_impl(l4, q, f4, n4); \
+    for (i = 0; i < nb; i++) { \
+        double *dst = cell + (c0 + i) * EC_NCROW; \
+        for (j = 0; j < EC_KM_SUN; j++) \
+            dst[j] = o[j * ESM_BLK + i]; \
+        for (j = EC_KM_SUN; j < EC_FQ_AIR; j++) \
+            dst[j] = 0.0; \
+        for (j = EC_FQ_AIR; j < EC_NCROW; j++) \
+            dst[j] = o[j * ESM_BLK + i]; \
+        dst[EC_CA] = mt[EM_CO2 * ESM_BLK + i]; \
+    } \
+    for (k = 0; k < n3; k++) { \
+        double *dst = cell + (c0 + i3[k]) * EC_NCROW; \
+        for (j = 0; j < 5; j++) { \
+            dst[EC_KM_SUN + j] = f3[j * ESM_BLK + k]; \
+            dst[EC_KM_SH + j] = f3[(5 + j) * ESM_BLK + k]; \
+        } \
+    } \
+    for (k = 0; k < n4; k++) { \
+        double *dst = cell + (c0 + i4[k]) * EC_NCROW; \
+        for (j = 0; j < 3; j++) { \
+            dst[EC_F4V_SUN + j] = f4[j * ESM_BLK + k]; \
+            dst[EC_F4V_SH + j] = f4[(3 + j) * ESM_BLK + k]; \
+        } \
+    } \
+    for (j = 0; j < nuniq; j++) { \
+        esm_fw_impl(o, w, pmin[uniq[j]], palpha[uniq[j]], q[EQ_FWMIN], nb); \
+        for (i = 0; i < nb; i++) \
+            fwtab[(c0 + i) * npft + uniq[j]] = w[i]; \
+    } \
+    for (i = 0; i < nb; i++) \
+        for (j = 0; j < ncopy; j++) \
+            fwtab[(c0 + i) * npft + cdst[j]] = fwtab[(c0 + i) * npft + csrc[j]]; /* same parameters */ \
+}
+
+static void esm_cell_block_base(ESM_CELL_ARGS) ESM_CELL_BODY
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(_M_X64))
+#define ESM_CELL_X86 1
+__attribute__((target("avx2"))) static void esm_cell_block_avx2(ESM_CELL_ARGS) ESM_CELL_BODY
+__attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_cell_block_avx512(ESM_CELL_ARGS) ESM_CELL_BODY
+#else
+#define ESM_CELL_X86 0
+#endif
+
+/* 0: baseline (SSE2 on x86-64), 1: AVX2, 2: AVX-512F; the best the CPU has if isa < 0 */
+static int esm_cell_isa(int isa) {
+    int best = 0;
+#if ESM_CELL_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) best = 1;
+    if (__builtin_cpu_supports("avx512f")) best = 2;
+#endif
+    return (isa < 0 || isa > best) ? best : isa;
+}
+
+static void esm_cell_block(int isa, ESM_CELL_ARGS) {
+#if ESM_CELL_X86
+    if (isa == 2) { esm_cell_block_avx512(met, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
+    if (isa == 1) { esm_cell_block_avx2(met, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
+#endif
+    esm_cell_block_base(met, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1);
+}
+    """
+    int EC_NCROW, EM_NM, EQ_NQ
+    int esm_cell_isa(int isa) noexcept nogil
+    void esm_cell_block(int isa, const double *met, const double *q, double *cell, double *xi,
+                        const unsigned char *kinds, double *fwtab, long npft, const int *uniq, int nuniq,
+                        const int *cdst, const int *csrc, int ncopy, const double *pmin, const double *palpha,
+                        long c0, long c1) noexcept nogil
+    double esm_exp(double x) noexcept nogil
+    double esm_expm1(double x) noexcept nogil
+    double esm_log(double x) noexcept nogil
 
 
-cdef inline double _peak(double t, double ea, double hd, double topt) noexcept nogil:
-    cdef double x = (t - topt) / (8.314462618 * topt * t)
-    return hd * exp(ea * x) / (hd - ea * (1.0 - exp(hd * x)))
+def cell_isa(int isa=-1):
+    """Instruction set the cell kernel runs with: 0 baseline, 1 AVX2, 2 AVX-512F (``isa`` < 0: the best this CPU
+    has; a request above it is lowered to it)."""
+    return esm_cell_isa(isa)
 
 
-cdef inline double _diffuse_beps(double sw, double cosz) noexcept nogil:
-    """Diffuse part of global shortwave by the BEPS relation (netRadiation.c; Chen et al. 2012): r = S / (1367 cos Z),
-    f = 0.13 for r > 0.8, else 0.943 + 0.734 r - 4.9 r^2 + 1.796 r^3 + 2.058 r^4, within [0, 1]."""
-    cdef double r = 0.0, f
-    if cosz >= 0.001:
-        r = sw / (1367.0 * cosz)
-    if r > 0.8:
-        f = 0.13
-    else:
-        f = 0.943 + r * (0.734 + r * (-4.9 + r * (1.796 + r * 2.058)))
-    if f > 1.0:
-        f = 1.0
-    if f < 0.0:
-        f = 0.0
-    return f * sw
-
-
-cdef inline double _mfac(double tc, double a, double b) noexcept nogil:
-    return pow(a + b * tc, (tc - 25.0) / 10.0)
+def elementary(const double[::1] x, double[::1] out, int which):
+    """The kernel's own exp (0), expm1 (1) and log (2) of ``x`` into ``out`` (for the accuracy tests)."""
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        if which == 0:
+            out[i] = esm_exp(x[i])
+        elif which == 1:
+            out[i] = esm_expm1(x[i])
+        else:
+            out[i] = esm_log(x[i])
 
 
 def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] psi_min,
               const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads,
-              const unsigned char[::1] kinds):
+              const unsigned char[::1] kinds, int isa=-1):
     """Cell records (ncell, NCROW), water-stress table (ncell, npft) and decomposition scalar (ncell) from the
     land-cell meteorology ``met`` (ncell, NM) (one contiguous record per cell; esm.land.beps.CellKernel hands
     out the transposes as its row arrays). ``kinds`` per cell: bit 1 = the cell has C3 tiles, bit 2 = C4
-    tiles; the C3 (C4) photosynthesis factors are computed only where needed (zero elsewhere)."""
+    tiles; the C3 (C4) photosynthesis factors are stored only where needed (zero elsewhere).
+
+    The arithmetic is C (esm_cell_block above), in blocks of 256 cells whose loops vectorise; ``isa`` picks the
+    build of it (:func:`cell_isa`); every build gives the same bits."""
     cdef Py_ssize_t n = met.shape[0]
-    cdef Py_ssize_t c
-    cdef int p, npft = psi_min.shape[0], k
-    cdef double ta, ts, tsc, pbar, sw, dif, mu, es, rh, psi, ft, t, o2, kc, ko, tau, qf, fv, frd, x, fw, lt, e0
+    cdef int p, npft = psi_min.shape[0]
     # first cover type with the same water-stress parameters (its factor is copied)
     cdef int[::1] same = np.arange(npft, dtype=np.int32)
     cdef int p2
@@ -729,112 +1059,18 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
     cdef int[::1] uniq = np.array([p for p in range(npft) if same[p] == p], dtype=np.int32)
     cdef int[::1] cdst = np.array([p for p in range(npft) if same[p] != p] or [0], dtype=np.int32)
     cdef int[::1] csrc = np.array([same[p] for p in range(npft) if same[p] != p] or [0], dtype=np.int32)
-    cdef int nuniq = uniq.shape[0], ncopy = npft - uniq.shape[0], i
-    cdef double* fwrow
-    for c in prange(n, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=256):
-        ta = met[c, M_T2M]
-        tsc = met[c, M_TSOIL] - 273.15
-        sw = met[c, M_SW]
-        dif = met[c, M_SWDIF]
-        if q[Q_DIFBEPS] != 0.0:
-            dif = _diffuse_beps(sw, met[c, M_COSZ])
-        if dif > sw:
-            dif = sw
-        mu = 0.0
-        if sw > 0.0 and met[c, M_COSZ] > 0.0:
-            mu = met[c, M_COSZ]
-        cell[c, C_MU] = mu
-        cell[c, C_SDIR] = sw - dif
-        cell[c, C_SDIF] = dif
-        cell[c, C_CA] = met[c, M_CO2]
-        es = 610.78 * exp(17.27 * (ta - 273.15) / (ta - 273.15 + 237.3))
-        rh = 1.0 - met[c, M_VPD] / es
-        if rh < 0.0:
-            rh = 0.0
-        if rh > 1.0:
-            rh = 1.0
-        cell[c, C_RH] = rh
-        x = met[c, M_SOILM]
-        if x < 1e-6:
-            x = 1e-6
-        psi = q[Q_PSISAT] * pow(x / q[Q_POROSITY], -q[Q_SOILB])
-        cell[c, C_PSI] = psi
-        ft = 0.0
-        if tsc > 0.0:
-            ft = -expm1(-q[Q_FWTC] * tsc * tsc)
-        cell[c, C_FTSOIL] = ft
-        cell[c, C_FQ_AIR] = _mfac(ta - 273.15, q[Q_Q10A], q[Q_Q10B])
-        cell[c, C_FQ_SOIL] = _mfac(tsc, q[Q_Q10A], q[Q_Q10B])
-        cell[c, C_EXPMU] = exp(-mu) if mu > 0.0 else 1.0  # exp(-0) = 1 exactly; spares the call at night
-        # decomposition scalar (Lloyd & Taylor; InTEC moisture)
-        lt = 0.0
-        if tsc > q[Q_T0] + 1.0:
-            lt = exp(q[Q_E0] * (1.0 / (q[Q_TREF] - q[Q_T0]) - 1.0 / (tsc - q[Q_T0])))
-            if lt > 1.0:
-                lt = 1.0
-        if lt < q[Q_LTMIN]:
-            lt = q[Q_LTMIN]
-        x = met[c, M_SOILM] / q[Q_POROSITY]
-        e0 = q[Q_W1] * x + q[Q_W2] * x * x + q[Q_W0]
-        if e0 < 0.0:
-            e0 = 0.0
-        if e0 > 1.0:
-            e0 = 1.0
-        if e0 < q[Q_WMIN]:
-            e0 = q[Q_WMIN]
-        xi[c] = lt * e0
-        # water stress per cover type
-        fwrow = &fwtab[c, 0]
-        for i in range(nuniq):
-            p = uniq[i]
-            if ft == 0.0:
-                fw = 0.0  # frozen soil: f(psi) (finite, in (0, 1]) times 0, without the pow
-            elif psi > psi_min[p]:
-                fw = 1.0 / (1.0 + pow((psi - psi_min[p]) / psi_min[p], psi_alpha[p])) * ft
-            else:
-                fw = 1.0 * ft
-            if fw < q[Q_FWMIN]:
-                fw = q[Q_FWMIN]
-            fwrow[p] = fw
-        for i in range(ncopy):
-            fwrow[cdst[i]] = fwrow[csrc[i]]  # same parameters as an earlier cover type
-        if mu > 0.0:
-            pbar = met[c, M_PS] / 1.0e5
-            o2 = q[Q_O2] * 1000.0 * pbar
-            for k in range(2):
-                if k == 0:
-                    t = ta + q[Q_SKINW] * (met[c, M_TSKIN] - ta)
-                else:
-                    t = ta
-                if kinds[c] & 1:
-                    kc = q[Q_KC25] * _arr(t, q[Q_EAKC])
-                    ko = q[Q_KO25] * _arr(t, q[Q_EAKO])
-                    tau = q[Q_TAU25] * _arr(t, q[Q_EATAU])
-                    cell[c, C_KM_SUN + 5 * k] = kc * (1.0 + o2 / ko) / pbar
-                    cell[c, C_GS_SUN + 5 * k] = 0.5 * o2 * 1000.0 / tau / pbar
-                    fv = _peak(t, q[Q_EAVC], q[Q_HD], q[Q_TOPT])
-                    cell[c, C_FV_SUN + 5 * k] = fv / q[Q_GVC25]
-                    if q[Q_EAJM] == q[Q_EAVC]:
-                        cell[c, C_FJ_SUN + 5 * k] = fv / q[Q_GJM25]  # the same peaked function
-                    else:
-                        cell[c, C_FJ_SUN + 5 * k] = _peak(t, q[Q_EAJM], q[Q_HD], q[Q_TOPT]) / q[Q_GJM25]
-                    cell[c, C_FRD_SUN + 5 * k] = _arr(t, q[Q_EARD])
-                else:
-                    cell[c, C_KM_SUN + 5 * k] = 0.0
-                    cell[c, C_GS_SUN + 5 * k] = 0.0
-                    cell[c, C_FV_SUN + 5 * k] = 0.0
-                    cell[c, C_FJ_SUN + 5 * k] = 0.0
-                    cell[c, C_FRD_SUN + 5 * k] = 0.0
-                if kinds[c] & 2:
-                    qf = pow(q[Q_C4Q10], (t - 273.15 - 25.0) / 10.0)
-                    cell[c, C_F4V_SUN + 3 * k] = qf / ((1.0 + exp(0.3 * (13.0 - (t - 273.15))))
-                                                       * (1.0 + exp(0.3 * ((t - 273.15) - 36.0))))
-                    cell[c, C_F4K_SUN + 3 * k] = qf
-                    cell[c, C_F4RD_SUN + 3 * k] = qf / (1.0 + exp(1.3 * ((t - 273.15) - 55.0)))
-                else:
-                    cell[c, C_F4V_SUN + 3 * k] = 0.0
-                    cell[c, C_F4K_SUN + 3 * k] = 0.0
-                    cell[c, C_F4RD_SUN + 3 * k] = 0.0
-        else:
-            for k in range(C_KM_SUN, C_F4RD_SH + 1):
-                cell[c, k] = 0.0
+    cdef int nuniq = uniq.shape[0], ncopy = npft - uniq.shape[0]
+    cdef Py_ssize_t nblk = (n + 255) // 256, blk
+    cdef int use = esm_cell_isa(isa)
+    if <int>EC_NCROW != <int>NCROW or <int>EM_NM != <int>NM or <int>EQ_NQ != <int>NQ:
+        raise RuntimeError("beps cell kernel: C layout differs from the Cython enums")
+    if (met.shape[1] != NM or q.shape[0] != NQ or cell.shape[0] != n or cell.shape[1] != NCROW
+            or fwtab.shape[0] != n or fwtab.shape[1] != npft or xi.shape[0] != n or kinds.shape[0] != n
+            or psi_alpha.shape[0] != npft):
+        raise ValueError("cell_step: met (n, NM), q (NQ), cell (n, NCROW), fwtab (n, npft), xi, kinds (n) expected")
+    if n == 0:
+        return
+    for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
+        esm_cell_block(use, &met[0, 0], &q[0], &cell[0, 0], &xi[0], &kinds[0], &fwtab[0, 0], npft, &uniq[0], nuniq,
+                       &cdst[0], &csrc[0], ncopy, &psi_min[0], &psi_alpha[0], blk * 256,
+                       (blk + 1) * 256 if (blk + 1) * 256 < n else n)

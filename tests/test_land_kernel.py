@@ -218,6 +218,58 @@ def test_cell_kernel_equals_numpy_cell_factors():
     assert xi_f.min() >= 0.09 - 1e-15 and np.any(xi_f > xi)
 
 
+def test_kernel_exp_log_within_one_ulp_of_libm():
+    """The vectorisable exp/expm1/log of the cell kernel (speed round 7) against numpy's (glibc's, correctly
+    rounded to < 0.52 ulp): exp and log at most 1 ulp apart, expm1 2 ulp (the claim in beps.pyx)."""
+    from esm._kernels import beps as kern
+
+    rng = np.random.default_rng(5)
+    cases = [(0, np.exp, np.concatenate([rng.uniform(-708, 709, 20000), rng.uniform(-3, 3, 20000),
+                                         rng.uniform(-1e-9, 1e-9, 2000)])),
+             (1, np.expm1, np.concatenate([rng.uniform(-40, 5, 20000), -(10.0 ** rng.uniform(-14, 0, 20000))])),
+             (2, np.log, np.concatenate([10.0 ** rng.uniform(-300, 300, 20000), rng.uniform(0.5, 2.0, 20000)]))]
+    for which, ref, x in cases:
+        out = np.empty_like(x)
+        kern.elementary(x, out, which)
+        ulp = np.abs(out - ref(x)) / np.spacing(np.abs(ref(x)))
+        assert ulp.max() <= (2.0 if which == 1 else 1.0), (which, ulp.max())
+    out = np.empty(4)
+    kern.elementary(np.array([-800.0, 710.0, -np.inf, 0.0]), out, 0)
+    assert out[0] == 0.0 and out[1] == np.inf and out[2] == 0.0 and out[3] == 1.0
+
+
+def test_cell_kernel_same_bits_with_every_instruction_set():
+    """The baseline, AVX2 and AVX-512 builds of the cell kernel (chosen at run time) give the same bits."""
+    from esm._kernels import beps as kern
+
+    prm = LandParameters.from_config()
+    ck = beps.CellKernel(prm, 2)
+    rng = np.random.default_rng(12)
+    n = 1000  # several 256-cell blocks and a partial one
+    met = np.empty((n, len(beps.MET_ROWS)))
+    cols = dict(t2m=(240, 318), tskin=(235, 330), tsoil=(240, 315), vpd=(0, 5000), swdown=(0, 1100),
+                swdown_diffuse=(0, 600), cos_sza=(-0.5, 1), soilm=(0.0, 0.463), ps=(55000, 104000), co2=(200, 1000))
+    for i, name in enumerate(beps.MET_ROWS):
+        met[:, i] = rng.uniform(*cols[name], n)
+    kinds = rng.integers(0, 4, n).astype(np.uint8)
+    outs = []
+    for isa in range(kern.cell_isa() + 1):
+        cell, fw, xi = np.empty((n, len(beps.CELL_ROWS))), np.empty((n, beps.NPFT)), np.empty(n)
+        kern.cell_step(met, ck.q, ck.psi_min, ck.psi_alpha, cell, fw, xi, 2, kinds, isa=isa)
+        outs.append((cell, fw, xi))
+    for o in outs[1:]:
+        for a, b in zip(outs[0], o):
+            assert np.array_equal(a, b)
+    cell = outs[0][0]
+    rows = list(beps.CELL_ROWS)
+    up = cell[:, 0] > 0
+    assert np.all(cell[~up, rows.index("km_sun"):rows.index("f4rd_sh") + 1] == 0)
+    assert np.all(cell[up & (kinds & 1 == 0), rows.index("km_sun")] == 0)
+    assert np.all(cell[up & (kinds & 1 == 1), rows.index("km_sun")] > 0)
+    assert np.all(cell[up & (kinds & 2 == 0), rows.index("f4v_sh")] == 0)
+    assert np.all(cell[up & (kinds & 2 == 2), rows.index("f4v_sh")] > 0)
+
+
 def test_pool_step_kernel_equals_numpy_bitwise():
     from esm.land import intec
 
