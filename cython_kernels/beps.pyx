@@ -493,7 +493,7 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         if mu > 0.0 and (sdir + sdif) > 0.0 and L > 0.0:
             # --- sunlit/shaded LAI and leaf irradiance (Chen et al. 1999)
             kk = g * om / mu
-            ek = exp(-kk * L)
+            ek = esm_exp(-kk * L)  # the kernel's own exp (<= 1 ulp of glibc, ~half the instructions)
             lsun = mu / g * (1.0 - ek)
             lsh = L - lsun
             # diffuse intercepted by leaves and stems (plant area index, BEPS netRadiation.c); lterm[0] uses it
@@ -909,7 +909,7 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
     }
 }
 
-#define ESM_CELL_ARGS const double *met, const double *q, double *cell, double *xi, const unsigned char *kinds, \
+#define ESM_CELL_ARGS const double *met, long msc, long msj, const double *q, double *cell, double *xi, const unsigned char *kinds, \
     double *fwtab, long npft, const int *uniq, int nuniq, const int *cdst, const int *csrc, int ncopy, \
     const double *pmin, const double *palpha, long c0, long c1
 /* one block: met records -> columns; the cell part (vectorised) for all cells; the photosynthesis factors
@@ -921,11 +921,13 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
     int i3[ESM_BLK], i4[ESM_BLK]; \
     long i, j, k, nb = c1 - c0, n3 = 0, n4 = 0; \
     int samej = q[EQ_EAJM] == q[EQ_EAVC], difb = q[EQ_DIFBEPS] != 0.0; \
-    for (i = 0; i < nb; i++) { \
-        const double *src = met + (c0 + i) * EM_NM; \
+    if (msc == 1) \
         for (j = 0; j < EM_NM; j++) \
-            mt[j * ESM_BLK + i] = src[j]; \
-    } \
+            memcpy(mt + j * ESM_BLK, met + j * msj + c0, (size_t)nb * sizeof(double)); \
+    else \
+        for (i = 0; i < nb; i++) \
+            for (j = 0; j < EM_NM; j++) \
+                mt[j * ESM_BLK + i] = met[(c0 + i) * msc + j * msj]; \
     if (difb) esm_cell_impl(mt, q, o, xi + c0, nb, 1); \
     else esm_cell_impl(mt, q, o, xi + c0, nb, 0); \
     for (i = 0; i < nb; i++) { \
@@ -1000,15 +1002,15 @@ static int esm_cell_isa(int isa) {
 
 static void esm_cell_block(int isa, ESM_CELL_ARGS) {
 #if ESM_CELL_X86
-    if (isa == 2) { esm_cell_block_avx512(met, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
-    if (isa == 1) { esm_cell_block_avx2(met, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
+    if (isa == 2) { esm_cell_block_avx512(met, msc, msj, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
+    if (isa == 1) { esm_cell_block_avx2(met, msc, msj, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
 #endif
-    esm_cell_block_base(met, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1);
+    esm_cell_block_base(met, msc, msj, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1);
 }
     """
     int EC_NCROW, EM_NM, EQ_NQ
     int esm_cell_isa(int isa) noexcept nogil
-    void esm_cell_block(int isa, const double *met, const double *q, double *cell, double *xi,
+    void esm_cell_block(int isa, const double *met, long msc, long msj, const double *q, double *cell, double *xi,
                         const unsigned char *kinds, double *fwtab, long npft, const int *uniq, int nuniq,
                         const int *cdst, const int *csrc, int ncopy, const double *pmin, const double *palpha,
                         long c0, long c1) noexcept nogil
@@ -1035,11 +1037,12 @@ def elementary(const double[::1] x, double[::1] out, int which):
             out[i] = esm_log(x[i])
 
 
-def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] psi_min,
+def cell_step(const double[:, :] met, const double[::1] q, const double[::1] psi_min,
               const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads,
               const unsigned char[::1] kinds, int isa=-1):
     """Cell records (ncell, NCROW), water-stress table (ncell, npft) and decomposition scalar (ncell) from the
-    land-cell meteorology ``met`` (ncell, NM) (one contiguous record per cell; esm.land.beps.CellKernel hands
+    land-cell meteorology ``met`` (ncell, NM), C-contiguous, or its transpose (a view of a C-contiguous (NM, ncell)
+    array: one row per variable, the cheaper to build) (one contiguous record per cell; esm.land.beps.CellKernel hands
     out the transposes as its row arrays). ``kinds`` per cell: bit 1 = the cell has C3 tiles, bit 2 = C4
     tiles; the C3 (C4) photosynthesis factors are stored only where needed (zero elsewhere).
 
@@ -1064,6 +1067,9 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
     cdef int use = esm_cell_isa(isa)
     if <int>EC_NCROW != <int>NCROW or <int>EM_NM != <int>NM or <int>EQ_NQ != <int>NQ:
         raise RuntimeError("beps cell kernel: C layout differs from the Cython enums")
+    cdef long msc = met.strides[0] // 8, msj = met.strides[1] // 8
+    if not ((msj == 1 and msc == NM) or (msc == 1 and msj == met.shape[0])):
+        raise ValueError("cell_step: met must be C-contiguous (ncell, NM) or the transpose of a C-contiguous (NM, ncell)")
     if (met.shape[1] != NM or q.shape[0] != NQ or cell.shape[0] != n or cell.shape[1] != NCROW
             or fwtab.shape[0] != n or fwtab.shape[1] != npft or xi.shape[0] != n or kinds.shape[0] != n
             or psi_alpha.shape[0] != npft):
@@ -1071,6 +1077,6 @@ def cell_step(const double[:, ::1] met, const double[::1] q, const double[::1] p
     if n == 0:
         return
     for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
-        esm_cell_block(use, &met[0, 0], &q[0], &cell[0, 0], &xi[0], &kinds[0], &fwtab[0, 0], npft, &uniq[0], nuniq,
+        esm_cell_block(use, &met[0, 0], msc, msj, &q[0], &cell[0, 0], &xi[0], &kinds[0], &fwtab[0, 0], npft, &uniq[0], nuniq,
                        &cdst[0], &csrc[0], ncopy, &psi_min[0], &psi_alpha[0], blk * 256,
                        (blk + 1) * 256 if (blk + 1) * 256 < n else n)

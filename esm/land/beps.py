@@ -175,14 +175,14 @@ class CellKernel:
         """``(cell, fw, xi)``: ``cell`` (len(CELL_ROWS), ncell) and ``fw`` (NPFT, ncell) are transposed views of
         arrays stored cell by cell (the kernels read one contiguous record per cell); new arrays every call."""
         n = met["t2m"].size
-        m = np.empty((n, len(MET_ROWS)))
+        m = np.empty((len(MET_ROWS), n))  # one row per variable (contiguous copies); the kernel takes the transpose
         for i, name in enumerate(MET_ROWS):
-            m[:, i] = met[name]
+            m[i] = met[name]
         cell = np.empty((n, len(CELL_ROWS)))
         fw = np.empty((n, NPFT))
         xi = np.empty(n)
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
-        _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds)
+        _kernel().cell_step(m.T, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds)
         return cell.T, fw.T, xi
 
 
