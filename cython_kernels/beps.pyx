@@ -270,9 +270,10 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
             # Halley step (cubic convergence; the second derivative of the cubic is 6 c3 x + 2 c2), Newton if
             # the Halley denominator is not of the sign of df
             fpp = 6.0 * c3 * x + 2.0 * c2
-            tmp = df - 0.5 * f * fpp / df
-            halley = tmp * df > 0.0
-            dx = f / tmp if halley else f / df
+            # Halley step f / (df - f fpp / (2 df)) written with one division: f df / (df^2 - f fpp / 2)
+            tmp = df * df - 0.5 * f * fpp
+            halley = tmp > 0.0
+            dx = f * df / tmp if halley else f / df
             x = x - dx
             scale = 1.0 if x < 1.0 else x
             if fabs(dx) < 1e-12 * scale:
