@@ -2,8 +2,13 @@
 
     python validation/land/kernel_harness.py dump [--dir D]       # pickle the 1x1 land model and 8 steps of meteorology
     python validation/land/kernel_harness.py time T [--dir D]     # ms per step of cell + canopy kernel with T threads
-    valgrind --tool=callgrind --toggle-collect='__pyx_pf_3esm_8_kernels_4beps_*' \
+    valgrind --tool=callgrind --toggle-collect='*_omp_fn.*' \
         python validation/land/kernel_harness.py count [--dir D]  # kernel instructions over the 8 steps
+
+(Round 7: collect in the OpenMP regions of the kernels, ``*_omp_fn.*``: with the round-7 cell kernel the older
+pattern ``__pyx_pf_3esm_8_kernels_4beps_*`` collected almost nothing of it (0.24 M instructions; a toggle pattern
+that matches nested functions switches collection off again). On main at ad88e5f both patterns give 569.8 M. Run
+valgrind on the real interpreter, not a pyenv shim. valgrind has no AVX-512: the cell kernel runs its AVX2 build.)
 
 The 8 steps are 15 Jan and 15 Jul at 0, 6, 12, 18 UTC (embedded climatology, 410 ppm). ``dump`` once with one
 build; then ``time``/``count`` with PYTHONPATH pointing at each build's tree (old and new alternated).
