@@ -64,7 +64,7 @@ def test_kernel_shaded_leaf_by_hand():
     import math
 
     from esm.land import canopy as cp
-    prm = LandParameters.from_config()
+    prm = LandParameters.from_config(diffuse_split="meteorology")  # the diffuse part is given here (200 W m-2)
     met = dict(t2m=np.array([298.15]), tskin=np.array([298.15]), tsoil=np.array([293.15]), vpd=np.array([1000.0]),
                swdown=np.array([600.0]), swdown_diffuse=np.array([200.0]), cos_sza=np.array([0.8]),
                soilm=np.array([0.4]), ps=np.array([1.0e5]), co2=np.array([400.0]))

@@ -152,25 +152,58 @@ def test_linear_scheme_is_linear():
     assert np.max(np.abs(outs[2] - combo)) / np.max(np.abs(combo)) < 1e-12
 
 
-def test_avx2_build_is_bit_identical():
-    """The AVX2 build of the advection kernels gives the same bits as the baseline build."""
+@pytest.mark.parametrize("isa", ["avx2", "avx512"])
+def test_vector_builds_are_bit_identical(isa):
+    """The AVX2 and AVX-512 builds of the advection kernels give the same bits as the baseline
+    build (same element-wise IEEE operations, no FMA, no reordered sums)."""
+    import importlib
+
     from esm.transport import advection
 
-    if not advection.cpu_has_avx2():
-        pytest.skip("CPU without AVX2")
-    from esm._kernels import ffsl, ffsl_avx2
+    if not (advection.cpu_has_avx512() if isa == "avx512" else advection.cpu_has_avx2()):
+        pytest.skip(f"CPU without {isa.upper()}")
+    from esm._kernels import ffsl
 
+    vec = importlib.import_module(f"esm._kernels.ffsl_{isa}")
+    if not getattr(vec, f"built_for_{isa}")():
+        pytest.skip(f"compiler did not build the {isa} kernels")
     results = []
-    for mod in (ffsl, ffsl_avx2):
-        advection._FFSL = mod
+    try:
+        for mod in (ffsl, vec):
+            advection._FFSL = mod
+            advection._WORKSPACES.clear()
+            case = DivergentCase("10x10", "coarse11", tracers=("passive1", "passive2"))
+            lat = np.deg2rad(case.grid.lat)[None, :, None]
+            case.atm.q[1] = 1.0 + np.sin(3 * lat) + 0.0 * case.atm.q[1]
+            tr = Transport(case.config, case.grid, case.vcoord, case.tracers)
+            for n in range(6):
+                tr.step(case.atm, *case.inputs(n), case.dt)
+            results.append((case.atm.q.copy(), case.atm.air_mass.copy()))
+    finally:
+        advection._FFSL = None
         advection._WORKSPACES.clear()
-        case = DivergentCase("10x10", "coarse11", tracers=("passive1", "passive2"))
-        lat = np.deg2rad(case.grid.lat)[None, :, None]
-        case.atm.q[1] = 1.0 + np.sin(3 * lat) + 0.0 * case.atm.q[1]
-        tr = Transport(case.config, case.grid, case.vcoord, case.tracers)
-        for n in range(6):
-            tr.step(case.atm, *case.inputs(n), case.dt)
-        results.append((case.atm.q.copy(), case.atm.air_mass.copy()))
-    advection._FFSL = None
-    advection._WORKSPACES.clear()
     assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+
+
+def test_kernel_dispatch_picks_the_widest_build(monkeypatch):
+    """Dispatch: AVX-512 where the CPU has it, AVX2 otherwise, baseline with ESM_NO_AVX2=1."""
+    from esm.transport import advection
+
+    try:
+        for env, expect in (({}, None), ({"ESM_NO_AVX512": "1"}, None), ({"ESM_NO_AVX2": "1"}, "esm._kernels.ffsl")):
+            monkeypatch.delenv("ESM_NO_AVX2", raising=False)
+            monkeypatch.delenv("ESM_NO_AVX512", raising=False)
+            for k, v in env.items():
+                monkeypatch.setenv(k, v)
+            advection._FFSL = None
+            name = advection.kernels().__name__
+            if expect is None:
+                if advection.cpu_has_avx512() and "ESM_NO_AVX512" not in env:
+                    expect = "esm._kernels.ffsl_avx512"
+                elif advection.cpu_has_avx2():
+                    expect = "esm._kernels.ffsl_avx2"
+                else:
+                    expect = "esm._kernels.ffsl"
+            assert name == expect, (env, name)
+    finally:
+        advection._FFSL = None

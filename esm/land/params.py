@@ -121,9 +121,11 @@ KEYS = (
          "1 - (alpha_vis + alpha_nir)/2 = 0.855-0.87 of the leaf irradiance"),
     _f("par_fraction", 0.5, "1", "PAR share of shortwave (energy)", 0.3, 0.6, "BEPS photosyn_gs.c"),
     _f("par_photon", 4.55, "umol J-1", "Photons per joule of PAR", 4.0, 5.0, "BEPS photosyn_gs.c (McCree 1972)"),
-    Key("diffuse_split", "str", "meteorology", "", "Diffuse part of the shortwave seen by the canopy: 'meteorology' "
-        "(swdown_diffuse of the meteorology) or 'beps' (the BEPS relation of the clearness index, netRadiation.c, "
-        "Chen et al. 2012)", choices=("meteorology", "beps")),
+    Key("diffuse_split", "str", "beps", "", "Diffuse part of the shortwave seen by the canopy: 'beps' (default: the "
+        "BEPS relation of the clearness index, netRadiation.c, with which Chen et al. 2012 computed the global GPP "
+        "and the shaded-leaf shares the model is compared with) or 'meteorology' (swdown_diffuse of the "
+        "meteorology: ERA5 ssrd - fdir where the files have fdir, else Erbs et al. 1982)",
+        choices=("meteorology", "beps"), source="Chen et al. 2012 (GBC 26, GB1019); BEPS netRadiation.c"),
     _f("stem_area_fraction", 0.2, "1", "Woody (stem and branch) area index = stem_area_fraction x lai_max of the cover "
        "type; stems intercept diffuse radiation with the leaves, so the shaded-leaf irradiance is the diffuse "
        "intercepted by the plant area L + S divided by L + S (0 = leaves only)", 0.0, 1.0,

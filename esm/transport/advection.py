@@ -50,36 +50,74 @@ _WORKSPACES: dict = {}
 _FFSL = None
 
 
-def cpu_has_avx2() -> bool:
-    """Whether this CPU runs AVX2 code (numpy's CPU dispatch table, else /proc/cpuinfo)."""
+def _cpu_features() -> dict:
+    """numpy's table of the CPU's instruction-set extensions ({} when numpy does not expose it)."""
     try:
         from numpy._core._multiarray_umath import __cpu_features__
-
-        return bool(__cpu_features__.get("AVX2", False))
     except ImportError:
         try:
-            with open("/proc/cpuinfo") as fh:
-                return any(line.startswith("flags") and " avx2" in line for line in fh)
-        except OSError:
-            return False
+            from numpy.core._multiarray_umath import __cpu_features__
+        except ImportError:
+            return {}
+    return dict(__cpu_features__)
+
+
+def _cpuinfo_flags() -> set:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_has_avx2() -> bool:
+    """Whether this CPU runs AVX2 code (numpy's CPU dispatch table, else /proc/cpuinfo)."""
+    feats = _cpu_features()
+    if feats:
+        return bool(feats.get("AVX2", False))
+    return "avx2" in _cpuinfo_flags()
+
+
+_AVX512 = ("AVX512F", "AVX512DQ", "AVX512VL", "AVX512BW")
+
+
+def cpu_has_avx512() -> bool:
+    """Whether this CPU (and its operating system) runs AVX-512 F/DQ/VL/BW code."""
+    feats = _cpu_features()
+    if feats:
+        return all(feats.get(f, False) for f in _AVX512)
+    flags = _cpuinfo_flags()
+    return all(f.lower() in flags for f in _AVX512)
 
 
 def kernels():
-    """The advection kernel module: the AVX2 build on CPUs that have AVX2 (bit-identical results,
-    faster), the baseline build otherwise or when the environment sets ESM_NO_AVX2=1."""
+    """The advection kernel module: the AVX-512 build on CPUs that have AVX-512 F/DQ/VL/BW, else
+    the AVX2 build on CPUs that have AVX2, else the baseline build (all three give bit-identical
+    results; the wider ones are faster). ``ESM_NO_AVX512=1`` skips the AVX-512 build and
+    ``ESM_NO_AVX2=1`` both vector builds."""
     global _FFSL
     if _FFSL is None:
         import importlib
         import os
 
-        name = "esm._kernels.ffsl"
-        if os.environ.get("ESM_NO_AVX2", "0") != "1" and cpu_has_avx2():
-            name = "esm._kernels.ffsl_avx2"
-        try:
-            _FFSL = importlib.import_module(name)
-            if name.endswith("avx2") and not _FFSL.built_for_avx2():
-                _FFSL = importlib.import_module("esm._kernels.ffsl")
-        except ImportError:
+        candidates = []
+        if os.environ.get("ESM_NO_AVX2", "0") != "1":
+            if os.environ.get("ESM_NO_AVX512", "0") != "1" and cpu_has_avx512():
+                candidates.append(("esm._kernels.ffsl_avx512", "built_for_avx512"))
+            if cpu_has_avx2():
+                candidates.append(("esm._kernels.ffsl_avx2", "built_for_avx2"))
+        for name, built in candidates:
+            try:
+                mod = importlib.import_module(name)
+            except ImportError:
+                continue
+            if getattr(mod, built)():
+                _FFSL = mod
+                break
+        if _FFSL is None:
             _FFSL = importlib.import_module("esm._kernels.ffsl")
     return _FFSL
 

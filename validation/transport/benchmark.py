@@ -43,7 +43,7 @@ def worker(args) -> dict:
     from scipy import ndimage
 
     from esm._kernels import _build_info
-    from esm.transport import Transport
+    from esm.transport import Transport, advection
     from esm.transport.testflows import DivergentCase
 
     case = DivergentCase(args.grid, args.levels, tracers=("co2", "ch4", "n2o"),
@@ -111,6 +111,7 @@ def worker(args) -> dict:
     step = med(steps)
     return {
         "grid": args.grid, "levels": args.levels, "nlev": vc.nlev, "tracers": 3,
+        "advection_build": advection.kernels().__name__.rsplit(".", 1)[-1],
         "threads": int(_build_info.max_threads()), "openmp": bool(_build_info.openmp_enabled()),
         "steps_timed": args.steps, "seconds_per_step": step, "seconds_per_step_min": float(min(steps)),
         "parts_seconds": {k: med(v) for k, v in parts.items()},
@@ -174,7 +175,8 @@ def main(argv=None):
              f"{args.scheme})", "",
              f"Command: `python validation/transport/benchmark.py --steps {args.steps} --dt {args.dt:.0f}"
              f"{'' if args.scheme == 'ppm_monotone' else ' --scheme ' + args.scheme}` "
-             f"({time.strftime('%Y-%m-%d %H:%M')}, load average {summary['load_average']})", "",
+             f"({time.strftime('%Y-%m-%d %H:%M')}, load average {summary['load_average']}; advection kernels "
+             f"`{r1['advection_build']}`)", "",
              "| quantity | 1 thread | 2 threads | target |", "|---|---|---|---|",
              f"| seconds per step (median) | {r1['seconds_per_step']:.3f} | {r2['seconds_per_step']:.3f} | |",
              f"| of which advection | {r1['parts_seconds']['advection']:.3f} | {r2['parts_seconds']['advection']:.3f} | |",
