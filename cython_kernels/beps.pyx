@@ -429,177 +429,6 @@ cdef inline double _int_exp(double k, double lai) noexcept nogil:
     return lai
 
 
-def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[::1] lai,
-                const double[::1] vtop, const double[::1] rm_leaf_base, const double[::1] rm_stem_base,
-                const double[::1] rm_root_base, const double[::1] scale,
-                const double[:, ::1] cell, const double[:, ::1] fwtab, const double[:, ::1] pft,
-                const double[::1] scal, double[:, ::1] out, int nthreads, const double[:, ::1] lterm,
-                const double[::1] xi=None, const double[::1] rh_coef=None, double dt=0.0,
-                double[::1] acc_gpp=None, double[::1] acc_rm=None, double[::1] acc_rg=None,
-                double[:, ::1] res=None):
-    """Hourly canopy fluxes of every tile (umol CO2 m-2 ground s-1) into ``out`` (NOUT, ntile).
-
-    ``cell`` (ncell, NCROW) and ``fwtab`` (ncell, npft) are stored cell by cell (the transposes of the
-    esm.land.beps row arrays), so that a tile reads one contiguous record of its cell rather than one value
-    from each of ~20 rows.
-
-    With ``res`` (and ``xi``, ``rh_coef``, ``dt``, ``acc_*``) the step is finished in the same pass, tile by
-    tile, while the tile's outputs are in cache: ``res`` rows gpp = sun + shade, rm = ((rd + leaf) + stem) + root,
-    rg, ra = rm + rg, rh = xi(cell) rh_coef, npp = gpp - ra, nee = (ra + rh) - gpp, and acc_* += rate dt.
-
-    ``rm_*_base``: maintenance respiration at 25 C [umol m-2 s-1] (leaf: per unit LAI, night only), from
-    esm.land.beps.respiration_bases. ``lterm`` (3, ntile): the terms that depend on the tile's LAI only
-    (esm.land.beps.lai_terms): diffuse transmission exp(-G Omega (L + S) / cos theta_bar), S = stem_area_fraction
-    lai_max the woody area, exp(-kn L) and
-    (1 - exp(-kn L)) / kn; they change when the LAI does (daily), not every hour.
-    """
-    cdef Py_ssize_t ntile = tile_cell.shape[0]
-    cdef Py_ssize_t t
-    cdef int c, p, c4
-    cdef double mu, sdir, sdif, L, om, g, kk, ek, lsun, lsh, under, cmult, i_sh, i_sun, par_conv
-    cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x, pai
-    cdef double a_sun, a_sh, rd_sun, rd_sh, km, gst, vc, jm, jj
-    cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc, f_gpp, f_rm, f_rg, f_ra, f_rh
-    cdef bint fin = res is not None
-    if fin:
-        if xi is None or rh_coef is None or acc_gpp is None or acc_rm is None or acc_rg is None:
-            raise ValueError("canopy_step: finishing the step (res) needs xi, rh_coef and acc_gpp, acc_rm, acc_rg")
-        if (res.shape[0] < 7 or res.shape[1] != ntile or rh_coef.shape[0] != ntile or acc_gpp.shape[0] != ntile
-                or acc_rm.shape[0] != ntile or acc_rg.shape[0] != ntile or xi.shape[0] != cell.shape[0]):
-            raise ValueError("canopy_step: res (>= 7, ntile), rh_coef, acc_* (ntile) or xi (ncell) has the wrong shape")
-    # dynamic chunks: the cost of a tile is irregular (daylit tiles solve the coupled leaf model, night tiles
-    # only respire) and the sunlit tiles cluster by longitude and season, so static halves are unbalanced; chunks
-    # also let a thread that the OS preempts on a loaded machine hand its work to the other
-    for t in prange(ntile, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=256):
-        c = tile_cell[t]
-        p = tile_pft[t]
-        c4 = <int>pft[p, P_C4]
-        mu = cell[c, C_MU]
-        sdir = cell[c, C_SDIR]
-        sdif = cell[c, C_SDIF]
-        L = lai[t]
-        om = pft[p, P_CLUMP]
-        g = scal[S_G]
-        sc = scale[t]
-        # --- soil water stress (Ju et al. 2006)
-        fw = fwtab[c, p]
-        out[O_FW, t] = fw
-        gpp = 0.0
-        a_sun = 0.0
-        a_sh = 0.0
-        rd_sun = 0.0
-        rd_sh = 0.0
-        lsun = 0.0
-        lsh = 0.0
-        if mu > 0.0 and (sdir + sdif) > 0.0 and L > 0.0:
-            # --- sunlit/shaded LAI and leaf irradiance (Chen et al. 1999)
-            kk = g * om / mu
-            ek = esm_exp(-kk * L)  # the kernel's own exp (<= 1 ulp of glibc, ~half the instructions)
-            lsun = mu / g * (1.0 - ek)
-            lsh = L - lsun
-            # diffuse intercepted by leaves and stems (plant area index, BEPS netRadiation.c); lterm[0] uses it
-            pai = L + scal[S_STEMFRAC] * pft[p, P_LAIMAX]
-            under = sdif * lterm[0, t]
-            x = 1.1 - 0.1 * pai
-            if x < 0.0:
-                x = 0.0
-            cmult = 0.07 * om * sdir * x * cell[c, C_EXPMU]
-            i_sh = (sdif - under) / pai + cmult
-            i_sun = sdir * g / mu + i_sh
-            par_conv = scal[S_PARFRAC] * scal[S_PHOTON] * (1.0 - pft[p, P_ALBEDO])
-            isun_abs = i_sun * par_conv
-            ish_abs = i_sh * par_conv
-            # --- Vcmax of sunlit and shaded leaves (Chen et al. 2012)
-            v0 = vtop[t]
-            total = v0 * lterm[2, t]
-            # (1 - exp(-(kn + K) L)) / (kn + K) = (1 - exp(-kn L) exp(-K L)) / (kn + K)
-            sunsum = om * v0 * (1.0 - lterm[1, t] * ek) / (scal[S_KN] + kk)
-            vsun = sunsum / lsun if lsun > 0.0 else v0
-            if scal[S_VCCHEN] != 0.0:
-                # Chen et al. (2012): sunlit sum and area without Omega, (1 - e^{-KL}) / K = L_sun / Omega
-                x = L - lsun / om
-                vsh = (total - sunsum / om) / x if x > 1e-9 * L else total / L
-            else:
-                vsh = (total - sunsum) / lsh if lsh > 1e-9 * L else total / L
-            ca = cell[c, C_CA]
-            gb = scal[S_GBH2O] / 1.37
-            b0 = scal[S_B0] * (1.0 - scal[S_B0FW] + scal[S_B0FW] * fw) / 1.6
-            kbb = pft[p, P_BBSLOPE] * cell[c, C_RH] * fw / 1.6
-            if c4 == 0:
-                # sunlit
-                km = cell[c, C_KM_SUN]
-                gst = cell[c, C_GS_SUN]
-                vc = vsun * cell[c, C_FV_SUN]
-                jm = (scal[S_JSLOPE] * vsun + scal[S_JINT]) * cell[c, C_FJ_SUN]
-                if jm < 0.0:
-                    jm = 0.0
-                jj = jm * isun_abs / (isun_abs + scal[S_JCURV] * jm) if isun_abs > 0.0 else 0.0
-                rd_sun = scal[S_RDFRAC] * vsun * cell[c, C_FRD_SUN]
-                if i_sun * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
-                    rd_sun = rd_sun * scal[S_RDLIGHT]
-                a_sun = leaf_c3(ca, gb, kbb, b0, vc, jj, km, gst, rd_sun, 0)
-                # shaded
-                km = cell[c, C_KM_SH]
-                gst = cell[c, C_GS_SH]
-                vc = vsh * cell[c, C_FV_SH]
-                jm = (scal[S_JSLOPE] * vsh + scal[S_JINT]) * cell[c, C_FJ_SH]
-                if jm < 0.0:
-                    jm = 0.0
-                jj = jm * ish_abs / (ish_abs + scal[S_JCURV] * jm) if ish_abs > 0.0 else 0.0
-                rd_sh = scal[S_RDFRAC] * vsh * cell[c, C_FRD_SH]
-                if i_sh * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
-                    rd_sh = rd_sh * scal[S_RDLIGHT]
-                a_sh = leaf_c3(ca, gb, kbb, b0, vc, jj, km, gst, rd_sh, 1)
-            else:
-                vc = vsun * cell[c, C_F4V_SUN]
-                rd_sun = scal[S_C4RDFRAC] * vsun * cell[c, C_F4RD_SUN]
-                a_sun = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsun * 1e-6 * cell[c, C_F4K_SUN],
-                                   isun_abs, rd_sun, scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA])
-                vc = vsh * cell[c, C_F4V_SH]
-                rd_sh = scal[S_C4RDFRAC] * vsh * cell[c, C_F4RD_SH]
-                a_sh = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsh * 1e-6 * cell[c, C_F4K_SH],
-                                  ish_abs, rd_sh, scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA])
-            out[O_GPP_SUN, t] = (a_sun + rd_sun) * lsun * sc
-            out[O_GPP_SH, t] = (a_sh + rd_sh) * lsh * sc
-            out[O_RD, t] = (rd_sun * lsun + rd_sh * lsh) * sc
-            gpp = (a_sun + rd_sun) * lsun + (a_sh + rd_sh) * lsh
-            rmleaf = 0.0
-        else:
-            out[O_GPP_SUN, t] = 0.0
-            out[O_GPP_SH, t] = 0.0
-            out[O_RD, t] = 0.0
-            # night leaf maintenance respiration (BEPS plant_respir.c): base per unit LAI
-            rmleaf = rm_leaf_base[t] * L * cell[c, C_FQ_AIR]
-        rmstem = rm_stem_base[t] * cell[c, C_FQ_AIR]
-        rmroot = rm_root_base[t] * cell[c, C_FQ_SOIL]
-        rmtot = rmleaf + rmstem + rmroot + rd_sun * lsun + rd_sh * lsh
-        rg = scal[S_GROWTH] * (gpp - rmtot)
-        if rg < 0.0:
-            rg = 0.0
-        out[O_RM_LEAF, t] = rmleaf * sc
-        out[O_RM_STEM, t] = rmstem * sc
-        out[O_RM_ROOT, t] = rmroot * sc
-        out[O_RG, t] = rg * sc
-        out[O_LAI_SUN, t] = lsun
-        if fin:
-            # finish the step for this tile (the sums and their order as in the docstring)
-            f_gpp = out[O_GPP_SUN, t] + out[O_GPP_SH, t]
-            f_rm = ((out[O_RD, t] + out[O_RM_LEAF, t]) + out[O_RM_STEM, t]) + out[O_RM_ROOT, t]
-            f_rg = out[O_RG, t]
-            f_ra = f_rm + f_rg
-            f_rh = xi[c] * rh_coef[t]
-            res[0, t] = f_gpp
-            res[1, t] = f_rm
-            res[2, t] = f_rg
-            res[3, t] = f_ra
-            res[4, t] = f_rh
-            res[5, t] = f_gpp - f_ra
-            res[6, t] = (f_ra + f_rh) - f_gpp
-            acc_gpp[t] = acc_gpp[t] + f_gpp * dt
-            acc_rm[t] = acc_rm[t] + f_rm * dt
-            acc_rg[t] = acc_rg[t] + f_rg * dt
-
-
 def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k, const double[:, ::1] alloc,
               const int[::1] pair_recv, const int[::1] pair_donor, const double[:, ::1] pair_frac,
               const double[::1] npp_sum, const double[::1] xi_sum, double dt_sum, int nveg, int nthreads):
@@ -1081,3 +910,617 @@ def cell_step(const double[:, :] met, const double[::1] q, const double[::1] psi
         esm_cell_block(use, &met[0, 0], msc, msj, &q[0], &cell[0, 0], &xi[0], &kinds[0], &fwtab[0, 0], npft, &uniq[0], nuniq,
                        &cdst[0], &csrc[0], ncopy, &psi_min[0], &psi_alpha[0], blk * 256,
                        (blk + 1) * 256 if (blk + 1) * 256 < n else n)
+
+
+# ---- C3 leaves of a tile block solved together (speed round 8) ----
+cdef extern from *:
+    """
+/* ---- coupled C3 leaf solves of a block of tiles, vectorised across leaves (esm land, speed round 8) ----
+ * The arithmetic of the scalar Cython functions leaf_c3 / coupled_c3 / _quad_fixed / _a_at_ci / _bisect_c3 of
+ * round 7 (Farquhar et al. 1980 with Ball-Berry stomata, Baldocchi 1994 cubic), operation for operation, so that
+ * every leaf gets the bits of the scalar code: (1) per leaf, the limitation solved first and the set-up of its
+ * safeguarded Halley iteration (cubic coefficients, bracket [0, A_hi], open-leaf start; the rare special cases,
+ * a <= 0, P(0) >= 0, A_hi <= 0 and no sign change, are finished here by the scalar code); (2) the Halley iteration
+ * of all these leaves together in one branch-free #pragma omp simd loop per iteration, a lane frozen once its own
+ * stopping rule holds (same rules, same order as the scalar loop; the lanes still running are compacted when
+ * fewer than half are left); (3) per leaf, the supply ci of the first root and the demand of the other
+ * limitation there; the leaves where it is lower get the other limitation solved the same way; min with
+ * Vcmax / 2 - Rd. Only +, -, *, /, sqrt (in the scalar special cases), comparisons and selects: the baseline,
+ * AVX2 and AVX-512 builds give the same bits as the scalar code. */
+#define ESM_LB 512          /* leaves per block (2 per tile of a 256-tile block) */
+enum { EL_CA = 0, EL_GB, EL_K, EL_B0, EL_VC, EL_J, EL_KM, EL_GST, EL_RD, EL_RUBP, EL_N };
+/* Halley state rows */
+enum { EH_C3 = 0, EH_C2, EH_C1, EH_C0, EH_X, EH_F, EH_DF, EH_LO, EH_HI, EH_DX, EH_DXO, EH_N };
+
+static double esm_quad_fixed(double ca, double gb, double b0, double a, double b, double e, double d, double rd) {
+    double gt = 1.0 / (1.0 / gb + 1.0 / b0);
+    double qa = -e / gt;
+    double qb = e * ca + b - rd * e / gt + a / gt;
+    double qc = rd * (e * ca + b) - a * (ca - d);
+    double disc, r1, r2, best;
+    int have = 0;
+    if (fabs(qa) < 1e-300)
+        return -qc / qb;
+    disc = qb * qb - 4.0 * qa * qc;
+    if (disc < 0.0)
+        disc = 0.0;
+    r1 = (-qb + sqrt(disc)) / (2.0 * qa);
+    r2 = (-qb - sqrt(disc)) / (2.0 * qa);
+    best = 0.0;
+    if (ca - r1 / gt > -b / e) {
+        best = r1;
+        have = 1;
+    }
+    if (ca - r2 / gt > -b / e) {
+        if (have == 0 || r2 < best)
+            best = r2;
+        have = 1;
+    }
+    if (have == 0)
+        best = r1 < r2 ? r1 : r2;
+    return best;
+}
+
+static double esm_bisect_c3(double ca, double gb, double k, double b0, double a, double b, double e, double d,
+                            double rd) {
+    double lo = -rd, hi = gb * ca * (1.0 - 1e-12), mid, cs, gs, ci, h, ap;
+    int it;
+    for (it = 0; it < 200; it++) {
+        mid = 0.5 * (lo + hi);
+        cs = ca - mid / gb;
+        ap = mid > 0.0 ? mid : 0.0;
+        gs = b0 + k * ap / cs;
+        ci = cs - mid / gs;
+        if (cs > 0.0 && ci > d)
+            h = a * (ci - d) / (e * ci + b) - rd - mid;
+        else
+            h = -1.0;
+        if (h > 0.0)
+            lo = mid;
+        else
+            hi = mid;
+        if (hi - lo < 1e-12 * (fabs(mid) < 1.0 ? 1.0 : fabs(mid)))
+            break;
+    }
+    return 0.5 * (lo + hi);
+}
+
+static double esm_a_at_ci(double ca, double gb, double k, double b0, double d) {
+    double u = 1.0 / gb;
+    double qa = u * (b0 * u - (k - 1.0));
+    double qb = (k - 1.0) * ca - 2.0 * b0 * ca * u + d * b0 * u - d * k;
+    double qc = b0 * ca * (ca - d);
+    double disc, sq, r1, r2, best = gb * (ca - d), lim = gb * ca;
+    if (fabs(qa) < 1e-300) {
+        if (qb != 0.0) {
+            r1 = -qc / qb;
+            if (r1 > 0.0 && r1 < lim)
+                return r1;
+        }
+        return best;
+    }
+    disc = qb * qb - 4.0 * qa * qc;
+    if (disc < 0.0)
+        return best;
+    sq = sqrt(disc);
+    if (qb >= 0.0) {
+        r1 = (-qb - sq) / (2.0 * qa);
+        r2 = (-qb - sq) != 0.0 ? 2.0 * qc / (-qb - sq) : r1;
+    } else {
+        r1 = (-qb + sq) / (2.0 * qa);
+        r2 = (-qb + sq) != 0.0 ? 2.0 * qc / (-qb + sq) : r1;
+    }
+    if (r1 > r2) {
+        sq = r1;
+        r1 = r2;
+        r2 = sq;
+    }
+    if (r1 > 0.0 && r1 < lim)
+        return r1;
+    if (r2 > 0.0 && r2 < lim)
+        return r2;
+    return best;
+}
+
+/* set-up of coupled_c3 (round 7) for lane m of the state st; returns 0 with *res set when the scalar code returns
+ * before its Halley loop */
+static inline int esm_c3_setup(double ca, double gb, double k, double b0, double a, double b, double e, double d,
+                               double rd, double *st, long m, double *res) {
+    double g1, c3, c2, c1, c0, hi, x, tmp, cs, gs, ci, pp, qq, cae, fhi;
+    if (a <= 0.0) {
+        *res = -rd;
+        return 0;
+    }
+    g1 = b0 + gb - gb * k;
+    c3 = e * g1;
+    pp = gb * k - b0;
+    qq = gb * (k - 1.0) - 2.0 * b0;
+    cae = ca * e;
+    c2 = g1 * (rd * e - a) + b * gb * pp + cae * gb * qq;
+    c1 = gb * (rd * (b * pp + cae * qq) + a * (b0 * (2.0 * ca - d) + gb * (d * k - ca * (k - 1.0)))
+               + b0 * ca * gb * (b + cae));
+    c0 = b0 * ca * gb * gb * (rd * b + rd * ca * e - a * ca + a * d);
+    if (c0 >= 0.0) {
+        *res = esm_quad_fixed(ca, gb, b0, a, b, e, d, rd);
+        return 0;
+    }
+    hi = a / e - rd;
+    cs = ca - hi / gb;
+    if (cs > 0.0) {
+        gs = b0 + k * (hi > 0.0 ? hi : 0.0) / cs;
+        ci = cs - hi / gs;
+    } else {
+        ci = -1.0;
+    }
+    if (!(ci > d)) {
+        tmp = esm_a_at_ci(ca, gb, k, b0, d);
+        if (tmp < hi)
+            hi = tmp;
+    }
+    if (hi <= 0.0) {
+        *res = esm_quad_fixed(ca, gb, b0, a, b, e, d, rd);
+        return 0;
+    }
+    fhi = ((c3 * hi + c2) * hi + c1) * hi + c0;
+    if (fhi <= 0.0) {
+        *res = esm_bisect_c3(ca, gb, k, b0, a, b, e, d, rd);
+        return 0;
+    }
+    tmp = k > 1.4 ? 1.0 - 1.0 / k : 0.7;
+    x = a * (tmp * ca - d) / (e * tmp * ca + b) - rd;
+    if (!(x > 0.0 && x < hi))
+        x = 0.5 * hi;
+    st[EH_C3 * ESM_LB + m] = c3;
+    st[EH_C2 * ESM_LB + m] = c2;
+    st[EH_C1 * ESM_LB + m] = c1;
+    st[EH_C0 * ESM_LB + m] = c0;
+    st[EH_X * ESM_LB + m] = x;
+    st[EH_F * ESM_LB + m] = ((c3 * x + c2) * x + c1) * x + c0;
+    st[EH_DF * ESM_LB + m] = (3.0 * c3 * x + 2.0 * c2) * x + c1;
+    st[EH_LO * ESM_LB + m] = 0.0;
+    st[EH_HI * ESM_LB + m] = hi;
+    st[EH_DX * ESM_LB + m] = hi;
+    st[EH_DXO * ESM_LB + m] = hi;
+    return 1;
+}
+
+/* one iteration of the safeguarded Halley loop of coupled_c3 for the lanes [0, m) of st; lanes with act = 0 keep
+ * their state; returns the number of lanes still running */
+ESM_AI long esm_halley_iter(double *st, int64_t *act, long m) {
+    long i, nact = 0;
+    double *X = st + EH_X * ESM_LB, *F = st + EH_F * ESM_LB, *DF = st + EH_DF * ESM_LB, *LO = st + EH_LO * ESM_LB;
+    double *HI = st + EH_HI * ESM_LB, *DX = st + EH_DX * ESM_LB, *DXO = st + EH_DXO * ESM_LB;
+    const double *C3 = st + EH_C3 * ESM_LB, *C2 = st + EH_C2 * ESM_LB, *C1 = st + EH_C1 * ESM_LB;
+    const double *C0 = st + EH_C0 * ESM_LB;
+#pragma omp simd reduction(+:nact)
+    for (i = 0; i < m; i++) {
+        double x = X[i], f = F[i], df = DF[i], lo = LO[i], hi = HI[i], dx = DX[i], dxold = DXO[i];
+        double c3 = C3[i], c2 = C2[i], c1 = C1[i], c0 = C0[i];
+        double fpp, tmp, dxn, xn, sc, hb, x1, dx1, sc1, f1, df1;
+        int64_t a = act[i], bis, hal, conv1, conv2, inb, done, upd;
+        bis = ((((x - hi) * df - f) * ((x - lo) * df - f)) > 0.0) | (fabs(2.0 * f) > fabs(dxold * df));
+        fpp = 6.0 * c3 * x + 2.0 * c2;
+        tmp = df * df - 0.5 * f * fpp;
+        hal = tmp > 0.0;
+        dxn = hal ? f * df / tmp : f / df;
+        xn = x - dxn;
+        sc = xn < 1.0 ? 1.0 : xn;
+        conv1 = fabs(dxn) < 1e-12 * sc;
+        inb = (xn > lo) & (xn < hi);
+        hb = 0.5 * (hi - lo);
+        conv2 = inb & hal & (fabs(dxn) < 1e-4 * sc)
+                & ((fabs(0.25 * fpp * fpp - c3 * df) * (fabs(dxn) * dxn * dxn)) < 1e-14 * sc * (df * df));
+        /* bisection step, or the Halley step (kept if converged or inside the bracket, else bisection) */
+        x1 = (bis | !(conv1 | inb)) ? lo + hb : xn;
+        dx1 = (bis | !(conv1 | inb)) ? hb : dxn;
+        done = (1 - bis) & (conv1 | conv2);
+        sc1 = x1 < 1.0 ? 1.0 : x1;
+        done = done | (fabs(dx1) < 1e-12 * sc1);
+        f1 = ((c3 * x1 + c2) * x1 + c1) * x1 + c0;
+        df1 = (3.0 * c3 * x1 + 2.0 * c2) * x1 + c1;
+        upd = a & (1 - done) & (f1 != 0.0);
+        X[i] = a ? x1 : x;
+        DX[i] = a ? dx1 : dx;
+        DXO[i] = a ? dx : dxold;
+        F[i] = upd ? f1 : f;
+        DF[i] = upd ? df1 : df;
+        LO[i] = (upd & (f1 < 0.0)) ? x1 : lo;
+        HI[i] = (upd & !(f1 < 0.0)) ? x1 : hi;
+        act[i] = upd;
+        nact += upd;
+    }
+    return nact;
+}
+
+/* the Halley loop (at most 100 iterations, as the scalar loop) for lanes [0, m) of st, lane i the leaf lid[i];
+ * the roots into root[lid[i]] */
+ESM_AI void esm_halley_run(double *st, int64_t *act, int *lid, long m, double *root) {
+    long i, j, r, nact = m;
+    int it;
+    for (i = 0; i < m; i++)
+        act[i] = 1;
+    for (it = 0; it < 100 && nact > 0; it++) {
+        if (nact < m / 2 && m > 16) {
+            /* compact the running lanes (the others are finished: their roots out) */
+            for (i = 0, j = 0; i < m; i++) {
+                if (!act[i]) {
+                    root[lid[i]] = st[EH_X * ESM_LB + i];
+                    continue;
+                }
+                if (j != i) {
+                    for (r = 0; r < EH_N; r++)
+                        st[r * ESM_LB + j] = st[r * ESM_LB + i];
+                    lid[j] = lid[i];
+                    act[j] = 1;
+                }
+                j++;
+            }
+            m = j;
+        }
+        nact = esm_halley_iter(st, act, m);
+    }
+    for (i = 0; i < m; i++)
+        root[lid[i]] = st[EH_X * ESM_LB + i];
+}
+
+#define ESM_C3_ARGS long n, const double *lin, double *aout
+/* leaf_c3 of round 7 for the n <= ESM_LB leaves lin[EL_* * ESM_LB + i] into aout[i] */
+#define ESM_C3_BODY { \
+    double st[EH_N * ESM_LB], a1[ESM_LB], a2[ESM_LB]; \
+    int64_t act[ESM_LB]; \
+    int lid[ESM_LB]; \
+    unsigned char rub[ESM_LB]; \
+    long i, m = 0; \
+    for (i = 0; i < n; i++) { \
+        double ca = lin[EL_CA * ESM_LB + i], k = lin[EL_K * ESM_LB + i]; \
+        double vc = lin[EL_VC * ESM_LB + i], j = lin[EL_J * ESM_LB + i], km = lin[EL_KM * ESM_LB + i]; \
+        double gst = lin[EL_GST * ESM_LB + i], ci, wc0, wj0; \
+        int rubp_first = lin[EL_RUBP * ESM_LB + i] != 0.0; \
+        ci = (k > 1.4 ? 1.0 - 1.0 / k : 0.7) * ca; \
+        if (ci > gst) { \
+            wc0 = vc * (ci - gst) / (ci + km); \
+            wj0 = j * (ci - gst) / (4.0 * ci + 8.0 * gst); \
+            if (wj0 != wc0) \
+                rubp_first = wj0 < wc0; \
+        } \
+        rub[i] = (unsigned char)rubp_first; \
+        if (esm_c3_setup(ca, lin[EL_GB * ESM_LB + i], k, lin[EL_B0 * ESM_LB + i], rubp_first ? j : vc, \
+                         rubp_first ? 8.0 * gst : km, rubp_first ? 4.0 : 1.0, gst, lin[EL_RD * ESM_LB + i], \
+                         st, m, a1 + i)) \
+            lid[m++] = (int)i; \
+    } \
+    esm_halley_run(st, act, lid, m, a1); \
+    m = 0; \
+    for (i = 0; i < n; i++) { \
+        double ca = lin[EL_CA * ESM_LB + i], gb = lin[EL_GB * ESM_LB + i], k = lin[EL_K * ESM_LB + i]; \
+        double b0 = lin[EL_B0 * ESM_LB + i], vc = lin[EL_VC * ESM_LB + i], j = lin[EL_J * ESM_LB + i]; \
+        double km = lin[EL_KM * ESM_LB + i], gst = lin[EL_GST * ESM_LB + i], rd = lin[EL_RD * ESM_LB + i]; \
+        double A = a1[i], cs = ca - A / gb, gs, ci, w; \
+        /* _supply_ci */ \
+        if (cs <= 0.0) { \
+            ci = -1.0; \
+        } else { \
+            gs = b0 + k * (A > 0.0 ? A : 0.0) / cs; \
+            ci = cs - A / gs; \
+        } \
+        if (rub[i]) \
+            w = ci > gst ? vc * (ci - gst) / (ci + km) - rd : -1e300; \
+        else \
+            w = ci > gst ? j * (ci - gst) / (4.0 * ci + 8.0 * gst) - rd : -1e300; \
+        a2[i] = A; \
+        if (w < A) { \
+            if (esm_c3_setup(ca, gb, k, b0, rub[i] ? vc : j, rub[i] ? km : 8.0 * gst, rub[i] ? 1.0 : 4.0, gst, rd, \
+                             st, m, a2 + i)) \
+                lid[m++] = (int)i; \
+        } \
+    } \
+    esm_halley_run(st, act, lid, m, a2); \
+    for (i = 0; i < n; i++) { \
+        double A = a2[i] < a1[i] ? a2[i] : a1[i]; \
+        double at = 0.5 * lin[EL_VC * ESM_LB + i] - lin[EL_RD * ESM_LB + i]; \
+        aout[i] = at < A ? at : A; \
+    } \
+}
+
+static void esm_c3_leaves_base(ESM_C3_ARGS) ESM_C3_BODY
+#if ESM_CELL_X86
+__attribute__((target("avx2"))) static void esm_c3_leaves_avx2(ESM_C3_ARGS) ESM_C3_BODY
+__attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_c3_leaves_avx512(ESM_C3_ARGS) ESM_C3_BODY
+#endif
+
+static void esm_c3_leaves(int isa, ESM_C3_ARGS) {
+#if ESM_CELL_X86
+    if (isa == 2) { esm_c3_leaves_avx512(n, lin, aout); return; }
+    if (isa == 1) { esm_c3_leaves_avx2(n, lin, aout); return; }
+#endif
+    esm_c3_leaves_base(n, lin, aout);
+}
+    """
+    int ESM_LB, EL_N
+    int EL_CA, EL_GB, EL_K, EL_B0, EL_VC, EL_J, EL_KM, EL_GST, EL_RD, EL_RUBP
+    void esm_c3_leaves(int isa, long n, const double *lin, double *aout) noexcept nogil
+
+
+cdef enum:
+    TB = 256   # tiles per block of the canopy pass (2 C3 leaves each: ESM_LB = 512)
+    NLIN = 10  # rows of the leaf buffer (EL_N)
+
+
+cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] tile_cell, const int[::1] tile_pft,
+                        const double[::1] lai, const double[::1] vtop, const double[::1] rm_leaf_base,
+                        const double[::1] rm_stem_base, const double[::1] rm_root_base, const double[::1] scale,
+                        const double[:, ::1] cell, const double[:, ::1] fwtab, const double[:, ::1] pft,
+                        const double[::1] scal, double[:, ::1] out, const double[:, ::1] lterm, bint fin,
+                        const double *xi, const double *rh_coef, double dt, double *acc_gpp, double *acc_rm,
+                        double *acc_rg, double *res, Py_ssize_t ntile) noexcept nogil:
+    """Tiles [t0, t1) (t1 - t0 <= TB) in three phases: (1) per tile the radiation, Vcmax and leaf inputs (the
+    arithmetic of round 7); the C4 leaves are solved here, the daylit C3 leaves go into the leaf buffer ``lin``
+    (NLIN rows of ESM_LB); (2) the C3 leaves of the block together (esm_c3_leaves: vectorised across leaves; isa
+    -2: the scalar leaf_c3 of round 7 leaf by leaf, for tests); (3) per tile the fluxes and the step finish."""
+    cdef double lin[NLIN * 512]
+    cdef double aout[512]
+    cdef double b_asun[TB]
+    cdef double b_ash[TB]
+    cdef double b_rdsun[TB]
+    cdef double b_rdsh[TB]
+    cdef double b_lsun[TB]
+    cdef double b_lsh[TB]
+    cdef int b_leaf[TB]      # index of the tile's sunlit C3 leaf in lin (shaded: + 1), -1 if none
+    cdef unsigned char b_day[TB]
+    cdef Py_ssize_t t, i, nl = 0
+    cdef int c, p, c4
+    cdef double mu, sdir, sdif, L, om, g, kk, ek, lsun, lsh, under, cmult, i_sh, i_sun, par_conv
+    cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x, pai
+    cdef double a_sun, a_sh, rd_sun, rd_sh, km, gst, vc, jm, jj
+    cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc, f_gpp, f_rm, f_rg, f_ra, f_rh
+    # ---- phase 1
+    for t in range(t0, t1):
+        i = t - t0
+        b_leaf[i] = -1
+        b_day[i] = 0
+        c = tile_cell[t]
+        p = tile_pft[t]
+        c4 = <int>pft[p, P_C4]
+        mu = cell[c, C_MU]
+        sdir = cell[c, C_SDIR]
+        sdif = cell[c, C_SDIF]
+        L = lai[t]
+        om = pft[p, P_CLUMP]
+        g = scal[S_G]
+        # --- soil water stress (Ju et al. 2006)
+        fw = fwtab[c, p]
+        out[O_FW, t] = fw
+        a_sun = 0.0
+        a_sh = 0.0
+        rd_sun = 0.0
+        rd_sh = 0.0
+        lsun = 0.0
+        lsh = 0.0
+        if mu > 0.0 and (sdir + sdif) > 0.0 and L > 0.0:
+            b_day[i] = 1
+            # --- sunlit/shaded LAI and leaf irradiance (Chen et al. 1999)
+            kk = g * om / mu
+            ek = esm_exp(-kk * L)  # the kernel's own exp (<= 1 ulp of glibc, ~half the instructions)
+            lsun = mu / g * (1.0 - ek)
+            lsh = L - lsun
+            # diffuse intercepted by leaves and stems (plant area index, BEPS netRadiation.c); lterm[0] uses it
+            pai = L + scal[S_STEMFRAC] * pft[p, P_LAIMAX]
+            under = sdif * lterm[0, t]
+            x = 1.1 - 0.1 * pai
+            if x < 0.0:
+                x = 0.0
+            cmult = 0.07 * om * sdir * x * cell[c, C_EXPMU]
+            i_sh = (sdif - under) / pai + cmult
+            i_sun = sdir * g / mu + i_sh
+            par_conv = scal[S_PARFRAC] * scal[S_PHOTON] * (1.0 - pft[p, P_ALBEDO])
+            isun_abs = i_sun * par_conv
+            ish_abs = i_sh * par_conv
+            # --- Vcmax of sunlit and shaded leaves (Chen et al. 2012)
+            v0 = vtop[t]
+            total = v0 * lterm[2, t]
+            # (1 - exp(-(kn + K) L)) / (kn + K) = (1 - exp(-kn L) exp(-K L)) / (kn + K)
+            sunsum = om * v0 * (1.0 - lterm[1, t] * ek) / (scal[S_KN] + kk)
+            vsun = sunsum / lsun if lsun > 0.0 else v0
+            if scal[S_VCCHEN] != 0.0:
+                # Chen et al. (2012): sunlit sum and area without Omega, (1 - e^{-KL}) / K = L_sun / Omega
+                x = L - lsun / om
+                vsh = (total - sunsum / om) / x if x > 1e-9 * L else total / L
+            else:
+                vsh = (total - sunsum) / lsh if lsh > 1e-9 * L else total / L
+            ca = cell[c, C_CA]
+            gb = scal[S_GBH2O] / 1.37
+            b0 = scal[S_B0] * (1.0 - scal[S_B0FW] + scal[S_B0FW] * fw) / 1.6
+            kbb = pft[p, P_BBSLOPE] * cell[c, C_RH] * fw / 1.6
+            if c4 == 0:
+                # sunlit (leaf nl) and shaded (nl + 1) into the leaf buffer, solved in phase 2
+                b_leaf[i] = <int>nl
+                km = cell[c, C_KM_SUN]
+                gst = cell[c, C_GS_SUN]
+                vc = vsun * cell[c, C_FV_SUN]
+                jm = (scal[S_JSLOPE] * vsun + scal[S_JINT]) * cell[c, C_FJ_SUN]
+                if jm < 0.0:
+                    jm = 0.0
+                jj = jm * isun_abs / (isun_abs + scal[S_JCURV] * jm) if isun_abs > 0.0 else 0.0
+                rd_sun = scal[S_RDFRAC] * vsun * cell[c, C_FRD_SUN]
+                if i_sun * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
+                    rd_sun = rd_sun * scal[S_RDLIGHT]
+                lin[EL_CA * 512 + nl] = ca
+                lin[EL_GB * 512 + nl] = gb
+                lin[EL_K * 512 + nl] = kbb
+                lin[EL_B0 * 512 + nl] = b0
+                lin[EL_VC * 512 + nl] = vc
+                lin[EL_J * 512 + nl] = jj
+                lin[EL_KM * 512 + nl] = km
+                lin[EL_GST * 512 + nl] = gst
+                lin[EL_RD * 512 + nl] = rd_sun
+                lin[EL_RUBP * 512 + nl] = 0.0
+                nl = nl + 1
+                # shaded
+                km = cell[c, C_KM_SH]
+                gst = cell[c, C_GS_SH]
+                vc = vsh * cell[c, C_FV_SH]
+                jm = (scal[S_JSLOPE] * vsh + scal[S_JINT]) * cell[c, C_FJ_SH]
+                if jm < 0.0:
+                    jm = 0.0
+                jj = jm * ish_abs / (ish_abs + scal[S_JCURV] * jm) if ish_abs > 0.0 else 0.0
+                rd_sh = scal[S_RDFRAC] * vsh * cell[c, C_FRD_SH]
+                if i_sh * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
+                    rd_sh = rd_sh * scal[S_RDLIGHT]
+                lin[EL_CA * 512 + nl] = ca
+                lin[EL_GB * 512 + nl] = gb
+                lin[EL_K * 512 + nl] = kbb
+                lin[EL_B0 * 512 + nl] = b0
+                lin[EL_VC * 512 + nl] = vc
+                lin[EL_J * 512 + nl] = jj
+                lin[EL_KM * 512 + nl] = km
+                lin[EL_GST * 512 + nl] = gst
+                lin[EL_RD * 512 + nl] = rd_sh
+                lin[EL_RUBP * 512 + nl] = 1.0
+                nl = nl + 1
+            else:
+                vc = vsun * cell[c, C_F4V_SUN]
+                rd_sun = scal[S_C4RDFRAC] * vsun * cell[c, C_F4RD_SUN]
+                a_sun = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsun * 1e-6 * cell[c, C_F4K_SUN],
+                                   isun_abs, rd_sun, scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA])
+                vc = vsh * cell[c, C_F4V_SH]
+                rd_sh = scal[S_C4RDFRAC] * vsh * cell[c, C_F4RD_SH]
+                a_sh = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsh * 1e-6 * cell[c, C_F4K_SH],
+                                  ish_abs, rd_sh, scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA])
+        b_asun[i] = a_sun
+        b_ash[i] = a_sh
+        b_rdsun[i] = rd_sun
+        b_rdsh[i] = rd_sh
+        b_lsun[i] = lsun
+        b_lsh[i] = lsh
+    # ---- phase 2: the C3 leaves of the block
+    if nl > 0:
+        if isa >= 0:
+            esm_c3_leaves(isa, nl, &lin[0], &aout[0])
+        else:
+            for i in range(nl):
+                aout[i] = leaf_c3(lin[EL_CA * 512 + i], lin[EL_GB * 512 + i], lin[EL_K * 512 + i],
+                                  lin[EL_B0 * 512 + i], lin[EL_VC * 512 + i], lin[EL_J * 512 + i],
+                                  lin[EL_KM * 512 + i], lin[EL_GST * 512 + i], lin[EL_RD * 512 + i],
+                                  <int>lin[EL_RUBP * 512 + i])
+    # ---- phase 3
+    for t in range(t0, t1):
+        i = t - t0
+        c = tile_cell[t]
+        L = lai[t]
+        sc = scale[t]
+        a_sun = b_asun[i]
+        a_sh = b_ash[i]
+        if b_leaf[i] >= 0:
+            a_sun = aout[b_leaf[i]]
+            a_sh = aout[b_leaf[i] + 1]
+        rd_sun = b_rdsun[i]
+        rd_sh = b_rdsh[i]
+        lsun = b_lsun[i]
+        lsh = b_lsh[i]
+        gpp = 0.0
+        if b_day[i]:
+            out[O_GPP_SUN, t] = (a_sun + rd_sun) * lsun * sc
+            out[O_GPP_SH, t] = (a_sh + rd_sh) * lsh * sc
+            out[O_RD, t] = (rd_sun * lsun + rd_sh * lsh) * sc
+            gpp = (a_sun + rd_sun) * lsun + (a_sh + rd_sh) * lsh
+            rmleaf = 0.0
+        else:
+            out[O_GPP_SUN, t] = 0.0
+            out[O_GPP_SH, t] = 0.0
+            out[O_RD, t] = 0.0
+            # night leaf maintenance respiration (BEPS plant_respir.c): base per unit LAI
+            rmleaf = rm_leaf_base[t] * L * cell[c, C_FQ_AIR]
+        rmstem = rm_stem_base[t] * cell[c, C_FQ_AIR]
+        rmroot = rm_root_base[t] * cell[c, C_FQ_SOIL]
+        rmtot = rmleaf + rmstem + rmroot + rd_sun * lsun + rd_sh * lsh
+        rg = scal[S_GROWTH] * (gpp - rmtot)
+        if rg < 0.0:
+            rg = 0.0
+        out[O_RM_LEAF, t] = rmleaf * sc
+        out[O_RM_STEM, t] = rmstem * sc
+        out[O_RM_ROOT, t] = rmroot * sc
+        out[O_RG, t] = rg * sc
+        out[O_LAI_SUN, t] = lsun
+        if fin:
+            # finish the step for this tile (the sums and their order as in the docstring)
+            f_gpp = out[O_GPP_SUN, t] + out[O_GPP_SH, t]
+            f_rm = ((out[O_RD, t] + out[O_RM_LEAF, t]) + out[O_RM_STEM, t]) + out[O_RM_ROOT, t]
+            f_rg = out[O_RG, t]
+            f_ra = f_rm + f_rg
+            f_rh = xi[c] * rh_coef[t]
+            res[t] = f_gpp
+            res[ntile + t] = f_rm
+            res[2 * ntile + t] = f_rg
+            res[3 * ntile + t] = f_ra
+            res[4 * ntile + t] = f_rh
+            res[5 * ntile + t] = f_gpp - f_ra
+            res[6 * ntile + t] = (f_ra + f_rh) - f_gpp
+            acc_gpp[t] = acc_gpp[t] + f_gpp * dt
+            acc_rm[t] = acc_rm[t] + f_rm * dt
+            acc_rg[t] = acc_rg[t] + f_rg * dt
+
+
+def canopy_isa(int isa=-1):
+    """Instruction set of the C3 leaf solves of the canopy pass (as :func:`cell_isa`; -2: the scalar code)."""
+    return -2 if isa == -2 else esm_cell_isa(isa)
+
+
+def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[::1] lai,
+                const double[::1] vtop, const double[::1] rm_leaf_base, const double[::1] rm_stem_base,
+                const double[::1] rm_root_base, const double[::1] scale,
+                const double[:, ::1] cell, const double[:, ::1] fwtab, const double[:, ::1] pft,
+                const double[::1] scal, double[:, ::1] out, int nthreads, const double[:, ::1] lterm,
+                const double[::1] xi=None, const double[::1] rh_coef=None, double dt=0.0,
+                double[::1] acc_gpp=None, double[::1] acc_rm=None, double[::1] acc_rg=None,
+                double[:, ::1] res=None, int isa=-1):
+    """Hourly canopy fluxes of every tile (umol CO2 m-2 ground s-1) into ``out`` (NOUT, ntile).
+
+    ``cell`` (ncell, NCROW) and ``fwtab`` (ncell, npft) are stored cell by cell (the transposes of the
+    esm.land.beps row arrays), so that a tile reads one contiguous record of its cell rather than one value
+    from each of ~20 rows.
+
+    With ``res`` (and ``xi``, ``rh_coef``, ``dt``, ``acc_*``) the step is finished in the same pass, tile by
+    tile, while the tile's outputs are in cache: ``res`` rows gpp = sun + shade, rm = ((rd + leaf) + stem) + root,
+    rg, ra = rm + rg, rh = xi(cell) rh_coef, npp = gpp - ra, nee = (ra + rh) - gpp, and acc_* += rate dt.
+
+    ``rm_*_base``: maintenance respiration at 25 C [umol m-2 s-1] (leaf: per unit LAI, night only), from
+    esm.land.beps.respiration_bases. ``lterm`` (3, ntile): the terms that depend on the tile's LAI only
+    (esm.land.beps.lai_terms): diffuse transmission exp(-G Omega (L + S) / cos theta_bar), S = stem_area_fraction
+    lai_max the woody area, exp(-kn L) and
+    (1 - exp(-kn L)) / kn; they change when the LAI does (daily), not every hour.
+
+    Tiles go in blocks of 256 (dynamic schedule); in a block the daylit C3 leaves are solved together, vectorised
+    across leaves (speed round 8; ``isa`` as :func:`cell_isa`, -2 the scalar code; every choice gives the same bits).
+    """
+    cdef Py_ssize_t ntile = tile_cell.shape[0]
+    cdef Py_ssize_t nblk = (ntile + TB - 1) // TB, blk
+    cdef bint fin = res is not None
+    cdef const double *p_xi = NULL
+    cdef const double *p_rh = NULL
+    cdef double *p_ag = NULL
+    cdef double *p_am = NULL
+    cdef double *p_ar = NULL
+    cdef double *p_res = NULL
+    cdef int use = -2 if isa == -2 else esm_cell_isa(isa)
+    if <int>ESM_LB != 2 * <int>TB or <int>EL_N != <int>NLIN:
+        raise RuntimeError("beps canopy kernel: C leaf-buffer layout differs from the Cython constants")
+    if fin:
+        if xi is None or rh_coef is None or acc_gpp is None or acc_rm is None or acc_rg is None:
+            raise ValueError("canopy_step: finishing the step (res) needs xi, rh_coef and acc_gpp, acc_rm, acc_rg")
+        if (res.shape[0] < 7 or res.shape[1] != ntile or rh_coef.shape[0] != ntile or acc_gpp.shape[0] != ntile
+                or acc_rm.shape[0] != ntile or acc_rg.shape[0] != ntile or xi.shape[0] != cell.shape[0]):
+            raise ValueError("canopy_step: res (>= 7, ntile), rh_coef, acc_* (ntile) or xi (ncell) has the wrong shape")
+        if ntile > 0:
+            p_xi = &xi[0]
+            p_rh = &rh_coef[0]
+            p_ag = &acc_gpp[0]
+            p_am = &acc_rm[0]
+            p_ar = &acc_rg[0]
+            p_res = &res[0, 0]
+    # dynamic blocks: the cost of a tile is irregular (daylit tiles solve the coupled leaf model, night tiles
+    # only respire) and the sunlit tiles cluster by longitude and season, so static halves are unbalanced; blocks
+    # also let a thread that the OS preempts on a loaded machine hand its work to the other
+    for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
+        _canopy_block(blk * TB, (blk + 1) * TB if (blk + 1) * TB < ntile else ntile, use, tile_cell, tile_pft, lai,
+                      vtop, rm_leaf_base, rm_stem_base, rm_root_base, scale, cell, fwtab, pft, scal, out, lterm, fin,
+                      p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res, ntile)

@@ -285,3 +285,28 @@ def test_pool_step_kernel_equals_numpy_bitwise():
     finally:
         intec._kern = saved
     assert np.array_equal(a, b)
+
+
+def test_canopy_c3_vectorised_same_bits_as_scalar():
+    """The C3 leaves solved together per 256-tile block (speed round 8; baseline, AVX2 and AVX-512 builds) give the
+    bits of the scalar leaf-by-leaf solve (isa=-2), with the step finish, over several blocks and a partial one."""
+    prm, cell, tc, tp, lai, vtop, (rl, rst, rr), scale = _random_case(7, ncell=300, ntile=1500)
+    pft, scal = beps.pft_table(prm), beps.scalar_table(prm)
+    fw = beps.water_stress_table(cell, prm)
+    stem = scal[beps.SCALARS.index("stem_area_fraction")] * pft[:, beps.PFT_COLUMNS.index("lai_max")][tp]
+    lterm = beps.lai_terms(tp, lai, pft[:, beps.PFT_COLUMNS.index("clumping")], scal[beps.SCALARS.index("kn")],
+                           scal[beps.SCALARS.index("leaf_angle_g")], stem)
+    rng = np.random.default_rng(8)
+    xi, rh_coef = rng.uniform(0, 1, cell.shape[1]), rng.uniform(0, 3, len(tc))
+    outs = []
+    for isa in [-2] + list(range(kern.cell_isa() + 1)):
+        out, res = np.empty((len(beps.OUT_ROWS), len(tc))), np.empty((7, len(tc)))
+        acc = [np.full(len(tc), 0.5) for _ in range(3)]
+        kern.canopy_step(tc, tp, lai, vtop, rl, rst, rr, scale, np.ascontiguousarray(cell.T),
+                         np.ascontiguousarray(fw.T), pft, scal, out, 2, lterm, xi, rh_coef, 3600.0, *acc, res, isa=isa)
+        outs.append((out, res, *acc))
+    for o in outs[1:]:
+        for a, b in zip(outs[0], o):
+            assert np.array_equal(a, b)
+    c3_day = (pft[tp, beps.PFT_COLUMNS.index("is_c4")] == 0) & (outs[0][0][0] > 0)
+    assert c3_day.sum() > 200  # several blocks carry C3 leaves
