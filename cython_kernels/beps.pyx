@@ -1,5 +1,5 @@
 # cython: language_level=3
-# distutils: extra_compile_args = -fno-trapping-math
+# distutils: extra_compile_args = -fno-trapping-math -fno-math-errno
 """BEPS two-leaf canopy photosynthesis and autotrophic respiration for all tiles of all cells.
 
 The arithmetic repeats the numpy reference functions of :mod:`esm.land.canopy` and
@@ -1022,66 +1022,76 @@ static double esm_a_at_ci(double ca, double gb, double k, double b0, double d) {
     return best;
 }
 
-/* set-up of coupled_c3 (round 7) for lane m of the state st; returns 0 with *res set when the scalar code returns
- * before its Halley loop */
-static inline int esm_c3_setup(double ca, double gb, double k, double b0, double a, double b, double e, double d,
-                               double rd, double *st, long m, double *res) {
-    double g1, c3, c2, c1, c0, hi, x, tmp, cs, gs, ci, pp, qq, cae, fhi;
-    if (a <= 0.0) {
-        *res = -rd;
-        return 0;
-    }
-    g1 = b0 + gb - gb * k;
-    c3 = e * g1;
-    pp = gb * k - b0;
-    qq = gb * (k - 1.0) - 2.0 * b0;
-    cae = ca * e;
-    c2 = g1 * (rd * e - a) + b * gb * pp + cae * gb * qq;
-    c1 = gb * (rd * (b * pp + cae * qq) + a * (b0 * (2.0 * ca - d) + gb * (d * k - ca * (k - 1.0)))
-               + b0 * ca * gb * (b + cae));
-    c0 = b0 * ca * gb * gb * (rd * b + rd * ca * e - a * ca + a * d);
-    if (c0 >= 0.0) {
-        *res = esm_quad_fixed(ca, gb, b0, a, b, e, d, rd);
-        return 0;
-    }
-    hi = a / e - rd;
-    cs = ca - hi / gb;
-    if (cs > 0.0) {
+/* the set-up of coupled_c3 (round 7) for the leaves [0, n), branch-free (the loop vectorises): inputs in rows
+ * EI_* (stride ESM_LB), the Halley state into st, kind[i] = 0 (iterate), 1 (a <= 0: result -rd, in res), 2 (P(0)
+ * >= 0 or A_hi <= 0: the intercept-conductance quadratic) or 3 (no sign change: bisection); 2 and 3 are left to the
+ * caller (rare). _a_at_ci is evaluated in every lane and used where the scalar code calls it. */
+enum { EI_CA = 0, EI_GB, EI_K, EI_B0, EI_A, EI_B, EI_E, EI_D, EI_RD, EI_N };
+ESM_AI void esm_c3_setup_impl(long n, const double *in, double *st, int64_t *kind, double *res) {
+    long i;
+#pragma omp simd
+    for (i = 0; i < n; i++) {
+        double ca = in[EI_CA * ESM_LB + i], gb = in[EI_GB * ESM_LB + i], k = in[EI_K * ESM_LB + i];
+        double b0 = in[EI_B0 * ESM_LB + i], a = in[EI_A * ESM_LB + i], b = in[EI_B * ESM_LB + i];
+        double e = in[EI_E * ESM_LB + i], d = in[EI_D * ESM_LB + i], rd = in[EI_RD * ESM_LB + i];
+        double g1, c3, c2, c1, c0, hi, x, tmp, cs, gs, ci, pp, qq, cae, fhi;
+        double u, qa, qb, qc, disc, sq, r1, r2, rlo, rhi, best, lim, den, aci, alin, aq;
+        int64_t kd;
+        g1 = b0 + gb - gb * k;
+        c3 = e * g1;
+        pp = gb * k - b0;
+        qq = gb * (k - 1.0) - 2.0 * b0;
+        cae = ca * e;
+        c2 = g1 * (rd * e - a) + b * gb * pp + cae * gb * qq;
+        c1 = gb * (rd * (b * pp + cae * qq) + a * (b0 * (2.0 * ca - d) + gb * (d * k - ca * (k - 1.0)))
+                   + b0 * ca * gb * (b + cae));
+        c0 = b0 * ca * gb * gb * (rd * b + rd * ca * e - a * ca + a * d);
+        hi = a / e - rd;
+        cs = ca - hi / gb;
         gs = b0 + k * (hi > 0.0 ? hi : 0.0) / cs;
-        ci = cs - hi / gs;
-    } else {
-        ci = -1.0;
+        ci = cs > 0.0 ? cs - hi / gs : -1.0;
+        /* _a_at_ci(ca, gb, k, b0, d) */
+        u = 1.0 / gb;
+        qa = u * (b0 * u - (k - 1.0));
+        qb = (k - 1.0) * ca - 2.0 * b0 * ca * u + d * b0 * u - d * k;
+        qc = b0 * ca * (ca - d);
+        best = gb * (ca - d);
+        lim = gb * ca;
+        r1 = -qc / qb;
+        alin = ((qb != 0.0) & (r1 > 0.0) & (r1 < lim)) ? r1 : best;
+        disc = qb * qb - 4.0 * qa * qc;
+        sq = sqrt(disc < 0.0 ? 0.0 : disc);
+        den = qb >= 0.0 ? -qb - sq : -qb + sq;
+        r1 = den / (2.0 * qa);
+        r2 = den != 0.0 ? 2.0 * qc / den : r1;
+        rlo = r1 > r2 ? r2 : r1;
+        rhi = r1 > r2 ? r1 : r2;
+        aq = ((rlo > 0.0) & (rlo < lim)) ? rlo : (((rhi > 0.0) & (rhi < lim)) ? rhi : best);
+        aq = disc < 0.0 ? best : aq;
+        aci = fabs(qa) < 1e-300 ? alin : aq;
+        hi = (!(ci > d) & (aci < hi)) ? aci : hi;
+        fhi = ((c3 * hi + c2) * hi + c1) * hi + c0;
+        tmp = k > 1.4 ? 1.0 - 1.0 / k : 0.7;
+        x = a * (tmp * ca - d) / (e * tmp * ca + b) - rd;
+        x = ((x > 0.0) & (x < hi)) ? x : 0.5 * hi;
+        kd = fhi <= 0.0 ? 3 : 0;
+        kd = hi <= 0.0 ? 2 : kd;
+        kd = c0 >= 0.0 ? 2 : kd;
+        kd = a <= 0.0 ? 1 : kd;
+        kind[i] = kd;
+        res[i] = -rd;
+        st[EH_C3 * ESM_LB + i] = c3;
+        st[EH_C2 * ESM_LB + i] = c2;
+        st[EH_C1 * ESM_LB + i] = c1;
+        st[EH_C0 * ESM_LB + i] = c0;
+        st[EH_X * ESM_LB + i] = x;
+        st[EH_F * ESM_LB + i] = ((c3 * x + c2) * x + c1) * x + c0;
+        st[EH_DF * ESM_LB + i] = (3.0 * c3 * x + 2.0 * c2) * x + c1;
+        st[EH_LO * ESM_LB + i] = 0.0;
+        st[EH_HI * ESM_LB + i] = hi;
+        st[EH_DX * ESM_LB + i] = hi;
+        st[EH_DXO * ESM_LB + i] = hi;
     }
-    if (!(ci > d)) {
-        tmp = esm_a_at_ci(ca, gb, k, b0, d);
-        if (tmp < hi)
-            hi = tmp;
-    }
-    if (hi <= 0.0) {
-        *res = esm_quad_fixed(ca, gb, b0, a, b, e, d, rd);
-        return 0;
-    }
-    fhi = ((c3 * hi + c2) * hi + c1) * hi + c0;
-    if (fhi <= 0.0) {
-        *res = esm_bisect_c3(ca, gb, k, b0, a, b, e, d, rd);
-        return 0;
-    }
-    tmp = k > 1.4 ? 1.0 - 1.0 / k : 0.7;
-    x = a * (tmp * ca - d) / (e * tmp * ca + b) - rd;
-    if (!(x > 0.0 && x < hi))
-        x = 0.5 * hi;
-    st[EH_C3 * ESM_LB + m] = c3;
-    st[EH_C2 * ESM_LB + m] = c2;
-    st[EH_C1 * ESM_LB + m] = c1;
-    st[EH_C0 * ESM_LB + m] = c0;
-    st[EH_X * ESM_LB + m] = x;
-    st[EH_F * ESM_LB + m] = ((c3 * x + c2) * x + c1) * x + c0;
-    st[EH_DF * ESM_LB + m] = (3.0 * c3 * x + 2.0 * c2) * x + c1;
-    st[EH_LO * ESM_LB + m] = 0.0;
-    st[EH_HI * ESM_LB + m] = hi;
-    st[EH_DX * ESM_LB + m] = hi;
-    st[EH_DXO * ESM_LB + m] = hi;
-    return 1;
 }
 
 /* one iteration of the safeguarded Halley loop of coupled_c3 for the lanes [0, m) of st; lanes with act = 0 keep
@@ -1137,14 +1147,14 @@ ESM_AI long esm_halley_iter(double *st, int64_t *act, long m) {
 ESM_AI void esm_halley_run(double *st, int64_t *act, int *lid, long m, double *root) {
     long i, j, r, nact = m;
     int it;
-    for (i = 0; i < m; i++)
-        act[i] = 1;
+    for (i = 0, nact = 0; i < m; i++)
+        nact += act[i];
     for (it = 0; it < 100 && nact > 0; it++) {
         if (nact < m / 2 && m > 16) {
             /* compact the running lanes (the others are finished: their roots out) */
             for (i = 0, j = 0; i < m; i++) {
                 if (!act[i]) {
-                    root[lid[i]] = st[EH_X * ESM_LB + i];
+                    root[lid[i]] = st[EH_X * ESM_LB + i];  /* (also lanes that never ran: the caller ignores them) */
                     continue;
                 }
                 if (j != i) {
@@ -1163,62 +1173,96 @@ ESM_AI void esm_halley_run(double *st, int64_t *act, int *lid, long m, double *r
         root[lid[i]] = st[EH_X * ESM_LB + i];
 }
 
+/* coupled_c3 for the leaves [0, n) of the input rows into root[i] (st, act, lid, kind: scratch) */
+ESM_AI void esm_c3_solve(long n, const double *in, double *st, int64_t *act, int64_t *kind, int *lid, double *xr,
+                         double *root) {
+    long i;
+    esm_c3_setup_impl(n, in, st, kind, root);
+    for (i = 0; i < n; i++) {
+        act[i] = kind[i] == 0;
+        lid[i] = (int)i;
+        if (kind[i] >= 2) {
+            double ca = in[EI_CA * ESM_LB + i], gb = in[EI_GB * ESM_LB + i], k = in[EI_K * ESM_LB + i];
+            double b0 = in[EI_B0 * ESM_LB + i], a = in[EI_A * ESM_LB + i], b = in[EI_B * ESM_LB + i];
+            double e = in[EI_E * ESM_LB + i], d = in[EI_D * ESM_LB + i], rd = in[EI_RD * ESM_LB + i];
+            root[i] = kind[i] == 2 ? esm_quad_fixed(ca, gb, b0, a, b, e, d, rd)
+                                   : esm_bisect_c3(ca, gb, k, b0, a, b, e, d, rd);
+        }
+    }
+    esm_halley_run(st, act, lid, n, xr);
+#pragma omp simd
+    for (i = 0; i < n; i++)
+        root[i] = kind[i] == 0 ? xr[i] : root[i];
+}
+
 #define ESM_C3_ARGS long n, const double *lin, double *aout
-/* leaf_c3 of round 7 for the n <= ESM_LB leaves lin[EL_* * ESM_LB + i] into aout[i] */
+/* leaf_c3 of round 7 for the n <= ESM_LB leaves lin[EL_* * ESM_LB + i] into aout[i]: the limitation with the smaller
+ * demand at the open-leaf ci solved for every leaf, then the other one for the leaves where its demand at the first
+ * root's ci is lower (gathered), min with Vcmax / 2 - Rd */
 #define ESM_C3_BODY { \
-    double st[EH_N * ESM_LB], a1[ESM_LB], a2[ESM_LB]; \
-    int64_t act[ESM_LB]; \
-    int lid[ESM_LB]; \
-    unsigned char rub[ESM_LB]; \
-    long i, m = 0; \
+    double st[EH_N * ESM_LB], in[EI_N * ESM_LB], a1[ESM_LB], a2[ESM_LB], xr[ESM_LB]; \
+    int64_t act[ESM_LB], kind[ESM_LB], rub[ESM_LB], need[ESM_LB]; \
+    int lid[ESM_LB], idx[ESM_LB]; \
+    long i, m; \
+    _Pragma("omp simd") \
     for (i = 0; i < n; i++) { \
         double ca = lin[EL_CA * ESM_LB + i], k = lin[EL_K * ESM_LB + i]; \
         double vc = lin[EL_VC * ESM_LB + i], j = lin[EL_J * ESM_LB + i], km = lin[EL_KM * ESM_LB + i]; \
         double gst = lin[EL_GST * ESM_LB + i], ci, wc0, wj0; \
-        int rubp_first = lin[EL_RUBP * ESM_LB + i] != 0.0; \
+        int64_t rf = lin[EL_RUBP * ESM_LB + i] != 0.0; \
         ci = (k > 1.4 ? 1.0 - 1.0 / k : 0.7) * ca; \
-        if (ci > gst) { \
-            wc0 = vc * (ci - gst) / (ci + km); \
-            wj0 = j * (ci - gst) / (4.0 * ci + 8.0 * gst); \
-            if (wj0 != wc0) \
-                rubp_first = wj0 < wc0; \
-        } \
-        rub[i] = (unsigned char)rubp_first; \
-        if (esm_c3_setup(ca, lin[EL_GB * ESM_LB + i], k, lin[EL_B0 * ESM_LB + i], rubp_first ? j : vc, \
-                         rubp_first ? 8.0 * gst : km, rubp_first ? 4.0 : 1.0, gst, lin[EL_RD * ESM_LB + i], \
-                         st, m, a1 + i)) \
-            lid[m++] = (int)i; \
+        wc0 = vc * (ci - gst) / (ci + km); \
+        wj0 = j * (ci - gst) / (4.0 * ci + 8.0 * gst); \
+        rf = ((ci > gst) & (wj0 != wc0)) ? (wj0 < wc0) : rf; \
+        rub[i] = rf; \
+        in[EI_CA * ESM_LB + i] = ca; \
+        in[EI_GB * ESM_LB + i] = lin[EL_GB * ESM_LB + i]; \
+        in[EI_K * ESM_LB + i] = k; \
+        in[EI_B0 * ESM_LB + i] = lin[EL_B0 * ESM_LB + i]; \
+        in[EI_A * ESM_LB + i] = rf ? j : vc; \
+        in[EI_B * ESM_LB + i] = rf ? 8.0 * gst : km; \
+        in[EI_E * ESM_LB + i] = rf ? 4.0 : 1.0; \
+        in[EI_D * ESM_LB + i] = gst; \
+        in[EI_RD * ESM_LB + i] = lin[EL_RD * ESM_LB + i]; \
     } \
-    esm_halley_run(st, act, lid, m, a1); \
-    m = 0; \
+    esm_c3_solve(n, in, st, act, kind, lid, xr, a1); \
+    _Pragma("omp simd") \
     for (i = 0; i < n; i++) { \
         double ca = lin[EL_CA * ESM_LB + i], gb = lin[EL_GB * ESM_LB + i], k = lin[EL_K * ESM_LB + i]; \
         double b0 = lin[EL_B0 * ESM_LB + i], vc = lin[EL_VC * ESM_LB + i], j = lin[EL_J * ESM_LB + i]; \
         double km = lin[EL_KM * ESM_LB + i], gst = lin[EL_GST * ESM_LB + i], rd = lin[EL_RD * ESM_LB + i]; \
         double A = a1[i], cs = ca - A / gb, gs, ci, w; \
-        /* _supply_ci */ \
-        if (cs <= 0.0) { \
-            ci = -1.0; \
-        } else { \
-            gs = b0 + k * (A > 0.0 ? A : 0.0) / cs; \
-            ci = cs - A / gs; \
-        } \
-        if (rub[i]) \
-            w = ci > gst ? vc * (ci - gst) / (ci + km) - rd : -1e300; \
-        else \
-            w = ci > gst ? j * (ci - gst) / (4.0 * ci + 8.0 * gst) - rd : -1e300; \
-        a2[i] = A; \
-        if (w < A) { \
-            if (esm_c3_setup(ca, gb, k, b0, rub[i] ? vc : j, rub[i] ? km : 8.0 * gst, rub[i] ? 1.0 : 4.0, gst, rd, \
-                             st, m, a2 + i)) \
-                lid[m++] = (int)i; \
-        } \
+        gs = b0 + k * (A > 0.0 ? A : 0.0) / cs; \
+        ci = cs <= 0.0 ? -1.0 : cs - A / gs; /* _supply_ci */ \
+        w = rub[i] ? vc * (ci - gst) / (ci + km) - rd : j * (ci - gst) / (4.0 * ci + 8.0 * gst) - rd; \
+        w = ci > gst ? w : -1e300; \
+        need[i] = w < A; \
     } \
-    esm_halley_run(st, act, lid, m, a2); \
+    for (i = 0, m = 0; i < n; i++) \
+        if (need[i]) \
+            idx[m++] = (int)i; \
+    for (i = 0; i < m; i++) { \
+        long l = idx[i]; \
+        double gst = lin[EL_GST * ESM_LB + l]; \
+        int64_t rf = rub[l]; \
+        in[EI_CA * ESM_LB + i] = lin[EL_CA * ESM_LB + l]; \
+        in[EI_GB * ESM_LB + i] = lin[EL_GB * ESM_LB + l]; \
+        in[EI_K * ESM_LB + i] = lin[EL_K * ESM_LB + l]; \
+        in[EI_B0 * ESM_LB + i] = lin[EL_B0 * ESM_LB + l]; \
+        in[EI_A * ESM_LB + i] = rf ? lin[EL_VC * ESM_LB + l] : lin[EL_J * ESM_LB + l]; \
+        in[EI_B * ESM_LB + i] = rf ? lin[EL_KM * ESM_LB + l] : 8.0 * gst; \
+        in[EI_E * ESM_LB + i] = rf ? 1.0 : 4.0; \
+        in[EI_D * ESM_LB + i] = gst; \
+        in[EI_RD * ESM_LB + i] = lin[EL_RD * ESM_LB + l]; \
+    } \
+    esm_c3_solve(m, in, st, act, kind, lid, xr, a2); \
+    for (i = 0; i < m; i++) \
+        if (a2[i] < a1[idx[i]]) \
+            a1[idx[i]] = a2[i]; \
+    _Pragma("omp simd") \
     for (i = 0; i < n; i++) { \
-        double A = a2[i] < a1[i] ? a2[i] : a1[i]; \
         double at = 0.5 * lin[EL_VC * ESM_LB + i] - lin[EL_RD * ESM_LB + i]; \
-        aout[i] = at < A ? at : A; \
+        aout[i] = at < a1[i] ? at : a1[i]; \
     } \
 }
 
@@ -1235,15 +1279,136 @@ static void esm_c3_leaves(int isa, ESM_C3_ARGS) {
 #endif
     esm_c3_leaves_base(n, lin, aout);
 }
+
+/* ---- C4 leaves of a tile block (speed round 8): coupled_c4 of round 7 (Collatz et al. 1992 with Ball-Berry
+ * stomata, Illinois regula falsi on h(A) = A_C4(ci(A)) - Rd - A), the set-up and every iteration for all the
+ * block's C4 leaves in branch-free #pragma omp simd loops, a lane frozen once its own stopping rule holds (same
+ * rules and operations as the scalar code; the same bits in every build) */
+enum { E4_CA = 0, E4_GB, E4_K, E4_B0, E4_VM, E4_KCO2, E4_I, E4_RD, E4_N };
+enum { S4_LO = 0, S4_HI, S4_FLO, S4_FHI, S4_X, S4_M, S4_SIDE, S4_N };
+
+ESM_AI double esm_sroot(double qa, double qb, double qc) {
+    double disc = qb * qb - 4.0 * qa * qc, den;
+    disc = disc < 0.0 ? 0.0 : disc;
+    den = -qb + sqrt(disc);
+    return den > 0.0 ? 2.0 * qc / den : 0.0;
+}
+
+ESM_AI double esm_h_c4(double A, double ca, double gb, double k, double b0, double m, double kco2, double rd,
+                       double beta) {
+    double cs = ca - A / gb, ap = A > 0.0 ? A : 0.0, gs, ci, kc, r;
+    gs = b0 + k * ap / cs;
+    ci = cs - A / gs;
+    kc = kco2 * ci;
+    r = esm_sroot(beta, -(m + kc), m * kc) - rd - A;
+    return ((cs <= 0.0) | (ci <= 0.0)) ? -1.0 - A : r;
+}
+
+#define ESM_C4_ARGS long n, const double *lin, double alpha, double theta, double beta, double *aout
+#define ESM_C4_BODY { \
+    double s4[S4_N * ESM_LB]; \
+    int64_t act[ESM_LB]; \
+    int lid[ESM_LB]; \
+    long i, j, r, m = n, nact = 0; \
+    int it; \
+    _Pragma("omp simd reduction(+:nact)") \
+    for (i = 0; i < n; i++) { \
+        double ca = lin[E4_CA * ESM_LB + i], gb = lin[E4_GB * ESM_LB + i], k = lin[E4_K * ESM_LB + i]; \
+        double b0 = lin[E4_B0 * ESM_LB + i], vmax = lin[E4_VM * ESM_LB + i], kco2 = lin[E4_KCO2 * ESM_LB + i]; \
+        double ia = lin[E4_I * ESM_LB + i], rd = lin[E4_RD * ESM_LB + i], lo = -rd, hi, mm, flo, fhi, res; \
+        int64_t run; \
+        hi = esm_sroot(theta, -(vmax + alpha * ia), vmax * alpha * ia) - rd; \
+        mm = esm_sroot(theta, -(vmax + alpha * ia), vmax * (alpha * ia)); \
+        hi = hi > gb * ca * (1.0 - 1e-12) ? gb * ca * (1.0 - 1e-12) : hi; \
+        flo = esm_h_c4(lo, ca, gb, k, b0, mm, kco2, rd, beta); \
+        fhi = esm_h_c4(hi, ca, gb, k, b0, mm, kco2, rd, beta); \
+        run = (ia > 0.0) & (hi > lo) & (flo > 0.0); \
+        res = ia <= 0.0 ? -rd : lo; \
+        s4[S4_LO * ESM_LB + i] = lo; \
+        s4[S4_HI * ESM_LB + i] = hi; \
+        s4[S4_FLO * ESM_LB + i] = flo; \
+        s4[S4_FHI * ESM_LB + i] = fhi; \
+        s4[S4_X * ESM_LB + i] = res; \
+        s4[S4_M * ESM_LB + i] = mm; \
+        s4[S4_SIDE * ESM_LB + i] = 0.0; \
+        act[i] = run; \
+        nact += run; \
+        aout[i] = res; \
+    } \
+    for (i = 0; i < n; i++) \
+        lid[i] = (int)i; \
+    for (it = 0; it < 200 && nact > 0; it++) { \
+        if (nact < m / 2 && m > 16) { \
+            for (i = 0, j = 0; i < m; i++) { \
+                if (!act[i]) { \
+                    aout[lid[i]] = s4[S4_X * ESM_LB + i]; \
+                    continue; \
+                } \
+                if (j != i) { \
+                    for (r = 0; r < S4_N; r++) \
+                        s4[r * ESM_LB + j] = s4[r * ESM_LB + i]; \
+                    lid[j] = lid[i]; \
+                    act[j] = 1; \
+                } \
+                j++; \
+            } \
+            m = j; \
+        } \
+        nact = 0; \
+        _Pragma("omp simd reduction(+:nact)") \
+        for (i = 0; i < m; i++) { \
+            long l = lid[i]; \
+            double lo = s4[S4_LO * ESM_LB + i], hi = s4[S4_HI * ESM_LB + i], flo = s4[S4_FLO * ESM_LB + i]; \
+            double fhi = s4[S4_FHI * ESM_LB + i], side = s4[S4_SIDE * ESM_LB + i], x, fx, tol; \
+            int64_t a = act[i], done, pos; \
+            x = (lo * fhi - hi * flo) / (fhi - flo); \
+            fx = esm_h_c4(x, lin[E4_CA * ESM_LB + l], lin[E4_GB * ESM_LB + l], lin[E4_K * ESM_LB + l], \
+                          lin[E4_B0 * ESM_LB + l], s4[S4_M * ESM_LB + i], lin[E4_KCO2 * ESM_LB + l], \
+                          lin[E4_RD * ESM_LB + l], beta); \
+            tol = 1e-12 * (fabs(x) < 1.0 ? 1.0 : fabs(x)); \
+            done = (fabs(fx) <= 1e-13) | (hi - lo < tol); \
+            pos = fx > 0.0; \
+            s4[S4_X * ESM_LB + i] = a ? x : s4[S4_X * ESM_LB + i]; \
+            a = a & (1 - done); \
+            s4[S4_LO * ESM_LB + i] = (a & pos) ? x : lo; \
+            s4[S4_FLO * ESM_LB + i] = a ? (pos ? fx : (side == -1.0 ? flo * 0.5 : flo)) : flo; \
+            s4[S4_HI * ESM_LB + i] = (a & !pos) ? x : hi; \
+            s4[S4_FHI * ESM_LB + i] = a ? (pos ? (side == 1.0 ? fhi * 0.5 : fhi) : fx) : fhi; \
+            s4[S4_SIDE * ESM_LB + i] = a ? (pos ? 1.0 : -1.0) : side; \
+            act[i] = a; \
+            nact += a; \
+        } \
+    } \
+    for (i = 0; i < m; i++) \
+        aout[lid[i]] = s4[S4_X * ESM_LB + i]; \
+}
+
+static void esm_c4_leaves_base(ESM_C4_ARGS) ESM_C4_BODY
+#if ESM_CELL_X86
+__attribute__((target("avx2"))) static void esm_c4_leaves_avx2(ESM_C4_ARGS) ESM_C4_BODY
+__attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_c4_leaves_avx512(ESM_C4_ARGS) ESM_C4_BODY
+#endif
+
+static void esm_c4_leaves(int isa, ESM_C4_ARGS) {
+#if ESM_CELL_X86
+    if (isa == 2) { esm_c4_leaves_avx512(n, lin, alpha, theta, beta, aout); return; }
+    if (isa == 1) { esm_c4_leaves_avx2(n, lin, alpha, theta, beta, aout); return; }
+#endif
+    esm_c4_leaves_base(n, lin, alpha, theta, beta, aout);
+}
     """
     int ESM_LB, EL_N
     int EL_CA, EL_GB, EL_K, EL_B0, EL_VC, EL_J, EL_KM, EL_GST, EL_RD, EL_RUBP
     void esm_c3_leaves(int isa, long n, const double *lin, double *aout) noexcept nogil
+    int E4_N, E4_CA, E4_GB, E4_K, E4_B0, E4_VM, E4_KCO2, E4_I, E4_RD
+    void esm_c4_leaves(int isa, long n, const double *lin, double alpha, double theta, double beta,
+                       double *aout) noexcept nogil
 
 
 cdef enum:
     TB = 256   # tiles per block of the canopy pass (2 C3 leaves each: ESM_LB = 512)
-    NLIN = 10  # rows of the leaf buffer (EL_N)
+    NLIN = 10  # rows of the C3 leaf buffer (EL_N)
+    NL4 = 8    # rows of the C4 leaf buffer (E4_N)
 
 
 cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] tile_cell, const int[::1] tile_pft,
@@ -1254,9 +1419,10 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
                         const double *xi, const double *rh_coef, double dt, double *acc_gpp, double *acc_rm,
                         double *acc_rg, double *res, Py_ssize_t ntile) noexcept nogil:
     """Tiles [t0, t1) (t1 - t0 <= TB) in three phases: (1) per tile the radiation, Vcmax and leaf inputs (the
-    arithmetic of round 7); the C4 leaves are solved here, the daylit C3 leaves go into the leaf buffer ``lin``
-    (NLIN rows of ESM_LB); (2) the C3 leaves of the block together (esm_c3_leaves: vectorised across leaves; isa
-    -2: the scalar leaf_c3 of round 7 leaf by leaf, for tests); (3) per tile the fluxes and the step finish."""
+    arithmetic of round 7); the daylit C3 leaves go into the leaf buffer ``lin`` (NLIN rows of ESM_LB), the C4
+    leaves into ``l4``; (2) the C3 and the C4 leaves of the block together (esm_c3_leaves, esm_c4_leaves:
+    vectorised across leaves; isa -2: the scalar leaf_c3 / coupled_c4 of round 7 leaf by leaf, for tests); (3) per
+    tile the fluxes and the step finish."""
     cdef double lin[NLIN * 512]
     cdef double aout[512]
     cdef double b_asun[TB]
@@ -1267,7 +1433,10 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
     cdef double b_lsh[TB]
     cdef int b_leaf[TB]      # index of the tile's sunlit C3 leaf in lin (shaded: + 1), -1 if none
     cdef unsigned char b_day[TB]
-    cdef Py_ssize_t t, i, nl = 0
+    cdef double l4[NL4 * 512]
+    cdef double a4[512]
+    cdef int b_leaf4[TB]     # index of the tile's sunlit C4 leaf in l4 (shaded: + 1), -1 if none
+    cdef Py_ssize_t t, i, nl = 0, n4 = 0
     cdef int c, p, c4
     cdef double mu, sdir, sdif, L, om, g, kk, ek, lsun, lsh, under, cmult, i_sh, i_sun, par_conv
     cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x, pai
@@ -1277,6 +1446,7 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
     for t in range(t0, t1):
         i = t - t0
         b_leaf[i] = -1
+        b_leaf4[i] = -1
         b_day[i] = 0
         c = tile_cell[t]
         p = tile_pft[t]
@@ -1378,14 +1548,30 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
                 lin[EL_RUBP * 512 + nl] = 1.0
                 nl = nl + 1
             else:
+                # sunlit (leaf n4) and shaded (n4 + 1) into the C4 leaf buffer, solved in phase 2
+                b_leaf4[i] = <int>n4
                 vc = vsun * cell[c, C_F4V_SUN]
                 rd_sun = scal[S_C4RDFRAC] * vsun * cell[c, C_F4RD_SUN]
-                a_sun = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsun * 1e-6 * cell[c, C_F4K_SUN],
-                                   isun_abs, rd_sun, scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA])
+                l4[E4_CA * 512 + n4] = ca
+                l4[E4_GB * 512 + n4] = gb
+                l4[E4_K * 512 + n4] = kbb
+                l4[E4_B0 * 512 + n4] = b0
+                l4[E4_VM * 512 + n4] = vc
+                l4[E4_KCO2 * 512 + n4] = scal[S_C4KRATIO] * vsun * 1e-6 * cell[c, C_F4K_SUN]
+                l4[E4_I * 512 + n4] = isun_abs
+                l4[E4_RD * 512 + n4] = rd_sun
+                n4 = n4 + 1
                 vc = vsh * cell[c, C_F4V_SH]
                 rd_sh = scal[S_C4RDFRAC] * vsh * cell[c, C_F4RD_SH]
-                a_sh = coupled_c4(ca, gb, kbb, b0, vc, scal[S_C4KRATIO] * vsh * 1e-6 * cell[c, C_F4K_SH],
-                                  ish_abs, rd_sh, scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA])
+                l4[E4_CA * 512 + n4] = ca
+                l4[E4_GB * 512 + n4] = gb
+                l4[E4_K * 512 + n4] = kbb
+                l4[E4_B0 * 512 + n4] = b0
+                l4[E4_VM * 512 + n4] = vc
+                l4[E4_KCO2 * 512 + n4] = scal[S_C4KRATIO] * vsh * 1e-6 * cell[c, C_F4K_SH]
+                l4[E4_I * 512 + n4] = ish_abs
+                l4[E4_RD * 512 + n4] = rd_sh
+                n4 = n4 + 1
         b_asun[i] = a_sun
         b_ash[i] = a_sh
         b_rdsun[i] = rd_sun
@@ -1402,6 +1588,15 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
                                   lin[EL_B0 * 512 + i], lin[EL_VC * 512 + i], lin[EL_J * 512 + i],
                                   lin[EL_KM * 512 + i], lin[EL_GST * 512 + i], lin[EL_RD * 512 + i],
                                   <int>lin[EL_RUBP * 512 + i])
+    if n4 > 0:
+        if isa >= 0:
+            esm_c4_leaves(isa, n4, &l4[0], scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA], &a4[0])
+        else:
+            for i in range(n4):
+                a4[i] = coupled_c4(l4[E4_CA * 512 + i], l4[E4_GB * 512 + i], l4[E4_K * 512 + i],
+                                   l4[E4_B0 * 512 + i], l4[E4_VM * 512 + i], l4[E4_KCO2 * 512 + i],
+                                   l4[E4_I * 512 + i], l4[E4_RD * 512 + i], scal[S_C4ALPHA], scal[S_C4THETA],
+                                   scal[S_C4BETA])
     # ---- phase 3
     for t in range(t0, t1):
         i = t - t0
@@ -1413,6 +1608,9 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
         if b_leaf[i] >= 0:
             a_sun = aout[b_leaf[i]]
             a_sh = aout[b_leaf[i] + 1]
+        elif b_leaf4[i] >= 0:
+            a_sun = a4[b_leaf4[i]]
+            a_sh = a4[b_leaf4[i] + 1]
         rd_sun = b_rdsun[i]
         rd_sh = b_rdsh[i]
         lsun = b_lsun[i]
@@ -1502,7 +1700,7 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     cdef double *p_ar = NULL
     cdef double *p_res = NULL
     cdef int use = -2 if isa == -2 else esm_cell_isa(isa)
-    if <int>ESM_LB != 2 * <int>TB or <int>EL_N != <int>NLIN:
+    if <int>ESM_LB != 2 * <int>TB or <int>EL_N != <int>NLIN or <int>E4_N != <int>NL4:
         raise RuntimeError("beps canopy kernel: C leaf-buffer layout differs from the Cython constants")
     if fin:
         if xi is None or rh_coef is None or acc_gpp is None or acc_rm is None or acc_rg is None:
