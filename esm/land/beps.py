@@ -173,17 +173,27 @@ class CellKernel:
 
     def __call__(self, met: dict):
         """``(cell, fw, xi)``: ``cell`` (len(CELL_ROWS), ncell) and ``fw`` (NPFT, ncell) are transposed views of
-        arrays stored cell by cell (the kernels read one contiguous record per cell); new arrays every call."""
+        arrays stored cell by cell (the kernels read one contiguous record per cell). ``cell`` and ``fw`` are this
+        kernel's own buffers, overwritten by the next call (copy them to keep them; every caller uses them within
+        the step): fresh multi-megabyte arrays every hour cost more in page faults than the kernel itself (speed
+        round 8). ``xi`` is a new array every call."""
         n = met["t2m"].size
-        m = np.empty((len(MET_ROWS), n))  # one row per variable (contiguous copies); the kernel takes the transpose
+        buf = getattr(self, "_buf", None)
+        if buf is None or buf[0].shape[1] != n:
+            # met rows (one row per variable, contiguous copies; the kernel takes the transpose), cell, fw
+            buf = self._buf = (np.empty((len(MET_ROWS), n)), np.empty((n, len(CELL_ROWS))), np.empty((n, NPFT)))
+        m, cell, fw = buf
         for i, name in enumerate(MET_ROWS):
             m[i] = met[name]
-        cell = np.empty((n, len(CELL_ROWS)))
-        fw = np.empty((n, NPFT))
         xi = np.empty(n)
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
         _kernel().cell_step(m.T, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds)
         return cell.T, fw.T, xi
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_buf", None)  # scratch, not state
+        return state
 
 
 def _peak_raw(t, ea, hd, topt):
