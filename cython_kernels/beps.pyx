@@ -928,6 +928,9 @@ cdef extern from *:
  * Vcmax / 2 - Rd. Only +, -, *, /, sqrt (in the scalar special cases), comparisons and selects: the baseline,
  * AVX2 and AVX-512 builds give the same bits as the scalar code. */
 #define ESM_LB 512          /* leaves per block (2 per tile of a 256-tile block) */
+/* row stride of the structure-of-arrays buffers: not a power of two, so that the rows do not all map to the same
+ * cache sets (and stores to one row are not 4k-aliased with loads from another) */
+#define ESM_LS (ESM_LB + 8)
 enum { EL_CA = 0, EL_GB, EL_K, EL_B0, EL_VC, EL_J, EL_KM, EL_GST, EL_RD, EL_RUBP, EL_N };
 /* Halley state rows */
 enum { EH_C3 = 0, EH_C2, EH_C1, EH_C0, EH_X, EH_F, EH_DF, EH_LO, EH_HI, EH_DX, EH_DXO, EH_N };
@@ -1031,9 +1034,9 @@ ESM_AI void esm_c3_setup_impl(long n, const double *in, double *st, int64_t *kin
     long i;
 #pragma omp simd
     for (i = 0; i < n; i++) {
-        double ca = in[EI_CA * ESM_LB + i], gb = in[EI_GB * ESM_LB + i], k = in[EI_K * ESM_LB + i];
-        double b0 = in[EI_B0 * ESM_LB + i], a = in[EI_A * ESM_LB + i], b = in[EI_B * ESM_LB + i];
-        double e = in[EI_E * ESM_LB + i], d = in[EI_D * ESM_LB + i], rd = in[EI_RD * ESM_LB + i];
+        double ca = in[EI_CA * ESM_LS + i], gb = in[EI_GB * ESM_LS + i], k = in[EI_K * ESM_LS + i];
+        double b0 = in[EI_B0 * ESM_LS + i], a = in[EI_A * ESM_LS + i], b = in[EI_B * ESM_LS + i];
+        double e = in[EI_E * ESM_LS + i], d = in[EI_D * ESM_LS + i], rd = in[EI_RD * ESM_LS + i];
         double g1, c3, c2, c1, c0, hi, x, tmp, cs, gs, ci, pp, qq, cae, fhi;
         double u, qa, qb, qc, disc, sq, r1, r2, rlo, rhi, best, lim, den, aci, alin, aq;
         int64_t kd;
@@ -1057,12 +1060,12 @@ ESM_AI void esm_c3_setup_impl(long n, const double *in, double *st, int64_t *kin
         qc = b0 * ca * (ca - d);
         best = gb * (ca - d);
         lim = gb * ca;
-        r1 = -qc / qb;
-        alin = ((qb != 0.0) & (r1 > 0.0) & (r1 < lim)) ? r1 : best;
         disc = qb * qb - 4.0 * qa * qc;
         sq = sqrt(disc < 0.0 ? 0.0 : disc);
         den = qb >= 0.0 ? -qb - sq : -qb + sq;
-        r1 = den / (2.0 * qa);
+        /* -qc / qb where qa vanishes (linear), else den / (2 qa): one division on the selected operands */
+        r1 = (fabs(qa) < 1e-300 ? -qc : den) / (fabs(qa) < 1e-300 ? qb : 2.0 * qa);
+        alin = ((qb != 0.0) & (r1 > 0.0) & (r1 < lim)) ? r1 : best;
         r2 = den != 0.0 ? 2.0 * qc / den : r1;
         rlo = r1 > r2 ? r2 : r1;
         rhi = r1 > r2 ? r1 : r2;
@@ -1080,17 +1083,17 @@ ESM_AI void esm_c3_setup_impl(long n, const double *in, double *st, int64_t *kin
         kd = a <= 0.0 ? 1 : kd;
         kind[i] = kd;
         res[i] = -rd;
-        st[EH_C3 * ESM_LB + i] = c3;
-        st[EH_C2 * ESM_LB + i] = c2;
-        st[EH_C1 * ESM_LB + i] = c1;
-        st[EH_C0 * ESM_LB + i] = c0;
-        st[EH_X * ESM_LB + i] = x;
-        st[EH_F * ESM_LB + i] = ((c3 * x + c2) * x + c1) * x + c0;
-        st[EH_DF * ESM_LB + i] = (3.0 * c3 * x + 2.0 * c2) * x + c1;
-        st[EH_LO * ESM_LB + i] = 0.0;
-        st[EH_HI * ESM_LB + i] = hi;
-        st[EH_DX * ESM_LB + i] = hi;
-        st[EH_DXO * ESM_LB + i] = hi;
+        st[EH_C3 * ESM_LS + i] = c3;
+        st[EH_C2 * ESM_LS + i] = c2;
+        st[EH_C1 * ESM_LS + i] = c1;
+        st[EH_C0 * ESM_LS + i] = c0;
+        st[EH_X * ESM_LS + i] = x;
+        st[EH_F * ESM_LS + i] = ((c3 * x + c2) * x + c1) * x + c0;
+        st[EH_DF * ESM_LS + i] = (3.0 * c3 * x + 2.0 * c2) * x + c1;
+        st[EH_LO * ESM_LS + i] = 0.0;
+        st[EH_HI * ESM_LS + i] = hi;
+        st[EH_DX * ESM_LS + i] = hi;
+        st[EH_DXO * ESM_LS + i] = hi;
     }
 }
 
@@ -1098,10 +1101,10 @@ ESM_AI void esm_c3_setup_impl(long n, const double *in, double *st, int64_t *kin
  * their state; returns the number of lanes still running */
 ESM_AI long esm_halley_iter(double *st, int64_t *act, long m) {
     long i, nact = 0;
-    double *X = st + EH_X * ESM_LB, *F = st + EH_F * ESM_LB, *DF = st + EH_DF * ESM_LB, *LO = st + EH_LO * ESM_LB;
-    double *HI = st + EH_HI * ESM_LB, *DX = st + EH_DX * ESM_LB, *DXO = st + EH_DXO * ESM_LB;
-    const double *C3 = st + EH_C3 * ESM_LB, *C2 = st + EH_C2 * ESM_LB, *C1 = st + EH_C1 * ESM_LB;
-    const double *C0 = st + EH_C0 * ESM_LB;
+    double *X = st + EH_X * ESM_LS, *F = st + EH_F * ESM_LS, *DF = st + EH_DF * ESM_LS, *LO = st + EH_LO * ESM_LS;
+    double *HI = st + EH_HI * ESM_LS, *DX = st + EH_DX * ESM_LS, *DXO = st + EH_DXO * ESM_LS;
+    const double *C3 = st + EH_C3 * ESM_LS, *C2 = st + EH_C2 * ESM_LS, *C1 = st + EH_C1 * ESM_LS;
+    const double *C0 = st + EH_C0 * ESM_LS;
 #pragma omp simd reduction(+:nact)
     for (i = 0; i < m; i++) {
         double x = X[i], f = F[i], df = DF[i], lo = LO[i], hi = HI[i], dx = DX[i], dxold = DXO[i];
@@ -1112,7 +1115,8 @@ ESM_AI long esm_halley_iter(double *st, int64_t *act, long m) {
         fpp = 6.0 * c3 * x + 2.0 * c2;
         tmp = df * df - 0.5 * f * fpp;
         hal = tmp > 0.0;
-        dxn = hal ? f * df / tmp : f / df;
+        /* one division on the selected operands (the vector unit divides every lane) */
+        dxn = (hal ? f * df : f) / (hal ? tmp : df);
         xn = x - dxn;
         sc = xn < 1.0 ? 1.0 : xn;
         conv1 = fabs(dxn) < 1e-12 * sc;
@@ -1154,12 +1158,12 @@ ESM_AI void esm_halley_run(double *st, int64_t *act, int *lid, long m, double *r
             /* compact the running lanes (the others are finished: their roots out) */
             for (i = 0, j = 0; i < m; i++) {
                 if (!act[i]) {
-                    root[lid[i]] = st[EH_X * ESM_LB + i];  /* (also lanes that never ran: the caller ignores them) */
+                    root[lid[i]] = st[EH_X * ESM_LS + i];  /* (also lanes that never ran: the caller ignores them) */
                     continue;
                 }
                 if (j != i) {
                     for (r = 0; r < EH_N; r++)
-                        st[r * ESM_LB + j] = st[r * ESM_LB + i];
+                        st[r * ESM_LS + j] = st[r * ESM_LS + i];
                     lid[j] = lid[i];
                     act[j] = 1;
                 }
@@ -1170,7 +1174,7 @@ ESM_AI void esm_halley_run(double *st, int64_t *act, int *lid, long m, double *r
         nact = esm_halley_iter(st, act, m);
     }
     for (i = 0; i < m; i++)
-        root[lid[i]] = st[EH_X * ESM_LB + i];
+        root[lid[i]] = st[EH_X * ESM_LS + i];
 }
 
 /* coupled_c3 for the leaves [0, n) of the input rows into root[i] (st, act, lid, kind: scratch) */
@@ -1182,9 +1186,9 @@ ESM_AI void esm_c3_solve(long n, const double *in, double *st, int64_t *act, int
         act[i] = kind[i] == 0;
         lid[i] = (int)i;
         if (kind[i] >= 2) {
-            double ca = in[EI_CA * ESM_LB + i], gb = in[EI_GB * ESM_LB + i], k = in[EI_K * ESM_LB + i];
-            double b0 = in[EI_B0 * ESM_LB + i], a = in[EI_A * ESM_LB + i], b = in[EI_B * ESM_LB + i];
-            double e = in[EI_E * ESM_LB + i], d = in[EI_D * ESM_LB + i], rd = in[EI_RD * ESM_LB + i];
+            double ca = in[EI_CA * ESM_LS + i], gb = in[EI_GB * ESM_LS + i], k = in[EI_K * ESM_LS + i];
+            double b0 = in[EI_B0 * ESM_LS + i], a = in[EI_A * ESM_LS + i], b = in[EI_B * ESM_LS + i];
+            double e = in[EI_E * ESM_LS + i], d = in[EI_D * ESM_LS + i], rd = in[EI_RD * ESM_LS + i];
             root[i] = kind[i] == 2 ? esm_quad_fixed(ca, gb, b0, a, b, e, d, rd)
                                    : esm_bisect_c3(ca, gb, k, b0, a, b, e, d, rd);
         }
@@ -1196,41 +1200,41 @@ ESM_AI void esm_c3_solve(long n, const double *in, double *st, int64_t *act, int
 }
 
 #define ESM_C3_ARGS long n, const double *lin, double *aout
-/* leaf_c3 of round 7 for the n <= ESM_LB leaves lin[EL_* * ESM_LB + i] into aout[i]: the limitation with the smaller
+/* leaf_c3 of round 7 for the n <= ESM_LB leaves lin[EL_* * ESM_LS + i] into aout[i]: the limitation with the smaller
  * demand at the open-leaf ci solved for every leaf, then the other one for the leaves where its demand at the first
  * root's ci is lower (gathered), min with Vcmax / 2 - Rd */
 #define ESM_C3_BODY { \
-    double st[EH_N * ESM_LB], in[EI_N * ESM_LB], a1[ESM_LB], a2[ESM_LB], xr[ESM_LB]; \
+    double st[EH_N * ESM_LS], in[EI_N * ESM_LS], a1[ESM_LB], a2[ESM_LB], xr[ESM_LB]; \
     int64_t act[ESM_LB], kind[ESM_LB], rub[ESM_LB], need[ESM_LB]; \
     int lid[ESM_LB], idx[ESM_LB]; \
     long i, m; \
     _Pragma("omp simd") \
     for (i = 0; i < n; i++) { \
-        double ca = lin[EL_CA * ESM_LB + i], k = lin[EL_K * ESM_LB + i]; \
-        double vc = lin[EL_VC * ESM_LB + i], j = lin[EL_J * ESM_LB + i], km = lin[EL_KM * ESM_LB + i]; \
-        double gst = lin[EL_GST * ESM_LB + i], ci, wc0, wj0; \
-        int64_t rf = lin[EL_RUBP * ESM_LB + i] != 0.0; \
+        double ca = lin[EL_CA * ESM_LS + i], k = lin[EL_K * ESM_LS + i]; \
+        double vc = lin[EL_VC * ESM_LS + i], j = lin[EL_J * ESM_LS + i], km = lin[EL_KM * ESM_LS + i]; \
+        double gst = lin[EL_GST * ESM_LS + i], ci, wc0, wj0; \
+        int64_t rf = lin[EL_RUBP * ESM_LS + i] != 0.0; \
         ci = (k > 1.4 ? 1.0 - 1.0 / k : 0.7) * ca; \
         wc0 = vc * (ci - gst) / (ci + km); \
         wj0 = j * (ci - gst) / (4.0 * ci + 8.0 * gst); \
         rf = ((ci > gst) & (wj0 != wc0)) ? (wj0 < wc0) : rf; \
         rub[i] = rf; \
-        in[EI_CA * ESM_LB + i] = ca; \
-        in[EI_GB * ESM_LB + i] = lin[EL_GB * ESM_LB + i]; \
-        in[EI_K * ESM_LB + i] = k; \
-        in[EI_B0 * ESM_LB + i] = lin[EL_B0 * ESM_LB + i]; \
-        in[EI_A * ESM_LB + i] = rf ? j : vc; \
-        in[EI_B * ESM_LB + i] = rf ? 8.0 * gst : km; \
-        in[EI_E * ESM_LB + i] = rf ? 4.0 : 1.0; \
-        in[EI_D * ESM_LB + i] = gst; \
-        in[EI_RD * ESM_LB + i] = lin[EL_RD * ESM_LB + i]; \
+        in[EI_CA * ESM_LS + i] = ca; \
+        in[EI_GB * ESM_LS + i] = lin[EL_GB * ESM_LS + i]; \
+        in[EI_K * ESM_LS + i] = k; \
+        in[EI_B0 * ESM_LS + i] = lin[EL_B0 * ESM_LS + i]; \
+        in[EI_A * ESM_LS + i] = rf ? j : vc; \
+        in[EI_B * ESM_LS + i] = rf ? 8.0 * gst : km; \
+        in[EI_E * ESM_LS + i] = rf ? 4.0 : 1.0; \
+        in[EI_D * ESM_LS + i] = gst; \
+        in[EI_RD * ESM_LS + i] = lin[EL_RD * ESM_LS + i]; \
     } \
     esm_c3_solve(n, in, st, act, kind, lid, xr, a1); \
     _Pragma("omp simd") \
     for (i = 0; i < n; i++) { \
-        double ca = lin[EL_CA * ESM_LB + i], gb = lin[EL_GB * ESM_LB + i], k = lin[EL_K * ESM_LB + i]; \
-        double b0 = lin[EL_B0 * ESM_LB + i], vc = lin[EL_VC * ESM_LB + i], j = lin[EL_J * ESM_LB + i]; \
-        double km = lin[EL_KM * ESM_LB + i], gst = lin[EL_GST * ESM_LB + i], rd = lin[EL_RD * ESM_LB + i]; \
+        double ca = lin[EL_CA * ESM_LS + i], gb = lin[EL_GB * ESM_LS + i], k = lin[EL_K * ESM_LS + i]; \
+        double b0 = lin[EL_B0 * ESM_LS + i], vc = lin[EL_VC * ESM_LS + i], j = lin[EL_J * ESM_LS + i]; \
+        double km = lin[EL_KM * ESM_LS + i], gst = lin[EL_GST * ESM_LS + i], rd = lin[EL_RD * ESM_LS + i]; \
         double A = a1[i], cs = ca - A / gb, gs, ci, w; \
         gs = b0 + k * (A > 0.0 ? A : 0.0) / cs; \
         ci = cs <= 0.0 ? -1.0 : cs - A / gs; /* _supply_ci */ \
@@ -1243,17 +1247,17 @@ ESM_AI void esm_c3_solve(long n, const double *in, double *st, int64_t *act, int
             idx[m++] = (int)i; \
     for (i = 0; i < m; i++) { \
         long l = idx[i]; \
-        double gst = lin[EL_GST * ESM_LB + l]; \
+        double gst = lin[EL_GST * ESM_LS + l]; \
         int64_t rf = rub[l]; \
-        in[EI_CA * ESM_LB + i] = lin[EL_CA * ESM_LB + l]; \
-        in[EI_GB * ESM_LB + i] = lin[EL_GB * ESM_LB + l]; \
-        in[EI_K * ESM_LB + i] = lin[EL_K * ESM_LB + l]; \
-        in[EI_B0 * ESM_LB + i] = lin[EL_B0 * ESM_LB + l]; \
-        in[EI_A * ESM_LB + i] = rf ? lin[EL_VC * ESM_LB + l] : lin[EL_J * ESM_LB + l]; \
-        in[EI_B * ESM_LB + i] = rf ? lin[EL_KM * ESM_LB + l] : 8.0 * gst; \
-        in[EI_E * ESM_LB + i] = rf ? 1.0 : 4.0; \
-        in[EI_D * ESM_LB + i] = gst; \
-        in[EI_RD * ESM_LB + i] = lin[EL_RD * ESM_LB + l]; \
+        in[EI_CA * ESM_LS + i] = lin[EL_CA * ESM_LS + l]; \
+        in[EI_GB * ESM_LS + i] = lin[EL_GB * ESM_LS + l]; \
+        in[EI_K * ESM_LS + i] = lin[EL_K * ESM_LS + l]; \
+        in[EI_B0 * ESM_LS + i] = lin[EL_B0 * ESM_LS + l]; \
+        in[EI_A * ESM_LS + i] = rf ? lin[EL_VC * ESM_LS + l] : lin[EL_J * ESM_LS + l]; \
+        in[EI_B * ESM_LS + i] = rf ? lin[EL_KM * ESM_LS + l] : 8.0 * gst; \
+        in[EI_E * ESM_LS + i] = rf ? 1.0 : 4.0; \
+        in[EI_D * ESM_LS + i] = gst; \
+        in[EI_RD * ESM_LS + i] = lin[EL_RD * ESM_LS + l]; \
     } \
     esm_c3_solve(m, in, st, act, kind, lid, xr, a2); \
     for (i = 0; i < m; i++) \
@@ -1261,7 +1265,7 @@ ESM_AI void esm_c3_solve(long n, const double *in, double *st, int64_t *act, int
             a1[idx[i]] = a2[i]; \
     _Pragma("omp simd") \
     for (i = 0; i < n; i++) { \
-        double at = 0.5 * lin[EL_VC * ESM_LB + i] - lin[EL_RD * ESM_LB + i]; \
+        double at = 0.5 * lin[EL_VC * ESM_LS + i] - lin[EL_RD * ESM_LS + i]; \
         aout[i] = at < a1[i] ? at : a1[i]; \
     } \
 }
@@ -1306,16 +1310,16 @@ ESM_AI double esm_h_c4(double A, double ca, double gb, double k, double b0, doub
 
 #define ESM_C4_ARGS long n, const double *lin, double alpha, double theta, double beta, double *aout
 #define ESM_C4_BODY { \
-    double s4[S4_N * ESM_LB]; \
+    double s4[S4_N * ESM_LS]; \
     int64_t act[ESM_LB]; \
     int lid[ESM_LB]; \
     long i, j, r, m = n, nact = 0; \
     int it; \
     _Pragma("omp simd reduction(+:nact)") \
     for (i = 0; i < n; i++) { \
-        double ca = lin[E4_CA * ESM_LB + i], gb = lin[E4_GB * ESM_LB + i], k = lin[E4_K * ESM_LB + i]; \
-        double b0 = lin[E4_B0 * ESM_LB + i], vmax = lin[E4_VM * ESM_LB + i], kco2 = lin[E4_KCO2 * ESM_LB + i]; \
-        double ia = lin[E4_I * ESM_LB + i], rd = lin[E4_RD * ESM_LB + i], lo = -rd, hi, mm, flo, fhi, res; \
+        double ca = lin[E4_CA * ESM_LS + i], gb = lin[E4_GB * ESM_LS + i], k = lin[E4_K * ESM_LS + i]; \
+        double b0 = lin[E4_B0 * ESM_LS + i], vmax = lin[E4_VM * ESM_LS + i], kco2 = lin[E4_KCO2 * ESM_LS + i]; \
+        double ia = lin[E4_I * ESM_LS + i], rd = lin[E4_RD * ESM_LS + i], lo = -rd, hi, mm, flo, fhi, res; \
         int64_t run; \
         hi = esm_sroot(theta, -(vmax + alpha * ia), vmax * alpha * ia) - rd; \
         mm = esm_sroot(theta, -(vmax + alpha * ia), vmax * (alpha * ia)); \
@@ -1324,13 +1328,13 @@ ESM_AI double esm_h_c4(double A, double ca, double gb, double k, double b0, doub
         fhi = esm_h_c4(hi, ca, gb, k, b0, mm, kco2, rd, beta); \
         run = (ia > 0.0) & (hi > lo) & (flo > 0.0); \
         res = ia <= 0.0 ? -rd : lo; \
-        s4[S4_LO * ESM_LB + i] = lo; \
-        s4[S4_HI * ESM_LB + i] = hi; \
-        s4[S4_FLO * ESM_LB + i] = flo; \
-        s4[S4_FHI * ESM_LB + i] = fhi; \
-        s4[S4_X * ESM_LB + i] = res; \
-        s4[S4_M * ESM_LB + i] = mm; \
-        s4[S4_SIDE * ESM_LB + i] = 0.0; \
+        s4[S4_LO * ESM_LS + i] = lo; \
+        s4[S4_HI * ESM_LS + i] = hi; \
+        s4[S4_FLO * ESM_LS + i] = flo; \
+        s4[S4_FHI * ESM_LS + i] = fhi; \
+        s4[S4_X * ESM_LS + i] = res; \
+        s4[S4_M * ESM_LS + i] = mm; \
+        s4[S4_SIDE * ESM_LS + i] = 0.0; \
         act[i] = run; \
         nact += run; \
         aout[i] = res; \
@@ -1341,12 +1345,12 @@ ESM_AI double esm_h_c4(double A, double ca, double gb, double k, double b0, doub
         if (nact < m / 2 && m > 16) { \
             for (i = 0, j = 0; i < m; i++) { \
                 if (!act[i]) { \
-                    aout[lid[i]] = s4[S4_X * ESM_LB + i]; \
+                    aout[lid[i]] = s4[S4_X * ESM_LS + i]; \
                     continue; \
                 } \
                 if (j != i) { \
                     for (r = 0; r < S4_N; r++) \
-                        s4[r * ESM_LB + j] = s4[r * ESM_LB + i]; \
+                        s4[r * ESM_LS + j] = s4[r * ESM_LS + i]; \
                     lid[j] = lid[i]; \
                     act[j] = 1; \
                 } \
@@ -1358,29 +1362,29 @@ ESM_AI double esm_h_c4(double A, double ca, double gb, double k, double b0, doub
         _Pragma("omp simd reduction(+:nact)") \
         for (i = 0; i < m; i++) { \
             long l = lid[i]; \
-            double lo = s4[S4_LO * ESM_LB + i], hi = s4[S4_HI * ESM_LB + i], flo = s4[S4_FLO * ESM_LB + i]; \
-            double fhi = s4[S4_FHI * ESM_LB + i], side = s4[S4_SIDE * ESM_LB + i], x, fx, tol; \
+            double lo = s4[S4_LO * ESM_LS + i], hi = s4[S4_HI * ESM_LS + i], flo = s4[S4_FLO * ESM_LS + i]; \
+            double fhi = s4[S4_FHI * ESM_LS + i], side = s4[S4_SIDE * ESM_LS + i], x, fx, tol; \
             int64_t a = act[i], done, pos; \
             x = (lo * fhi - hi * flo) / (fhi - flo); \
-            fx = esm_h_c4(x, lin[E4_CA * ESM_LB + l], lin[E4_GB * ESM_LB + l], lin[E4_K * ESM_LB + l], \
-                          lin[E4_B0 * ESM_LB + l], s4[S4_M * ESM_LB + i], lin[E4_KCO2 * ESM_LB + l], \
-                          lin[E4_RD * ESM_LB + l], beta); \
+            fx = esm_h_c4(x, lin[E4_CA * ESM_LS + l], lin[E4_GB * ESM_LS + l], lin[E4_K * ESM_LS + l], \
+                          lin[E4_B0 * ESM_LS + l], s4[S4_M * ESM_LS + i], lin[E4_KCO2 * ESM_LS + l], \
+                          lin[E4_RD * ESM_LS + l], beta); \
             tol = 1e-12 * (fabs(x) < 1.0 ? 1.0 : fabs(x)); \
             done = (fabs(fx) <= 1e-13) | (hi - lo < tol); \
             pos = fx > 0.0; \
-            s4[S4_X * ESM_LB + i] = a ? x : s4[S4_X * ESM_LB + i]; \
+            s4[S4_X * ESM_LS + i] = a ? x : s4[S4_X * ESM_LS + i]; \
             a = a & (1 - done); \
-            s4[S4_LO * ESM_LB + i] = (a & pos) ? x : lo; \
-            s4[S4_FLO * ESM_LB + i] = a ? (pos ? fx : (side == -1.0 ? flo * 0.5 : flo)) : flo; \
-            s4[S4_HI * ESM_LB + i] = (a & !pos) ? x : hi; \
-            s4[S4_FHI * ESM_LB + i] = a ? (pos ? (side == 1.0 ? fhi * 0.5 : fhi) : fx) : fhi; \
-            s4[S4_SIDE * ESM_LB + i] = a ? (pos ? 1.0 : -1.0) : side; \
+            s4[S4_LO * ESM_LS + i] = (a & pos) ? x : lo; \
+            s4[S4_FLO * ESM_LS + i] = a ? (pos ? fx : (side == -1.0 ? flo * 0.5 : flo)) : flo; \
+            s4[S4_HI * ESM_LS + i] = (a & !pos) ? x : hi; \
+            s4[S4_FHI * ESM_LS + i] = a ? (pos ? (side == 1.0 ? fhi * 0.5 : fhi) : fx) : fhi; \
+            s4[S4_SIDE * ESM_LS + i] = a ? (pos ? 1.0 : -1.0) : side; \
             act[i] = a; \
             nact += a; \
         } \
     } \
     for (i = 0; i < m; i++) \
-        aout[lid[i]] = s4[S4_X * ESM_LB + i]; \
+        aout[lid[i]] = s4[S4_X * ESM_LS + i]; \
 }
 
 static void esm_c4_leaves_base(ESM_C4_ARGS) ESM_C4_BODY
@@ -1397,7 +1401,7 @@ static void esm_c4_leaves(int isa, ESM_C4_ARGS) {
     esm_c4_leaves_base(n, lin, alpha, theta, beta, aout);
 }
     """
-    int ESM_LB, EL_N
+    int ESM_LB, ESM_LS, EL_N
     int EL_CA, EL_GB, EL_K, EL_B0, EL_VC, EL_J, EL_KM, EL_GST, EL_RD, EL_RUBP
     void esm_c3_leaves(int isa, long n, const double *lin, double *aout) noexcept nogil
     int E4_N, E4_CA, E4_GB, E4_K, E4_B0, E4_VM, E4_KCO2, E4_I, E4_RD
@@ -1419,11 +1423,11 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
                         const double *xi, const double *rh_coef, double dt, double *acc_gpp, double *acc_rm,
                         double *acc_rg, double *res, Py_ssize_t ntile) noexcept nogil:
     """Tiles [t0, t1) (t1 - t0 <= TB) in three phases: (1) per tile the radiation, Vcmax and leaf inputs (the
-    arithmetic of round 7); the daylit C3 leaves go into the leaf buffer ``lin`` (NLIN rows of ESM_LB), the C4
+    arithmetic of round 7); the daylit C3 leaves go into the leaf buffer ``lin`` (NLIN rows of stride ESM_LS = 520), the C4
     leaves into ``l4``; (2) the C3 and the C4 leaves of the block together (esm_c3_leaves, esm_c4_leaves:
     vectorised across leaves; isa -2: the scalar leaf_c3 / coupled_c4 of round 7 leaf by leaf, for tests); (3) per
     tile the fluxes and the step finish."""
-    cdef double lin[NLIN * 512]
+    cdef double lin[NLIN * 520]
     cdef double aout[512]
     cdef double b_asun[TB]
     cdef double b_ash[TB]
@@ -1433,7 +1437,7 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
     cdef double b_lsh[TB]
     cdef int b_leaf[TB]      # index of the tile's sunlit C3 leaf in lin (shaded: + 1), -1 if none
     cdef unsigned char b_day[TB]
-    cdef double l4[NL4 * 512]
+    cdef double l4[NL4 * 520]
     cdef double a4[512]
     cdef int b_leaf4[TB]     # index of the tile's sunlit C4 leaf in l4 (shaded: + 1), -1 if none
     cdef Py_ssize_t t, i, nl = 0, n4 = 0
@@ -1514,16 +1518,16 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
                 rd_sun = scal[S_RDFRAC] * vsun * cell[c, C_FRD_SUN]
                 if i_sun * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
                     rd_sun = rd_sun * scal[S_RDLIGHT]
-                lin[EL_CA * 512 + nl] = ca
-                lin[EL_GB * 512 + nl] = gb
-                lin[EL_K * 512 + nl] = kbb
-                lin[EL_B0 * 512 + nl] = b0
-                lin[EL_VC * 512 + nl] = vc
-                lin[EL_J * 512 + nl] = jj
-                lin[EL_KM * 512 + nl] = km
-                lin[EL_GST * 512 + nl] = gst
-                lin[EL_RD * 512 + nl] = rd_sun
-                lin[EL_RUBP * 512 + nl] = 0.0
+                lin[EL_CA * 520 + nl] = ca
+                lin[EL_GB * 520 + nl] = gb
+                lin[EL_K * 520 + nl] = kbb
+                lin[EL_B0 * 520 + nl] = b0
+                lin[EL_VC * 520 + nl] = vc
+                lin[EL_J * 520 + nl] = jj
+                lin[EL_KM * 520 + nl] = km
+                lin[EL_GST * 520 + nl] = gst
+                lin[EL_RD * 520 + nl] = rd_sun
+                lin[EL_RUBP * 520 + nl] = 0.0
                 nl = nl + 1
                 # shaded
                 km = cell[c, C_KM_SH]
@@ -1536,41 +1540,41 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
                 rd_sh = scal[S_RDFRAC] * vsh * cell[c, C_FRD_SH]
                 if i_sh * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
                     rd_sh = rd_sh * scal[S_RDLIGHT]
-                lin[EL_CA * 512 + nl] = ca
-                lin[EL_GB * 512 + nl] = gb
-                lin[EL_K * 512 + nl] = kbb
-                lin[EL_B0 * 512 + nl] = b0
-                lin[EL_VC * 512 + nl] = vc
-                lin[EL_J * 512 + nl] = jj
-                lin[EL_KM * 512 + nl] = km
-                lin[EL_GST * 512 + nl] = gst
-                lin[EL_RD * 512 + nl] = rd_sh
-                lin[EL_RUBP * 512 + nl] = 1.0
+                lin[EL_CA * 520 + nl] = ca
+                lin[EL_GB * 520 + nl] = gb
+                lin[EL_K * 520 + nl] = kbb
+                lin[EL_B0 * 520 + nl] = b0
+                lin[EL_VC * 520 + nl] = vc
+                lin[EL_J * 520 + nl] = jj
+                lin[EL_KM * 520 + nl] = km
+                lin[EL_GST * 520 + nl] = gst
+                lin[EL_RD * 520 + nl] = rd_sh
+                lin[EL_RUBP * 520 + nl] = 1.0
                 nl = nl + 1
             else:
                 # sunlit (leaf n4) and shaded (n4 + 1) into the C4 leaf buffer, solved in phase 2
                 b_leaf4[i] = <int>n4
                 vc = vsun * cell[c, C_F4V_SUN]
                 rd_sun = scal[S_C4RDFRAC] * vsun * cell[c, C_F4RD_SUN]
-                l4[E4_CA * 512 + n4] = ca
-                l4[E4_GB * 512 + n4] = gb
-                l4[E4_K * 512 + n4] = kbb
-                l4[E4_B0 * 512 + n4] = b0
-                l4[E4_VM * 512 + n4] = vc
-                l4[E4_KCO2 * 512 + n4] = scal[S_C4KRATIO] * vsun * 1e-6 * cell[c, C_F4K_SUN]
-                l4[E4_I * 512 + n4] = isun_abs
-                l4[E4_RD * 512 + n4] = rd_sun
+                l4[E4_CA * 520 + n4] = ca
+                l4[E4_GB * 520 + n4] = gb
+                l4[E4_K * 520 + n4] = kbb
+                l4[E4_B0 * 520 + n4] = b0
+                l4[E4_VM * 520 + n4] = vc
+                l4[E4_KCO2 * 520 + n4] = scal[S_C4KRATIO] * vsun * 1e-6 * cell[c, C_F4K_SUN]
+                l4[E4_I * 520 + n4] = isun_abs
+                l4[E4_RD * 520 + n4] = rd_sun
                 n4 = n4 + 1
                 vc = vsh * cell[c, C_F4V_SH]
                 rd_sh = scal[S_C4RDFRAC] * vsh * cell[c, C_F4RD_SH]
-                l4[E4_CA * 512 + n4] = ca
-                l4[E4_GB * 512 + n4] = gb
-                l4[E4_K * 512 + n4] = kbb
-                l4[E4_B0 * 512 + n4] = b0
-                l4[E4_VM * 512 + n4] = vc
-                l4[E4_KCO2 * 512 + n4] = scal[S_C4KRATIO] * vsh * 1e-6 * cell[c, C_F4K_SH]
-                l4[E4_I * 512 + n4] = ish_abs
-                l4[E4_RD * 512 + n4] = rd_sh
+                l4[E4_CA * 520 + n4] = ca
+                l4[E4_GB * 520 + n4] = gb
+                l4[E4_K * 520 + n4] = kbb
+                l4[E4_B0 * 520 + n4] = b0
+                l4[E4_VM * 520 + n4] = vc
+                l4[E4_KCO2 * 520 + n4] = scal[S_C4KRATIO] * vsh * 1e-6 * cell[c, C_F4K_SH]
+                l4[E4_I * 520 + n4] = ish_abs
+                l4[E4_RD * 520 + n4] = rd_sh
                 n4 = n4 + 1
         b_asun[i] = a_sun
         b_ash[i] = a_sh
@@ -1584,18 +1588,18 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
             esm_c3_leaves(isa, nl, &lin[0], &aout[0])
         else:
             for i in range(nl):
-                aout[i] = leaf_c3(lin[EL_CA * 512 + i], lin[EL_GB * 512 + i], lin[EL_K * 512 + i],
-                                  lin[EL_B0 * 512 + i], lin[EL_VC * 512 + i], lin[EL_J * 512 + i],
-                                  lin[EL_KM * 512 + i], lin[EL_GST * 512 + i], lin[EL_RD * 512 + i],
-                                  <int>lin[EL_RUBP * 512 + i])
+                aout[i] = leaf_c3(lin[EL_CA * 520 + i], lin[EL_GB * 520 + i], lin[EL_K * 520 + i],
+                                  lin[EL_B0 * 520 + i], lin[EL_VC * 520 + i], lin[EL_J * 520 + i],
+                                  lin[EL_KM * 520 + i], lin[EL_GST * 520 + i], lin[EL_RD * 520 + i],
+                                  <int>lin[EL_RUBP * 520 + i])
     if n4 > 0:
         if isa >= 0:
             esm_c4_leaves(isa, n4, &l4[0], scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA], &a4[0])
         else:
             for i in range(n4):
-                a4[i] = coupled_c4(l4[E4_CA * 512 + i], l4[E4_GB * 512 + i], l4[E4_K * 512 + i],
-                                   l4[E4_B0 * 512 + i], l4[E4_VM * 512 + i], l4[E4_KCO2 * 512 + i],
-                                   l4[E4_I * 512 + i], l4[E4_RD * 512 + i], scal[S_C4ALPHA], scal[S_C4THETA],
+                a4[i] = coupled_c4(l4[E4_CA * 520 + i], l4[E4_GB * 520 + i], l4[E4_K * 520 + i],
+                                   l4[E4_B0 * 520 + i], l4[E4_VM * 520 + i], l4[E4_KCO2 * 520 + i],
+                                   l4[E4_I * 520 + i], l4[E4_RD * 520 + i], scal[S_C4ALPHA], scal[S_C4THETA],
                                    scal[S_C4BETA])
     # ---- phase 3
     for t in range(t0, t1):
@@ -1700,7 +1704,7 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     cdef double *p_ar = NULL
     cdef double *p_res = NULL
     cdef int use = -2 if isa == -2 else esm_cell_isa(isa)
-    if <int>ESM_LB != 2 * <int>TB or <int>EL_N != <int>NLIN or <int>E4_N != <int>NL4:
+    if <int>ESM_LB != 2 * <int>TB or <int>ESM_LS != 520 or <int>EL_N != <int>NLIN or <int>E4_N != <int>NL4:
         raise RuntimeError("beps canopy kernel: C leaf-buffer layout differs from the Cython constants")
     if fin:
         if xi is None or rh_coef is None or acc_gpp is None or acc_rm is None or acc_rg is None:
