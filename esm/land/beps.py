@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from esm import cpu
 from esm.land import canopy as cp
 from esm.land import respiration as rs
 from esm.land.landcover import C4, NPFT
@@ -187,7 +188,8 @@ class CellKernel:
             m[i] = met[name]
         xi = np.empty(n)
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
-        _kernel().cell_step(m.T, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds)
+        _kernel().cell_step(m.T, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds,
+                            cpu.isa_level())
         return cell.T, fw.T, xi
 
     def __getstate__(self):
@@ -316,7 +318,8 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
                      c64(lai), c64(vtop), c64(rm_leaf), c64(rm_stem), c64(rm_root), c64(scale),
                      c64(np.asarray(cell).T), c64(np.asarray(fwtab).T), c64(pft), c64(scal), out, int(nthreads),
                      c64(lterm), *(() if finish is None else
-                                   (c64(finish[0]), c64(finish[1]), float(finish[2])) + tuple(finish[3:])))
+                                   (c64(finish[0]), c64(finish[1]), float(finish[2])) + tuple(finish[3:])),
+                     isa=cpu.isa_level())
     return out
 
 

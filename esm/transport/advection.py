@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from esm import cpu
 from esm.constants import G0
+from esm.cpu import cpu_has_avx2, cpu_has_avx512  # noqa: F401  (re-exported: tests and benchmarks ask here)
 from esm.errors import InputDataError, ModelStateError
 from esm.grid import Grid
 from esm.transport.threads import kernel_threads
@@ -50,65 +52,18 @@ _WORKSPACES: dict = {}
 _FFSL = None
 
 
-def _cpu_features() -> dict:
-    """numpy's table of the CPU's instruction-set extensions ({} when numpy does not expose it)."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:
-        try:
-            from numpy.core._multiarray_umath import __cpu_features__
-        except ImportError:
-            return {}
-    return dict(__cpu_features__)
-
-
-def _cpuinfo_flags() -> set:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_has_avx2() -> bool:
-    """Whether this CPU runs AVX2 code (numpy's CPU dispatch table, else /proc/cpuinfo)."""
-    feats = _cpu_features()
-    if feats:
-        return bool(feats.get("AVX2", False))
-    return "avx2" in _cpuinfo_flags()
-
-
-_AVX512 = ("AVX512F", "AVX512DQ", "AVX512VL", "AVX512BW")
-
-
-def cpu_has_avx512() -> bool:
-    """Whether this CPU (and its operating system) runs AVX-512 F/DQ/VL/BW code."""
-    feats = _cpu_features()
-    if feats:
-        return all(feats.get(f, False) for f in _AVX512)
-    flags = _cpuinfo_flags()
-    return all(f.lower() in flags for f in _AVX512)
-
-
 def kernels():
-    """The advection kernel module: the AVX-512 build on CPUs that have AVX-512 F/DQ/VL/BW, else
-    the AVX2 build on CPUs that have AVX2, else the baseline build (all three give bit-identical
-    results; the wider ones are faster). ``ESM_NO_AVX512=1`` skips the AVX-512 build and
-    ``ESM_NO_AVX2=1`` both vector builds."""
+    """The advection kernel module for :func:`esm.cpu.isa_level`: the AVX-512 build, the AVX2 build or the
+    baseline build (all three give bit-identical results; the wider ones are faster). ``ESM_NO_AVX512=1`` skips
+    the AVX-512 build and ``ESM_NO_AVX2=1`` both vector builds."""
     global _FFSL
     if _FFSL is None:
         import importlib
-        import os
 
-        candidates = []
-        if os.environ.get("ESM_NO_AVX2", "0") != "1":
-            if os.environ.get("ESM_NO_AVX512", "0") != "1" and cpu_has_avx512():
-                candidates.append(("esm._kernels.ffsl_avx512", "built_for_avx512"))
-            if cpu_has_avx2():
-                candidates.append(("esm._kernels.ffsl_avx2", "built_for_avx2"))
+        level = cpu.isa_level()
+        candidates = [("esm._kernels.ffsl_avx512", "built_for_avx512")] if level >= cpu.AVX512 else []
+        if level >= cpu.AVX2:
+            candidates.append(("esm._kernels.ffsl_avx2", "built_for_avx2"))
         for name, built in candidates:
             try:
                 mod = importlib.import_module(name)
