@@ -1413,6 +1413,50 @@ cdef enum:
     TB = 256   # tiles per block of the canopy pass (2 C3 leaves each: ESM_LB = 512)
     NLIN = 10  # rows of the C3 leaf buffer (EL_N)
     NL4 = 8    # rows of the C4 leaf buffer (E4_N)
+    LS = 520   # row stride of the leaf buffers (ESM_LS: ESM_LB + 8, so that rows do not alias in the cache)
+
+
+cdef inline double _c3_leaf_in(double *lin, Py_ssize_t nl, double ca, double gb, double kbb, double b0, double v,
+                               double i_abs, double i_leaf, double km, double gst, double fv, double fj, double frd,
+                               const double *sc, double rubp) noexcept nogil:
+    """Leaf ``nl`` of the C3 leaf buffer (sunlit: rubp 0, shaded: 1) from its Vcmax ``v``, absorbed PAR ``i_abs``,
+    irradiance ``i_leaf`` and its cell's temperature factors; returns the daytime leaf respiration Rd."""
+    cdef double vc = v * fv
+    cdef double jm = (sc[S_JSLOPE] * v + sc[S_JINT]) * fj
+    cdef double jj, rd
+    if jm < 0.0:
+        jm = 0.0
+    jj = jm * i_abs / (i_abs + sc[S_JCURV] * jm) if i_abs > 0.0 else 0.0
+    rd = sc[S_RDFRAC] * v * frd
+    if i_leaf * sc[S_PARFRAC] * sc[S_PHOTON] > 10.0:
+        rd = rd * sc[S_RDLIGHT]
+    lin[EL_CA * LS + nl] = ca
+    lin[EL_GB * LS + nl] = gb
+    lin[EL_K * LS + nl] = kbb
+    lin[EL_B0 * LS + nl] = b0
+    lin[EL_VC * LS + nl] = vc
+    lin[EL_J * LS + nl] = jj
+    lin[EL_KM * LS + nl] = km
+    lin[EL_GST * LS + nl] = gst
+    lin[EL_RD * LS + nl] = rd
+    lin[EL_RUBP * LS + nl] = rubp
+    return rd
+
+
+cdef inline double _c4_leaf_in(double *l4, Py_ssize_t n4, double ca, double gb, double kbb, double b0, double v,
+                               double i_abs, double fv, double fk, double frd, const double *sc) noexcept nogil:
+    """Leaf ``n4`` of the C4 leaf buffer from its Vcmax ``v``, absorbed PAR and its cell's temperature factors;
+    returns the daytime leaf respiration Rd."""
+    cdef double rd = sc[S_C4RDFRAC] * v * frd
+    l4[E4_CA * LS + n4] = ca
+    l4[E4_GB * LS + n4] = gb
+    l4[E4_K * LS + n4] = kbb
+    l4[E4_B0 * LS + n4] = b0
+    l4[E4_VM * LS + n4] = v * fv
+    l4[E4_KCO2 * LS + n4] = sc[S_C4KRATIO] * v * 1e-6 * fk
+    l4[E4_I * LS + n4] = i_abs
+    l4[E4_RD * LS + n4] = rd
+    return rd
 
 
 cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] tile_cell, const int[::1] tile_pft,
@@ -1427,7 +1471,7 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
     leaves into ``l4``; (2) the C3 and the C4 leaves of the block together (esm_c3_leaves, esm_c4_leaves:
     vectorised across leaves; isa -2: the scalar leaf_c3 / coupled_c4 of round 7 leaf by leaf, for tests); (3) per
     tile the fluxes and the step finish."""
-    cdef double lin[NLIN * 520]
+    cdef double lin[NLIN * LS]
     cdef double aout[512]
     cdef double b_asun[TB]
     cdef double b_ash[TB]
@@ -1437,7 +1481,7 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
     cdef double b_lsh[TB]
     cdef int b_leaf[TB]      # index of the tile's sunlit C3 leaf in lin (shaded: + 1), -1 if none
     cdef unsigned char b_day[TB]
-    cdef double l4[NL4 * 520]
+    cdef double l4[NL4 * LS]
     cdef double a4[512]
     cdef int b_leaf4[TB]     # index of the tile's sunlit C4 leaf in l4 (shaded: + 1), -1 if none
     cdef Py_ssize_t t, i, nl = 0, n4 = 0
@@ -1508,74 +1552,21 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
             if c4 == 0:
                 # sunlit (leaf nl) and shaded (nl + 1) into the leaf buffer, solved in phase 2
                 b_leaf[i] = <int>nl
-                km = cell[c, C_KM_SUN]
-                gst = cell[c, C_GS_SUN]
-                vc = vsun * cell[c, C_FV_SUN]
-                jm = (scal[S_JSLOPE] * vsun + scal[S_JINT]) * cell[c, C_FJ_SUN]
-                if jm < 0.0:
-                    jm = 0.0
-                jj = jm * isun_abs / (isun_abs + scal[S_JCURV] * jm) if isun_abs > 0.0 else 0.0
-                rd_sun = scal[S_RDFRAC] * vsun * cell[c, C_FRD_SUN]
-                if i_sun * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
-                    rd_sun = rd_sun * scal[S_RDLIGHT]
-                lin[EL_CA * 520 + nl] = ca
-                lin[EL_GB * 520 + nl] = gb
-                lin[EL_K * 520 + nl] = kbb
-                lin[EL_B0 * 520 + nl] = b0
-                lin[EL_VC * 520 + nl] = vc
-                lin[EL_J * 520 + nl] = jj
-                lin[EL_KM * 520 + nl] = km
-                lin[EL_GST * 520 + nl] = gst
-                lin[EL_RD * 520 + nl] = rd_sun
-                lin[EL_RUBP * 520 + nl] = 0.0
-                nl = nl + 1
-                # shaded
-                km = cell[c, C_KM_SH]
-                gst = cell[c, C_GS_SH]
-                vc = vsh * cell[c, C_FV_SH]
-                jm = (scal[S_JSLOPE] * vsh + scal[S_JINT]) * cell[c, C_FJ_SH]
-                if jm < 0.0:
-                    jm = 0.0
-                jj = jm * ish_abs / (ish_abs + scal[S_JCURV] * jm) if ish_abs > 0.0 else 0.0
-                rd_sh = scal[S_RDFRAC] * vsh * cell[c, C_FRD_SH]
-                if i_sh * scal[S_PARFRAC] * scal[S_PHOTON] > 10.0:
-                    rd_sh = rd_sh * scal[S_RDLIGHT]
-                lin[EL_CA * 520 + nl] = ca
-                lin[EL_GB * 520 + nl] = gb
-                lin[EL_K * 520 + nl] = kbb
-                lin[EL_B0 * 520 + nl] = b0
-                lin[EL_VC * 520 + nl] = vc
-                lin[EL_J * 520 + nl] = jj
-                lin[EL_KM * 520 + nl] = km
-                lin[EL_GST * 520 + nl] = gst
-                lin[EL_RD * 520 + nl] = rd_sh
-                lin[EL_RUBP * 520 + nl] = 1.0
-                nl = nl + 1
+                rd_sun = _c3_leaf_in(lin, nl, ca, gb, kbb, b0, vsun, isun_abs, i_sun, cell[c, C_KM_SUN],
+                                     cell[c, C_GS_SUN], cell[c, C_FV_SUN], cell[c, C_FJ_SUN], cell[c, C_FRD_SUN],
+                                     &scal[0], 0.0)
+                rd_sh = _c3_leaf_in(lin, nl + 1, ca, gb, kbb, b0, vsh, ish_abs, i_sh, cell[c, C_KM_SH],
+                                    cell[c, C_GS_SH], cell[c, C_FV_SH], cell[c, C_FJ_SH], cell[c, C_FRD_SH],
+                                    &scal[0], 1.0)
+                nl = nl + 2
             else:
                 # sunlit (leaf n4) and shaded (n4 + 1) into the C4 leaf buffer, solved in phase 2
                 b_leaf4[i] = <int>n4
-                vc = vsun * cell[c, C_F4V_SUN]
-                rd_sun = scal[S_C4RDFRAC] * vsun * cell[c, C_F4RD_SUN]
-                l4[E4_CA * 520 + n4] = ca
-                l4[E4_GB * 520 + n4] = gb
-                l4[E4_K * 520 + n4] = kbb
-                l4[E4_B0 * 520 + n4] = b0
-                l4[E4_VM * 520 + n4] = vc
-                l4[E4_KCO2 * 520 + n4] = scal[S_C4KRATIO] * vsun * 1e-6 * cell[c, C_F4K_SUN]
-                l4[E4_I * 520 + n4] = isun_abs
-                l4[E4_RD * 520 + n4] = rd_sun
-                n4 = n4 + 1
-                vc = vsh * cell[c, C_F4V_SH]
-                rd_sh = scal[S_C4RDFRAC] * vsh * cell[c, C_F4RD_SH]
-                l4[E4_CA * 520 + n4] = ca
-                l4[E4_GB * 520 + n4] = gb
-                l4[E4_K * 520 + n4] = kbb
-                l4[E4_B0 * 520 + n4] = b0
-                l4[E4_VM * 520 + n4] = vc
-                l4[E4_KCO2 * 520 + n4] = scal[S_C4KRATIO] * vsh * 1e-6 * cell[c, C_F4K_SH]
-                l4[E4_I * 520 + n4] = ish_abs
-                l4[E4_RD * 520 + n4] = rd_sh
-                n4 = n4 + 1
+                rd_sun = _c4_leaf_in(l4, n4, ca, gb, kbb, b0, vsun, isun_abs, cell[c, C_F4V_SUN], cell[c, C_F4K_SUN],
+                                     cell[c, C_F4RD_SUN], &scal[0])
+                rd_sh = _c4_leaf_in(l4, n4 + 1, ca, gb, kbb, b0, vsh, ish_abs, cell[c, C_F4V_SH], cell[c, C_F4K_SH],
+                                    cell[c, C_F4RD_SH], &scal[0])
+                n4 = n4 + 2
         b_asun[i] = a_sun
         b_ash[i] = a_sh
         b_rdsun[i] = rd_sun
@@ -1588,18 +1579,18 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
             esm_c3_leaves(isa, nl, &lin[0], &aout[0])
         else:
             for i in range(nl):
-                aout[i] = leaf_c3(lin[EL_CA * 520 + i], lin[EL_GB * 520 + i], lin[EL_K * 520 + i],
-                                  lin[EL_B0 * 520 + i], lin[EL_VC * 520 + i], lin[EL_J * 520 + i],
-                                  lin[EL_KM * 520 + i], lin[EL_GST * 520 + i], lin[EL_RD * 520 + i],
-                                  <int>lin[EL_RUBP * 520 + i])
+                aout[i] = leaf_c3(lin[EL_CA * LS + i], lin[EL_GB * LS + i], lin[EL_K * LS + i],
+                                  lin[EL_B0 * LS + i], lin[EL_VC * LS + i], lin[EL_J * LS + i],
+                                  lin[EL_KM * LS + i], lin[EL_GST * LS + i], lin[EL_RD * LS + i],
+                                  <int>lin[EL_RUBP * LS + i])
     if n4 > 0:
         if isa >= 0:
             esm_c4_leaves(isa, n4, &l4[0], scal[S_C4ALPHA], scal[S_C4THETA], scal[S_C4BETA], &a4[0])
         else:
             for i in range(n4):
-                a4[i] = coupled_c4(l4[E4_CA * 520 + i], l4[E4_GB * 520 + i], l4[E4_K * 520 + i],
-                                   l4[E4_B0 * 520 + i], l4[E4_VM * 520 + i], l4[E4_KCO2 * 520 + i],
-                                   l4[E4_I * 520 + i], l4[E4_RD * 520 + i], scal[S_C4ALPHA], scal[S_C4THETA],
+                a4[i] = coupled_c4(l4[E4_CA * LS + i], l4[E4_GB * LS + i], l4[E4_K * LS + i],
+                                   l4[E4_B0 * LS + i], l4[E4_VM * LS + i], l4[E4_KCO2 * LS + i],
+                                   l4[E4_I * LS + i], l4[E4_RD * LS + i], scal[S_C4ALPHA], scal[S_C4THETA],
                                    scal[S_C4BETA])
     # ---- phase 3
     for t in range(t0, t1):
@@ -1704,7 +1695,7 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     cdef double *p_ar = NULL
     cdef double *p_res = NULL
     cdef int use = -2 if isa == -2 else esm_cell_isa(isa)
-    if <int>ESM_LB != 2 * <int>TB or <int>ESM_LS != 520 or <int>EL_N != <int>NLIN or <int>E4_N != <int>NL4:
+    if <int>ESM_LB != 2 * <int>TB or <int>ESM_LS != <int>LS or <int>EL_N != <int>NLIN or <int>E4_N != <int>NL4:
         raise RuntimeError("beps canopy kernel: C leaf-buffer layout differs from the Cython constants")
     if fin:
         if xi is None or rh_coef is None or acc_gpp is None or acc_rm is None or acc_rg is None:
