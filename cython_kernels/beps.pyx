@@ -988,43 +988,6 @@ static double esm_bisect_c3(double ca, double gb, double k, double b0, double a,
     return 0.5 * (lo + hi);
 }
 
-static double esm_a_at_ci(double ca, double gb, double k, double b0, double d) {
-    double u = 1.0 / gb;
-    double qa = u * (b0 * u - (k - 1.0));
-    double qb = (k - 1.0) * ca - 2.0 * b0 * ca * u + d * b0 * u - d * k;
-    double qc = b0 * ca * (ca - d);
-    double disc, sq, r1, r2, best = gb * (ca - d), lim = gb * ca;
-    if (fabs(qa) < 1e-300) {
-        if (qb != 0.0) {
-            r1 = -qc / qb;
-            if (r1 > 0.0 && r1 < lim)
-                return r1;
-        }
-        return best;
-    }
-    disc = qb * qb - 4.0 * qa * qc;
-    if (disc < 0.0)
-        return best;
-    sq = sqrt(disc);
-    if (qb >= 0.0) {
-        r1 = (-qb - sq) / (2.0 * qa);
-        r2 = (-qb - sq) != 0.0 ? 2.0 * qc / (-qb - sq) : r1;
-    } else {
-        r1 = (-qb + sq) / (2.0 * qa);
-        r2 = (-qb + sq) != 0.0 ? 2.0 * qc / (-qb + sq) : r1;
-    }
-    if (r1 > r2) {
-        sq = r1;
-        r1 = r2;
-        r2 = sq;
-    }
-    if (r1 > 0.0 && r1 < lim)
-        return r1;
-    if (r2 > 0.0 && r2 < lim)
-        return r2;
-    return best;
-}
-
 /* the set-up of coupled_c3 (round 7) for the leaves [0, n), branch-free (the loop vectorises): inputs in rows
  * EI_* (stride ESM_LB), the Halley state into st, kind[i] = 0 (iterate), 1 (a <= 0: result -rd, in res), 2 (P(0)
  * >= 0 or A_hi <= 0: the intercept-conductance quadratic) or 3 (no sign change: bisection); 2 and 3 are left to the
@@ -1488,7 +1451,7 @@ cdef void _canopy_block(Py_ssize_t t0, Py_ssize_t t1, int isa, const int[::1] ti
     cdef int c, p, c4
     cdef double mu, sdir, sdif, L, om, g, kk, ek, lsun, lsh, under, cmult, i_sh, i_sun, par_conv
     cdef double v0, total, sunsum, vsun, vsh, ca, gb, b0, kbb, fw, x, pai
-    cdef double a_sun, a_sh, rd_sun, rd_sh, km, gst, vc, jm, jj
+    cdef double a_sun, a_sh, rd_sun, rd_sh
     cdef double isun_abs, ish_abs, rmleaf, rmstem, rmroot, rg, gpp, rmtot, sc, f_gpp, f_rm, f_rg, f_ra, f_rh
     # ---- phase 1
     for t in range(t0, t1):

@@ -536,6 +536,21 @@ class LandModel:
                                                                                       1e-300))
         return summary
 
+    def _spinup_daily(self) -> dict:
+        d = getattr(self, "spinup_daily", None)
+        if d is None:
+            raise RuntimeError("LandModel.transient needs a spin_up first")
+        return d
+
+    def transient_daily(self, co2_ppm: float) -> tuple[np.ndarray, np.ndarray]:
+        """Daily GPP and NPP [umol m-2 per day] (ndays, ntile) of the spin-up year at ``co2_ppm``, as the transient
+        steps them: GPP scaled per tile by ``(C / C_spin)^beta``, maintenance respiration unchanged, growth
+        respiration following the extra GPP (all of it daylight, so the per-step growth respiration follows it)."""
+        d = self._spinup_daily()
+        gpp = d["gpp"] * np.power(co2_ppm / d["co2"], d["beta"])
+        rg = np.maximum(d["rg"] + self.prm.growth_resp_fraction * (gpp - d["gpp"]), 0.0)
+        return gpp, gpp - d["rm"] - rg
+
     def transient(self, co2_of_year, first_year: int, last_year: int) -> list[float]:
         """InTEC-style transient of the pools after :meth:`spin_up`: years ``first_year..last_year`` under the
         spin-up year's climate and the CO2 of each year.
@@ -546,21 +561,13 @@ class LandModel:
         step as the run (Chen et al. 2000: the transient as annual NPP factors on a reference year). Returns
         the land carbon sink [PgC yr-1] of every year. The state afterwards is that at the start of the run.
         """
-        d = getattr(self, "spinup_daily", None)
-        if d is None:
-            raise RuntimeError("LandModel.transient needs a spin_up first")
-        gpp_d, rm_d, rg_d, xi_d, beta = d["gpp"], d["rm"], d["rg"], d["xi"], d["beta"]
-        g = self.prm.growth_resp_fraction
+        xi_d = self._spinup_daily()["xi"]
         area = self.tile_frac * self.area_cell[self.tile_cell]
         sinks = []
         for year in range(first_year, last_year + 1):
-            f = np.power(float(co2_of_year(year)) / d["co2"], beta)
-            gpp = gpp_d * f
-            # the extra GPP is all daylight: the per-step growth respiration follows it
-            rg = np.maximum(rg_d + g * (gpp - gpp_d), 0.0)
-            npp = (gpp - rm_d - rg) * UMOL_TO_KGC
+            npp = self.transient_daily(float(co2_of_year(year)))[1] * UMOL_TO_KGC
             c0 = float(np.sum(self.pools.sum(axis=1) * area))
-            for n in range(gpp_d.shape[0]):
+            for n in range(npp.shape[0]):
                 self.pools = self.pools_model.step(self.pools, npp[n], xi_d[n], float(DAY))
             sinks.append((float(np.sum(self.pools.sum(axis=1) * area)) - c0) / 1e12)
         self._update_rh_coef()

@@ -66,15 +66,12 @@ def main(argv=None) -> int:
     c1 = model.total_carbon() / 1e12
     years = np.arange(args.start, args.end + 1)
 
-    # NPP of the last year from the spin-up year's daily fluxes scaled as in the transient
-    d = model.spinup_daily
+    # GPP and NPP of the last year, as the transient stepped it
+    gpp, npp = model.transient_daily(co2(args.end))
     area = model.tile_frac * model.area_cell[model.tile_cell]
-    f = np.power(co2(args.end) / d["co2"], d["beta"])
-    gpp = d["gpp"] * f
-    rg = np.maximum(d["rg"] + model.prm.growth_resp_fraction * (gpp - d["gpp"]), 0.0)
     per_day = UMOL_TO_KGC / 1e12  # the daily rows are umol m-2 per day
     gpp_end = float(np.sum(gpp.sum(axis=0) * area)) * per_day
-    npp_end = float(np.sum((gpp - d["rm"] - rg).sum(axis=0) * area)) * per_day
+    npp_end = float(np.sum(npp.sum(axis=0) * area)) * per_day
     rh_end = npp_end - float(sinks[-1])
 
     last = (years >= 2013) & (years <= 2022)
