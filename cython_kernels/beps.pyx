@@ -1378,6 +1378,297 @@ cdef enum:
     NL4 = 8    # rows of the C4 leaf buffer (E4_N)
     LS = 520   # row stride of the leaf buffers (ESM_LS: ESM_LB + 8, so that rows do not alias in the cache)
 
+cdef extern from *:
+    """
+/* ---- the canopy pass of a tile block in C (speed round 9) ----
+ * Phases 1 and 3 of _canopy_block (round 8) written in C with the per-tile arithmetic in branch-free
+ * #pragma omp simd loops over the block's tiles: (1a) a scalar pass gathers the tile's cell record, water stress
+ * and cover-type parameters into block columns; (1b) the radiation, sunlit/shaded LAI, Vcmax and Ball-Berry terms
+ * of every tile (vectorised, night lanes computed and discarded); (1c) a scalar pass puts the daylit leaves into
+ * the C3 / C4 leaf buffers (the leaf inputs of _c3_leaf_in / _c4_leaf_in); (2) the leaf solves as in round 8;
+ * (3a) a scalar pass picks up each tile's two leaf results; (3b) the fluxes and the step finish (vectorised).
+ * The operations and their order are those of the Cython code of round 8 (only +, -, *, /, the kernel's exp,
+ * comparisons and selects; where the scalar code has two alternative divisions, one division of the selected
+ * operands), so every lane gets the bits of _canopy_block in every build. */
+#define ESM_TS 264          /* row stride of the block columns: 256 tiles + 8 (rows not 4k apart) */
+enum { TB_MU = 0, TB_SDIR, TB_SDIF, TB_EXPMU, TB_RH, TB_FW, TB_OM, TB_ALB, TB_BBS, TB_LMAX, TB_FQA, TB_FQS, TB_XI,
+       TB_C4, TB_DAY, TB_LSUN, TB_LSH, TB_ISUN, TB_ISH, TB_ISUNA, TB_ISHA, TB_VSUN, TB_VSH, TB_B0, TB_KBB,
+       TB_ASUN, TB_ASH, TB_RDSUN, TB_RDSH, TB_N };
+/* layout of the pft table, scalar table and output rows (keep in sync with the Cython enums; checked by canopy_step) */
+enum { EP_CLUMP = 0, EP_ALBEDO, EP_BBSLOPE, EP_C4, EP_PSIMIN, EP_PSIALPHA, EP_LAIMAX, EP_RMLEAF, EP_RMSTEM,
+       EP_RMCROOT, EP_RMFROOT, EP_RMSCALE, EP_ROOTLIVE, EP_N };
+enum { ES_G = 0, ES_KN, ES_PHOTON, ES_JSLOPE, ES_JINT, ES_JCURV, ES_RDFRAC, ES_RDLIGHT, ES_B0, ES_GBH2O, ES_C4ALPHA,
+       ES_C4THETA, ES_C4BETA, ES_C4KRATIO, ES_C4RDFRAC, ES_FWMIN, ES_STEMSAT, ES_GROWTH, ES_PARFRAC, ES_B0FW,
+       ES_STEMFRAC, ES_VCCHEN, ES_N };
+enum { EO_GPP_SUN = 0, EO_GPP_SH, EO_RD, EO_RM_LEAF, EO_RM_STEM, EO_RM_ROOT, EO_RG, EO_LAI_SUN, EO_FW, EO_N };
+
+/* _c3_leaf_in: C3 leaf nl from its Vcmax v, absorbed PAR, irradiance and the cell's factors tf (km, Gamma*, f_V,
+ * f_J, f_Rd); returns Rd */
+ESM_AI double esm_c3_leaf_in(double *lin, long nl, double ca, double gb, double kbb, double b0, double v,
+                             double i_abs, double i_leaf, const double *tf, const double *sc, double rubp) {
+    double vc = v * tf[2];
+    double jm = (sc[ES_JSLOPE] * v + sc[ES_JINT]) * tf[3];
+    double jj, rd;
+    if (jm < 0.0)
+        jm = 0.0;
+    jj = i_abs > 0.0 ? jm * i_abs / (i_abs + sc[ES_JCURV] * jm) : 0.0;
+    rd = sc[ES_RDFRAC] * v * tf[4];
+    if (i_leaf * sc[ES_PARFRAC] * sc[ES_PHOTON] > 10.0)
+        rd = rd * sc[ES_RDLIGHT];
+    lin[EL_CA * ESM_LS + nl] = ca;
+    lin[EL_GB * ESM_LS + nl] = gb;
+    lin[EL_K * ESM_LS + nl] = kbb;
+    lin[EL_B0 * ESM_LS + nl] = b0;
+    lin[EL_VC * ESM_LS + nl] = vc;
+    lin[EL_J * ESM_LS + nl] = jj;
+    lin[EL_KM * ESM_LS + nl] = tf[0];
+    lin[EL_GST * ESM_LS + nl] = tf[1];
+    lin[EL_RD * ESM_LS + nl] = rd;
+    lin[EL_RUBP * ESM_LS + nl] = rubp;
+    return rd;
+}
+
+/* _c4_leaf_in: C4 leaf n4 from its Vcmax v, absorbed PAR and the cell's factors tf (f_V, f_K, f_Rd); returns Rd */
+ESM_AI double esm_c4_leaf_in(double *l4, long n4, double ca, double gb, double kbb, double b0, double v,
+                             double i_abs, const double *tf, const double *sc) {
+    double rd = sc[ES_C4RDFRAC] * v * tf[2];
+    l4[E4_CA * ESM_LS + n4] = ca;
+    l4[E4_GB * ESM_LS + n4] = gb;
+    l4[E4_K * ESM_LS + n4] = kbb;
+    l4[E4_B0 * ESM_LS + n4] = b0;
+    l4[E4_VM * ESM_LS + n4] = v * tf[0];
+    l4[E4_KCO2 * ESM_LS + n4] = sc[ES_C4KRATIO] * v * 1e-6 * tf[1];
+    l4[E4_I * ESM_LS + n4] = i_abs;
+    l4[E4_RD * ESM_LS + n4] = rd;
+    return rd;
+}
+
+/* (1b) radiation, sunlit/shaded LAI and Vcmax (Chen et al. 1999, 2012), Ball-Berry terms of the block's tiles */
+ESM_AI void esm_tile_rad_impl(double *tb, const double *lai, const double *vtop, const double *lt0, const double *lt1,
+                              const double *lt2, const double *sc, double *ofw, long nb, const int vcchen) {
+    long i;
+    double g = sc[ES_G], kn = sc[ES_KN], stemf = sc[ES_STEMFRAC], pcv = sc[ES_PARFRAC] * sc[ES_PHOTON];
+    double b0c = sc[ES_B0], b0fw = sc[ES_B0FW];
+#pragma omp simd
+    for (i = 0; i < nb; i++) {
+        double mu = tb[TB_MU * ESM_TS + i], sdir = tb[TB_SDIR * ESM_TS + i], sdif = tb[TB_SDIF * ESM_TS + i];
+        double L = lai[i], om = tb[TB_OM * ESM_TS + i], fw = tb[TB_FW * ESM_TS + i];
+        double kk, ek, lsun, lsh, pai, under, x, cmult, i_sh, i_sun, par_conv, v0, total, sunsum, vsun, vsh;
+        double num, den;
+        int64_t day = (mu > 0.0) & ((sdir + sdif) > 0.0) & (L > 0.0), sel;
+        ofw[i] = fw;
+        kk = g * om / mu;
+        ek = esm_exp(-kk * L);
+        lsun = mu / g * (1.0 - ek);
+        lsh = L - lsun;
+        pai = L + stemf * tb[TB_LMAX * ESM_TS + i];
+        under = sdif * lt0[i];
+        x = 1.1 - 0.1 * pai;
+        x = x < 0.0 ? 0.0 : x;
+        cmult = 0.07 * om * sdir * x * tb[TB_EXPMU * ESM_TS + i];
+        i_sh = (sdif - under) / pai + cmult;
+        i_sun = sdir * g / mu + i_sh;
+        par_conv = pcv * (1.0 - tb[TB_ALB * ESM_TS + i]);
+        v0 = vtop[i];
+        total = v0 * lt2[i];
+        sunsum = om * v0 * (1.0 - lt1[i] * ek) / (kn + kk);
+        vsun = sunsum / lsun;
+        vsun = lsun > 0.0 ? vsun : v0;
+        if (vcchen) {
+            x = L - lsun / om;
+            sel = x > 1e-9 * L;
+            num = sel ? total - sunsum / om : total;
+        } else {
+            x = lsh;
+            sel = lsh > 1e-9 * L;
+            num = sel ? total - sunsum : total;
+        }
+        den = sel ? x : L;
+        vsh = num / den;
+        tb[TB_DAY * ESM_TS + i] = day ? 1.0 : 0.0;
+        tb[TB_LSUN * ESM_TS + i] = day ? lsun : 0.0;
+        tb[TB_LSH * ESM_TS + i] = day ? lsh : 0.0;
+        tb[TB_ISUN * ESM_TS + i] = i_sun;
+        tb[TB_ISH * ESM_TS + i] = i_sh;
+        tb[TB_ISUNA * ESM_TS + i] = i_sun * par_conv;
+        tb[TB_ISHA * ESM_TS + i] = i_sh * par_conv;
+        tb[TB_VSUN * ESM_TS + i] = vsun;
+        tb[TB_VSH * ESM_TS + i] = vsh;
+        tb[TB_B0 * ESM_TS + i] = b0c * (1.0 - b0fw + b0fw * fw) / 1.6;
+        tb[TB_KBB * ESM_TS + i] = tb[TB_BBS * ESM_TS + i] * tb[TB_RH * ESM_TS + i] * fw / 1.6;
+    }
+}
+
+/* (3b) fluxes of the block's tiles and the step finish (rows and sums as in canopy_step's docstring) */
+ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, const double *lai, const double *scale,
+                              const double *rml, const double *rms, const double *rmr, double growth, double *out,
+                              const double *rh_coef, double dt, double *acc_gpp, double *acc_rm, double *acc_rg,
+                              double *res, const int fin) {
+    long i;
+#pragma omp simd
+    for (i = 0; i < nb; i++) {
+        long t = t0 + i;
+        int64_t day = tb[TB_DAY * ESM_TS + i] != 0.0;
+        double a_sun = tb[TB_ASUN * ESM_TS + i], a_sh = tb[TB_ASH * ESM_TS + i];
+        double rd_sun = tb[TB_RDSUN * ESM_TS + i], rd_sh = tb[TB_RDSH * ESM_TS + i];
+        double lsun = tb[TB_LSUN * ESM_TS + i], lsh = tb[TB_LSH * ESM_TS + i], sc = scale[t];
+        double fqa = tb[TB_FQA * ESM_TS + i];
+        double gsun = (a_sun + rd_sun) * lsun, gsh = (a_sh + rd_sh) * lsh;
+        double o_gsun = day ? gsun * sc : 0.0, o_gsh = day ? gsh * sc : 0.0;
+        double o_rd = day ? (rd_sun * lsun + rd_sh * lsh) * sc : 0.0;
+        double gpp = day ? gsun + gsh : 0.0;
+        double rmleaf = day ? 0.0 : rml[t] * lai[t] * fqa;
+        double rmstem = rms[t] * fqa, rmroot = rmr[t] * tb[TB_FQS * ESM_TS + i];
+        double rmtot = rmleaf + rmstem + rmroot + rd_sun * lsun + rd_sh * lsh;
+        double rg = growth * (gpp - rmtot), o_rml, o_rms, o_rmr, f_rm, f_ra;
+        rg = rg < 0.0 ? 0.0 : rg;
+        rg = rg * sc;
+        o_rml = rmleaf * sc;
+        o_rms = rmstem * sc;
+        o_rmr = rmroot * sc;
+        out[EO_GPP_SUN * ntile + t] = o_gsun;
+        out[EO_GPP_SH * ntile + t] = o_gsh;
+        out[EO_RD * ntile + t] = o_rd;
+        out[EO_RM_LEAF * ntile + t] = o_rml;
+        out[EO_RM_STEM * ntile + t] = o_rms;
+        out[EO_RM_ROOT * ntile + t] = o_rmr;
+        out[EO_RG * ntile + t] = rg;
+        out[EO_LAI_SUN * ntile + t] = lsun;
+        if (fin) {
+            double f_gpp = o_gsun + o_gsh, f_rh = tb[TB_XI * ESM_TS + i] * rh_coef[t];
+            f_rm = ((o_rd + o_rml) + o_rms) + o_rmr;
+            f_ra = f_rm + rg;
+            res[t] = f_gpp;
+            res[ntile + t] = f_rm;
+            res[2 * ntile + t] = rg;
+            res[3 * ntile + t] = f_ra;
+            res[4 * ntile + t] = f_rh;
+            res[5 * ntile + t] = f_gpp - f_ra;
+            res[6 * ntile + t] = (f_ra + f_rh) - f_gpp;
+            acc_gpp[t] = acc_gpp[t] + f_gpp * dt;
+            acc_rm[t] = acc_rm[t] + f_rm * dt;
+            acc_rg[t] = acc_rg[t] + rg * dt;
+        }
+    }
+}
+
+#define ESM_TILES_ARGS int isa, long t0, long nb, long ntile, const int *tcell, const int *tpft, const double *lai, \
+    const double *vtop, const double *rml, const double *rms, const double *rmr, const double *scale, \
+    const double *cell, const double *fwtab, long npft, const double *pft, const double *sc, double *out, \
+    const double *lterm, int fin, const double *xi, const double *rh_coef, double dt, double *acc_gpp, \
+    double *acc_rm, double *acc_rg, double *res
+#define ESM_TILES_CALL isa, t0, nb, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale, cell, fwtab, npft, pft, sc, \
+    out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res
+#define ESM_TILES_BODY { \
+    double tb[TB_N * ESM_TS], lin[EL_N * ESM_LS], l4[E4_N * ESM_LS], aout[ESM_LB], a4[ESM_LB]; \
+    int bl[256], bl4[256]; \
+    long i, nl = 0, n4 = 0; \
+    double gb = sc[ES_GBH2O] / 1.37; \
+    /* (1a) gather */ \
+    for (i = 0; i < nb; i++) { \
+        long c = tcell[t0 + i], p = tpft[t0 + i]; \
+        const double *rec = cell + c * EC_NCROW, *pp = pft + p * EP_N; \
+        tb[TB_MU * ESM_TS + i] = rec[EC_MU]; \
+        tb[TB_SDIR * ESM_TS + i] = rec[EC_SDIR]; \
+        tb[TB_SDIF * ESM_TS + i] = rec[EC_SDIF]; \
+        tb[TB_EXPMU * ESM_TS + i] = rec[EC_EXPMU]; \
+        tb[TB_RH * ESM_TS + i] = rec[EC_RH]; \
+        tb[TB_FQA * ESM_TS + i] = rec[EC_FQ_AIR]; \
+        tb[TB_FQS * ESM_TS + i] = rec[EC_FQ_SOIL]; \
+        tb[TB_XI * ESM_TS + i] = fin ? xi[c] : 0.0; \
+        tb[TB_FW * ESM_TS + i] = fwtab[c * npft + p]; \
+        tb[TB_OM * ESM_TS + i] = pp[EP_CLUMP]; \
+        tb[TB_ALB * ESM_TS + i] = pp[EP_ALBEDO]; \
+        tb[TB_BBS * ESM_TS + i] = pp[EP_BBSLOPE]; \
+        tb[TB_LMAX * ESM_TS + i] = pp[EP_LAIMAX]; \
+        tb[TB_C4 * ESM_TS + i] = (int)pp[EP_C4] != 0 ? 1.0 : 0.0; \
+    } \
+    /* (1b) */ \
+    if (sc[ES_VCCHEN] != 0.0) \
+        esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc, \
+                          out + EO_FW * ntile + t0, nb, 1); \
+    else \
+        esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc, \
+                          out + EO_FW * ntile + t0, nb, 0); \
+    /* (1c) the daylit leaves into the leaf buffers */ \
+    for (i = 0; i < nb; i++) { \
+        const double *rec; \
+        double ca, kbb, b0; \
+        bl[i] = -1; \
+        bl4[i] = -1; \
+        tb[TB_RDSUN * ESM_TS + i] = 0.0; \
+        tb[TB_RDSH * ESM_TS + i] = 0.0; \
+        if (tb[TB_DAY * ESM_TS + i] == 0.0) \
+            continue; \
+        rec = cell + (long)tcell[t0 + i] * EC_NCROW; \
+        ca = rec[EC_CA]; \
+        kbb = tb[TB_KBB * ESM_TS + i]; \
+        b0 = tb[TB_B0 * ESM_TS + i]; \
+        if (tb[TB_C4 * ESM_TS + i] == 0.0) { \
+            bl[i] = (int)nl; \
+            tb[TB_RDSUN * ESM_TS + i] = esm_c3_leaf_in(lin, nl, ca, gb, kbb, b0, tb[TB_VSUN * ESM_TS + i], \
+                tb[TB_ISUNA * ESM_TS + i], tb[TB_ISUN * ESM_TS + i], rec + EC_KM_SUN, sc, 0.0); \
+            tb[TB_RDSH * ESM_TS + i] = esm_c3_leaf_in(lin, nl + 1, ca, gb, kbb, b0, tb[TB_VSH * ESM_TS + i], \
+                tb[TB_ISHA * ESM_TS + i], tb[TB_ISH * ESM_TS + i], rec + EC_KM_SH, sc, 1.0); \
+            nl += 2; \
+        } else { \
+            bl4[i] = (int)n4; \
+            tb[TB_RDSUN * ESM_TS + i] = esm_c4_leaf_in(l4, n4, ca, gb, kbb, b0, tb[TB_VSUN * ESM_TS + i], \
+                tb[TB_ISUNA * ESM_TS + i], rec + EC_F4V_SUN, sc); \
+            tb[TB_RDSH * ESM_TS + i] = esm_c4_leaf_in(l4, n4 + 1, ca, gb, kbb, b0, tb[TB_VSH * ESM_TS + i], \
+                tb[TB_ISHA * ESM_TS + i], rec + EC_F4V_SH, sc); \
+            n4 += 2; \
+        } \
+    } \
+    /* (2) */ \
+    if (nl > 0) \
+        esm_c3_leaves(isa, nl, lin, aout); \
+    if (n4 > 0) \
+        esm_c4_leaves(isa, n4, l4, sc[ES_C4ALPHA], sc[ES_C4THETA], sc[ES_C4BETA], a4); \
+    /* (3a) */ \
+    for (i = 0; i < nb; i++) { \
+        double as = 0.0, ah = 0.0; \
+        if (bl[i] >= 0) { \
+            as = aout[bl[i]]; \
+            ah = aout[bl[i] + 1]; \
+        } else if (bl4[i] >= 0) { \
+            as = a4[bl4[i]]; \
+            ah = a4[bl4[i] + 1]; \
+        } \
+        tb[TB_ASUN * ESM_TS + i] = as; \
+        tb[TB_ASH * ESM_TS + i] = ah; \
+    } \
+    /* (3b) */ \
+    if (fin) \
+        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp, \
+                          acc_rm, acc_rg, res, 1); \
+    else \
+        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp, \
+                          acc_rm, acc_rg, res, 0); \
+}
+
+static void esm_tiles_block_base(ESM_TILES_ARGS) ESM_TILES_BODY
+#if ESM_CELL_X86
+__attribute__((target("avx2"))) static void esm_tiles_block_avx2(ESM_TILES_ARGS) ESM_TILES_BODY
+__attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_tiles_block_avx512(ESM_TILES_ARGS) ESM_TILES_BODY
+#endif
+
+static void esm_tiles_block(ESM_TILES_ARGS) {
+#if ESM_CELL_X86
+    if (isa == 2) { esm_tiles_block_avx512(ESM_TILES_CALL); return; }
+    if (isa == 1) { esm_tiles_block_avx2(ESM_TILES_CALL); return; }
+#endif
+    esm_tiles_block_base(ESM_TILES_CALL);
+}
+    """
+    int ESM_TS, TB_N, EP_N, ES_N, EO_N, EP_C4, EP_LAIMAX, EP_ROOTLIVE, ES_VCCHEN, ES_GROWTH, EO_FW, EO_LAI_SUN
+    void esm_tiles_block(int isa, long t0, long nb, long ntile, const int *tcell, const int *tpft, const double *lai,
+                         const double *vtop, const double *rml, const double *rms, const double *rmr,
+                         const double *scale, const double *cell, const double *fwtab, long npft, const double *pft,
+                         const double *sc, double *out, const double *lterm, int fin, const double *xi,
+                         const double *rh_coef, double dt, double *acc_gpp, double *acc_rm, double *acc_rg,
+                         double *res) noexcept nogil
+
 
 cdef inline double _c3_leaf_in(double *lin, Py_ssize_t nl, double ca, double gb, double kbb, double b0, double v,
                                double i_abs, double i_leaf, double km, double gst, double fv, double fj, double frd,
@@ -1658,8 +1949,19 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     cdef double *p_ar = NULL
     cdef double *p_res = NULL
     cdef int use = -2 if isa == -2 else esm_cell_isa(isa)
-    if <int>ESM_LB != 2 * <int>TB or <int>ESM_LS != <int>LS or <int>EL_N != <int>NLIN or <int>E4_N != <int>NL4:
-        raise RuntimeError("beps canopy kernel: C leaf-buffer layout differs from the Cython constants")
+    if (<int>ESM_LB != 2 * <int>TB or <int>ESM_LS != <int>LS or <int>EL_N != <int>NLIN or <int>E4_N != <int>NL4
+            or <int>EP_N != <int>NPCOL or <int>ES_N != <int>NSCAL or <int>EO_N != <int>NOUT
+            or <int>EC_NCROW != <int>NCROW or <int>EP_C4 != <int>P_C4 or <int>EP_LAIMAX != <int>P_LAIMAX
+            or <int>EP_ROOTLIVE != <int>P_ROOTLIVE or <int>ES_VCCHEN != <int>S_VCCHEN
+            or <int>ES_GROWTH != <int>S_GROWTH or <int>EO_FW != <int>O_FW or <int>EO_LAI_SUN != <int>O_LAI_SUN):
+        raise RuntimeError("beps canopy kernel: C layout differs from the Cython constants")
+    if (tile_pft.shape[0] != ntile or lai.shape[0] != ntile or vtop.shape[0] != ntile or scale.shape[0] != ntile
+            or rm_leaf_base.shape[0] != ntile or rm_stem_base.shape[0] != ntile or rm_root_base.shape[0] != ntile
+            or out.shape[0] < NOUT or out.shape[1] != ntile or lterm.shape[0] < 3 or lterm.shape[1] != ntile
+            or cell.shape[1] != NCROW or pft.shape[1] != NPCOL or scal.shape[0] != NSCAL
+            or fwtab.shape[0] != cell.shape[0]):
+        raise ValueError("canopy_step: tile arrays (ntile), out (NOUT, ntile), lterm (3, ntile), cell (ncell, NCROW), "
+                         "pft (npft, NPCOL), scal (NSCAL) or fwtab (ncell, npft) has the wrong shape")
     if fin:
         if xi is None or rh_coef is None or acc_gpp is None or acc_rm is None or acc_rg is None:
             raise ValueError("canopy_step: finishing the step (res) needs xi, rh_coef and acc_gpp, acc_rm, acc_rg")
@@ -1676,7 +1978,18 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     # dynamic blocks: the cost of a tile is irregular (daylit tiles solve the coupled leaf model, night tiles
     # only respire) and the sunlit tiles cluster by longitude and season, so static halves are unbalanced; blocks
     # also let a thread that the OS preempts on a loaded machine hand its work to the other
+    if use == -2:
+        # the round-8 Cython phases with the scalar leaf solvers (the reference of the tests)
+        for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
+            _canopy_block(blk * TB, (blk + 1) * TB if (blk + 1) * TB < ntile else ntile, use, tile_cell, tile_pft,
+                          lai, vtop, rm_leaf_base, rm_stem_base, rm_root_base, scale, cell, fwtab, pft, scal, out,
+                          lterm, fin, p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res, ntile)
+        return
+    if ntile == 0:
+        return
+    # speed round 9: the whole block in C (esm_tiles_block), its per-tile arithmetic vectorised across tiles
     for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
-        _canopy_block(blk * TB, (blk + 1) * TB if (blk + 1) * TB < ntile else ntile, use, tile_cell, tile_pft, lai,
-                      vtop, rm_leaf_base, rm_stem_base, rm_root_base, scale, cell, fwtab, pft, scal, out, lterm, fin,
-                      p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res, ntile)
+        esm_tiles_block(use, blk * TB, ((blk + 1) * TB if (blk + 1) * TB < ntile else ntile) - blk * TB, ntile,
+                        &tile_cell[0], &tile_pft[0], &lai[0], &vtop[0], &rm_leaf_base[0], &rm_stem_base[0],
+                        &rm_root_base[0], &scale[0], &cell[0, 0], &fwtab[0, 0], fwtab.shape[1], &pft[0, 0],
+                        &scal[0], &out[0, 0], &lterm[0, 0], fin, p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res)
