@@ -429,6 +429,33 @@ cdef inline double _int_exp(double k, double lai) noexcept nogil:
     return lai
 
 
+def met_valid(const double[::1] t2m, const double[::1] tskin, const double[::1] tsoil, const double[::1] vpd,
+              const double[::1] sw, const double[::1] swdif, const double[::1] cosz, const double[::1] soilm,
+              const double[::1] ps, const double[::1] co2, double soilm_max):
+    """True if every value passes the land's meteorology checks (``esm.land.model.LandModel._check_met``: finite,
+    radiation >= 0 and diffuse <= global (1 + 1e-9) + 1e-9, soil moisture in [0, soilm_max], vpd >= 0, ps > 0,
+    temperatures in range, |cos Z| <= 1, CO2 in (0, 1e5]) in one pass (speed round 9); False: at least one fails
+    (the caller then finds and names it). The comparisons are those of _check_met."""
+    cdef Py_ssize_t n = t2m.shape[0], i
+    cdef int bad = 0
+    cdef double big = 1.7976931348623157e308
+    if (tskin.shape[0] != n or tsoil.shape[0] != n or vpd.shape[0] != n or sw.shape[0] != n or swdif.shape[0] != n
+            or cosz.shape[0] != n or soilm.shape[0] != n or ps.shape[0] != n or co2.shape[0] != n):
+        return False
+    with nogil:
+        for i in range(n):
+            # fabs(x) <= DBL_MAX is false for NaN and +-inf
+            bad = bad | (not (fabs(t2m[i]) <= big)) | (not (fabs(tskin[i]) <= big)) | (not (fabs(tsoil[i]) <= big))
+            bad = bad | (not (fabs(vpd[i]) <= big)) | (not (fabs(sw[i]) <= big)) | (not (fabs(swdif[i]) <= big))
+            bad = bad | (not (fabs(cosz[i]) <= big)) | (not (fabs(soilm[i]) <= big)) | (not (fabs(ps[i]) <= big))
+            bad = bad | (not (fabs(co2[i]) <= big))
+            bad = bad | (sw[i] < 0) | (swdif[i] < 0) | (swdif[i] > sw[i] * (1 + 1e-9) + 1e-9)
+            bad = bad | (soilm[i] < 0) | (soilm[i] > soilm_max) | (vpd[i] < 0) | (ps[i] <= 0)
+            bad = bad | (t2m[i] < 150) | (t2m[i] > 350) | (tskin[i] < 150) | (tskin[i] > 380)
+            bad = bad | (tsoil[i] < 150) | (tsoil[i] > 350) | (fabs(cosz[i]) > 1) | (co2[i] <= 0) | (co2[i] > 1e5)
+    return bad == 0
+
+
 def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k, const double[:, ::1] alloc,
               const int[::1] pair_recv, const int[::1] pair_donor, const double[:, ::1] pair_frac,
               const double[::1] npp_sum, const double[::1] xi_sum, double dt_sum, int nveg, int nthreads):
@@ -1499,11 +1526,22 @@ ESM_AI void esm_tile_rad_impl(double *tb, const double *lai, const double *vtop,
     }
 }
 
+ESM_AI void esm_tile_night_impl(double *tb, const double *fwtab, double *ofw, long nb) {
+    long i;
+#pragma omp simd
+    for (i = 0; i < nb; i++) {
+        ofw[i] = tb[TB_FW * ESM_TS + i];
+        tb[TB_DAY * ESM_TS + i] = 0.0;
+        tb[TB_LSUN * ESM_TS + i] = 0.0;
+        tb[TB_LSH * ESM_TS + i] = 0.0;
+    }
+}
+
 /* (3b) fluxes of the block's tiles and the step finish (rows and sums as in canopy_step's docstring) */
 ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, const double *lai, const double *scale,
                               const double *rml, const double *rms, const double *rmr, double growth, double *out,
                               const double *rh_coef, double dt, double *acc_gpp, double *acc_rm, double *acc_rg,
-                              double *res, const int fin) {
+                              double *res, const int fin, const int all_rows) {
     long i;
 #pragma omp simd
     for (i = 0; i < nb; i++) {
@@ -1528,12 +1566,14 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
         o_rmr = rmroot * sc;
         out[EO_GPP_SUN * ntile + t] = o_gsun;
         out[EO_GPP_SH * ntile + t] = o_gsh;
-        out[EO_RD * ntile + t] = o_rd;
-        out[EO_RM_LEAF * ntile + t] = o_rml;
-        out[EO_RM_STEM * ntile + t] = o_rms;
-        out[EO_RM_ROOT * ntile + t] = o_rmr;
-        out[EO_RG * ntile + t] = rg;
-        out[EO_LAI_SUN * ntile + t] = lsun;
+        if (all_rows) {
+            out[EO_RD * ntile + t] = o_rd;
+            out[EO_RM_LEAF * ntile + t] = o_rml;
+            out[EO_RM_STEM * ntile + t] = o_rms;
+            out[EO_RM_ROOT * ntile + t] = o_rmr;
+            out[EO_RG * ntile + t] = rg;
+            out[EO_LAI_SUN * ntile + t] = lsun;
+        }
         if (fin) {
             double f_gpp = o_gsun + o_gsh, f_rh = tb[TB_XI * ESM_TS + i] * rh_coef[t];
             f_rm = ((o_rd + o_rml) + o_rms) + o_rmr;
@@ -1556,13 +1596,13 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
     const double *vtop, const double *rml, const double *rms, const double *rmr, const double *scale, \
     const double *cell, const double *fwtab, long npft, const double *pft, const double *sc, double *out, \
     const double *lterm, int fin, const double *xi, const double *rh_coef, double dt, double *acc_gpp, \
-    double *acc_rm, double *acc_rg, double *res
+    double *acc_rm, double *acc_rg, double *res, int slim
 #define ESM_TILES_CALL isa, t0, nb, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale, cell, fwtab, npft, pft, sc, \
-    out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res
+    out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim
 #define ESM_TILES_BODY { \
     double tb[TB_N * ESM_TS], lin[EL_N * ESM_LS], l4[E4_N * ESM_LS], aout[ESM_LB], a4[ESM_LB]; \
     int bl[256], bl4[256]; \
-    long i, nl = 0, n4 = 0; \
+    long i, nl = 0, n4 = 0, nup = 0; \
     double gb = sc[ES_GBH2O] / 1.37; \
     /* (1a) gather */ \
     for (i = 0; i < nb; i++) { \
@@ -1582,9 +1622,12 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
         tb[TB_BBS * ESM_TS + i] = pp[EP_BBSLOPE]; \
         tb[TB_LMAX * ESM_TS + i] = pp[EP_LAIMAX]; \
         tb[TB_C4 * ESM_TS + i] = (int)pp[EP_C4] != 0 ? 1.0 : 0.0; \
+        nup += rec[EC_MU] > 0.0; \
     } \
-    /* (1b) */ \
-    if (sc[ES_VCCHEN] != 0.0) \
+    /* (1b); a block without sun only needs the water stress and zero day flags and sunlit / shaded LAI */ \
+    if (nup == 0) \
+        esm_tile_night_impl(tb, fwtab, out + EO_FW * ntile + t0, nb); \
+    else if (sc[ES_VCCHEN] != 0.0) \
         esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc, \
                           out + EO_FW * ntile + t0, nb, 1); \
     else \
@@ -1639,12 +1682,15 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
         tb[TB_ASH * ESM_TS + i] = ah; \
     } \
     /* (3b) */ \
-    if (fin) \
+    if (fin && slim) \
         esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp, \
-                          acc_rm, acc_rg, res, 1); \
+                          acc_rm, acc_rg, res, 1, 0); \
+    else if (fin) \
+        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp, \
+                          acc_rm, acc_rg, res, 1, 1); \
     else \
         esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp, \
-                          acc_rm, acc_rg, res, 0); \
+                          acc_rm, acc_rg, res, 0, 1); \
 }
 
 static void esm_tiles_block_base(ESM_TILES_ARGS) ESM_TILES_BODY
@@ -1667,7 +1713,7 @@ static void esm_tiles_block(ESM_TILES_ARGS) {
                          const double *scale, const double *cell, const double *fwtab, long npft, const double *pft,
                          const double *sc, double *out, const double *lterm, int fin, const double *xi,
                          const double *rh_coef, double dt, double *acc_gpp, double *acc_rm, double *acc_rg,
-                         double *res) noexcept nogil
+                         double *res, int slim) noexcept nogil
 
 
 cdef inline double _c3_leaf_in(double *lin, Py_ssize_t nl, double ca, double gb, double kbb, double b0, double v,
@@ -1919,7 +1965,7 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
                 const double[::1] scal, double[:, ::1] out, int nthreads, const double[:, ::1] lterm,
                 const double[::1] xi=None, const double[::1] rh_coef=None, double dt=0.0,
                 double[::1] acc_gpp=None, double[::1] acc_rm=None, double[::1] acc_rg=None,
-                double[:, ::1] res=None, int isa=-1):
+                double[:, ::1] res=None, int isa=-1, bint slim=False):
     """Hourly canopy fluxes of every tile (umol CO2 m-2 ground s-1) into ``out`` (NOUT, ntile).
 
     ``cell`` (ncell, NCROW) and ``fwtab`` (ncell, npft) are stored cell by cell (the transposes of the
@@ -1937,7 +1983,10 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
     (1 - exp(-kn L)) / kn; they change when the LAI does (daily), not every hour.
 
     Tiles go in blocks of 256 (dynamic schedule); in a block the daylit C3 leaves are solved together, vectorised
-    across leaves (speed round 8; ``isa`` as :func:`cell_isa`, -2 the scalar code; every choice gives the same bits).
+    across leaves (speed round 8; ``isa`` as :func:`cell_isa`, -2 the scalar code; every choice gives the same bits),
+    and the per-tile arithmetic is vectorised across the block's tiles (speed round 9, isa >= 0).
+    ``slim`` (with ``res``): only the rows gpp_sun, gpp_shade and fw of ``out`` are written (the others are summed
+    into ``res``; saves their memory traffic when the caller does not read them).
     """
     cdef Py_ssize_t ntile = tile_cell.shape[0]
     cdef Py_ssize_t nblk = (ntile + TB - 1) // TB, blk
@@ -1992,4 +2041,4 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         esm_tiles_block(use, blk * TB, ((blk + 1) * TB if (blk + 1) * TB < ntile else ntile) - blk * TB, ntile,
                         &tile_cell[0], &tile_pft[0], &lai[0], &vtop[0], &rm_leaf_base[0], &rm_stem_base[0],
                         &rm_root_base[0], &scale[0], &cell[0, 0], &fwtab[0, 0], fwtab.shape[1], &pft[0, 0],
-                        &scal[0], &out[0, 0], &lterm[0, 0], fin, p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res)
+                        &scal[0], &out[0, 0], &lterm[0, 0], fin, p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res, slim)

@@ -314,3 +314,53 @@ def test_canopy_c3_vectorised_same_bits_as_scalar(overrides, fin):
             assert np.array_equal(a, b)
     c3_day = (pft[tp, beps.PFT_COLUMNS.index("is_c4")] == 0) & (outs[0][0][0] > 0)
     assert c3_day.sum() > 200  # several blocks carry C3 leaves
+
+
+def test_canopy_slim_rows_same_as_full():
+    """``slim`` (speed round 9) leaves out the rows the finished step does not read; the rows it writes (gpp_sun,
+    gpp_shade, fw) and the step finish equal those of the full output, and the other rows are left untouched."""
+    prm, cell, tc, tp, lai, vtop, (rl, rst, rr), scale = _random_case(5, ncell=200, ntile=900)
+    pft, scal = beps.pft_table(prm), beps.scalar_table(prm)
+    fw = beps.water_stress_table(cell, prm)
+    rng = np.random.default_rng(9)
+    xi, rh_coef = rng.uniform(0, 1, cell.shape[1]), rng.uniform(0, 3, len(tc))
+    runs = []
+    for slim in (False, True):
+        res = np.empty((7, len(tc)))
+        acc = [np.full(len(tc), 0.25) for _ in range(3)]
+        out = np.full((len(beps.OUT_ROWS), len(tc)), -7.0)
+        beps.tile_fluxes(tc, tp, lai, vtop, rl, rst, rr, scale, cell, pft, scal, out=out, nthreads=2, fwtab=fw,
+                         finish=(xi, rh_coef, 3600.0, *acc, res), slim=slim)
+        runs.append((out, res, acc))
+    (o0, r0, a0), (o1, r1, a1) = runs
+    for row in ("gpp_sun", "gpp_shade", "fw"):
+        i = beps.OUT_ROWS.index(row)
+        assert np.array_equal(o0[i], o1[i])
+    for row in ("rd_day", "rm_leaf", "rm_stem", "rm_root", "rg", "lai_sun"):
+        assert np.all(o1[beps.OUT_ROWS.index(row)] == -7.0)
+    assert np.array_equal(r0, r1)
+    for x, y in zip(a0, a1):
+        assert np.array_equal(x, y)
+
+
+def test_met_valid_fast_path_agrees_with_checks():
+    """The one-pass meteorology check (speed round 9) accepts valid land-cell meteorology and rejects every kind of
+    bad value that LandModel._check_met names (the model then runs its own checks for the message)."""
+    n = 50
+    rng = np.random.default_rng(3)
+    base = dict(t2m=rng.uniform(250, 310, n), tskin=rng.uniform(250, 320, n), tsoil=rng.uniform(260, 300, n),
+                vpd=rng.uniform(0, 3000, n), swdown=rng.uniform(0, 900, n), cos_sza=rng.uniform(-1, 1, n),
+                soilm=rng.uniform(0, 0.4, n), ps=rng.uniform(6e4, 1.03e5, n), co2=np.full(n, 410.0))
+    base["swdown_diffuse"] = base["swdown"] * rng.uniform(0, 1, n)
+    smax = 0.45 * (1 + 1e-12)
+    assert beps.met_valid(base, smax)
+    bad_values = {"t2m": [np.nan, 149.0, 351.0], "tskin": [np.inf, 381.0], "tsoil": [-np.inf, 100.0, 360.0],
+                  "vpd": [-1.0], "swdown": [-0.5], "swdown_diffuse": [-1e-3, 2000.0], "cos_sza": [1.0001, -1.5],
+                  "soilm": [-0.01, 0.46], "ps": [0.0], "co2": [0.0, 2e5, np.nan]}
+    for name, vals in bad_values.items():
+        for v in vals:
+            m = {k: a.copy() for k, a in base.items()}
+            m[name][17] = v
+            assert not beps.met_valid(m, smax), (name, v)
+    m = dict(base, extra=np.zeros(n))
+    assert not beps.met_valid(m, smax)  # another form: the caller's own checks decide

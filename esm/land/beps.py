@@ -198,6 +198,23 @@ class CellKernel:
         return state
 
 
+def met_valid(m: dict, soilm_max: float) -> bool:
+    """Fast path of the land's meteorology checks (:meth:`esm.land.model.LandModel._check_met`): True if ``m`` holds
+    exactly the land-cell rows :data:`MET_ROWS` as contiguous float64 1-D arrays of one length and every value passes
+    the checks (one pass in the kernel; speed round 9). False if any fails or ``m`` has another form: the caller
+    then runs its own checks, which name the bad value."""
+    if len(m) != len(MET_ROWS):
+        return False
+    try:
+        arrs = [m[name] for name in MET_ROWS]
+    except KeyError:
+        return False
+    for a in arrs:
+        if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1 and a.flags.c_contiguous):
+            return False
+    return bool(_kernel().met_valid(*arrs, float(soilm_max)))
+
+
 def _peak_raw(t, ea, hd, topt):
     x = (t - topt) / (cp.R_GAS * topt * t)
     return hd * np.exp(ea * x) / (hd - ea * (1.0 - np.exp(hd * x)))
@@ -274,12 +291,14 @@ def lai_terms(tile_pft, lai, clumping, kn, g, stem=None) -> np.ndarray:
 
 def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale, cell, pft, scal,
                 out=None, nthreads: int = 0, fwtab=None, prm=None, lterm=None, check: bool = True,
-                finish=None) -> np.ndarray:
+                finish=None, slim: bool = False) -> np.ndarray:
     """Run the Cython kernel; returns ``out`` (len(OUT_ROWS), ntile). Checks shapes and dtypes (``check``:
     also the tile indices, which callers with fixed tiles check once). ``lterm``: :func:`lai_terms` of
     ``lai`` (computed here if not given). ``finish``: optional ``(xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res)``
     to finish the step in the same pass (``res`` rows gpp, rm, rg, ra, rh, npp,
-    nee and the day's integrals ``acc_* += rate dt``, in place)."""
+    nee and the day's integrals ``acc_* += rate dt``, in place). ``slim`` (with ``finish``): only the rows
+    gpp_sun, gpp_shade and fw of ``out`` are written, the others are left as they were (for callers that read
+    only those and ``res``)."""
     kern = _kernel()
     n = len(tile_cell)
     arrs = {"lai": lai, "vtop": vtop, "rm_leaf": rm_leaf, "rm_stem": rm_stem, "rm_root": rm_root, "scale": scale}
@@ -319,7 +338,7 @@ def tile_fluxes(tile_cell, tile_pft, lai, vtop, rm_leaf, rm_stem, rm_root, scale
                      c64(np.asarray(cell).T), c64(np.asarray(fwtab).T), c64(pft), c64(scal), out, int(nthreads),
                      c64(lterm), *(() if finish is None else
                                    (c64(finish[0]), c64(finish[1]), float(finish[2])) + tuple(finish[3:])),
-                     isa=cpu.isa_level())
+                     isa=cpu.isa_level(), slim=bool(slim and finish is not None))
     return out
 
 
