@@ -429,30 +429,66 @@ cdef inline double _int_exp(double k, double lai) noexcept nogil:
     return lai
 
 
+cdef extern from *:
+    """
+/* one pass of the land's meteorology checks (speed round 9): the number of cells with a value that fails. Each
+ * test is written so that NaN and +-inf fail it (a comparison with NaN is false), which makes it the finiteness test
+ * and the range test of esm.land.model.LandModel._check_met together; the count is a double so that the loop
+ * vectorises. */
+#define ESM_MET_ARGS long n, const double *t2m, const double *tskin, const double *tsoil, const double *vpd, \
+    const double *sw, const double *swdif, const double *cosz, const double *soilm, const double *ps, \
+    const double *co2, double soilm_max
+#define ESM_MET_BODY { \
+    const double big = 1.7976931348623157e308; \
+    double nbad = 0.0; \
+    long i; \
+    _Pragma("omp simd reduction(+:nbad)") \
+    for (i = 0; i < n; i++) { \
+        int ok = (t2m[i] >= 150.0) & (t2m[i] <= 350.0) & (tskin[i] >= 150.0) & (tskin[i] <= 380.0) \
+            & (tsoil[i] >= 150.0) & (tsoil[i] <= 350.0) & (vpd[i] >= 0.0) & (vpd[i] <= big) \
+            & (sw[i] >= 0.0) & (sw[i] <= big) & (swdif[i] >= 0.0) & (swdif[i] <= sw[i] * (1 + 1e-9) + 1e-9) \
+            & (fabs(cosz[i]) <= 1.0) & (soilm[i] >= 0.0) & (soilm[i] <= soilm_max) & (ps[i] > 0.0) \
+            & (ps[i] <= big) & (co2[i] > 0.0) & (co2[i] <= 1e5); \
+        nbad += ok ? 0.0 : 1.0; \
+    } \
+    return nbad; \
+}
+static double esm_met_bad_base(ESM_MET_ARGS) ESM_MET_BODY
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(_M_X64))
+__attribute__((target("avx2"))) static double esm_met_bad_avx2(ESM_MET_ARGS) ESM_MET_BODY
+__attribute__((target("avx512f,prefer-vector-width=512"))) static double esm_met_bad_avx512(ESM_MET_ARGS) ESM_MET_BODY
+#endif
+static int esm_met_bad(int isa, ESM_MET_ARGS) {
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(_M_X64))
+    if (isa == 2) return esm_met_bad_avx512(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, soilm_max) != 0.0;
+    if (isa == 1) return esm_met_bad_avx2(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, soilm_max) != 0.0;
+#endif
+    return esm_met_bad_base(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, soilm_max) != 0.0;
+}
+    """
+    int esm_met_bad(int isa, long n, const double *t2m, const double *tskin, const double *tsoil, const double *vpd,
+                    const double *sw, const double *swdif, const double *cosz, const double *soilm, const double *ps,
+                    const double *co2, double soilm_max) noexcept nogil
+
+
 def met_valid(const double[::1] t2m, const double[::1] tskin, const double[::1] tsoil, const double[::1] vpd,
               const double[::1] sw, const double[::1] swdif, const double[::1] cosz, const double[::1] soilm,
-              const double[::1] ps, const double[::1] co2, double soilm_max):
+              const double[::1] ps, const double[::1] co2, double soilm_max, int isa=0):
     """True if every value passes the land's meteorology checks (``esm.land.model.LandModel._check_met``: finite,
     radiation >= 0 and diffuse <= global (1 + 1e-9) + 1e-9, soil moisture in [0, soilm_max], vpd >= 0, ps > 0,
     temperatures in range, |cos Z| <= 1, CO2 in (0, 1e5]) in one pass (speed round 9); False: at least one fails
-    (the caller then finds and names it). The comparisons are those of _check_met."""
-    cdef Py_ssize_t n = t2m.shape[0], i
-    cdef int bad = 0
-    cdef double big = 1.7976931348623157e308
+    (the caller then finds and names it). The comparisons are those of _check_met; ``isa`` as :func:`cell_isa`
+    (the cell kernel's switch decides, as there, whether the CPU has the instruction set)."""
+    cdef Py_ssize_t n = t2m.shape[0]
+    cdef int bad
     if (tskin.shape[0] != n or tsoil.shape[0] != n or vpd.shape[0] != n or sw.shape[0] != n or swdif.shape[0] != n
             or cosz.shape[0] != n or soilm.shape[0] != n or ps.shape[0] != n or co2.shape[0] != n):
         return False
+    if n == 0:
+        return True
     with nogil:
-        for i in range(n):
-            # fabs(x) <= DBL_MAX is false for NaN and +-inf
-            bad = bad | (not (fabs(t2m[i]) <= big)) | (not (fabs(tskin[i]) <= big)) | (not (fabs(tsoil[i]) <= big))
-            bad = bad | (not (fabs(vpd[i]) <= big)) | (not (fabs(sw[i]) <= big)) | (not (fabs(swdif[i]) <= big))
-            bad = bad | (not (fabs(cosz[i]) <= big)) | (not (fabs(soilm[i]) <= big)) | (not (fabs(ps[i]) <= big))
-            bad = bad | (not (fabs(co2[i]) <= big))
-            bad = bad | (sw[i] < 0) | (swdif[i] < 0) | (swdif[i] > sw[i] * (1 + 1e-9) + 1e-9)
-            bad = bad | (soilm[i] < 0) | (soilm[i] > soilm_max) | (vpd[i] < 0) | (ps[i] <= 0)
-            bad = bad | (t2m[i] < 150) | (t2m[i] > 350) | (tskin[i] < 150) | (tskin[i] > 380)
-            bad = bad | (tsoil[i] < 150) | (tsoil[i] > 350) | (fabs(cosz[i]) > 1) | (co2[i] <= 0) | (co2[i] > 1e5)
+        bad = esm_met_bad(isa, n, &t2m[0], &tskin[0], &tsoil[0], &vpd[0], &sw[0], &swdif[0], &cosz[0], &soilm[0], &ps[0],
+                          &co2[0], soilm_max)
     return bad == 0
 
 

@@ -362,5 +362,8 @@ def test_met_valid_fast_path_agrees_with_checks():
             m = {k: a.copy() for k, a in base.items()}
             m[name][17] = v
             assert not beps.met_valid(m, smax), (name, v)
+            for isa in range(kern.cell_isa() + 1):  # every build of the check
+                assert not kern.met_valid(*(m[k] for k in beps.MET_ROWS), smax, isa), (name, v, isa)
+                assert kern.met_valid(*(base[k] for k in beps.MET_ROWS), smax, isa)
     m = dict(base, extra=np.zeros(n))
     assert not beps.met_valid(m, smax)  # another form: the caller's own checks decide

@@ -212,7 +212,8 @@ def met_valid(m: dict, soilm_max: float) -> bool:
     for a in arrs:
         if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1 and a.flags.c_contiguous):
             return False
-    return bool(_kernel().met_valid(*arrs, float(soilm_max)))
+    kern = _kernel()
+    return bool(kern.met_valid(*arrs, float(soilm_max), kern.cell_isa(cpu.isa_level())))
 
 
 def _peak_raw(t, ea, hd, topt):
