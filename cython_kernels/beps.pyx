@@ -1635,100 +1635,101 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
     double *acc_rm, double *acc_rg, double *res, int slim
 #define ESM_TILES_CALL isa, t0, nb, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale, cell, fwtab, npft, pft, sc, \
     out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim
-#define ESM_TILES_BODY { \
-    double tb[TB_N * ESM_TS], lin[EL_N * ESM_LS], l4[E4_N * ESM_LS], aout[ESM_LB], a4[ESM_LB]; \
-    int bl[256], bl4[256]; \
-    long i, nl = 0, n4 = 0, nup = 0; \
-    double gb = sc[ES_GBH2O] / 1.37; \
-    /* (1a) gather */ \
-    for (i = 0; i < nb; i++) { \
-        long c = tcell[t0 + i], p = tpft[t0 + i]; \
-        const double *rec = cell + c * EC_NCROW, *pp = pft + p * EP_N; \
-        tb[TB_MU * ESM_TS + i] = rec[EC_MU]; \
-        tb[TB_SDIR * ESM_TS + i] = rec[EC_SDIR]; \
-        tb[TB_SDIF * ESM_TS + i] = rec[EC_SDIF]; \
-        tb[TB_EXPMU * ESM_TS + i] = rec[EC_EXPMU]; \
-        tb[TB_RH * ESM_TS + i] = rec[EC_RH]; \
-        tb[TB_FQA * ESM_TS + i] = rec[EC_FQ_AIR]; \
-        tb[TB_FQS * ESM_TS + i] = rec[EC_FQ_SOIL]; \
-        tb[TB_XI * ESM_TS + i] = fin ? xi[c] : 0.0; \
-        tb[TB_FW * ESM_TS + i] = fwtab[c * npft + p]; \
-        tb[TB_OM * ESM_TS + i] = pp[EP_CLUMP]; \
-        tb[TB_ALB * ESM_TS + i] = pp[EP_ALBEDO]; \
-        tb[TB_BBS * ESM_TS + i] = pp[EP_BBSLOPE]; \
-        tb[TB_LMAX * ESM_TS + i] = pp[EP_LAIMAX]; \
-        tb[TB_C4 * ESM_TS + i] = (int)pp[EP_C4] != 0 ? 1.0 : 0.0; \
-        nup += rec[EC_MU] > 0.0; \
-    } \
-    /* (1b); a block without sun only needs the water stress and zero day flags and sunlit / shaded LAI */ \
-    if (nup == 0) \
-        esm_tile_night_impl(tb, fwtab, out + EO_FW * ntile + t0, nb); \
-    else if (sc[ES_VCCHEN] != 0.0) \
-        esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc, \
-                          out + EO_FW * ntile + t0, nb, 1); \
-    else \
-        esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc, \
-                          out + EO_FW * ntile + t0, nb, 0); \
-    /* (1c) the daylit leaves into the leaf buffers */ \
-    for (i = 0; i < nb; i++) { \
-        const double *rec; \
-        double ca, kbb, b0; \
-        bl[i] = -1; \
-        bl4[i] = -1; \
-        tb[TB_RDSUN * ESM_TS + i] = 0.0; \
-        tb[TB_RDSH * ESM_TS + i] = 0.0; \
-        if (tb[TB_DAY * ESM_TS + i] == 0.0) \
-            continue; \
-        rec = cell + (long)tcell[t0 + i] * EC_NCROW; \
-        ca = rec[EC_CA]; \
-        kbb = tb[TB_KBB * ESM_TS + i]; \
-        b0 = tb[TB_B0 * ESM_TS + i]; \
-        if (tb[TB_C4 * ESM_TS + i] == 0.0) { \
-            bl[i] = (int)nl; \
-            tb[TB_RDSUN * ESM_TS + i] = esm_c3_leaf_in(lin, nl, ca, gb, kbb, b0, tb[TB_VSUN * ESM_TS + i], \
-                tb[TB_ISUNA * ESM_TS + i], tb[TB_ISUN * ESM_TS + i], rec + EC_KM_SUN, sc, 0.0); \
-            tb[TB_RDSH * ESM_TS + i] = esm_c3_leaf_in(lin, nl + 1, ca, gb, kbb, b0, tb[TB_VSH * ESM_TS + i], \
-                tb[TB_ISHA * ESM_TS + i], tb[TB_ISH * ESM_TS + i], rec + EC_KM_SH, sc, 1.0); \
-            nl += 2; \
-        } else { \
-            bl4[i] = (int)n4; \
-            tb[TB_RDSUN * ESM_TS + i] = esm_c4_leaf_in(l4, n4, ca, gb, kbb, b0, tb[TB_VSUN * ESM_TS + i], \
-                tb[TB_ISUNA * ESM_TS + i], rec + EC_F4V_SUN, sc); \
-            tb[TB_RDSH * ESM_TS + i] = esm_c4_leaf_in(l4, n4 + 1, ca, gb, kbb, b0, tb[TB_VSH * ESM_TS + i], \
-                tb[TB_ISHA * ESM_TS + i], rec + EC_F4V_SH, sc); \
-            n4 += 2; \
-        } \
-    } \
-    /* (2) */ \
-    if (nl > 0) \
-        esm_c3_leaves(isa, nl, lin, aout); \
-    if (n4 > 0) \
-        esm_c4_leaves(isa, n4, l4, sc[ES_C4ALPHA], sc[ES_C4THETA], sc[ES_C4BETA], a4); \
-    /* (3a) */ \
-    for (i = 0; i < nb; i++) { \
-        double as = 0.0, ah = 0.0; \
-        if (bl[i] >= 0) { \
-            as = aout[bl[i]]; \
-            ah = aout[bl[i] + 1]; \
-        } else if (bl4[i] >= 0) { \
-            as = a4[bl4[i]]; \
-            ah = a4[bl4[i] + 1]; \
-        } \
-        tb[TB_ASUN * ESM_TS + i] = as; \
-        tb[TB_ASH * ESM_TS + i] = ah; \
-    } \
-    /* (3b) */ \
-    if (fin && slim) \
-        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp, \
-                          acc_rm, acc_rg, res, 1, 0); \
-    else if (fin) \
-        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp, \
-                          acc_rm, acc_rg, res, 1, 1); \
-    else \
-        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp, \
-                          acc_rm, acc_rg, res, 0, 1); \
+ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
+    double tb[TB_N * ESM_TS], lin[EL_N * ESM_LS], l4[E4_N * ESM_LS], aout[ESM_LB], a4[ESM_LB];
+    int bl[256], bl4[256];
+    long i, nl = 0, n4 = 0, nup = 0;
+    double gb = sc[ES_GBH2O] / 1.37;
+    /* (1a) gather */
+    for (i = 0; i < nb; i++) {
+        long c = tcell[t0 + i], p = tpft[t0 + i];
+        const double *rec = cell + c * EC_NCROW, *pp = pft + p * EP_N;
+        tb[TB_MU * ESM_TS + i] = rec[EC_MU];
+        tb[TB_SDIR * ESM_TS + i] = rec[EC_SDIR];
+        tb[TB_SDIF * ESM_TS + i] = rec[EC_SDIF];
+        tb[TB_EXPMU * ESM_TS + i] = rec[EC_EXPMU];
+        tb[TB_RH * ESM_TS + i] = rec[EC_RH];
+        tb[TB_FQA * ESM_TS + i] = rec[EC_FQ_AIR];
+        tb[TB_FQS * ESM_TS + i] = rec[EC_FQ_SOIL];
+        tb[TB_XI * ESM_TS + i] = fin ? xi[c] : 0.0;
+        tb[TB_FW * ESM_TS + i] = fwtab[c * npft + p];
+        tb[TB_OM * ESM_TS + i] = pp[EP_CLUMP];
+        tb[TB_ALB * ESM_TS + i] = pp[EP_ALBEDO];
+        tb[TB_BBS * ESM_TS + i] = pp[EP_BBSLOPE];
+        tb[TB_LMAX * ESM_TS + i] = pp[EP_LAIMAX];
+        tb[TB_C4 * ESM_TS + i] = (int)pp[EP_C4] != 0 ? 1.0 : 0.0;
+        nup += rec[EC_MU] > 0.0;
+    }
+    /* (1b); a block without sun only needs the water stress and zero day flags and sunlit / shaded LAI */
+    if (nup == 0)
+        esm_tile_night_impl(tb, fwtab, out + EO_FW * ntile + t0, nb);
+    else if (sc[ES_VCCHEN] != 0.0)
+        esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc,
+                          out + EO_FW * ntile + t0, nb, 1);
+    else
+        esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc,
+                          out + EO_FW * ntile + t0, nb, 0);
+    /* (1c) the daylit leaves into the leaf buffers */
+    for (i = 0; i < nb; i++) {
+        const double *rec;
+        double ca, kbb, b0;
+        bl[i] = -1;
+        bl4[i] = -1;
+        tb[TB_RDSUN * ESM_TS + i] = 0.0;
+        tb[TB_RDSH * ESM_TS + i] = 0.0;
+        if (tb[TB_DAY * ESM_TS + i] == 0.0)
+            continue;
+        rec = cell + (long)tcell[t0 + i] * EC_NCROW;
+        ca = rec[EC_CA];
+        kbb = tb[TB_KBB * ESM_TS + i];
+        b0 = tb[TB_B0 * ESM_TS + i];
+        if (tb[TB_C4 * ESM_TS + i] == 0.0) {
+            bl[i] = (int)nl;
+            tb[TB_RDSUN * ESM_TS + i] = esm_c3_leaf_in(lin, nl, ca, gb, kbb, b0, tb[TB_VSUN * ESM_TS + i],
+                tb[TB_ISUNA * ESM_TS + i], tb[TB_ISUN * ESM_TS + i], rec + EC_KM_SUN, sc, 0.0);
+            tb[TB_RDSH * ESM_TS + i] = esm_c3_leaf_in(lin, nl + 1, ca, gb, kbb, b0, tb[TB_VSH * ESM_TS + i],
+                tb[TB_ISHA * ESM_TS + i], tb[TB_ISH * ESM_TS + i], rec + EC_KM_SH, sc, 1.0);
+            nl += 2;
+        } else {
+            bl4[i] = (int)n4;
+            tb[TB_RDSUN * ESM_TS + i] = esm_c4_leaf_in(l4, n4, ca, gb, kbb, b0, tb[TB_VSUN * ESM_TS + i],
+                tb[TB_ISUNA * ESM_TS + i], rec + EC_F4V_SUN, sc);
+            tb[TB_RDSH * ESM_TS + i] = esm_c4_leaf_in(l4, n4 + 1, ca, gb, kbb, b0, tb[TB_VSH * ESM_TS + i],
+                tb[TB_ISHA * ESM_TS + i], rec + EC_F4V_SH, sc);
+            n4 += 2;
+        }
+    }
+    /* (2) */
+    if (nl > 0)
+        esm_c3_leaves(isa, nl, lin, aout);
+    if (n4 > 0)
+        esm_c4_leaves(isa, n4, l4, sc[ES_C4ALPHA], sc[ES_C4THETA], sc[ES_C4BETA], a4);
+    /* (3a) */
+    for (i = 0; i < nb; i++) {
+        double as = 0.0, ah = 0.0;
+        if (bl[i] >= 0) {
+            as = aout[bl[i]];
+            ah = aout[bl[i] + 1];
+        } else if (bl4[i] >= 0) {
+            as = a4[bl4[i]];
+            ah = a4[bl4[i] + 1];
+        }
+        tb[TB_ASUN * ESM_TS + i] = as;
+        tb[TB_ASH * ESM_TS + i] = ah;
+    }
+    /* (3b) */
+    if (fin && slim)
+        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
+                          acc_rm, acc_rg, res, 1, 0);
+    else if (fin)
+        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
+                          acc_rm, acc_rg, res, 1, 1);
+    else
+        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
+                          acc_rm, acc_rg, res, 0, 1);
 }
 
+#define ESM_TILES_BODY { esm_tiles_impl(ESM_TILES_CALL); }
 static void esm_tiles_block_base(ESM_TILES_ARGS) ESM_TILES_BODY
 #if ESM_CELL_X86
 __attribute__((target("avx2"))) static void esm_tiles_block_avx2(ESM_TILES_ARGS) ESM_TILES_BODY
