@@ -1465,30 +1465,42 @@ enum { ES_G = 0, ES_KN, ES_PHOTON, ES_JSLOPE, ES_JINT, ES_JCURV, ES_RDFRAC, ES_R
        ES_STEMFRAC, ES_VCCHEN, ES_N };
 enum { EO_GPP_SUN = 0, EO_GPP_SH, EO_RD, EO_RM_LEAF, EO_RM_STEM, EO_RM_ROOT, EO_RG, EO_LAI_SUN, EO_FW, EO_N };
 
-/* _c3_leaf_in: C3 leaf nl from its Vcmax v, absorbed PAR, irradiance and the cell's factors tf (km, Gamma*, f_V,
- * f_J, f_Rd); returns Rd */
-ESM_AI double esm_c3_leaf_in(double *lin, long nl, double ca, double gb, double kbb, double b0, double v,
-                             double i_abs, double i_leaf, const double *tf, const double *sc, double rubp) {
-    double vc = v * tf[2];
-    double jm = (sc[ES_JSLOPE] * v + sc[ES_JINT]) * tf[3];
-    double jj, rd;
-    if (jm < 0.0)
-        jm = 0.0;
-    jj = i_abs > 0.0 ? jm * i_abs / (i_abs + sc[ES_JCURV] * jm) : 0.0;
-    rd = sc[ES_RDFRAC] * v * tf[4];
-    if (i_leaf * sc[ES_PARFRAC] * sc[ES_PHOTON] > 10.0)
-        rd = rd * sc[ES_RDLIGHT];
+/* the inputs of C3 leaf nl as _c3_leaf_in takes them, its arithmetic left to esm_c3_leaf_fin (vectorised):
+ * rows EL_VC, EL_J, EL_RD hold v, the absorbed PAR and the irradiance until then, lx the factors f_V, f_J, f_Rd */
+ESM_AI void esm_c3_leaf_raw(double *lin, double *lx, long nl, double ca, double gb, double kbb, double b0, double v,
+                            double i_abs, double i_leaf, const double *tf, double rubp) {
     lin[EL_CA * ESM_LS + nl] = ca;
     lin[EL_GB * ESM_LS + nl] = gb;
     lin[EL_K * ESM_LS + nl] = kbb;
     lin[EL_B0 * ESM_LS + nl] = b0;
-    lin[EL_VC * ESM_LS + nl] = vc;
-    lin[EL_J * ESM_LS + nl] = jj;
+    lin[EL_VC * ESM_LS + nl] = v;
+    lin[EL_J * ESM_LS + nl] = i_abs;
     lin[EL_KM * ESM_LS + nl] = tf[0];
     lin[EL_GST * ESM_LS + nl] = tf[1];
-    lin[EL_RD * ESM_LS + nl] = rd;
+    lin[EL_RD * ESM_LS + nl] = i_leaf;
     lin[EL_RUBP * ESM_LS + nl] = rubp;
-    return rd;
+    lx[nl] = tf[2];
+    lx[ESM_LS + nl] = tf[3];
+    lx[2 * ESM_LS + nl] = tf[4];
+}
+
+/* _c3_leaf_in's arithmetic for the leaves [0, n) filled by esm_c3_leaf_raw: Vcmax, J and Rd in place (the same
+ * operations; the division of J on the selected operands) */
+ESM_AI void esm_c3_leaf_fin(double *lin, const double *lx, const double *sc, long n) {
+    long i;
+    double js = sc[ES_JSLOPE], ji = sc[ES_JINT], jc = sc[ES_JCURV], rdf = sc[ES_RDFRAC], rdl = sc[ES_RDLIGHT];
+    double pf = sc[ES_PARFRAC], ph = sc[ES_PHOTON];
+#pragma omp simd
+    for (i = 0; i < n; i++) {
+        double v = lin[EL_VC * ESM_LS + i], i_abs = lin[EL_J * ESM_LS + i], i_leaf = lin[EL_RD * ESM_LS + i];
+        double jm = (js * v + ji) * lx[ESM_LS + i], jj, rd;
+        jm = jm < 0.0 ? 0.0 : jm;
+        jj = jm * i_abs / (i_abs + jc * jm);
+        rd = rdf * v * lx[2 * ESM_LS + i];
+        lin[EL_VC * ESM_LS + i] = v * lx[i];
+        lin[EL_J * ESM_LS + i] = i_abs > 0.0 ? jj : 0.0;
+        lin[EL_RD * ESM_LS + i] = i_leaf * pf * ph > 10.0 ? rd * rdl : rd;
+    }
 }
 
 /* _c4_leaf_in: C4 leaf n4 from its Vcmax v, absorbed PAR and the cell's factors tf (f_V, f_K, f_Rd); returns Rd */
@@ -1636,7 +1648,7 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
 #define ESM_TILES_CALL isa, t0, nb, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale, cell, fwtab, npft, pft, sc, \
     out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim
 ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
-    double tb[TB_N * ESM_TS], lin[EL_N * ESM_LS], l4[E4_N * ESM_LS], aout[ESM_LB], a4[ESM_LB];
+    double tb[TB_N * ESM_TS], lin[EL_N * ESM_LS], lx[3 * ESM_LS], l4[E4_N * ESM_LS], aout[ESM_LB], a4[ESM_LB];
     int bl[256], bl4[256];
     long i, nl = 0, n4 = 0, nup = 0;
     double gb = sc[ES_GBH2O] / 1.37;
@@ -1685,10 +1697,10 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
         b0 = tb[TB_B0 * ESM_TS + i];
         if (tb[TB_C4 * ESM_TS + i] == 0.0) {
             bl[i] = (int)nl;
-            tb[TB_RDSUN * ESM_TS + i] = esm_c3_leaf_in(lin, nl, ca, gb, kbb, b0, tb[TB_VSUN * ESM_TS + i],
-                tb[TB_ISUNA * ESM_TS + i], tb[TB_ISUN * ESM_TS + i], rec + EC_KM_SUN, sc, 0.0);
-            tb[TB_RDSH * ESM_TS + i] = esm_c3_leaf_in(lin, nl + 1, ca, gb, kbb, b0, tb[TB_VSH * ESM_TS + i],
-                tb[TB_ISHA * ESM_TS + i], tb[TB_ISH * ESM_TS + i], rec + EC_KM_SH, sc, 1.0);
+            esm_c3_leaf_raw(lin, lx, nl, ca, gb, kbb, b0, tb[TB_VSUN * ESM_TS + i], tb[TB_ISUNA * ESM_TS + i],
+                            tb[TB_ISUN * ESM_TS + i], rec + EC_KM_SUN, 0.0);
+            esm_c3_leaf_raw(lin, lx, nl + 1, ca, gb, kbb, b0, tb[TB_VSH * ESM_TS + i], tb[TB_ISHA * ESM_TS + i],
+                            tb[TB_ISH * ESM_TS + i], rec + EC_KM_SH, 1.0);
             nl += 2;
         } else {
             bl4[i] = (int)n4;
@@ -1700,8 +1712,10 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
         }
     }
     /* (2) */
-    if (nl > 0)
+    if (nl > 0) {
+        esm_c3_leaf_fin(lin, lx, sc, nl);
         esm_c3_leaves(isa, nl, lin, aout);
+    }
     if (n4 > 0)
         esm_c4_leaves(isa, n4, l4, sc[ES_C4ALPHA], sc[ES_C4THETA], sc[ES_C4BETA], a4);
     /* (3a) */
@@ -1710,6 +1724,8 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
         if (bl[i] >= 0) {
             as = aout[bl[i]];
             ah = aout[bl[i] + 1];
+            tb[TB_RDSUN * ESM_TS + i] = lin[EL_RD * ESM_LS + bl[i]];
+            tb[TB_RDSH * ESM_TS + i] = lin[EL_RD * ESM_LS + bl[i] + 1];
         } else if (bl4[i] >= 0) {
             as = a4[bl4[i]];
             ah = a4[bl4[i] + 1];
