@@ -836,7 +836,7 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
     }
 }
 
-#define ESM_CELL_ARGS const double *met, long msc, long msj, const double *q, double *cell, double *xi, const unsigned char *kinds, \
+#define ESM_CELL_ARGS const double *met, long msc, long msj, const double *const *mrow, const double *q, double *cell, double *xi, const unsigned char *kinds, \
     double *fwtab, long npft, const int *uniq, int nuniq, const int *cdst, const int *csrc, int ncopy, \
     const double *pmin, const double *palpha, long c0, long c1
 /* one block: met records -> columns; the cell part (vectorised) for all cells; the photosynthesis factors
@@ -848,7 +848,10 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
     int i3[ESM_BLK], i4[ESM_BLK]; \
     long i, j, k, nb = c1 - c0, n3 = 0, n4 = 0; \
     int samej = q[EQ_EAJM] == q[EQ_EAVC], difb = q[EQ_DIFBEPS] != 0.0; \
-    if (msc == 1) \
+    if (mrow) \
+        for (j = 0; j < EM_NM; j++) \
+            memcpy(mt + j * ESM_BLK, mrow[j] + c0, (size_t)nb * sizeof(double)); \
+    else if (msc == 1) \
         for (j = 0; j < EM_NM; j++) \
             memcpy(mt + j * ESM_BLK, met + j * msj + c0, (size_t)nb * sizeof(double)); \
     else \
@@ -929,15 +932,15 @@ static int esm_cell_isa(int isa) {
 
 static void esm_cell_block(int isa, ESM_CELL_ARGS) {
 #if ESM_CELL_X86
-    if (isa == 2) { esm_cell_block_avx512(met, msc, msj, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
-    if (isa == 1) { esm_cell_block_avx2(met, msc, msj, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
+    if (isa == 2) { esm_cell_block_avx512(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
+    if (isa == 1) { esm_cell_block_avx2(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
 #endif
-    esm_cell_block_base(met, msc, msj, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1);
+    esm_cell_block_base(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1);
 }
     """
     int EC_NCROW, EM_NM, EQ_NQ
     int esm_cell_isa(int isa) noexcept nogil
-    void esm_cell_block(int isa, const double *met, long msc, long msj, const double *q, double *cell, double *xi,
+    void esm_cell_block(int isa, const double *met, long msc, long msj, const double *const *mrow, const double *q, double *cell, double *xi,
                         const unsigned char *kinds, double *fwtab, long npft, const int *uniq, int nuniq,
                         const int *cdst, const int *csrc, int ncopy, const double *pmin, const double *palpha,
                         long c0, long c1) noexcept nogil
@@ -964,7 +967,7 @@ def elementary(const double[::1] x, double[::1] out, int which):
             out[i] = esm_log(x[i])
 
 
-def cell_step(const double[:, :] met, const double[::1] q, const double[::1] psi_min,
+def cell_step(met_in, const double[::1] q, const double[::1] psi_min,
               const double[::1] psi_alpha, double[:, ::1] cell, double[:, ::1] fwtab, double[::1] xi, int nthreads,
               const unsigned char[::1] kinds, int isa=-1):
     """Cell records (ncell, NCROW), water-stress table (ncell, npft) and decomposition scalar (ncell) from the
@@ -973,9 +976,40 @@ def cell_step(const double[:, :] met, const double[::1] q, const double[::1] psi
     out the transposes as its row arrays). ``kinds`` per cell: bit 1 = the cell has C3 tiles, bit 2 = C4
     tiles; the C3 (C4) photosynthesis factors are stored only where needed (zero elsewhere).
 
+    ``met`` may also be a tuple of NM contiguous float64 arrays (ncell,), one per variable (speed round 9: read in
+    place, no copy into one array first).
+
     The arithmetic is C (esm_cell_block above), in blocks of 256 cells whose loops vectorise; ``isa`` picks the
     build of it (:func:`cell_isa`); every build gives the same bits."""
-    cdef Py_ssize_t n = met.shape[0]
+    cdef const double[:, :] met
+    cdef const double[::1] mv
+    cdef const double *rowp[NM]
+    cdef const double *const *mrow = NULL
+    cdef Py_ssize_t n, j
+    cdef long msc = 0, msj = 0
+    cdef const double *mbase = NULL
+    if isinstance(met_in, tuple):
+        if len(met_in) != NM:
+            raise ValueError(f"cell_step: met rows: {len(met_in)} arrays; expected {NM}")
+        n = np.shape(met_in[0])[0] if np.ndim(met_in[0]) == 1 else -1
+        for j in range(NM):
+            mv = met_in[j]
+            if mv.shape[0] != n:
+                raise ValueError("cell_step: met rows must be 1-D arrays of one length")
+            rowp[j] = &mv[0] if n > 0 else NULL
+        mrow = <const double *const *>rowp
+    else:
+        met = met_in
+        n = met.shape[0]
+        msc = met.strides[0] // 8
+        msj = met.strides[1] // 8
+        if not ((msj == 1 and msc == NM) or (msc == 1 and msj == met.shape[0])):
+            raise ValueError("cell_step: met must be C-contiguous (ncell, NM) or the transpose of a C-contiguous "
+                             "(NM, ncell)")
+        if met.shape[1] != NM:
+            raise ValueError("cell_step: met (n, NM) expected")
+        if n > 0:
+            mbase = &met[0, 0]
     cdef int p, npft = psi_min.shape[0]
     # first cover type with the same water-stress parameters (its factor is copied)
     cdef int[::1] same = np.arange(npft, dtype=np.int32)
@@ -994,17 +1028,14 @@ def cell_step(const double[:, :] met, const double[::1] q, const double[::1] psi
     cdef int use = esm_cell_isa(isa)
     if <int>EC_NCROW != <int>NCROW or <int>EM_NM != <int>NM or <int>EQ_NQ != <int>NQ:
         raise RuntimeError("beps cell kernel: C layout differs from the Cython enums")
-    cdef long msc = met.strides[0] // 8, msj = met.strides[1] // 8
-    if not ((msj == 1 and msc == NM) or (msc == 1 and msj == met.shape[0])):
-        raise ValueError("cell_step: met must be C-contiguous (ncell, NM) or the transpose of a C-contiguous (NM, ncell)")
-    if (met.shape[1] != NM or q.shape[0] != NQ or cell.shape[0] != n or cell.shape[1] != NCROW
+    if (q.shape[0] != NQ or cell.shape[0] != n or cell.shape[1] != NCROW
             or fwtab.shape[0] != n or fwtab.shape[1] != npft or xi.shape[0] != n or kinds.shape[0] != n
             or psi_alpha.shape[0] != npft):
         raise ValueError("cell_step: met (n, NM), q (NQ), cell (n, NCROW), fwtab (n, npft), xi, kinds (n) expected")
     if n == 0:
         return
     for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
-        esm_cell_block(use, &met[0, 0], msc, msj, &q[0], &cell[0, 0], &xi[0], &kinds[0], &fwtab[0, 0], npft, &uniq[0], nuniq,
+        esm_cell_block(use, mbase, msc, msj, mrow, &q[0], &cell[0, 0], &xi[0], &kinds[0], &fwtab[0, 0], npft, &uniq[0], nuniq,
                        &cdst[0], &csrc[0], ncopy, &psi_min[0], &psi_alpha[0], blk * 256,
                        (blk + 1) * 256 if (blk + 1) * 256 < n else n)
 

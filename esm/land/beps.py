@@ -180,15 +180,15 @@ class CellKernel:
         round 8). ``xi`` is a new array every call."""
         n = met["t2m"].size
         buf = getattr(self, "_buf", None)
-        if buf is None or buf[0].shape[1] != n:
-            # met rows (one row per variable, contiguous copies; the kernel takes the transpose), cell, fw
-            buf = self._buf = (np.empty((len(MET_ROWS), n)), np.empty((n, len(CELL_ROWS))), np.empty((n, NPFT)))
-        m, cell, fw = buf
-        for i, name in enumerate(MET_ROWS):
-            m[i] = met[name]
+        if buf is None or buf[0].shape[0] != n:
+            # cell, fw
+            buf = self._buf = (np.empty((n, len(CELL_ROWS))), np.empty((n, NPFT)))
+        cell, fw = buf
+        # the meteorology rows are read in place (speed round 9; they were copied into one array first)
+        m = tuple(np.ascontiguousarray(np.broadcast_to(met[name], (n,)), dtype=np.float64) for name in MET_ROWS)
         xi = np.empty(n)
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
-        _kernel().cell_step(m.T, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds,
+        _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds,
                             cpu.isa_level())
         return cell.T, fw.T, xi
 
