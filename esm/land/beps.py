@@ -185,7 +185,7 @@ class CellKernel:
             buf = self._buf = (np.empty((n, len(CELL_ROWS))), np.empty((n, NPFT)))
         cell, fw = buf
         # the meteorology rows are read in place (speed round 9; they were copied into one array first)
-        m = tuple(np.ascontiguousarray(np.broadcast_to(met[name], (n,)), dtype=np.float64) for name in MET_ROWS)
+        m = tuple(_row(met[name], n) for name in MET_ROWS)
         xi = np.empty(n)
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
         _kernel().cell_step(m, self.q, self.psi_min, self.psi_alpha, cell, fw, xi, self.nthreads, kinds,
@@ -214,6 +214,14 @@ def met_valid(m: dict, soilm_max: float) -> bool:
             return False
     kern = _kernel()
     return bool(kern.met_valid(*arrs, float(soilm_max), kern.cell_isa(cpu.isa_level())))
+
+
+def _row(a, n: int) -> np.ndarray:
+    """``a`` as a contiguous float64 array of shape (n,) (no copy if it is one already; broadcast otherwise)."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.shape != (n,):
+        a = np.broadcast_to(a, (n,))
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def _peak_raw(t, ea, hd, topt):
