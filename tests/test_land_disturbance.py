@@ -158,3 +158,18 @@ def test_dry_restart_is_exact(dry):
     assert t_a == t_b
     assert np.array_equal(a.pools, b.pools) and np.array_equal(a.fire_blocks, b.fire_blocks)
     assert np.array_equal(a.last["fire"], b.last["fire"]) and np.array_equal(a.fire_danger, b.fire_danger)
+
+
+def test_pool_model_subset_steps_its_tiles_identically():
+    """The spin-up sweeps only the unconverged tiles (PoolModel.subset): same arithmetic per tile."""
+    prm = LandParameters.from_config()
+    pft = np.array([ENF, DBF, GRASS, C4, CROP, ENF])
+    pm = intec.PoolModel(pft, prm, crop_share=np.array([0.0, 0.0, 0.0, 0.3, 1.0, 0.0]))
+    c = _pools(pft.size)
+    npp, xi = np.linspace(1e-3, 2e-3, pft.size), np.linspace(2e4, 5e4, pft.size)
+    burned = pm.fire_burn(c, np.full(pft.size, 0.01))
+    full = pm.step(c, npp, xi, 86400.0, burned)
+    idx = np.array([1, 3, 4])
+    sub = pm.subset(idx)
+    part = sub.step(c[idx], npp[idx], xi[idx], 86400.0, sub.fire_burn(c[idx], np.full(idx.size, 0.01)))
+    assert np.array_equal(part, full[idx])

@@ -189,8 +189,24 @@ class PoolModel:
         self.fire_loss, self.fire_emit, self.fire_to = loss, emit, to
         self._fire_pairs = [(i, j, np.ascontiguousarray(to[:, i, j])) for j in range(NPOOL) for i in range(NPOOL)
                             if np.any(to[:, i, j] != 0.0)]
-        self._fire_keep = np.ascontiguousarray(1.0 - emit)
+        self._fire_keep = np.ascontiguousarray(1.0 - emit[:, :CWD])
+        if np.any(loss[:, SMET + 1:] != 0) or np.any(emit[:, CWD:SMET + 1] != 1.0):
+            raise AssertionError("fire tables: only vegetation, CWD and surface litter burn")
         self.fuel_min = float(prm.fire_fuel_min)
+
+    def subset(self, idx: np.ndarray) -> "PoolModel":
+        """The pool network of the tiles ``idx`` only (tiles do not exchange carbon): same arithmetic per tile."""
+        idx = np.asarray(idx, dtype=np.intp)
+        sub = object.__new__(PoolModel)
+        sub.__dict__.update(self.__dict__)
+        sub.ntile = idx.size
+        for name in ("k", "harvest", "frac", "resp", "alloc", "fire_area", "fire_loss", "fire_emit", "fire_to",
+                     "_fire_keep"):
+            setattr(sub, name, np.ascontiguousarray(getattr(self, name)[idx]))
+        sub.pair_frac = [np.ascontiguousarray(fr[idx]) for fr in self.pair_frac]
+        sub._pfrac = np.ascontiguousarray(self._pfrac[:, idx])
+        sub._fire_pairs = [(i, j, np.ascontiguousarray(fr[idx])) for i, j, fr in self._fire_pairs]
+        return sub
 
     def fire_burn(self, pools: np.ndarray, burn: np.ndarray) -> np.ndarray:
         """Burned fraction of every tile (ntile,) for a fire danger ``burn`` (burned fraction of natural land),
@@ -214,9 +230,10 @@ class PoolModel:
 
     def _fire_step(self, start: np.ndarray, new: np.ndarray, burned: np.ndarray) -> None:
         """Apply the fire of a step to ``new`` in place, with the losses from the pools at its ``start``."""
-        loss = (burned[:, None] * self.fire_loss) * start
-        new -= loss
-        unburnt = loss * self._fire_keep
+        nf = SMET + 1  # vegetation, CWD and surface litter burn (pools 0..6)
+        loss = burned[:, None] * (self.fire_loss[:, :nf] * start[:, :nf])
+        new[:, :nf] -= loss
+        unburnt = loss[:, :CWD] * self._fire_keep  # CWD and litter burn completely: no rest
         for i, j, fr in self._fire_pairs:
             new[:, i] += fr * unburnt[:, j]
 
@@ -294,21 +311,35 @@ class PoolModel:
                 raise ValueError("a pool loses more than its content in one day; the daily pool step is unstable")
             logkeep += np.log1p(-lf)
         denom = -np.expm1(logkeep)  # 1 - prod(keep)
-        c0 = np.zeros((nt, NPOOL)) if start is None else np.array(start, dtype=float)
+        c_all = np.zeros((nt, NPOOL)) if start is None else np.array(start, dtype=float)
+        # tiles are independent: once most have converged, the sweeps run on the others only
+        active = np.arange(nt)
+        pm, npp_a, xi_a, burn_a, denom_a = self, npp_days, xi_days, burn_days, denom
         sweeps = 0
         for sweeps in range(1, maxit + 1):
+            c0 = c_all[active] if active.size < nt else c_all
             c = c0
             for n in range(nd):
-                burned = None if burn_days is None else self.fire_burn(c, burn_days[n])
-                c = self.step(c, npp_days[n], xi_days[n], day_seconds, burned)
+                burned = None if burn_a is None else pm.fire_burn(c, burn_a[n])
+                c = pm.step(c, npp_a[n], xi_a[n], day_seconds, burned)
             delta = c - c0
             with np.errstate(invalid="ignore", divide="ignore"):
-                corr = np.where(denom > 0, delta / np.where(denom > 0, denom, 1.0), 0.0)
+                corr = np.where(denom_a > 0, delta / np.where(denom_a > 0, denom_a, 1.0), 0.0)
             c0 = c0 + corr
             scale = np.maximum(np.abs(c0), 1e-12)
-            if np.all(np.abs(corr) <= tol * scale):
+            done = np.all(np.abs(corr) <= tol * scale, axis=1)
+            if active.size < nt:
+                c_all[active] = c0
+            else:
+                c_all = c0
+            if done.all():
                 break
-        return c0, sweeps
+            if done.sum() > 0.5 * active.size:
+                active = active[~done]
+                pm = self.subset(active)
+                npp_a, xi_a, denom_a = npp_days[:, active], xi_days[:, active], denom[active]
+                burn_a = None if burn_days is None else burn_days[:, active]
+        return c_all, sweeps
 
     def year_budget(self, pools: np.ndarray, npp_days: np.ndarray, xi_days: np.ndarray,
                     day_seconds: float = 86400.0, burn_days: np.ndarray | None = None) -> dict[str, np.ndarray]:
