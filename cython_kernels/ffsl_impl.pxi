@@ -1440,11 +1440,9 @@ def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
 # ---------------------------------------------------------------------------------------
 # vertical sweep in the air-mass coordinate
 # ---------------------------------------------------------------------------------------
-cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp,
-                       dptr frs, dptr fhh, dptr fgg) noexcept nogil:
+cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp) noexcept nogil:
     """Interface geometry when less than one layer crosses: air moved, |air|, mass Courant
-    number of the upstream layer, the factors of ``_face_fluxes`` (``_face_coefs``); returns
-    how many faces need whole layers (a walk; their tracer fluxes are replaced later)."""
+    number of the upstream layer; returns how many faces need whole layers (a walk)."""
     cdef int i
     cdef long long nwalk = 0
     cdef double af, up, ff, lo, hi
@@ -1458,8 +1456,21 @@ cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, 
         rem[i] = af
         alp[i] = af / up
         nwalk += af > up
-    _face_coefs(fa, rem, alp, n, frs, fhh, fgg)
     return nwalk
+
+
+cdef void _face_coefs_inplace(double* f, double* rem, double* alp, int n) noexcept nogil:
+    """``_face_coefs`` written over its inputs (f -> rs, rem -> hh, alp -> gg): the vertical
+    sweep's tracer phase needs only the factors, and the block's working set stays the same."""
+    cdef int i
+    cdef double x, y, z
+    for i in range(n):
+        x = alp[i]
+        y = rem[i]
+        z = f[i]
+        f[i] = y if z >= 0.0 else -y
+        rem[i] = 0.5 * x
+        alp[i] = 1.0 - TWO3 * x
 
 
 cdef void _vcoef_cell(cdptr hm, cdptr h0, cdptr hp, int n, dptr c1, dptr c2) noexcept nogil:
@@ -1561,18 +1572,20 @@ cdef void _update_inplace(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, 
 
 
 cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int nlev, int ncol, int scheme,
-                     const double* fa, const double* rem, const double* alp, const double* c1, const double* c2,
+                     const double* frs, const double* fhh, const double* fgg, const double* c1, const double* c2,
                      const double* d1, const double* d2, const double* d3, const int* nw, Py_ssize_t nwalk,
                      double* dm, double* ae, double* pl, double* pr, double* p6, double* fl,
-                     const double* frs, const double* fhh, const double* fgg,
                      const VPrefetch* pf=NULL) noexcept nogil:
     """Tracer fluxes of one tracer through the interfaces of a block of columns (fl[0] and
     fl[nlev] are zero) with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND, POSITIVE).
+    ``frs``/``fhh``/``fgg``: the interfaces' factors (``_face_coefs``: signed air of the partial
+    layer, alp/2, 1 - 2 alp/3); ``nw``: whole layers crossing each interface, negative for
+    downward flow.
     ``pf``: rows to prefetch level by level during the first pass (data of the next tracer
     or block: the sweep is otherwise bound by the latency of its strided first touches)."""
     cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
     cdef int k, i, c, cnt, wk, km, kp, e
-    cdef double f, s, a
+    cdef double s, r, h, g, al, ar
     if scheme == UPWIND:
         for k in range(nlev):
             memcpy(pl + k * ncol, qt + k * lstride, ncol * sizeof(double))
@@ -1611,23 +1624,27 @@ cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int 
                 cnt = nw[k * ncol + i]
                 if cnt == 0:
                     continue
-                f = fa[k * ncol + i]
-                a = alp[k * ncol + i]
+                # the partial layer's mean as _avg_right/_avg_left with alp/2 and 1 - 2 alp/3 precomputed
+                r = fabs(frs[k * ncol + i])
+                h = fhh[k * ncol + i]
+                g = fgg[k * ncol + i]
                 s = 0.0
-                if f >= 0.0:
+                if cnt > 0:
                     c = k - 1
                     for wk in range(cnt):
                         s += qt[c * lstride + i] * m[c * lstride + i]
                         c -= 1
-                    fl[k * ncol + i] = s + rem[k * ncol + i] * _avg_right(
-                        pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a)
+                    al = pl[c * ncol + i]
+                    ar = pr[c * ncol + i]
+                    fl[k * ncol + i] = s + r * (ar - h * ((ar - al) - g * p6[c * ncol + i]))
                 else:
                     c = k
-                    for wk in range(cnt):
+                    for wk in range(-cnt):
                         s += qt[c * lstride + i] * m[c * lstride + i]
                         c += 1
-                    fl[k * ncol + i] = -(s + rem[k * ncol + i] * _avg_left(
-                        pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a))
+                    al = pl[c * ncol + i]
+                    ar = pr[c * ncol + i]
+                    fl[k * ncol + i] = -(s + r * (al + h * ((ar - al) + g * p6[c * ncol + i])))
 
 
 cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int ntr,
@@ -1649,10 +1666,7 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     cdef double* d1 = ae + LF
     cdef double* d2 = d1 + LF
     cdef double* d3 = d2 + LF
-    cdef double* frs = d3 + LF      # factors of _face_fluxes (_face_coefs)
-    cdef double* fhh = frs + LF
-    cdef double* fgg = fhh + LF
-    cdef double* c1 = fgg + LF
+    cdef double* c1 = d3 + LF
     cdef double* c2 = c1 + L
     cdef double* dm = c2 + L
     cdef double* pl = dm + L
@@ -1688,8 +1702,7 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     memset(alp + nlev * ncol, 0, ncol * sizeof(double))
     for k in range(1, nlev):
         nwalk += _vgeom(w + k * ncol, m + (k - 1) * lstride, m + k * lstride, ncol,
-                        fa + k * ncol, rem + k * ncol, alp + k * ncol, frs + k * ncol, fhh + k * ncol,
-                        fgg + k * ncol)
+                        fa + k * ncol, rem + k * ncol, alp + k * ncol)
     if nwalk:
         for k in range(1, nlev):
             for i in range(ncol):
@@ -1726,7 +1739,7 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
                     fa[k * ncol + i] = -(s + r)
                 rem[k * ncol + i] = r
                 alp[k * ncol + i] = r / m[c * lstride + i]
-                nw[k * ncol + i] = cnt
+                nw[k * ncol + i] = cnt if f >= 0.0 else -cnt
     for k in range(nlev):
         _mass_update(m + k * lstride, fa + k * ncol, fa + (k + 1) * ncol, ncol, mn + k * ncol)
     for k in range(nlev):
@@ -1736,6 +1749,10 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
                     ek[0] = k; ei[0] = i; ev[0] = mn[k * ncol + i]
                     return 4
     _reciprocal(mn, <int> L, rinv)
+    # the tracer phase needs only the interfaces' factors of _face_fluxes: written over fa/rem/alp
+    # (fa -> signed air of the partial layer, rem -> alp/2, alp -> 1 - 2 alp/3)
+    for k in range(1, nlev):
+        _face_coefs_inplace(fa + k * ncol, rem + k * ncol, alp + k * ncol, ncol)
     # ---- non-uniform PPM coefficients (CW84 eqs. 1.6-1.7), cell widths = layer masses ----
     if scheme != UPWIND:
         for k in range(nlev):
@@ -1761,16 +1778,16 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
             pfp = nxt
         if scheme != FCT and scheme != EP:
             _vrow_flux(m, qt, lstride, nlev, ncol, scheme, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
-                       dm, ae, pl, pr, p6, fl, frs, fhh, fgg, pfp)
+                       dm, ae, pl, pr, p6, fl, pfp)
             for k in range(nlev):
                 _update_inplace(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol,
                                 rinv + k * ncol, ncol)
             continue
         # flux-corrected: CW84-monotone low-order and unlimited high-order fluxes, Zalesak (1979)
         _vrow_flux(m, qt, lstride, nlev, ncol, MONO, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
-                   dm, ae, pl, pr, p6, fl, frs, fhh, fgg, pfp)
+                   dm, ae, pl, pr, p6, fl, pfp)
         _vrow_flux(m, qt, lstride, nlev, ncol, LINEAR, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
-                   dm, ae, pl, pr, p6, fh, frs, fhh, fgg)
+                   dm, ae, pl, pr, p6, fh)
         for k in range(nlev):
             _update_to(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol, rinv + k * ncol,
                        ncol, qtd + k * ncol)
@@ -1803,8 +1820,8 @@ def vwork_size(int nlev, int ncol, int scheme=0):
     """(doubles, ints) of per-thread workspace ``vadvect`` needs."""
     cdef int nb = ncol if ncol < VBLOCK else VBLOCK
     if scheme == FCT or scheme == EP:
-        return 14 * (nlev + 1) * nb + 11 * nlev * nb + 8, (nlev + 1) * nb
-    return 12 * (nlev + 1) * nb + 8 * nlev * nb + 8, (nlev + 1) * nb
+        return 11 * (nlev + 1) * nb + 11 * nlev * nb + 8, (nlev + 1) * nb
+    return 9 * (nlev + 1) * nb + 8 * nlev * nb + 8, (nlev + 1) * nb
 
 
 cdef void _w_level(cdptr m, cdptr fx, cdptr fxe, cdptr fys, cdptr fyn, cdptr ps, cdptr ag, double dap, double dbp,
@@ -1946,7 +1963,7 @@ def vadvect_columns(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:,
     cdef double vv = 0.0
     cdef double* wb = &work[0, 0]
     cdef bint fct = scheme == FCT or scheme == EP
-    if m.shape[1] != 1 or work.shape[1] < (14 if fct else 12) * wblk + (11 if fct else 8) * nlev * ncol:
+    if m.shape[1] != 1 or work.shape[1] < (11 if fct else 9) * wblk + (11 if fct else 8) * nlev * ncol:
         raise ValueError("vadvect_columns: m must be (nlev, 1, ncol) and work large enough")
     for k in range(nlev + 1):
         for i in range(ncol):
