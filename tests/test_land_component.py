@@ -78,8 +78,11 @@ def test_fluxes_diagnostics_and_budget_identity(spun):
     assert np.all(f[veg == 0] == 0.0) and np.any(f[veg > 0] != 0.0)
     # NEE = Ra + Rh - GPP, per cell area, in kg C and in mol CO2
     np.testing.assert_allclose(d["nee"], d["ra"] + d["rh"] - d["gpp"], rtol=1e-12, atol=1e-20)
-    np.testing.assert_allclose(f, d["nee"] / 12.0107e-3, rtol=1e-12, atol=1e-20)
-    np.testing.assert_allclose(d["nbp"], -d["nee"])
+    # the CO2 the land gives the atmosphere: NEE + fire + harvest (emitted where it grew)
+    up = d["nee"] + d["fire"] + d["harvest"]
+    np.testing.assert_allclose(f, up / 12.0107e-3, rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(d["nbp"], -up)
+    assert np.all(d["fire"] >= 0) and np.all(d["harvest"] >= 0) and np.any(d["harvest"] > 0)
     assert np.all(d["gpp_shaded"] <= d["gpp"] + 1e-20) and np.all(d["c_soil"] >= 0)
 
 

@@ -74,12 +74,16 @@ class Land(Component):
                  _CELL),
         Variable("nee", ("lat", "lon"), _KGC, "net ecosystem exchange Ra + Rh - GPP (positive upward)", "",
                  _CELL),
-        Variable("nbp", ("lat", "lon"), _KGC, "net land-atmosphere carbon flux into the land (-NEE; no fire or "
-                 "land-use change)",
+        Variable("fire", ("lat", "lon"), _KGC, "CO2 emission from fire (GlobFIRM burned area, combustion of "
+                 "vegetation and litter)",
+                 "surface_upward_mass_flux_of_carbon_dioxide_expressed_as_carbon_due_to_emission_from_fires", _CELL),
+        Variable("harvest", ("lat", "lon"), _KGC, "crop harvest removal, emitted as CO2 where it grew", "", _CELL),
+        Variable("nbp", ("lat", "lon"), _KGC, "net land-atmosphere carbon flux into the land "
+                 "-(NEE + fire + harvest) (no land-use change)",
                  "surface_net_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon_due_to_all_land_processes",
                  _CELL),
-        Variable("co2_flux_land", ("lat", "lon"), "mol m-2 s-1", "upward land-atmosphere CO2 flux (NEE)",
-                 "surface_upward_mole_flux_of_carbon_dioxide", _CELL),
+        Variable("co2_flux_land", ("lat", "lon"), "mol m-2 s-1", "upward land-atmosphere CO2 flux (NEE + fire + "
+                 "harvest)", "surface_upward_mole_flux_of_carbon_dioxide", _CELL),
         Variable("gpp_shaded", ("lat", "lon"), _KGC, "gross primary productivity of shaded leaves", "", _CELL),
         Variable("lai", ("lat", "lon"), "1", "leaf area index of the vegetated part of the cell",
                  "leaf_area_index", "mean over the vegetation tiles weighted by their fractions"),
@@ -200,11 +204,15 @@ class Land(Component):
         fl = self.model.step(time, float(dt), met, self._co2(time, atmosphere), where=f"at {time}")
         m = self.model
         nee = m.cell_sum(fl["nee"])  # umol m-2 s-1 per cell area
+        fire = m.cell_sum(fl["fire"])
+        harvest = m.cell_sum(fl["harvest"])
+        up = nee + fire + harvest
         k = UMOL_TO_KGC
         pools = m.pools
         self._diag.update({
             "gpp": m.cell_sum(fl["gpp"]) * k, "npp": m.cell_sum(fl["npp"]) * k, "ra": m.cell_sum(fl["ra"]) * k,
-            "rh": m.cell_sum(fl["rh"]) * k, "nee": nee * k, "nbp": -nee * k, "co2_flux_land": nee * 1e-6,
+            "rh": m.cell_sum(fl["rh"]) * k, "nee": nee * k, "fire": fire * k, "harvest": harvest * k,
+            "nbp": -up * k, "co2_flux_land": up * 1e-6,
             "gpp_shaded": m.cell_sum(fl["gpp_shade"]) * k,
             "lai": self._lai_mean(fl["lai"]),
             "c_leaf": m.cell_sum(pools[:, intec.LEAF]), "c_stem": m.cell_sum(pools[:, intec.STEM]),
@@ -212,7 +220,7 @@ class Land(Component):
             "c_litter": m.cell_sum(pools[:, intec.CWD:intec.SMIC].sum(axis=1)),
             "c_soil": m.cell_sum(pools[:, intec.SMIC:].sum(axis=1)),
         })
-        flux = nee * 1e-6
+        flux = up * 1e-6
         return {t: flux.copy() for t in self.flux_tracers}
 
     def _lai_mean(self, lai_tile):

@@ -39,6 +39,10 @@ The decomposition scalar is xi = f_T f_W with the Lloyd & Taylor (1994) temperat
 to 1 at 35 C (capped at 1) and the InTEC quadratic of relative soil saturation ``x = theta / porosity``,
 ``f_W = max(0, min(1, w1 x + w2 x^2 + w0))``.
 
+Fire and crop harvest (:mod:`esm.land.disturbance`) are further losses of the pool step: fire burns and kills
+on the day's burned fraction (emitted CO2 and mortality to litter), the harvest takes the harvest index of the
+crop leaf turnover out of the tile.
+
 Time stepping: the canopy runs hourly; pools advance once per day (explicit, with the day's NPP and the
 day's sum of xi dt) while hourly Rh uses the same pools and the hourly xi, so the hourly Rh of a day adds
 up exactly to the pools' CO2 loss: carbon is conserved to round-off.
@@ -71,9 +75,12 @@ class PoolModel:
     ``alloc`` (ntile, 4): NPP shares to the vegetation pools.
     """
 
-    def __init__(self, pft: np.ndarray, prm):
+    def __init__(self, pft: np.ndarray, prm, crop_share: np.ndarray | None = None):
         pft = np.asarray(pft, dtype=np.intp)
         n = pft.size
+        crop_share = np.zeros(n) if crop_share is None else np.asarray(crop_share, float)
+        if crop_share.shape != (n,) or np.any((crop_share < 0) | (crop_share > 1)):
+            raise ValueError(f"crop_share must be ({n},) fractions in [0, 1]")
         self.ntile = n
         g = lambda name: np.asarray(getattr(prm, name), float)[pft]  # noqa: E731
         lex = float(prm.lignin_exponent)
@@ -96,9 +103,10 @@ class PoolModel:
         k[:, PASSIVE] = g("k_passive")
         self.k = k / SECONDS_PER_YEAR
         f = np.zeros((n, NPOOL, NPOOL))
-        # vegetation turnover -> litter
-        f[:, SSTR, LEAF] = 1.0 - fm
-        f[:, SMET, LEAF] = fm
+        # vegetation turnover -> litter; on crop land the harvest index of the leaf turnover leaves the tile
+        self.harvest = g("harvest_index") * crop_share
+        f[:, SSTR, LEAF] = (1.0 - fm) * (1.0 - self.harvest)
+        f[:, SMET, LEAF] = fm * (1.0 - self.harvest)
         f[:, CWD, STEM] = 1.0
         f[:, CWD, CROOT] = 1.0
         f[:, DSTR, FROOT] = 1.0 - fm
@@ -136,6 +144,7 @@ class PoolModel:
         self.alloc = np.stack([g("alloc_leaf"), g("alloc_stem"), g("alloc_croot"), g("alloc_froot")], axis=1)
         self.is_soil = np.zeros(NPOOL, dtype=bool)
         self.is_soil[list(SOIL)] = True
+        self._fire_tables(pft, prm, crop_share, fm)
 
         # sparse list of transfers (receiver i, donor j) with per-tile fractions
         pairs = [(i, j) for j in range(NPOOL) for i in range(NPOOL) if np.any(f[:, i, j] != 0.0)]
@@ -146,6 +155,87 @@ class PoolModel:
         self._pfrac = np.ascontiguousarray(np.array(self.pair_frac).reshape(len(pairs), n))
         self.k = np.ascontiguousarray(self.k)
         self.alloc = np.ascontiguousarray(self.alloc)
+
+    def _fire_tables(self, pft, prm, crop_share, fm) -> None:
+        """Per unit burned area: the share of each pool lost (``fire_loss``), the share of that loss emitted
+        (``fire_emit``) and where the rest goes (``fire_to``); :mod:`esm.land.disturbance`."""
+        from esm.land.landcover import C4, CROP, GRASS
+
+        n = pft.size
+        g = lambda name: np.asarray(getattr(prm, name), float)[pft]  # noqa: E731
+        kill = 1.0 - g("fire_resistance")
+        herb = np.isin(pft, (GRASS, CROP, C4))
+        loss = np.zeros((n, NPOOL))
+        loss[:, LEAF] = np.where(herb, 1.0, kill)
+        loss[:, STEM] = kill
+        loss[:, CROOT] = kill
+        loss[:, FROOT] = kill
+        loss[:, CWD] = prm.fire_cc_cwd
+        loss[:, SSTR] = prm.fire_cc_litter
+        loss[:, SMET] = prm.fire_cc_litter
+        # fire burns the natural share of a tile only (crop land is managed)
+        self.fire_area = (1.0 - crop_share) if bool(prm.fire) else np.zeros(n)
+        emit = np.zeros((n, NPOOL))
+        emit[:, LEAF] = prm.fire_cc_leaf
+        emit[:, STEM] = prm.fire_cc_stem
+        emit[:, [CWD, SSTR, SMET]] = 1.0
+        to = np.zeros((n, NPOOL, NPOOL))  # to[:, i, j]: share of pool j's unburnt fire loss entering pool i
+        to[:, SSTR, LEAF] = 1.0 - fm
+        to[:, SMET, LEAF] = fm
+        to[:, CWD, STEM] = 1.0
+        to[:, CWD, CROOT] = 1.0
+        to[:, DSTR, FROOT] = 1.0 - fm
+        to[:, DMET, FROOT] = fm
+        self.fire_loss, self.fire_emit, self.fire_to = loss, emit, to
+        self._fire_pairs = [(i, j, np.ascontiguousarray(to[:, i, j])) for j in range(NPOOL) for i in range(NPOOL)
+                            if np.any(to[:, i, j] != 0.0)]
+        self._fire_keep = np.ascontiguousarray(1.0 - emit[:, :CWD])
+        if np.any(loss[:, SMET + 1:] != 0) or np.any(emit[:, CWD:SMET + 1] != 1.0):
+            raise AssertionError("fire tables: only vegetation, CWD and surface litter burn")
+        self.fuel_min = float(prm.fire_fuel_min)
+
+    def subset(self, idx: np.ndarray) -> "PoolModel":
+        """The pool network of the tiles ``idx`` only (tiles do not exchange carbon): same arithmetic per tile."""
+        idx = np.asarray(idx, dtype=np.intp)
+        sub = object.__new__(PoolModel)
+        sub.__dict__.update(self.__dict__)
+        sub.ntile = idx.size
+        for name in ("k", "harvest", "frac", "resp", "alloc", "fire_area", "fire_loss", "fire_emit", "fire_to",
+                     "_fire_keep"):
+            setattr(sub, name, np.ascontiguousarray(getattr(self, name)[idx]))
+        sub.pair_frac = [np.ascontiguousarray(fr[idx]) for fr in self.pair_frac]
+        sub._pfrac = np.ascontiguousarray(self._pfrac[:, idx])
+        sub._fire_pairs = [(i, j, np.ascontiguousarray(fr[idx])) for i, j, fr in self._fire_pairs]
+        return sub
+
+    def fire_burn(self, pools: np.ndarray, burn: np.ndarray) -> np.ndarray:
+        """Burned fraction of every tile (ntile,) for a fire danger ``burn`` (burned fraction of natural land),
+        limited by the surface fuel (surface litter + CWD) ``F``: times ``min(1, F / fire_fuel_min)``.
+
+        GlobFIRM has a step at 200 g C m-2 (no fire below); a step makes the daily pool map discontinuous, and
+        tiles whose fuel sits near it flip between burning and not burning from day to day, so they have no
+        steady state for the spin-up to find. The linear ramp (the form of the fuel-availability factor of Li
+        et al. 2012, Biogeosciences 9, 2761) keeps the map continuous and equals GlobFIRM above the threshold."""
+        fuel = pools[:, SSTR] + pools[:, SMET] + pools[:, CWD]
+        avail = np.clip(fuel / self.fuel_min, 0.0, 1.0) if self.fuel_min > 0 else 1.0
+        return np.asarray(burn, float) * self.fire_area * avail
+
+    def fire_emission(self, pools: np.ndarray, burned: np.ndarray) -> np.ndarray:
+        """CO2 emitted [kg C m-2] when ``burned`` (from :meth:`fire_burn`) of each tile burns."""
+        return burned * np.sum(self.fire_loss * self.fire_emit * pools, axis=1)
+
+    def harvest_rate(self, pools: np.ndarray) -> np.ndarray:
+        """Harvest removal [kg C m-2 s-1] per tile: the harvest index of the leaf turnover."""
+        return self.harvest * self.k[:, LEAF] * pools[:, LEAF]
+
+    def _fire_step(self, start: np.ndarray, new: np.ndarray, burned: np.ndarray) -> None:
+        """Apply the fire of a step to ``new`` in place, with the losses from the pools at its ``start``."""
+        nf = SMET + 1  # vegetation, CWD and surface litter burn (pools 0..6)
+        loss = burned[:, None] * (self.fire_loss[:, :nf] * start[:, :nf])
+        new[:, :nf] -= loss
+        unburnt = loss[:, :CWD] * self._fire_keep  # CWD and litter burn completely: no rest
+        for i, j, fr in self._fire_pairs:
+            new[:, i] += fr * unburnt[:, j]
 
     # ---- rates ------------------------------------------------------------------------------
     def heterotrophic_respiration(self, pools: np.ndarray, xi: np.ndarray) -> np.ndarray:
@@ -159,13 +249,16 @@ class PoolModel:
         loss[:, CWD:] *= xi_sum[:, None]
         return loss
 
-    def step(self, pools: np.ndarray, npp_sum: np.ndarray, xi_sum: np.ndarray, dt_sum: float) -> np.ndarray:
+    def step(self, pools: np.ndarray, npp_sum: np.ndarray, xi_sum: np.ndarray, dt_sum: float,
+             burned: np.ndarray | None = None) -> np.ndarray:
         """Advance pools over one pool step (normally a day), explicitly with the pools at its start.
 
         ``npp_sum`` [kg C m-2] NPP integrated over the step, ``xi_sum`` [s] the integral of the decomposition
-        scalar, ``dt_sum`` [s] the step length. Losses: vegetation ``k C dt_sum``, litter/soil ``k C xi_sum``.
-        Returns the new pools; their total change is ``npp_sum - Rh_sum`` with ``Rh_sum = sum resp k C xi_sum``
-        (to round-off).
+        scalar, ``dt_sum`` [s] the step length, ``burned`` the fraction of each tile burned in the step (from
+        :meth:`fire_burn`, evaluated on the same start pools). Losses: vegetation ``k C dt_sum`` (on crops the
+        harvest index of the leaf loss leaves the tile), litter/soil ``k C xi_sum``, fire. Returns the new pools;
+        their total change is ``npp_sum - Rh_sum - harvest - fire`` with ``Rh_sum = sum resp k C xi_sum``,
+        ``harvest = harvest_rate dt_sum`` and ``fire = fire_emission`` (to round-off).
         """
         if _kern is not None:
             new = np.array(pools, dtype=np.float64, order="C")
@@ -173,18 +266,20 @@ class PoolModel:
             _kern.pool_step(new, work, self.k, self.alloc, self._recv, self._donor, self._pfrac,
                             np.ascontiguousarray(npp_sum, dtype=np.float64), np.ascontiguousarray(xi_sum, dtype=np.float64),
                             float(dt_sum), CWD, 1)
-            return new
-        loss = self.losses(pools, xi_sum, dt_sum)
-        new = pools - loss
-        for (i, j), fr in zip(self.pairs, self.pair_frac):
-            new[:, i] += fr * loss[:, j]
-        new[:, :CWD] += self.alloc * npp_sum[:, None]
+        else:
+            loss = self.losses(pools, xi_sum, dt_sum)
+            new = pools - loss
+            for (i, j), fr in zip(self.pairs, self.pair_frac):
+                new[:, i] += fr * loss[:, j]
+            new[:, :CWD] += self.alloc * npp_sum[:, None]
+        if burned is not None:
+            self._fire_step(pools, new, burned)
         return new
 
     # ---- spin-up -------------------------------------------------------------------------------
     def cyclostationary(self, npp_days: np.ndarray, xi_days: np.ndarray, day_seconds: float = 86400.0,
-                        tol: float = 1e-11, maxit: int = 300, start: np.ndarray | None = None
-                        ) -> tuple[np.ndarray, int]:
+                        tol: float = 1e-11, maxit: int = 300, start: np.ndarray | None = None,
+                        burn_days: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """Pools at the start of a year that the daily :meth:`step` maps onto themselves after one year.
 
         ``npp_days`` (ndays, ntile) daily NPP sums [kg C m-2], ``xi_days`` (ndays, ntile) daily xi sums [s].
@@ -194,35 +289,75 @@ class PoolModel:
         one year of the daily step (the same arithmetic as the model run) and applies this correction to
         every pool at once: pools fed only by upstream pools are exact after as many sweeps as the depth of
         the network, the soil microbe / slow / passive loop converges geometrically (gain ~0.25 per sweep).
-        No multi-century time stepping. Returns ``(pools (ntile, 13), sweeps)``.
+        No multi-century time stepping. ``burn_days`` (ndays, ntile): the fire danger of every day (burned
+        fraction of natural land before the fuel limit, :meth:`fire_burn`); the fuel limit makes the map
+        non-linear, so the correction assumes full fuel wherever there is danger and the sweeps go on until the
+        year maps the pools onto themselves. Returns ``(pools (ntile, 13), sweeps)``.
         """
         nd, nt = npp_days.shape
         if xi_days.shape != (nd, nt):
             raise ValueError(f"xi_days has shape {xi_days.shape}; expected {(nd, nt)}")
+        if burn_days is not None and np.shape(burn_days) != (nd, nt):
+            raise ValueError(f"burn_days has shape {np.shape(burn_days)}; expected {(nd, nt)}")
         # product of the daily keep factors of every pool over the year
         logkeep = np.zeros((nt, NPOOL))
         for n in range(nd):
             lf = self.k.copy()
             lf[:, :CWD] *= day_seconds
             lf[:, CWD:] *= xi_days[n][:, None]
+            if burn_days is not None:
+                lf += (burn_days[n] * self.fire_area)[:, None] * self.fire_loss
             if lf.max() >= 1.0:
                 raise ValueError("a pool loses more than its content in one day; the daily pool step is unstable")
             logkeep += np.log1p(-lf)
         denom = -np.expm1(logkeep)  # 1 - prod(keep)
-        c0 = np.zeros((nt, NPOOL)) if start is None else np.array(start, dtype=float)
+        c_all = np.zeros((nt, NPOOL)) if start is None else np.array(start, dtype=float)
+        # tiles are independent: once most have converged, the sweeps run on the others only
+        active = np.arange(nt)
+        pm, npp_a, xi_a, burn_a, denom_a = self, npp_days, xi_days, burn_days, denom
         sweeps = 0
         for sweeps in range(1, maxit + 1):
+            c0 = c_all[active] if active.size < nt else c_all
             c = c0
             for n in range(nd):
-                c = self.step(c, npp_days[n], xi_days[n], day_seconds)
+                burned = None if burn_a is None else pm.fire_burn(c, burn_a[n])
+                c = pm.step(c, npp_a[n], xi_a[n], day_seconds, burned)
             delta = c - c0
             with np.errstate(invalid="ignore", divide="ignore"):
-                corr = np.where(denom > 0, delta / np.where(denom > 0, denom, 1.0), 0.0)
+                corr = np.where(denom_a > 0, delta / np.where(denom_a > 0, denom_a, 1.0), 0.0)
             c0 = c0 + corr
             scale = np.maximum(np.abs(c0), 1e-12)
-            if np.all(np.abs(corr) <= tol * scale):
+            done = np.all(np.abs(corr) <= tol * scale, axis=1)
+            if active.size < nt:
+                c_all[active] = c0
+            else:
+                c_all = c0
+            if done.all():
                 break
-        return c0, sweeps
+            if done.sum() > 0.5 * active.size:
+                active = active[~done]
+                pm = self.subset(active)
+                npp_a, xi_a, denom_a = npp_days[:, active], xi_days[:, active], denom[active]
+                burn_a = None if burn_days is None else burn_days[:, active]
+        return c_all, sweeps
+
+    def year_budget(self, pools: np.ndarray, npp_days: np.ndarray, xi_days: np.ndarray,
+                    day_seconds: float = 86400.0, burn_days: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """One year of daily steps from ``pools``: per-tile sums [kg C m-2] of NPP, Rh, fire and harvest, the
+        burned fraction of the tile (``burned``) and the pools at its end (``end``)."""
+        c = np.array(pools, dtype=float)
+        out = {k: np.zeros(c.shape[0]) for k in ("npp", "rh", "fire", "harvest", "burned")}
+        for n in range(npp_days.shape[0]):
+            out["npp"] += npp_days[n]
+            out["rh"] += self.heterotrophic_respiration(c, xi_days[n])
+            out["harvest"] += self.harvest_rate(c) * day_seconds
+            burned = None if burn_days is None else self.fire_burn(c, burn_days[n])
+            if burned is not None:
+                out["fire"] += self.fire_emission(c, burned)
+                out["burned"] += burned
+            c = self.step(c, npp_days[n], xi_days[n], day_seconds, burned)
+        out["end"] = c
+        return out
 
 
 # ---- scalars -----------------------------------------------------------------------------------

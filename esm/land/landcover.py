@@ -130,6 +130,8 @@ class LandCover:
     pft : (9, nlat, nlon) BEPS tile fractions in :data:`PFT_NAMES` order.
     land : (nlat, nlon) land fraction (1 - water).
     wetland : (nlat, nlon) IGBP permanent-wetland fraction.
+    crop : (nlat, nlon) crop land (C3 and C4 crops together), or None when unknown (then only the C3-crop
+        tile counts as crop land).
     """
 
     grid: Grid
@@ -137,11 +139,25 @@ class LandCover:
     pft: np.ndarray
     land: np.ndarray
     wetland: np.ndarray
+    crop: np.ndarray | None = None
 
     @property
     def vegetated(self) -> np.ndarray:
         """Fraction of the cell covered by any vegetation tile."""
         return self.pft.sum(axis=0)
+
+    def crop_share(self, pft: int) -> np.ndarray:
+        """Share of cover type ``pft``'s tile that is crop land (nlat, nlon): 1 for the C3-crop tile, the C4 crops'
+        share of the C4 tile (from ``crop`` and the C3 tile), 0 for the others."""
+        out = np.zeros(self.grid.shape)
+        if pft == CROP:
+            out[:] = 1.0
+        elif pft == C4 and self.crop is not None:
+            c4_crop = np.maximum(self.crop - self.pft[CROP], 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.where(self.pft[C4] > 0, np.minimum(c4_crop / np.where(self.pft[C4] > 0, self.pft[C4], 1.0),
+                                                            1.0), 0.0)
+        return out
 
     def tile_fraction_of_land(self) -> np.ndarray:
         """Tile fractions per unit land area (0 where there is no land)."""
@@ -286,14 +302,17 @@ def load_land_cover(grid: Grid, path: str | None = None, c4_grass_lat_full: floa
     path = path or _default_path()
     frac, lat_edges, lon_edges = _read_source(str(path))
     pft_src = pft_fractions_on_source(frac, lat_edges, c4_grass_lat_full, c4_grass_lat_zero, c4_crop_fraction)
-    both = regrid_fractions(np.concatenate([frac, pft_src]), lat_edges, lon_edges, grid)
-    igbp = np.clip(both[:len(IGBP_NAMES)], 0.0, 1.0)
-    pft = np.clip(both[len(IGBP_NAMES):], 0.0, 1.0)
+    crop_src = np.einsum("c,cyx->yx", _mapping()[2], frac)[None]
+    both = regrid_fractions(np.concatenate([frac, pft_src, crop_src]), lat_edges, lon_edges, grid)
+    n_igbp = len(IGBP_NAMES)
+    igbp = np.clip(both[:n_igbp], 0.0, 1.0)
+    pft = np.clip(both[n_igbp:n_igbp + NPFT], 0.0, 1.0)
+    crop = np.clip(both[n_igbp + NPFT], 0.0, 1.0)
     land = np.clip(1.0 - igbp[IGBP_WATER], 0.0, 1.0)
-    for a in (igbp, pft, land):
+    for a in (igbp, pft, land, crop):
         a.setflags(write=False)
     wet = igbp[IGBP_WETLAND]
-    return LandCover(grid=grid, igbp=igbp, pft=pft, land=land, wetland=wet)
+    return LandCover(grid=grid, igbp=igbp, pft=pft, land=land, wetland=wet, crop=crop)
 
 
 @lru_cache(maxsize=8)

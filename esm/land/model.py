@@ -10,9 +10,12 @@ Time stepping (hourly by default):
 
 * every step: canopy kernel (GPP, daytime leaf respiration, maintenance respiration, growth respiration
   ``g max(GPP - Rm, 0)`` of the step as in BEPS ``plant_respir.c``, so it is zero at night), heterotrophic
-  respiration of the current pools at the current decomposition scalar; NEE = Ra + Rh - GPP;
+  respiration of the current pools at the current decomposition scalar; NEE = Ra + Rh - GPP; the fire emission
+  of the day's burned fraction and the crop-harvest removal (:mod:`esm.land.disturbance`), both constant over
+  the day; the land gives the atmosphere NEE + fire + harvest;
 * at the end of each UTC day: the InTEC pool step with the day's NPP and integral of the decomposition
-  scalar, and the phenology (GSI -> LAI, crop calendar);
+  scalar, fire and harvest; the next day's fire danger from the day's mean top-soil water and air
+  temperature; the phenology (GSI -> LAI, crop calendar);
 * every 365 days: the annual-mean LAI that sets the respiring biomass (BEPS allometries).
 
 Respiring biomass: where the allometric biomass of a tile would respire more than the canopy can supply
@@ -23,7 +26,7 @@ conifer value) most tropical evergreen tiles hit this floor; with the default ni
 rate on the Chen et al. 2012 leaf-N profile) the floor is a safeguard for tiles whose climate leaves
 little GPP.
 
-Carbon is conserved to round-off: the change of the pools equals the integral of NPP - Rh.
+Carbon is conserved to round-off: the change of the pools equals the integral of NPP - Rh - fire - harvest.
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ import numpy as np
 
 from esm.constants import M_C
 from esm.errors import InputDataError
-from esm.land import beps, intec
+from esm.land import beps, disturbance, intec
 from esm.land.landcover import CROP, FOREST_PFTS, NPFT, LandCover
 from esm.land.phenology import GsiPhenology, lai_from_gsi
 
@@ -85,7 +88,15 @@ class LandModel:
             1, min(default_threads(), self.ntile // beps.MIN_TILES_PER_THREAD))
         self.cell_kernel = beps.CellKernel(prm, self.threads,
                                            beps.CellKernel.cell_kinds(self.tile_cell, self.tile_pft, self.ncell))
-        self.pools_model = intec.PoolModel(self.tile_pft, prm)
+        # crop-land share of every tile (harvest; no fire there)
+        crop_share = np.zeros(self.ntile)
+        for p in np.unique(self.tile_pft):
+            sel = self.tile_pft == p
+            crop_share[sel] = landcover.crop_share(int(p)).ravel()[self.cell_flat[self.tile_cell[sel]]]
+        self.crop_share = crop_share
+        self.pools_model = intec.PoolModel(self.tile_pft, prm, crop_share)
+        self.fire_me = np.asarray(prm.fire_moisture_extinction, float)[self.tile_pft]
+        self.fire_on = bool(prm.fire) and bool(np.any(self.pools_model.fire_area > 0))
         g = lambda name: np.asarray(getattr(prm, name), float)[self.tile_pft]  # noqa: E731
         self.lai_min_t, self.lai_max_t = g("lai_min"), g("lai_max")
         # nitrogen deposition -> top-leaf Vcmax25
@@ -113,6 +124,14 @@ class LandModel:
         self.pools = np.zeros((self.ntile, intec.NPOOL))
         self.rh_coef = np.zeros(self.ntile)
         self._rh_coef_umol = np.zeros(self.ntile)
+        self.fire_s = np.zeros(self.ntile)  # fire-season length of the last 365 days (GlobFIRM s)
+        self.fire_blocks = np.zeros((disturbance.NBLOCK, self.ntile))  # five-day sums of the fire probability
+        self.fire_block_acc = np.zeros(self.ntile)  # the current block's sum so far
+        self.fire_block_days = 0  # days in the current block
+        self.fire_block_pos = 0  # ring position of the next block
+        self.fire_danger = np.zeros(self.ntile)  # burned fraction of natural land of the current day (before fuel)
+        self._fire_umol = np.zeros(self.ntile)
+        self._harvest_umol = np.zeros(self.ntile)
         self.lai = self.lai_min_t.copy()
         self.lai_year = self.lai_min_t.copy()
         self.rm_factor = np.ones(self.ntile)  # cap of the allometric respiring biomass (carbon-use efficiency floor)
@@ -128,6 +147,8 @@ class LandModel:
         self.acc_rm = np.zeros(self.ntile)  # maintenance incl. daytime leaf respiration
         self.acc_rg = np.zeros(self.ntile)
         self.acc_xi = np.zeros(self.ncell)  # s
+        self.acc_wm = np.zeros(self.ncell)  # integral of the relative available soil water [s] (fire)
+        self.acc_tair = np.zeros(self.ncell)  # integral of the air temperature [degC s] (fire)
         self.acc_t = 0.0  # s
 
     def age_scale(self) -> np.ndarray:
@@ -149,9 +170,25 @@ class LandModel:
         return out.reshape(self.grid.shape)
 
     def _update_rh_coef(self) -> None:
-        """Per-tile sum of resp_i k_i C_i [kg C m-2 s-1 per unit xi]: Rh = xi x this (pools change daily)."""
-        self.rh_coef = self.pools_model.heterotrophic_respiration(self.pools, np.ones(self.ntile))
+        """Rates that stay fixed while the pools do (they change daily): per-tile sum of resp_i k_i C_i [kg C m-2
+        s-1 per unit xi] (Rh = xi x this), the fire emission of the day's burned fraction spread evenly over the
+        day, and the harvest removal [umol m-2 s-1]."""
+        pm = self.pools_model
+        self.rh_coef = pm.heterotrophic_respiration(self.pools, np.ones(self.ntile))
         self._rh_coef_umol = np.ascontiguousarray(self.rh_coef / UMOL_TO_KGC)
+        self._harvest_umol = pm.harvest_rate(self.pools) / UMOL_TO_KGC
+        if self.fire_on:
+            self._fire_umol = pm.fire_emission(self.pools, pm.fire_burn(self.pools, self.fire_danger)) / (
+                DAY * UMOL_TO_KGC)
+
+    def fire_probability(self, wm_cell: np.ndarray, tair_cell: np.ndarray) -> np.ndarray:
+        """Daily fire probability per tile from the day's mean relative available water and air temperature of
+        its cell (Thonicke et al. 2001 eq. 2; none at or below ``fire_tmin``)."""
+        p = disturbance.fire_probability(wm_cell[self.tile_cell], self.fire_me)
+        return np.where(tair_cell[self.tile_cell] > self.prm.fire_tmin, p, 0.0)
+
+    def _available_water(self, soilm: np.ndarray) -> np.ndarray:
+        return disturbance.available_water(soilm, self.prm.wilting_point, self.prm.field_capacity)
 
     def set_lai_year(self, lai_year: np.ndarray) -> None:
         self.lai_year = np.asarray(lai_year, float).copy()
@@ -223,6 +260,9 @@ class LandModel:
             self.lai = cell_lai[self.tile_cell].copy()
         fl = self._fluxes(m, dt)  # also accumulates GPP, Rm and Rg of the day
         self.acc_xi += fl["xi"] * dt
+        if self.fire_on:
+            self.acc_wm += self._available_water(m["soilm"]) * dt
+            self.acc_tair += (m["t2m"] - 273.15) * dt
         self.acc_t += dt
         if self.lai_file is None:
             self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
@@ -256,14 +296,29 @@ class LandModel:
                                check=False, finish=(xi, self._rh_coef_umol, float(dt), self.acc_gpp, self.acc_rm,
                                                     self.acc_rg, res))
         return {"gpp": res[0], "gpp_sun": out[0], "gpp_shade": out[1], "rm": res[1], "rg": res[2], "ra": res[3],
-                "rh": res[4], "npp": res[5], "nee": res[6], "xi": xi, "lai": self.lai.copy(), "fw": out[8]}
+                "rh": res[4], "npp": res[5], "nee": res[6], "xi": xi, "lai": self.lai.copy(), "fw": out[8],
+                "fire": self._fire_umol, "harvest": self._harvest_umol}
 
     def end_day(self, t_end) -> None:
         """Close a (UTC) day: pool step, phenology, annual LAI."""
         if self.acc_t <= 0:
             return
         npp_kgc = (self.acc_gpp - self.acc_rm - self.acc_rg) * UMOL_TO_KGC
-        self.pools = self.pools_model.step(self.pools, npp_kgc, self.acc_xi[self.tile_cell], self.acc_t)
+        pm = self.pools_model
+        burned = pm.fire_burn(self.pools, self.fire_danger * (self.acc_t / DAY)) if self.fire_on else None
+        self.pools = pm.step(self.pools, npp_kgc, self.acc_xi[self.tile_cell], self.acc_t, burned)
+        if self.fire_on:
+            # tomorrow's fire danger from today's mean litter moisture and temperature
+            p = self.fire_probability(self.acc_wm / self.acc_t, self.acc_tair / self.acc_t)
+            self.fire_block_acc += p
+            self.fire_block_days += 1
+            if self.fire_block_days == disturbance.BLOCK_DAYS:
+                self.fire_blocks[self.fire_block_pos] = self.fire_block_acc
+                self.fire_block_pos = (self.fire_block_pos + 1) % disturbance.NBLOCK
+                self.fire_block_acc = np.zeros(self.ntile)
+                self.fire_block_days = 0
+                self.fire_s = disturbance.season_from_blocks(self.fire_blocks)
+            self.fire_danger = disturbance.daily_burned_fraction(p, self.fire_s)
         self._update_rh_coef()
         if self.lai_file is None:
             doy = (t_end - _dt.timedelta(seconds=1)).timetuple().tm_yday
@@ -317,14 +372,19 @@ class LandModel:
               "acc_gpp": self.acc_gpp.copy(), "acc_rm": self.acc_rm.copy(),
               "acc_rg": self.acc_rg.copy(), "acc_xi": self.acc_xi.copy(), "acc_t": np.array(self.acc_t),
               "lai_sum": self.lai_sum.copy(), "lai_days": np.array(self.lai_days), "age": self.age.copy(),
-              "rm_factor": self.rm_factor.copy(),
+              "rm_factor": self.rm_factor.copy(), "fire_s": self.fire_s.copy(),
+              "fire_blocks": self.fire_blocks.copy(), "fire_block_acc": self.fire_block_acc.copy(),
+              "fire_block_days": np.array(self.fire_block_days), "fire_block_pos": np.array(self.fire_block_pos),
+              "fire_danger": self.fire_danger.copy(), "acc_wm": self.acc_wm.copy(), "acc_tair": self.acc_tair.copy(),
               "age_ref": self.age_ref.copy()}
         st.update(self.phen.state())
         return st
 
     def load_state(self, st: dict[str, np.ndarray]) -> None:
         need = ("tile_cell", "tile_pft", "pools", "lai", "lai_year", "rm_factor", "acc_gpp", "acc_rm", "acc_rg",
-                "acc_xi", "acc_t", "lai_sum", "lai_days", "age", "age_ref", "gsi_buffer", "gsi_filled", "gsi_tmin",
+                "acc_xi", "acc_t", "fire_s", "fire_blocks", "fire_block_acc", "fire_block_days", "fire_block_pos",
+                "fire_danger", "acc_wm", "acc_tair", "lai_sum", "lai_days", "age", "age_ref", "gsi_buffer",
+                "gsi_filled", "gsi_tmin",
                 "gsi_vpd_sum", "gsi_soilm_sum", "gsi_nsamp", "gsi_tsum", "crop_t", "crop_w", "crop_days", "crop_init")
         missing = [k for k in need if k not in st]
         if missing:
@@ -336,6 +396,14 @@ class LandModel:
         if np.shape(st["pools"]) != self.pools.shape:
             raise ValueError(f"pools have shape {np.shape(st['pools'])}; expected {self.pools.shape}")
         self.pools = np.array(st["pools"], dtype=float)
+        self.fire_s = np.array(st["fire_s"], dtype=float)
+        self.fire_blocks = np.array(st["fire_blocks"], dtype=float)
+        self.fire_block_acc = np.array(st["fire_block_acc"], dtype=float)
+        self.fire_block_days = int(st["fire_block_days"])
+        self.fire_block_pos = int(st["fire_block_pos"])
+        self.fire_danger = np.array(st["fire_danger"], dtype=float)
+        self.acc_wm = np.array(st["acc_wm"], dtype=float)
+        self.acc_tair = np.array(st["acc_tair"], dtype=float)
         self._update_rh_coef()
         self.lai = np.array(st["lai"], dtype=float)
         self.rm_factor = np.array(st["rm_factor"], dtype=float)
@@ -396,6 +464,8 @@ class LandModel:
         s_air_day = np.zeros((ndays, self.ncell))  # the same over daylight steps (growth respiration)
         s_soil_day = np.zeros((ndays, self.ncell))
         xi_d = np.zeros((ndays, self.ncell))
+        wm_d = np.zeros((ndays, self.ncell))  # daily integrals of the relative available water and air temperature
+        ta_d = np.zeros((ndays, self.ncell))
         scale = self.age_scale()
         zero = np.zeros(self.ntile)
         # CO2 sensitivity of GPP for the transient (sampled every 7th day at +100 ppm)
@@ -448,6 +518,8 @@ class LandModel:
                         s_air_day[d] += np.where(night, 0.0, fq_air) * dt
                         s_soil_day[d] += np.where(night, 0.0, fq_soil) * dt
                         xi_d[d] += xi * dt
+                        wm_d[d] += self._available_water(m["soilm"]) * dt
+                        ta_d[d] += (m["t2m"] - 273.15) * dt
                     if self.lai_file is None:
                         self.phen.accumulate(m["t2m"] - 273.15, m["vpd"], m["soilm"])
                 if self.lai_file is None:
@@ -502,8 +574,23 @@ class LandModel:
         year(True)
         rm_d, rg_d = rd_d, rg2
         npp_d = (gpp_d - rm_d - rg_d) * UMOL_TO_KGC
+        # fire danger of every day from the day before (periodic year), GlobFIRM with the periodic running mean
+        if self.fire_on:
+            p_days = np.where(ta_d[:, tc] / DAY > prm.fire_tmin,
+                              disturbance.fire_probability(wm_d[:, tc] / DAY, self.fire_me), 0.0)
+            # the run starts with the spin-up year's five-day blocks (from its first day) in the ring
+            self.fire_blocks = disturbance.year_blocks(p_days)
+            self.fire_block_acc = np.zeros(self.ntile)
+            self.fire_block_days = 0
+            self.fire_block_pos = 0
+            self.fire_s = disturbance.season_from_blocks(self.fire_blocks)
+            burn_d = np.roll(disturbance.daily_burned_fraction(p_days, self.fire_s[None, :]), 1, axis=0)
+            self.fire_danger = burn_d[0].copy()
+        else:
+            burn_d = None
         # 5. pools
-        pools, sweeps = self.pools_model.cyclostationary(npp_d, xi_d[:, tc], float(DAY), tol=1e-10, maxit=300)
+        pools, sweeps = self.pools_model.cyclostationary(npp_d, xi_d[:, tc], float(DAY), tol=1e-10, maxit=300,
+                                                         burn_days=burn_d)
         if np.any(pools < -1e-12):
             bad = np.argwhere(pools < -1e-12)[0]
             log.warning("land spin-up: %d tiles have negative steady-state pools (annual NPP <= 0 under this "
@@ -520,8 +607,11 @@ class LandModel:
         self.lai = lai_start
         area = self.tile_frac * self.area_cell[tc]
         gl = lambda x: float(np.sum(x * area)) / 1e12  # noqa: E731
+        budget = self.pools_model.year_budget(pools, npp_d, xi_d[:, tc], float(DAY), burn_d)
         summary = {"gpp": gl(gpp_d.sum(axis=0) * UMOL_TO_KGC), "npp": gl(npp_d.sum(axis=0)),
-                   "rh": gl(npp_d.sum(axis=0)),  # steady state: Rh = NPP
+                   "rh": gl(budget["rh"]), "fire": gl(budget["fire"]), "harvest": gl(budget["harvest"]),
+                   "year_change": gl((budget["end"] - pools).sum(axis=1)),
+                   "burned_area": float(np.sum(budget["burned"] * area)) / 1e12,  # Mkm2 yr-1
                    "veg_carbon": gl(pools[:, :intec.CWD].sum(axis=1)),
                    "litter_carbon": gl(pools[:, intec.CWD:intec.SMIC].sum(axis=1)),
                    "soil_carbon": gl(pools[:, intec.SMIC:].sum(axis=1)), "sweeps": sweeps, "days": ndays,
@@ -531,7 +621,7 @@ class LandModel:
             beta = np.where((gpp_lo > 0) & (gpp_hi > 0), np.log(gpp_hi / np.where(gpp_lo > 0, gpp_lo, 1.0))
                             / np.log((co2_ppm + DCO2_SENSITIVITY) / co2_ppm), 0.0)
         self.spinup_daily = {"gpp": gpp_d, "npp": npp_d, "xi": xi_d[:, tc], "rm": rm_d, "rg": rg_d, "co2": co2_ppm,
-                             "beta": beta}
+                             "beta": beta, "burn": burn_d}
         summary["gpp_co2_beta"] = float(np.sum(beta * gpp_d.sum(axis=0) * area) / max(np.sum(gpp_d.sum(axis=0) * area),
                                                                                       1e-300))
         return summary
@@ -562,13 +652,18 @@ class LandModel:
         the land carbon sink [PgC yr-1] of every year. The state afterwards is that at the start of the run.
         """
         xi_d = self._spinup_daily()["xi"]
+        burn_d = self._spinup_daily()["burn"]
+        pm = self.pools_model
         area = self.tile_frac * self.area_cell[self.tile_cell]
         sinks = []
+        self.transient_budgets = []  # per year: global NPP, Rh, fire, harvest [PgC yr-1]
         for year in range(first_year, last_year + 1):
             npp = self.transient_daily(float(co2_of_year(year)))[1] * UMOL_TO_KGC
             c0 = float(np.sum(self.pools.sum(axis=1) * area))
-            for n in range(npp.shape[0]):
-                self.pools = self.pools_model.step(self.pools, npp[n], xi_d[n], float(DAY))
+            budget = pm.year_budget(self.pools, npp, xi_d, float(DAY), burn_d)
+            self.pools = budget["end"]
+            self.transient_budgets.append({k: float(np.sum(budget[k] * area)) / 1e12
+                                           for k in ("npp", "rh", "fire", "harvest")})
             sinks.append((float(np.sum(self.pools.sum(axis=1) * area)) - c0) / 1e12)
         self._update_rh_coef()
         return sinks

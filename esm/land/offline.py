@@ -43,6 +43,8 @@ class OfflineResult:
     ra: list = field(default_factory=list)
     rh: list = field(default_factory=list)
     nee: list = field(default_factory=list)
+    fire: list = field(default_factory=list)
+    harvest: list = field(default_factory=list)
     gpp_shade: list = field(default_factory=list)
     land_carbon: list = field(default_factory=list)  # PgC at the end of each year
     monthly: dict = field(default_factory=dict)  # name -> list of (nlat, nlon) monthly means
@@ -85,7 +87,7 @@ def run(model: LandModel, met_at, start, years: int, co2, spinup: bool = True, s
     dt = int(model.prm.interval)
     area_t = model.tile_frac * model.area_cell[model.tile_cell]
     t = start
-    names = ("gpp", "npp", "ra", "rh", "nee", "gpp_shade")
+    names = ("gpp", "npp", "ra", "rh", "nee", "fire", "harvest", "gpp_shade")
     for y in range(years):
         t_end = t.replace(year=t.year + 1)
         tot = dict.fromkeys(names, 0.0)
@@ -117,8 +119,9 @@ def run(model: LandModel, met_at, start, years: int, co2, spinup: bool = True, s
             getattr(res, k).append(tot[k] * UMOL_TO_KGC / 1e12 * (365.0 * DAY / span))
         res.land_carbon.append(model.total_carbon() / 1e12)
         if progress:
-            log.info("land offline year %d: GPP %.1f NPP %.1f Rh %.1f NEE %.3f PgC/yr, land C %.1f PgC",
-                     res.years[-1], res.gpp[-1], res.npp[-1], res.rh[-1], res.nee[-1], res.land_carbon[-1])
+            log.info("land offline year %d: GPP %.1f NPP %.1f Rh %.1f NEE %.3f fire %.2f harvest %.2f PgC/yr, "
+                     "land C %.1f PgC", res.years[-1], res.gpp[-1], res.npp[-1], res.rh[-1], res.nee[-1],
+                     res.fire[-1], res.harvest[-1], res.land_carbon[-1])
     if keep_monthly:
         veg = model.lc.vegetated
         res.monthly["lai"] = [np.where(veg > 0, m / np.where(veg > 0, veg, 1.0), 0.0) for m in res.monthly["lai"]]
@@ -221,7 +224,8 @@ def main(argv=None) -> int:
     print(f"wrote {out}")
     for i, y in enumerate(res.years):
         print(f"{y}: GPP {res.gpp[i]:.1f} NPP {res.npp[i]:.1f} Ra {res.ra[i]:.1f} Rh {res.rh[i]:.1f} "
-              f"NEE {res.nee[i]:+.3f} PgC/yr, land carbon {res.land_carbon[i]:.1f} PgC")
+              f"NEE {res.nee[i]:+.3f} fire {res.fire[i]:.2f} harvest {res.harvest[i]:.2f} PgC/yr, land carbon "
+              f"{res.land_carbon[i]:.1f} PgC")
     return 0
 
 

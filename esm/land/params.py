@@ -380,6 +380,33 @@ KEYS = (
        "BEPS soilresp.c uses 0.3 (then f_T is flat below ~15 C); 0 follows Lloyd & Taylor 1994"),
     _f("decomp_w_floor", 0.0, "1", "Lower bound of the decomposition moisture factor (0 = none)", 0.0, 1.0,
        "BEPS soilresp.c uses 0.3"),
+    # ---- disturbance: fire (GlobFIRM, Thonicke et al. 2001) and crop harvest -------------------
+    Key("fire", "bool", True, "", "Fire disturbance (GlobFIRM, Thonicke et al. 2001; esm.land.disturbance): daily "
+        "burned fraction from the litter (top-soil) moisture, combustion to CO2 and fire mortality to litter; not "
+        "on crop land"),
+    _pft("fire_moisture_extinction", [0.3] * 6 + [0.2] * 3, "1", "Litter moisture of extinction m_e of the daily "
+         "fire probability p = exp(-pi (m / m_e)^2), m = plant-available water of the top soil relative to its "
+         "capacity", 0.01, 1.0, "Thonicke et al. 2001 eq. 2; Sitch et al. 2003 Table 1 (woody 0.3, herbaceous 0.2)"),
+    _pft("fire_resistance", [0.12] * 6 + [1.0] * 3, "1", "Share of the plants on the burned area that survive "
+         "(woody: all pools; herbaceous: the roots, the leaves always burn as cured fuel)", 0.0, 1.0,
+         "Sitch et al. 2003 Table 1 (0.12 for boreal, temperate summergreen and tropical evergreen trees; "
+         "grasses 1.0)"),
+    _f("fire_cc_leaf", 0.9, "1", "Combustion completeness of the killed leaves (rest to surface litter)", 0.0, 1.0,
+       "van der Werf et al. 2010 (GFED3, ACP 10, 11707): 0.8-1.0"),
+    _f("fire_cc_stem", 0.3, "1", "Combustion completeness of the killed stems (rest to coarse woody debris); "
+       "killed roots go to litter", 0.0, 1.0, "van der Werf et al. 2010: live wood 0.2-0.4"),
+    _f("fire_cc_litter", 0.95, "1", "Combustion completeness of the surface litter (structural and metabolic) on "
+       "the burned area", 0.0, 1.0, "van der Werf et al. 2010: 0.9-1.0"),
+    _f("fire_cc_cwd", 0.5, "1", "Combustion completeness of coarse woody debris on the burned area", 0.0, 1.0,
+       "van der Werf et al. 2010: 0.4-0.6"),
+    _f("fire_fuel_min", 0.2, "kg C m-2", "Surface fuel (surface litter + coarse woody debris) above which fire "
+       "is not fuel-limited; below it the burned fraction falls linearly to 0 (0 = no fuel limit)", 0.0, 5.0,
+       "Thonicke et al. 2001 (no fire below 200 g C m-2); ramp as in Li et al. 2012"),
+    _f("fire_tmin", 0.0, "degC", "No fire on days whose mean air temperature is at or below this", -20.0, 20.0,
+       "LPJ (Sitch et al. 2003): fire days need air temperature above freezing"),
+    _pft("harvest_index", [0.0] * 7 + [0.45, 0.45], "1", "Share of the crop leaf (above-ground) turnover removed "
+         "at harvest and respired within the year as food and feed (on the C4 tile times its crop share)",
+         0.0, 1.0, "Hay 1995 (Ann. Appl. Biol. 126, 197: modern cereals 0.4-0.5); residue removal not counted"),
     # ---- stand age (InTEC NPP-age curve, Chen et al. 2003) ------------------------------------
     _pft("age_default", [80.0, 100.0, 60.0, 150.0, 70.0, 0.0, 0.0, 0.0, 0.0], "yr", "Default stand age of forest "
          "tiles (non-forest: unused)", 0.0, 1000.0, "illustrative defaults (no global age map shipped)"),

@@ -115,7 +115,8 @@ def main(argv=None) -> int:
     c_end = model.total_carbon() / 1e12
 
     # ---- numbers
-    g = {k: getattr(res, k)[0] for k in ("gpp", "npp", "ra", "rh", "nee")}
+    g = {k: getattr(res, k)[0] for k in ("gpp", "npp", "ra", "rh", "nee", "fire", "harvest")}
+    net_up = g["nee"] + g["fire"] + g["harvest"]
     soil = float(np.sum(model.pools[:, 9:].sum(axis=1) * area_t)) / 1e12
     litter = float(np.sum(model.pools[:, 4:9].sum(axis=1) * area_t)) / 1e12
     veg = float(np.sum(model.pools[:, :4].sum(axis=1) * area_t)) / 1e12
@@ -143,7 +144,8 @@ def main(argv=None) -> int:
     gpp_ratio = res_hi.gpp[0] / res.gpp[0]
 
     rows = [("gpp_PgC_yr", g["gpp"]), ("npp_PgC_yr", g["npp"]), ("ra_PgC_yr", g["ra"]), ("rh_PgC_yr", g["rh"]),
-            ("nee_PgC_yr", g["nee"]), ("soil_carbon_PgC", soil), ("litter_carbon_PgC", litter),
+            ("nee_PgC_yr", g["nee"]), ("fire_PgC_yr", g["fire"]), ("harvest_PgC_yr", g["harvest"]),
+            ("burned_area_Mkm2_yr", spin.get("burned_area", 0.0)), ("soil_carbon_PgC", soil), ("litter_carbon_PgC", litter),
             ("vegetation_carbon_PgC", veg), ("land_carbon_change_PgC_yr", c_end - c_start),
             ("gpp_plus100ppm_ratio", gpp_ratio), ("shaded_share_global", shaded_all),
             ("spinup_seconds", t_spin), ("run_year_seconds", t_run)]
@@ -173,9 +175,14 @@ def main(argv=None) -> int:
              f"| Rh [PgC/yr] | {g['rh']:.1f} | 45-60 | {verdict('rh', g['rh'])} |",
              f"| soil carbon [PgC] | {soil:.0f} | 1200-2000 | {verdict('soil_carbon', soil)} |",
              f"| litter carbon [PgC] | {litter:.0f} | | |", f"| vegetation carbon [PgC] | {veg:.0f} | | |",
-             f"| net flux after spin-up, NEE [PgC/yr] | {g['nee']:+.4f} | ~0 | "
-             f"{'near zero' if abs(g['nee']) < 0.01 * g['gpp'] else 'NOT near zero'} |",
-             f"| land carbon change over the year [PgC] | {c_end - c_start:+.4f} | = -NEE | |",
+             f"| fire emission [PgC/yr] | {g['fire']:.2f} | GFED4s 2.2 (1997-2016, van der Werf et al. 2017) | |",
+             f"| burned area [Mkm2/yr] | {spin.get('burned_area', 0.0):.2f} | GFED4 3.5 without, GFED4s ~4.8 with "
+             "small fires (Giglio et al. 2013; van der Werf et al. 2017) | |",
+             f"| crop harvest removal [PgC/yr] | {g['harvest']:.2f} | (reported) | |",
+             f"| NEE = Ra + Rh - GPP [PgC/yr] | {g['nee']:+.3f} | | |",
+             f"| net flux after spin-up, NEE + fire + harvest [PgC/yr] | {net_up:+.4f} | ~0 | "
+             f"{'near zero' if abs(net_up) < 0.01 * g['gpp'] else 'NOT near zero'} |",
+             f"| land carbon change over the year [PgC] | {c_end - c_start:+.4f} | = -(NEE + fire + harvest) | |",
              f"| GPP response to +100 ppm | {100 * (gpp_ratio - 1):+.1f} % | (reported) | |",
              f"| shaded-leaf share of GPP, all tiles | {100 * shaded_all:.0f} % | 26-50 % by cover type (Chen 2012) | |",
              "", "Shaded-leaf share of GPP by cover type (Chen et al. 2012 values where the abstract names the type):", "",
