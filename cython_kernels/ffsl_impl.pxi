@@ -371,16 +371,20 @@ cdef void _edges6(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1,
             e[i] = (37.0 * (qm1[i] + qp1[i]) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) * INV60
 
 
-cdef void _face_fluxes(cdptr f, cdptr alp, cdptr rem, cdptr plw, cdptr prw, cdptr p6w,
+cdef void _face_fluxes(cdptr rs, cdptr hh, cdptr gg, cdptr plw, cdptr prw, cdptr p6w,
                        cdptr ple, cdptr pre, cdptr p6e, int n, dptr fl) noexcept nogil:
     """Tracer flux through n faces with less than one cell of air crossing: the mean of the
     west/south/lower cell's parabola over its downstream fraction ``alp`` (flow >= 0) or of
-    the east/north/upper cell's over its upstream fraction, times the air moved |f| = rem.
+    the east/north/upper cell's over its upstream fraction, times the air moved.
 
+    The face geometry comes precomputed by ``_face_coefs`` (shared by every tracer): ``rs`` the
+    air moved with the sign of the flow (+|f| or -|f|), ``hh`` = alp/2, ``gg`` = 1 - 2 alp/3.
     Written with the upstream cell's near edge (at the face), far edge and curvature term
-    selected first: v = near + alp/2 ((far - near) + (1 - 2 alp/3) p6)."""
+    selected first: fl = rs (near + alp/2 ((far - near) + (1 - 2 alp/3) p6)); multiplying by
+    -|f| gives exactly the negated product, so the result is the same to the bit as applying
+    the sign after the product."""
     cdef int i
-    cdef double a, near, far, c6, v, r, x1, x2, y1, y2, z1, z2
+    cdef double near, far, c6, r, x1, x2, y1, y2, z1, z2
     cdef bint pos
     for i in range(n):
         # both candidates are loaded unconditionally so that the selections become blends
@@ -390,14 +394,26 @@ cdef void _face_fluxes(cdptr f, cdptr alp, cdptr rem, cdptr plw, cdptr prw, cdpt
         y2 = pre[i]
         z1 = p6w[i]
         z2 = p6e[i]
-        pos = f[i] >= 0.0
-        a = alp[i]
+        r = rs[i]
+        pos = r >= 0.0
         near = x1 if pos else x2
         far = y1 if pos else y2
         c6 = z1 if pos else z2
+        fl[i] = r * (near + hh[i] * ((far - near) + gg[i] * c6))
+
+
+cdef void _face_coefs(cdptr f, cdptr rem, cdptr alp, int n, dptr rs, dptr hh, dptr gg) noexcept nogil:
+    """Per-face factors of ``_face_fluxes`` computed once for all tracers: rs = +rem (f >= 0)
+    or -rem, hh = 0.5 alp, gg = 1 - (2/3) alp (the same operations the per-tracer formula
+    used, so the fluxes are bit-identical)."""
+    cdef int i
+    cdef double a, r
+    for i in range(n):
+        a = alp[i]
         r = rem[i]
-        v = r * (near + 0.5 * a * ((far - near) + (1.0 - TWO3 * a) * c6))
-        fl[i] = v if pos else -v
+        rs[i] = r if f[i] >= 0.0 else -r
+        hh[i] = 0.5 * a
+        gg[i] = 1.0 - TWO3 * a
 
 
 cdef void _update(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr mnew, int n) noexcept nogil:
@@ -436,13 +452,15 @@ cdef inline double _avg_left(double al, double ar, double a6, double alpha) noex
 # ---------------------------------------------------------------------------------------
 cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int nlon, int j,
                          double* fa, double* rem, double* alp, int* nw, double* mnew, double* mh,
-                         int* nwalk_out, int* ej, int* ei, double* ev) noexcept nogil:
+                         int* nwalk_out, int* ej, int* ei, double* ev, double* frs, double* fhh,
+                         double* fgg) noexcept nogil:
     """Departure geometry of the west faces of one row: air moved ``fa``, whole cells crossed
     (``nw``: pairs (face, count) for the ``nwalk_out`` faces where whole cells cross), remainder
     ``rem`` and its fraction ``alp`` of the partial cell; new air ``mnew``.
 
     ``fa`` is the sum of whole cells plus the remainder (the same sum the tracer flux uses,
     so q = 1 stays exactly 1). ``fa`` has nlon + 1 entries (the last repeats the first).
+    ``frs``/``fhh``/``fgg``: the per-face factors of ``_face_fluxes`` (``_face_coefs``).
     """
     cdef int i, c, cnt, nwalk
     cdef long long nwalk64 = 0
@@ -464,12 +482,7 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
         fa[i] = f
         rem[i] = af
         alp[i] = af / up
-    for i in range(nlon):
-        f = fa[i]
-        x = mh[i]
-        y = mh[i + 1]
-        up = x if f >= 0.0 else y
-        nwalk64 += rem[i] > up
+        nwalk64 += af > up
     nwalk = 0
     if nwalk64 > 0:
         for i in range(nlon):
@@ -509,6 +522,7 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
             nw[2 * nwalk + 1] = cnt
             nwalk += 1
     nwalk_out[0] = nwalk
+    _face_coefs(fa, rem, alp, nlon, frs, fhh, fgg)
     fa[nlon] = fa[0]
     _mass_update(mr, fa, fa + 1, nlon, mnew)
     if _count_nonpositive(mnew, nlon):
@@ -538,24 +552,40 @@ cdef void _mass_update(cdptr m, cdptr fin, cdptr fout, int n, dptr mnew) noexcep
 
 
 cdef void _x_row_flux(cdptr mr, cdptr qr, int nlon, int scheme, cdptr fa, cdptr rem, cdptr alp,
-                      const int* nw, int nwalk, cdptr qe, dptr ae, dptr pl, dptr pr, dptr p6,
-                      dptr fl) noexcept nogil:
+                      const int* nw, int nwalk, const double* qe, dptr ae, dptr pl, dptr pr, dptr p6,
+                      dptr fl, cdptr frs, cdptr fhh, cdptr fgg) noexcept nogil:
     """Tracer fluxes through the nlon + 1 west faces of one row (the last repeats the first)
     with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND or POSITIVE); ``qe`` holds the
     row with three halo cells on each side.
 
     Parabola arrays carry one halo cell: index c + 1 holds cell c (0 = cell nlon-1,
     nlon + 1 = cell 0), so face i sits between pl/pr/p6[i] (west) and [i + 1] (east).
+    ``qe`` NULL (nlon >= 8): the edges of faces 3 .. nlon-3 are read from ``qr`` itself and only
+    the three faces at each end of the row from a 16-cell halo copy (no copy of the whole row).
     """
     cdef int i, c, w, cnt, k
     cdef double s, f, a
+    cdef double hb[16]
     if scheme == UPWIND:
         memcpy(pl + 1, qr, nlon * sizeof(double))
         memcpy(pr + 1, qr, nlon * sizeof(double))
         memset(p6 + 1, 0, nlon * sizeof(double))
     else:
         # edge at the west face of cell i (i = 0 .. nlon): cells i-3 .. i+2 = qe[i] .. qe[i+5]
-        _edges6(qe, qe + 1, qe + 2, qe + 3, qe + 4, qe + 5, nlon + 1, scheme, ae)
+        if qe != NULL:
+            _edges6(qe, qe + 1, qe + 2, qe + 3, qe + 4, qe + 5, nlon + 1, scheme, ae)
+        else:
+            # faces 3 .. nlon-3 from the row; faces 0..2 from cells -3..4 (hb[0..7]) and faces
+            # nlon-2..nlon from cells nlon-5..nlon+2 (hb[8..15])
+            _edges6(qr, qr + 1, qr + 2, qr + 3, qr + 4, qr + 5, nlon - 5, scheme, ae + 3)
+            for k in range(3):
+                hb[k] = qr[nlon - 3 + k]
+                hb[13 + k] = qr[k]
+            for k in range(5):
+                hb[3 + k] = qr[k]
+                hb[8 + k] = qr[nlon - 5 + k]
+            _edges6(hb, hb + 1, hb + 2, hb + 3, hb + 4, hb + 5, 3, scheme, ae)
+            _edges6(hb + 8, hb + 9, hb + 10, hb + 11, hb + 12, hb + 13, 3, scheme, ae + nlon - 2)
         _parabolas(qr, ae, ae + 1, nlon, scheme, pl + 1, pr + 1, p6 + 1)
     pl[0] = pl[nlon]
     pr[0] = pr[nlon]
@@ -563,7 +593,7 @@ cdef void _x_row_flux(cdptr mr, cdptr qr, int nlon, int scheme, cdptr fa, cdptr 
     pl[nlon + 1] = pl[1]
     pr[nlon + 1] = pr[1]
     p6[nlon + 1] = p6[1]
-    _face_fluxes(fa, alp, rem, pl, pr, p6, pl + 1, pr + 1, p6 + 1, nlon, fl)
+    _face_fluxes(frs, fhh, fgg, pl, pr, p6, pl + 1, pr + 1, p6 + 1, nlon, fl)
     for k in range(nwalk):
         i = nw[2 * k]
         cnt = nw[2 * k + 1]
@@ -588,7 +618,7 @@ cdef void _x_row_flux(cdptr mr, cdptr qr, int nlon, int scheme, cdptr fa, cdptr 
 cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int nlon, int scheme,
                         cdptr fa, cdptr rem, cdptr alp, const int* nw, int nwalk,
                         dptr qe, dptr ae, dptr pl, dptr pr, dptr p6, dptr fl, double* fx,
-                        const double* grange=NULL) noexcept nogil:
+                        cdptr frs, cdptr fhh, cdptr fgg, const double* grange=NULL) noexcept nogil:
     """Zonal flux-form update of one row of one tracer: ``qr`` (old) -> ``qd`` (new). ``fx``:
     scratch of 6 rows for the flux-corrected schemes; ``grange``: (min, max) of the tracer on the
     level before the sweep (scheme EP)."""
@@ -598,12 +628,16 @@ cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int n
     cdef double* qtd
     cdef double* rp
     cdef double* rm
+    if scheme != FCT and scheme != EP and nlon >= 8:
+        _x_row_flux(mr, qr, nlon, scheme, fa, rem, alp, nw, nwalk, NULL, ae, pl, pr, p6, fl, frs, fhh, fgg)
+        _update_to(qr, mr, fl, fl + 1, rinv, nlon, qd)
+        return
     memcpy(qe + 3, qr, nlon * sizeof(double))
     for k in range(3):
         qe[k] = qr[nlon - 3 + k]
         qe[nlon + 3 + k] = qr[k]
     if scheme != FCT and scheme != EP:
-        _x_row_flux(mr, qr, nlon, scheme, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl)
+        _x_row_flux(mr, qr, nlon, scheme, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl, frs, fhh, fgg)
         _update_to(qr, mr, fl, fl + 1, rinv, nlon, qd)
         return
     # flux-corrected: monotone low-order flux, unlimited PPM high-order flux
@@ -611,8 +645,8 @@ cdef void _x_row_tracer(cdptr mr, cdptr md, cdptr rinv, cdptr qr, dptr qd, int n
     qtd = fx + R
     rp = fx + 2 * R          # rp/rm: one halo cell each side (index c + 1 holds cell c)
     rm = fx + 3 * R
-    _x_row_flux(mr, qr, nlon, MONO, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl)
-    _x_row_flux(mr, qr, nlon, LINEAR, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fh)
+    _x_row_flux(mr, qr, nlon, MONO, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fl, frs, fhh, fgg)
+    _x_row_flux(mr, qr, nlon, LINEAR, fa, rem, alp, nw, nwalk, qe, ae, pl, pr, p6, fh, frs, fhh, fgg)
     _update_to(qr, mr, fl, fl + 1, rinv, nlon, qtd)
     # antidiffusive fluxes into (west face) and out of (east face) each cell, in fx + 4 R
     for k in range(nlon + 1):
@@ -660,6 +694,9 @@ cdef struct HWork:
     double* mh
     double* rinv
     double* xfct       # 6 rows for the flux-corrected schemes
+    double* frs        # per-face factors of _face_fluxes (zonal or meridional row, see _face_coefs)
+    double* fhh
+    double* fgg
     double* grange     # EP: (min, max) per tracer of the level before the sweep (2 ntr)
     int* nw
     # meridional sweep: face-row geometry (nlon each) and per-tracer rings of rows
@@ -710,14 +747,14 @@ cdef int _x_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss,
                 memcpy(qd + t * qds + o, qs + t * qss + o, nlon * sizeof(double))
             continue
         code = _x_row_geometry(ms + o, fx + o, scale, nlon, j, w.fa, w.rem, w.alp, w.nw, md + o, w.mh,
-                               &nwalk, ej, ei, ev)
+                               &nwalk, ej, ei, ev, w.frs, w.fhh, w.fgg)
         if code != 0:
             return code
         _reciprocal(md + o, nlon, w.rinv)
         for t in range(ntr):
             _x_row_tracer(ms + o, md + o, w.rinv, qs + t * qss + o, qd + t * qds + o, nlon, scheme, w.fa,
                           w.rem, w.alp, w.nw, nwalk, w.qe, w.ae, w.pl, w.pr, w.p6, w.fl, w.xfct,
-                          w.grange + 2 * t)
+                          w.frs, w.fhh, w.fgg, w.grange + 2 * t)
     return 0
 
 
@@ -817,10 +854,11 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
 
 
 cdef void _y_face_geometry(cdptr fy, double sc, cdptr mlo, cdptr mhi, int n, int kind,
-                           dptr f, dptr ra, dptr alp) noexcept nogil:
+                           dptr f, dptr ra, dptr alp, dptr frs, dptr fhh, dptr fgg) noexcept nogil:
     """Air moved through one row of meridional faces (f), its size (ra) and the fraction of the
-    upstream cell it takes (alp <= 1). kind 0: interior; 1: the face above the south cap (the
-    cap's outflow carries the cap mean, alp unused); 2: the face below the north cap."""
+    upstream cell it takes (alp <= 1). kind 0: interior (and the factors of ``_face_fluxes``,
+    ``_face_coefs``); 1: the face above the south cap (the cap's outflow carries the cap mean,
+    alp unused); 2: the face below the north cap."""
     cdef int i
     cdef double x, a, up, lo, hi
     for i in range(n):
@@ -835,6 +873,7 @@ cdef void _y_face_geometry(cdptr fy, double sc, cdptr mlo, cdptr mhi, int n, int
             up = lo if x >= 0.0 else hi
             a = fabs(x) / up
             alp[i] = a if a < 1.0 else 1.0
+        _face_coefs(f, ra, alp, n, frs, fhh, fgg)
     elif kind == 1:
         for i in range(n):
             x = f[i]
@@ -899,7 +938,8 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
     for r in range(1, nlat - 1):
         # geometry of face r (between rows r-1 and r)
         o = <Py_ssize_t> r * nlon
-        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp)
+        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp,
+                         w.frs, w.fhh, w.fgg)
         if r >= 2:
             _reciprocal(md + o - nlon, nlon, w.rinv)
         for t in range(ntr):
@@ -936,13 +976,13 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
                     rsum += qt[i] * ms[i] - flc[i]
                 rms[t] = rsum
             else:
-                _face_fluxes(w.yf, w.yalp, w.yrem, plp, prp, p6p, plc, prc, p6c, nlon, flc)
+                _face_fluxes(w.frs, w.fhh, w.fgg, plp, prp, p6p, plc, prc, p6c, nlon, flc)
                 # row r-1 is complete
                 _update_to(qt + o - nlon, ms + o - nlon, flp, flc, w.rinv, nlon, qd + t * qds + o - nlon)
     # ---- face nlat-1 (below the north cap) and the last interior row -------------------------
     r = nlat - 1
     o = <Py_ssize_t> r * nlon
-    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp)
+    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp, w.frs, w.fhh, w.fgg)
     _reciprocal(md + o - nlon, nlon, w.rinv)
     for t in range(ntr):
         qt = qs + t * qss
@@ -991,7 +1031,8 @@ cdef void _y_fluxes(const double* ms, const double* qt, const double* fy, double
     memset(fl + <Py_ssize_t> nlat * nlon, 0, nlon * sizeof(double))
     for r in range(1, nlat - 1):
         o = <Py_ssize_t> r * nlon
-        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp)
+        _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp,
+                         w.frs, w.fhh, w.fgg)
         e_lo = ring + (r % 2) * nlon
         e_hi = ring + ((r + 1) % 2) * nlon
         plc = ring + (2 + r % 2) * nlon
@@ -1014,10 +1055,10 @@ cdef void _y_fluxes(const double* ms, const double* qt, const double* fy, double
                 f = w.yf[i]
                 fl[o + i] = f * qt[0] if f >= 0.0 else f * _avg_left(plc[i], prc[i], p6c[i], w.yalp[i])
         else:
-            _face_fluxes(w.yf, w.yalp, w.yrem, plp, prp, p6p, plc, prc, p6c, nlon, fl + o)
+            _face_fluxes(w.frs, w.fhh, w.fgg, plp, prp, p6p, plc, prc, p6c, nlon, fl + o)
     r = nlat - 1
     o = <Py_ssize_t> r * nlon
-    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp)
+    _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp, w.frs, w.fhh, w.fgg)
     plp = ring + (2 + (r + 1) % 2) * nlon
     prp = ring + (4 + (r + 1) % 2) * nlon
     p6p = ring + (6 + (r + 1) % 2) * nlon
@@ -1304,8 +1345,11 @@ cdef Py_ssize_t _hwork_layout(double* base, int* ibase, int nlat, int nlon, int 
         w.yalp = p + off + 12 * R
         w.rinv = p + off + 13 * R
         w.xfct = p + off + 14 * R
+        w.frs = p + off + 20 * R
+        w.fhh = p + off + 21 * R
+        w.fgg = p + off + 22 * R
         w.nw = ibase
-    off += 20 * R
+    off += 23 * R
     if base != NULL:
         w.grange = p + off
     off += 2 * ntr + 8
@@ -1415,6 +1459,20 @@ cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, 
     return nwalk
 
 
+cdef void _face_coefs_inplace(double* f, double* rem, double* alp, int n) noexcept nogil:
+    """``_face_coefs`` written over its inputs (f -> rs, rem -> hh, alp -> gg): the vertical
+    sweep's tracer phase needs only the factors, and the block's working set stays the same."""
+    cdef int i
+    cdef double x, y, z
+    for i in range(n):
+        x = alp[i]
+        y = rem[i]
+        z = f[i]
+        f[i] = y if z >= 0.0 else -y
+        rem[i] = 0.5 * x
+        alp[i] = 1.0 - TWO3 * x
+
+
 cdef void _vcoef_cell(cdptr hm, cdptr h0, cdptr hp, int n, dptr c1, dptr c2) noexcept nogil:
     """CW84 eq. 1.7 weights: slope = c1 (q+ - q0) + c2 (q0 - q-), widths = layer air masses.
     The three reciprocals 1/(c+a+b), 1/(a+b), 1/(c+a) come from one division of their product."""
@@ -1514,17 +1572,20 @@ cdef void _update_inplace(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, 
 
 
 cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int nlev, int ncol, int scheme,
-                     const double* fa, const double* rem, const double* alp, const double* c1, const double* c2,
+                     const double* frs, const double* fhh, const double* fgg, const double* c1, const double* c2,
                      const double* d1, const double* d2, const double* d3, const int* nw, Py_ssize_t nwalk,
                      double* dm, double* ae, double* pl, double* pr, double* p6, double* fl,
                      const VPrefetch* pf=NULL) noexcept nogil:
     """Tracer fluxes of one tracer through the interfaces of a block of columns (fl[0] and
     fl[nlev] are zero) with the reconstruction ``scheme`` (MONO, LINEAR, UPWIND, POSITIVE).
+    ``frs``/``fhh``/``fgg``: the interfaces' factors (``_face_coefs``: signed air of the partial
+    layer, alp/2, 1 - 2 alp/3); ``nw``: whole layers crossing each interface, negative for
+    downward flow.
     ``pf``: rows to prefetch level by level during the first pass (data of the next tracer
     or block: the sweep is otherwise bound by the latency of its strided first touches)."""
     cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
     cdef int k, i, c, cnt, wk, km, kp, e
-    cdef double f, s, a
+    cdef double s, r, h, g, al, ar
     if scheme == UPWIND:
         for k in range(nlev):
             memcpy(pl + k * ncol, qt + k * lstride, ncol * sizeof(double))
@@ -1555,7 +1616,7 @@ cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int 
         if k == 1:
             _prefetch_level(pf, 0, 3)
         _prefetch_level(pf, k, 3)
-        _face_fluxes(fa + k * ncol, alp + k * ncol, rem + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
+        _face_fluxes(frs + k * ncol, fhh + k * ncol, fgg + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
                      p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
     if nwalk:
         for k in range(1, nlev):
@@ -1563,23 +1624,27 @@ cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int 
                 cnt = nw[k * ncol + i]
                 if cnt == 0:
                     continue
-                f = fa[k * ncol + i]
-                a = alp[k * ncol + i]
+                # the partial layer's mean as _avg_right/_avg_left with alp/2 and 1 - 2 alp/3 precomputed
+                r = fabs(frs[k * ncol + i])
+                h = fhh[k * ncol + i]
+                g = fgg[k * ncol + i]
                 s = 0.0
-                if f >= 0.0:
+                if cnt > 0:
                     c = k - 1
                     for wk in range(cnt):
                         s += qt[c * lstride + i] * m[c * lstride + i]
                         c -= 1
-                    fl[k * ncol + i] = s + rem[k * ncol + i] * _avg_right(
-                        pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a)
+                    al = pl[c * ncol + i]
+                    ar = pr[c * ncol + i]
+                    fl[k * ncol + i] = s + r * (ar - h * ((ar - al) - g * p6[c * ncol + i]))
                 else:
                     c = k
-                    for wk in range(cnt):
+                    for wk in range(-cnt):
                         s += qt[c * lstride + i] * m[c * lstride + i]
                         c += 1
-                    fl[k * ncol + i] = -(s + rem[k * ncol + i] * _avg_left(
-                        pl[c * ncol + i], pr[c * ncol + i], p6[c * ncol + i], a))
+                    al = pl[c * ncol + i]
+                    ar = pr[c * ncol + i]
+                    fl[k * ncol + i] = -(s + r * (al + h * ((ar - al) + g * p6[c * ncol + i])))
 
 
 cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int ntr,
@@ -1674,7 +1739,7 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
                     fa[k * ncol + i] = -(s + r)
                 rem[k * ncol + i] = r
                 alp[k * ncol + i] = r / m[c * lstride + i]
-                nw[k * ncol + i] = cnt
+                nw[k * ncol + i] = cnt if f >= 0.0 else -cnt
     for k in range(nlev):
         _mass_update(m + k * lstride, fa + k * ncol, fa + (k + 1) * ncol, ncol, mn + k * ncol)
     for k in range(nlev):
@@ -1684,6 +1749,10 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
                     ek[0] = k; ei[0] = i; ev[0] = mn[k * ncol + i]
                     return 4
     _reciprocal(mn, <int> L, rinv)
+    # the tracer phase needs only the interfaces' factors of _face_fluxes: written over fa/rem/alp
+    # (fa -> signed air of the partial layer, rem -> alp/2, alp -> 1 - 2 alp/3)
+    for k in range(1, nlev):
+        _face_coefs_inplace(fa + k * ncol, rem + k * ncol, alp + k * ncol, ncol)
     # ---- non-uniform PPM coefficients (CW84 eqs. 1.6-1.7), cell widths = layer masses ----
     if scheme != UPWIND:
         for k in range(nlev):
