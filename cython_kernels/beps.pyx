@@ -549,6 +549,46 @@ def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k,
                        dt_sum)
 
 
+cdef void _fire_tile(Py_ssize_t t, const double[:, ::1] start, double[:, ::1] new, double b,
+                     const double[:, ::1] fire_loss, const double[:, ::1] keep, const int[::1] pair_recv,
+                     const int[::1] pair_donor, const double[:, ::1] pair_frac, int nburn) noexcept nogil:
+    cdef double loss[16]
+    cdef Py_ssize_t p, q, i, j
+    for p in range(nburn):
+        loss[p] = b * (fire_loss[t, p] * start[t, p])
+        new[t, p] = new[t, p] - loss[p]
+    for q in range(pair_recv.shape[0]):
+        i = pair_recv[q]
+        j = pair_donor[q]
+        new[t, i] = new[t, i] + pair_frac[q, t] * (loss[j] * keep[t, j])
+
+
+def fire_step(const double[:, ::1] start, double[:, ::1] new, const double[::1] burned,
+              const double[:, ::1] fire_loss, const double[:, ::1] keep, const int[::1] pair_recv,
+              const int[::1] pair_donor, const double[:, ::1] pair_frac, int nburn, int nthreads):
+    """Fire of one pool step in place (same arithmetic, in the same order, as
+    esm.land.intec.PoolModel._fire_step): pools 0..nburn-1 lose burned x fire_loss x start, the
+    unburnt part of the vegetation losses (keep, ntile x nveg) moves along the pairs (npair, ntile);
+    tiles that do not burn are skipped (for them the numpy arithmetic adds and subtracts zeros)."""
+    cdef Py_ssize_t ntile = start.shape[0]
+    cdef Py_ssize_t npool = start.shape[1]
+    cdef Py_ssize_t nkeep = keep.shape[1]
+    cdef Py_ssize_t npair = pair_recv.shape[0]
+    cdef Py_ssize_t t, q
+    if (new.shape[0] != ntile or new.shape[1] != npool or burned.shape[0] != ntile or fire_loss.shape[0] != ntile
+            or fire_loss.shape[1] < nburn or nburn > npool or nburn > 16 or keep.shape[0] != ntile or nkeep > nburn
+            or pair_donor.shape[0] != npair or pair_frac.shape[0] != npair
+            or (npair > 0 and pair_frac.shape[1] != ntile)):
+        raise ValueError("fire_step: start, new (ntile, npool), burned (ntile), fire_loss (ntile, >= nburn), "
+                         "keep (ntile, <= nburn), pairs (npair), pair_frac (npair, ntile) expected")
+    for q in range(npair):
+        if not (0 <= pair_recv[q] < npool and 0 <= pair_donor[q] < nkeep):
+            raise ValueError("fire_step: pair index outside the pools")
+    for t in prange(ntile, nogil=True, num_threads=nthreads, schedule="static"):
+        if burned[t] != 0.0:
+            _fire_tile(t, start, new, burned[t], fire_loss, keep, pair_recv, pair_donor, pair_frac, nburn)
+
+
 # ---- per-cell factors (the arithmetic of esm.land.beps.cell_factors / water_stress_table and
 # esm.land.intec.decomposition_scalar, for the cells; photosynthesis factors only where the sun is up)
 cdef enum:

@@ -173,3 +173,25 @@ def test_pool_model_subset_steps_its_tiles_identically():
     sub = pm.subset(idx)
     part = sub.step(c[idx], npp[idx], xi[idx], 86400.0, sub.fire_burn(c[idx], np.full(idx.size, 0.01)))
     assert np.array_equal(part, full[idx])
+
+
+def test_compiled_fire_and_pool_steps_equal_the_numpy_reference(monkeypatch):
+    """The compiled pool and fire steps (any thread count) give the numpy reference bit for bit."""
+    prm = LandParameters.from_config()
+    rng = np.random.default_rng(11)
+    pft = rng.integers(0, 9, 3000)
+    share = np.where(pft == CROP, 1.0, np.where(pft == C4, rng.uniform(0, 1, pft.size), 0.0))
+    pm = intec.PoolModel(pft, prm, crop_share=share)
+    if intec._kern is None:
+        pytest.skip("compiled kernels not built")
+    c = rng.uniform(0.0, 3.0, (pft.size, intec.NPOOL))
+    npp, xi = rng.uniform(0, 3e-3, pft.size), rng.uniform(0, 8e4, pft.size)
+    burn = np.where(rng.uniform(size=pft.size) < 0.5, rng.uniform(0, 0.02, pft.size), 0.0)
+    burned = pm.fire_burn(c, burn)
+    outs = []
+    for threads in (1, 2):
+        pm.nthreads = threads
+        outs.append(pm.step(c, npp, xi, 86400.0, burned))
+    monkeypatch.setattr(intec, "_kern", None)
+    ref = pm.step(c, npp, xi, 86400.0, burned)
+    assert np.array_equal(outs[0], ref) and np.array_equal(outs[1], ref)

@@ -144,6 +144,7 @@ class PoolModel:
         self.alloc = np.stack([g("alloc_leaf"), g("alloc_stem"), g("alloc_croot"), g("alloc_froot")], axis=1)
         self.is_soil = np.zeros(NPOOL, dtype=bool)
         self.is_soil[list(SOIL)] = True
+        self.nthreads = 1  # OpenMP threads of the compiled pool and fire steps (LandModel sets its own)
         self._fire_tables(pft, prm, crop_share, fm)
 
         # sparse list of transfers (receiver i, donor j) with per-tile fractions
@@ -190,6 +191,10 @@ class PoolModel:
         self._fire_pairs = [(i, j, np.ascontiguousarray(to[:, i, j])) for j in range(NPOOL) for i in range(NPOOL)
                             if np.any(to[:, i, j] != 0.0)]
         self._fire_keep = np.ascontiguousarray(1.0 - emit[:, :CWD])
+        self._fire_recv = np.array([i for i, _, _ in self._fire_pairs], dtype=np.int32)
+        self._fire_donor = np.array([j for _, j, _ in self._fire_pairs], dtype=np.int32)
+        self._fire_pfrac = np.ascontiguousarray(np.array([fr for _, _, fr in self._fire_pairs]).reshape(
+            len(self._fire_pairs), n))
         if np.any(loss[:, SMET + 1:] != 0) or np.any(emit[:, CWD:SMET + 1] != 1.0):
             raise AssertionError("fire tables: only vegetation, CWD and surface litter burn")
         self.fuel_min = float(prm.fire_fuel_min)
@@ -199,6 +204,8 @@ class PoolModel:
         idx = np.asarray(idx, dtype=np.intp)
         sub = object.__new__(PoolModel)
         sub.__dict__.update(self.__dict__)
+        for cached in ("_rk", "_fire_le", "_work"):
+            sub.__dict__.pop(cached, None)
         sub.ntile = idx.size
         for name in ("k", "harvest", "frac", "resp", "alloc", "fire_area", "fire_loss", "fire_emit", "fire_to",
                      "_fire_keep"):
@@ -206,6 +213,7 @@ class PoolModel:
         sub.pair_frac = [np.ascontiguousarray(fr[idx]) for fr in self.pair_frac]
         sub._pfrac = np.ascontiguousarray(self._pfrac[:, idx])
         sub._fire_pairs = [(i, j, np.ascontiguousarray(fr[idx])) for i, j, fr in self._fire_pairs]
+        sub._fire_pfrac = np.ascontiguousarray(self._fire_pfrac[:, idx])
         return sub
 
     def fire_burn(self, pools: np.ndarray, burn: np.ndarray) -> np.ndarray:
@@ -222,7 +230,10 @@ class PoolModel:
 
     def fire_emission(self, pools: np.ndarray, burned: np.ndarray) -> np.ndarray:
         """CO2 emitted [kg C m-2] when ``burned`` (from :meth:`fire_burn`) of each tile burns."""
-        return burned * np.sum(self.fire_loss * self.fire_emit * pools, axis=1)
+        le = getattr(self, "_fire_le", None)
+        if le is None or le.shape[0] != pools.shape[0]:
+            le = self._fire_le = self.fire_loss * self.fire_emit
+        return burned * np.sum(le * pools, axis=1)
 
     def harvest_rate(self, pools: np.ndarray) -> np.ndarray:
         """Harvest removal [kg C m-2 s-1] per tile: the harvest index of the leaf turnover."""
@@ -231,6 +242,10 @@ class PoolModel:
     def _fire_step(self, start: np.ndarray, new: np.ndarray, burned: np.ndarray) -> None:
         """Apply the fire of a step to ``new`` in place, with the losses from the pools at its ``start``."""
         nf = SMET + 1  # vegetation, CWD and surface litter burn (pools 0..6)
+        if _kern is not None:
+            _kern.fire_step(np.ascontiguousarray(start, dtype=np.float64), new, np.ascontiguousarray(burned, dtype=np.float64), self.fire_loss,
+                            self._fire_keep, self._fire_recv, self._fire_donor, self._fire_pfrac, nf, self.nthreads)
+            return
         loss = burned[:, None] * (self.fire_loss[:, :nf] * start[:, :nf])
         new[:, :nf] -= loss
         unburnt = loss[:, :CWD] * self._fire_keep  # CWD and litter burn completely: no rest
@@ -240,7 +255,10 @@ class PoolModel:
     # ---- rates ------------------------------------------------------------------------------
     def heterotrophic_respiration(self, pools: np.ndarray, xi: np.ndarray) -> np.ndarray:
         """Rh [kg C m-2 s-1] per tile: xi sum over litter/soil pools of resp_i k_i C_i."""
-        return xi * np.sum(self.resp[:, CWD:] * self.k[:, CWD:] * pools[:, CWD:], axis=1)
+        rk = getattr(self, "_rk", None)
+        if rk is None or rk.shape[0] != pools.shape[0]:
+            rk = self._rk = self.resp[:, CWD:] * self.k[:, CWD:]  # the same product the expression forms first
+        return xi * np.sum(rk * pools[:, CWD:], axis=1)
 
     def losses(self, pools: np.ndarray, xi_sum: np.ndarray, dt_sum: float) -> np.ndarray:
         """Loss of every pool over a pool step [kg C m-2]: vegetation k C dt, litter/soil k C xi_sum."""
@@ -262,10 +280,12 @@ class PoolModel:
         """
         if _kern is not None:
             new = np.array(pools, dtype=np.float64, order="C")
-            work = np.empty_like(new)
+            work = getattr(self, "_work", None)
+            if work is None or work.shape != new.shape:
+                work = self._work = np.empty_like(new)
             _kern.pool_step(new, work, self.k, self.alloc, self._recv, self._donor, self._pfrac,
                             np.ascontiguousarray(npp_sum, dtype=np.float64), np.ascontiguousarray(xi_sum, dtype=np.float64),
-                            float(dt_sum), CWD, 1)
+                            float(dt_sum), CWD, self.nthreads)
         else:
             loss = self.losses(pools, xi_sum, dt_sum)
             new = pools - loss

@@ -95,6 +95,7 @@ class LandModel:
             crop_share[sel] = landcover.crop_share(int(p)).ravel()[self.cell_flat[self.tile_cell[sel]]]
         self.crop_share = crop_share
         self.pools_model = intec.PoolModel(self.tile_pft, prm, crop_share)
+        self.pools_model.nthreads = self.threads
         self.fire_me = np.asarray(prm.fire_moisture_extinction, float)[self.tile_pft]
         self.fire_on = bool(prm.fire) and bool(np.any(self.pools_model.fire_area > 0))
         g = lambda name: np.asarray(getattr(prm, name), float)[self.tile_pft]  # noqa: E731
