@@ -375,7 +375,7 @@ class LandModel:
               "acc_gpp": self.acc_gpp.copy(), "acc_rm": self.acc_rm.copy(),
               "acc_rg": self.acc_rg.copy(), "acc_xi": self.acc_xi.copy(), "acc_t": np.array(self.acc_t),
               "lai_sum": self.lai_sum.copy(), "lai_days": np.array(self.lai_days), "age": self.age.copy(),
-              "rm_factor": self.rm_factor.copy(), "fire_s": self.fire_s.copy(),
+              "rm_factor": self.rm_factor.copy(),
               "fire_blocks": self.fire_blocks.copy(), "fire_block_acc": self.fire_block_acc.copy(),
               "fire_block_days": np.array(self.fire_block_days), "fire_block_pos": np.array(self.fire_block_pos),
               "fire_danger": self.fire_danger.copy(), "acc_wm": self.acc_wm.copy(), "acc_tair": self.acc_tair.copy(),
@@ -385,7 +385,7 @@ class LandModel:
 
     def load_state(self, st: dict[str, np.ndarray]) -> None:
         need = ("tile_cell", "tile_pft", "pools", "lai", "lai_year", "rm_factor", "acc_gpp", "acc_rm", "acc_rg",
-                "acc_xi", "acc_t", "fire_s", "fire_blocks", "fire_block_acc", "fire_block_days", "fire_block_pos",
+                "acc_xi", "acc_t", "fire_blocks", "fire_block_acc", "fire_block_days", "fire_block_pos",
                 "fire_danger", "acc_wm", "acc_tair", "lai_sum", "lai_days", "age", "age_ref", "gsi_buffer",
                 "gsi_filled", "gsi_tmin",
                 "gsi_vpd_sum", "gsi_soilm_sum", "gsi_nsamp", "gsi_tsum", "crop_t", "crop_w", "crop_days", "crop_init")
@@ -399,8 +399,8 @@ class LandModel:
         if np.shape(st["pools"]) != self.pools.shape:
             raise ValueError(f"pools have shape {np.shape(st['pools'])}; expected {self.pools.shape}")
         self.pools = np.array(st["pools"], dtype=float)
-        self.fire_s = np.array(st["fire_s"], dtype=float)
         self.fire_blocks = np.array(st["fire_blocks"], dtype=float)
+        self.fire_s = disturbance.season_from_blocks(self.fire_blocks)  # as set when the last block closed
         self.fire_block_acc = np.array(st["fire_block_acc"], dtype=float)
         self.fire_block_days = int(st["fire_block_days"])
         self.fire_block_pos = int(st["fire_block_pos"])
