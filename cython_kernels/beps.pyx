@@ -589,6 +589,44 @@ def fire_step(const double[:, ::1] start, double[:, ::1] new, const double[::1] 
             _fire_tile(t, start, new, burned[t], fire_loss, keep, pair_recv, pair_donor, pair_frac, nburn)
 
 
+def pool_rates(const double[:, ::1] pools, const double[:, ::1] rk, const double[:, ::1] le,
+               const double[::1] harvest_k, const double[::1] danger_area, double fuel_min, int nsoil0,
+               int nburn, double[::1] rh_coef, double[::1] fire, double[::1] harvest, int nthreads):
+    """The rates that stay fixed while the pools do, in one pass over the tiles (esm.land.intec.PoolModel.daily_rates):
+    rh_coef = sum_{p >= nsoil0} rk C, harvest = harvest_k C_leaf, fire = danger_area min(1, fuel / fuel_min)
+    sum_{p < nburn} le C with fuel = surface structural + surface metabolic + CWD (pools 5, 6, 4)."""
+    cdef Py_ssize_t ntile = pools.shape[0]
+    cdef Py_ssize_t npool = pools.shape[1]
+    cdef Py_ssize_t t, p
+    cdef double acc, fuel, avail
+    if (rk.shape[0] != ntile or rk.shape[1] != npool - nsoil0 or le.shape[0] != ntile or le.shape[1] < nburn
+            or nburn > npool or npool < 7 or harvest_k.shape[0] != ntile or danger_area.shape[0] != ntile
+            or rh_coef.shape[0] != ntile or fire.shape[0] != ntile or harvest.shape[0] != ntile):
+        raise ValueError("pool_rates: pools (ntile, npool), rk (ntile, npool - nsoil0), le (ntile, >= nburn), "
+                         "per-tile vectors (ntile) expected")
+    for t in prange(ntile, nogil=True, num_threads=nthreads, schedule="static"):
+        acc = 0.0
+        for p in range(nsoil0, npool):
+            acc = acc + rk[t, p - nsoil0] * pools[t, p]
+        rh_coef[t] = acc
+        harvest[t] = harvest_k[t] * pools[t, 0]
+        if danger_area[t] == 0.0:
+            fire[t] = 0.0
+        else:
+            fuel = (pools[t, 5] + pools[t, 6]) + pools[t, 4]
+            avail = 1.0
+            if fuel_min > 0.0:
+                avail = fuel / fuel_min
+                if avail > 1.0:
+                    avail = 1.0
+                if avail < 0.0:
+                    avail = 0.0
+            acc = 0.0
+            for p in range(nburn):
+                acc = acc + le[t, p] * pools[t, p]
+            fire[t] = (danger_area[t] * avail) * acc
+
+
 # ---- per-cell factors (the arithmetic of esm.land.beps.cell_factors / water_stress_table and
 # esm.land.intec.decomposition_scalar, for the cells; photosynthesis factors only where the sun is up)
 cdef enum:

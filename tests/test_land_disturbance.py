@@ -195,3 +195,18 @@ def test_compiled_fire_and_pool_steps_equal_the_numpy_reference(monkeypatch):
     monkeypatch.setattr(intec, "_kern", None)
     ref = pm.step(c, npp, xi, 86400.0, burned)
     assert np.array_equal(outs[0], ref) and np.array_equal(outs[1], ref)
+
+
+def test_daily_rates_compiled_equal_the_numpy_rates_to_round_off():
+    prm = LandParameters.from_config()
+    rng = np.random.default_rng(5)
+    pft = rng.integers(0, 9, 2000)
+    share = np.where(pft == CROP, 1.0, np.where(pft == C4, rng.uniform(0, 1, pft.size), 0.0))
+    pm = intec.PoolModel(pft, prm, crop_share=share)
+    c = rng.uniform(0.0, 0.3, (pft.size, intec.NPOOL))  # fuel on both sides of fire_fuel_min
+    burn = np.where(rng.uniform(size=pft.size) < 0.5, rng.uniform(0, 0.02, pft.size), 0.0)
+    rh, fire, harvest = pm.daily_rates(c, burn)
+    np.testing.assert_allclose(rh, pm.heterotrophic_respiration(c, np.ones(pft.size)), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(fire, pm.fire_emission(c, pm.fire_burn(c, burn)), rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(harvest, pm.harvest_rate(c))
+    assert np.any(fire > 0) and np.any((fire > 0) & (c[:, 4] + c[:, 5] + c[:, 6] < prm.fire_fuel_min))

@@ -235,6 +235,27 @@ class PoolModel:
             le = self._fire_le = self.fire_loss * self.fire_emit
         return burned * np.sum(le * pools, axis=1)
 
+    def daily_rates(self, pools: np.ndarray, burn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rh_coef, fire, harvest)`` per tile for pools that stay fixed over a day: Rh per unit decomposition
+        scalar [kg C m-2 s-1] (:meth:`heterotrophic_respiration` at xi = 1), the fire emission of a whole day at fire
+        danger ``burn`` [kg C m-2] (:meth:`fire_emission` of :meth:`fire_burn`) and the harvest removal
+        [kg C m-2 s-1] (:meth:`harvest_rate`); one compiled pass when the kernels are built (sums in another
+        order than numpy's: equal to round-off)."""
+        if _kern is None:
+            return (self.heterotrophic_respiration(pools, np.ones(pools.shape[0])),
+                    self.fire_emission(pools, self.fire_burn(pools, burn)), self.harvest_rate(pools))
+        n = pools.shape[0]
+        if getattr(self, "_rk", None) is None or self._rk.shape[0] != n:
+            self._rk = self.resp[:, CWD:] * self.k[:, CWD:]
+        if getattr(self, "_fire_le", None) is None or self._fire_le.shape[0] != n:
+            self._fire_le = self.fire_loss * self.fire_emit
+        out = np.empty((3, n))
+        _kern.pool_rates(np.ascontiguousarray(pools, dtype=np.float64), np.ascontiguousarray(self._rk),
+                         np.ascontiguousarray(self._fire_le), np.ascontiguousarray(self.harvest * self.k[:, LEAF]),
+                         np.ascontiguousarray(np.asarray(burn, float) * self.fire_area), self.fuel_min, CWD, SMET + 1,
+                         out[0], out[1], out[2], self.nthreads)
+        return out[0], out[1], out[2]
+
     def harvest_rate(self, pools: np.ndarray) -> np.ndarray:
         """Harvest removal [kg C m-2 s-1] per tile: the harvest index of the leaf turnover."""
         return self.harvest * self.k[:, LEAF] * pools[:, LEAF]

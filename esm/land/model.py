@@ -174,13 +174,11 @@ class LandModel:
         """Rates that stay fixed while the pools do (they change daily): per-tile sum of resp_i k_i C_i [kg C m-2
         s-1 per unit xi] (Rh = xi x this), the fire emission of the day's burned fraction spread evenly over the
         day, and the harvest removal [umol m-2 s-1]."""
-        pm = self.pools_model
-        self.rh_coef = pm.heterotrophic_respiration(self.pools, np.ones(self.ntile))
+        self.rh_coef, fire_day, harvest = self.pools_model.daily_rates(self.pools, self.fire_danger)
         self._rh_coef_umol = np.ascontiguousarray(self.rh_coef / UMOL_TO_KGC)
-        self._harvest_umol = pm.harvest_rate(self.pools) / UMOL_TO_KGC
+        self._harvest_umol = harvest / UMOL_TO_KGC
         if self.fire_on:
-            self._fire_umol = pm.fire_emission(self.pools, pm.fire_burn(self.pools, self.fire_danger)) / (
-                DAY * UMOL_TO_KGC)
+            self._fire_umol = fire_day / (DAY * UMOL_TO_KGC)
 
     def fire_probability(self, wm_cell: np.ndarray, tair_cell: np.ndarray) -> np.ndarray:
         """Daily fire probability per tile from the day's mean relative available water and air temperature of
