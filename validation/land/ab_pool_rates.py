@@ -4,7 +4,7 @@ import sys, time, numpy as np
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from esm.grid import Grid
-from esm.land import intec
+
 from esm.land.landcover import load_land_cover
 from esm.land.model import LandModel
 from esm.land.params import LandParameters
@@ -13,7 +13,6 @@ m = LandModel(LandParameters.from_config(), g, load_land_cover(g), nthreads=2)
 rng = np.random.default_rng(1)
 m.pools = rng.uniform(0, 2, m.pools.shape); m.fire_danger = rng.uniform(0, 0.01, m.ntile)
 pm = m.pools_model
-kern = intec._kern
 def numpy_path():
     rh = pm.heterotrophic_respiration(m.pools, np.ones(m.ntile)); f = pm.fire_emission(m.pools, pm.fire_burn(m.pools, m.fire_danger)); h = pm.harvest_rate(m.pools)
 def kern_path():
