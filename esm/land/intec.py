@@ -156,6 +156,10 @@ class PoolModel:
         self._pfrac = np.ascontiguousarray(np.array(self.pair_frac).reshape(len(pairs), n))
         self.k = np.ascontiguousarray(self.k)
         self.alloc = np.ascontiguousarray(self.alloc)
+        # constant products of the daily rates (formed as the numpy expressions form them first)
+        self._rk = np.ascontiguousarray(self.resp[:, CWD:] * self.k[:, CWD:])
+        self._fire_le = np.ascontiguousarray(self.fire_loss * self.fire_emit)
+        self._harvest_k = np.ascontiguousarray(self.harvest * self.k[:, LEAF])
 
     def _fire_tables(self, pft, prm, crop_share, fm) -> None:
         """Per unit burned area: the share of each pool lost (``fire_loss``), the share of that loss emitted
@@ -188,13 +192,11 @@ class PoolModel:
         to[:, DSTR, FROOT] = 1.0 - fm
         to[:, DMET, FROOT] = fm
         self.fire_loss, self.fire_emit, self.fire_to = loss, emit, to
-        self._fire_pairs = [(i, j, np.ascontiguousarray(to[:, i, j])) for j in range(NPOOL) for i in range(NPOOL)
-                            if np.any(to[:, i, j] != 0.0)]
+        pairs = [(i, j) for j in range(NPOOL) for i in range(NPOOL) if np.any(to[:, i, j] != 0.0)]
         self._fire_keep = np.ascontiguousarray(1.0 - emit[:, :CWD])
-        self._fire_recv = np.array([i for i, _, _ in self._fire_pairs], dtype=np.int32)
-        self._fire_donor = np.array([j for _, j, _ in self._fire_pairs], dtype=np.int32)
-        self._fire_pfrac = np.ascontiguousarray(np.array([fr for _, _, fr in self._fire_pairs]).reshape(
-            len(self._fire_pairs), n))
+        self._fire_recv = np.array([i for i, _ in pairs], dtype=np.int32)
+        self._fire_donor = np.array([j for _, j in pairs], dtype=np.int32)
+        self._fire_pfrac = np.ascontiguousarray(np.array([to[:, i, j] for i, j in pairs]).reshape(len(pairs), n))
         if np.any(loss[:, SMET + 1:] != 0) or np.any(emit[:, CWD:SMET + 1] != 1.0):
             raise AssertionError("fire tables: only vegetation, CWD and surface litter burn")
         self.fuel_min = float(prm.fire_fuel_min)
@@ -204,15 +206,13 @@ class PoolModel:
         idx = np.asarray(idx, dtype=np.intp)
         sub = object.__new__(PoolModel)
         sub.__dict__.update(self.__dict__)
-        for cached in ("_rk", "_fire_le", "_work"):
-            sub.__dict__.pop(cached, None)
+        sub.__dict__.pop("_work", None)
         sub.ntile = idx.size
         for name in ("k", "harvest", "frac", "resp", "alloc", "fire_area", "fire_loss", "fire_emit", "fire_to",
-                     "_fire_keep"):
+                     "_fire_keep", "_rk", "_fire_le", "_harvest_k"):
             setattr(sub, name, np.ascontiguousarray(getattr(self, name)[idx]))
         sub.pair_frac = [np.ascontiguousarray(fr[idx]) for fr in self.pair_frac]
         sub._pfrac = np.ascontiguousarray(self._pfrac[:, idx])
-        sub._fire_pairs = [(i, j, np.ascontiguousarray(fr[idx])) for i, j, fr in self._fire_pairs]
         sub._fire_pfrac = np.ascontiguousarray(self._fire_pfrac[:, idx])
         return sub
 
@@ -230,10 +230,7 @@ class PoolModel:
 
     def fire_emission(self, pools: np.ndarray, burned: np.ndarray) -> np.ndarray:
         """CO2 emitted [kg C m-2] when ``burned`` (from :meth:`fire_burn`) of each tile burns."""
-        le = getattr(self, "_fire_le", None)
-        if le is None or le.shape[0] != pools.shape[0]:
-            le = self._fire_le = self.fire_loss * self.fire_emit
-        return burned * np.sum(le * pools, axis=1)
+        return burned * np.sum(self._fire_le * pools, axis=1)
 
     def daily_rates(self, pools: np.ndarray, burn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(rh_coef, fire, harvest)`` per tile for pools that stay fixed over a day: Rh per unit decomposition
@@ -244,42 +241,34 @@ class PoolModel:
         if _kern is None:
             return (self.heterotrophic_respiration(pools, np.ones(pools.shape[0])),
                     self.fire_emission(pools, self.fire_burn(pools, burn)), self.harvest_rate(pools))
-        n = pools.shape[0]
-        if getattr(self, "_rk", None) is None or self._rk.shape[0] != n:
-            self._rk = self.resp[:, CWD:] * self.k[:, CWD:]
-        if getattr(self, "_fire_le", None) is None or self._fire_le.shape[0] != n:
-            self._fire_le = self.fire_loss * self.fire_emit
-        out = np.empty((3, n))
-        _kern.pool_rates(np.ascontiguousarray(pools, dtype=np.float64), np.ascontiguousarray(self._rk),
-                         np.ascontiguousarray(self._fire_le), np.ascontiguousarray(self.harvest * self.k[:, LEAF]),
+        out = np.empty((3, pools.shape[0]))
+        _kern.pool_rates(np.ascontiguousarray(pools, dtype=np.float64), self._rk, self._fire_le, self._harvest_k,
                          np.ascontiguousarray(np.asarray(burn, float) * self.fire_area), self.fuel_min, CWD, SMET + 1,
                          out[0], out[1], out[2], self.nthreads)
         return out[0], out[1], out[2]
 
     def harvest_rate(self, pools: np.ndarray) -> np.ndarray:
         """Harvest removal [kg C m-2 s-1] per tile: the harvest index of the leaf turnover."""
-        return self.harvest * self.k[:, LEAF] * pools[:, LEAF]
+        return self._harvest_k * pools[:, LEAF]
 
     def _fire_step(self, start: np.ndarray, new: np.ndarray, burned: np.ndarray) -> None:
         """Apply the fire of a step to ``new`` in place, with the losses from the pools at its ``start``."""
         nf = SMET + 1  # vegetation, CWD and surface litter burn (pools 0..6)
         if _kern is not None:
-            _kern.fire_step(np.ascontiguousarray(start, dtype=np.float64), new, np.ascontiguousarray(burned, dtype=np.float64), self.fire_loss,
-                            self._fire_keep, self._fire_recv, self._fire_donor, self._fire_pfrac, nf, self.nthreads)
+            _kern.fire_step(np.ascontiguousarray(start, dtype=np.float64), new,
+                            np.ascontiguousarray(burned, dtype=np.float64), self.fire_loss, self._fire_keep,
+                            self._fire_recv, self._fire_donor, self._fire_pfrac, nf, self.nthreads)
             return
         loss = burned[:, None] * (self.fire_loss[:, :nf] * start[:, :nf])
         new[:, :nf] -= loss
         unburnt = loss[:, :CWD] * self._fire_keep  # CWD and litter burn completely: no rest
-        for i, j, fr in self._fire_pairs:
+        for i, j, fr in zip(self._fire_recv, self._fire_donor, self._fire_pfrac):
             new[:, i] += fr * unburnt[:, j]
 
     # ---- rates ------------------------------------------------------------------------------
     def heterotrophic_respiration(self, pools: np.ndarray, xi: np.ndarray) -> np.ndarray:
         """Rh [kg C m-2 s-1] per tile: xi sum over litter/soil pools of resp_i k_i C_i."""
-        rk = getattr(self, "_rk", None)
-        if rk is None or rk.shape[0] != pools.shape[0]:
-            rk = self._rk = self.resp[:, CWD:] * self.k[:, CWD:]  # the same product the expression forms first
-        return xi * np.sum(rk * pools[:, CWD:], axis=1)
+        return xi * np.sum(self._rk * pools[:, CWD:], axis=1)
 
     def losses(self, pools: np.ndarray, xi_sum: np.ndarray, dt_sum: float) -> np.ndarray:
         """Loss of every pool over a pool step [kg C m-2]: vegetation k C dt, litter/soil k C xi_sum."""

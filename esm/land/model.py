@@ -182,9 +182,9 @@ class LandModel:
 
     def fire_probability(self, wm_cell: np.ndarray, tair_cell: np.ndarray) -> np.ndarray:
         """Daily fire probability per tile from the day's mean relative available water and air temperature of
-        its cell (Thonicke et al. 2001 eq. 2; none at or below ``fire_tmin``)."""
-        p = disturbance.fire_probability(wm_cell[self.tile_cell], self.fire_me)
-        return np.where(tair_cell[self.tile_cell] > self.prm.fire_tmin, p, 0.0)
+        its cell (Thonicke et al. 2001 eq. 2; none at or below ``fire_tmin``); cells on the last axis."""
+        p = disturbance.fire_probability(wm_cell[..., self.tile_cell], self.fire_me)
+        return np.where(tair_cell[..., self.tile_cell] > self.prm.fire_tmin, p, 0.0)
 
     def _available_water(self, soilm: np.ndarray) -> np.ndarray:
         return disturbance.available_water(soilm, self.prm.wilting_point, self.prm.field_capacity)
@@ -575,10 +575,9 @@ class LandModel:
         year(True)
         rm_d, rg_d = rd_d, rg2
         npp_d = (gpp_d - rm_d - rg_d) * UMOL_TO_KGC
-        # fire danger of every day from the day before (periodic year), GlobFIRM with the periodic running mean
+        # fire danger of every day from the day before (periodic year); the season is the year's mean probability
         if self.fire_on:
-            p_days = np.where(ta_d[:, tc] / DAY > prm.fire_tmin,
-                              disturbance.fire_probability(wm_d[:, tc] / DAY, self.fire_me), 0.0)
+            p_days = self.fire_probability(wm_d / DAY, ta_d / DAY)
             # the run starts with the spin-up year's five-day blocks (from its first day) in the ring
             self.fire_blocks = disturbance.year_blocks(p_days)
             self.fire_block_acc = np.zeros(self.ntile)
