@@ -522,6 +522,42 @@ static void esm_pool_tiles(long t0, long t1, long ntile, long npool, long nveg, 
                         double dt_sum) noexcept nogil
 
 
+def hour_accumulate(const double[::1] xi, const double[::1] t2m, const double[::1] vpd, const double[::1] soilm,
+                    double dt, double wilting_point, double awc, double[::1] acc_xi, double[::1] acc_wm,
+                    double[::1] acc_tair, double[::1] tmin, double[::1] vpd_sum, double[::1] soilm_sum,
+                    double[::1] tsum, bint fire, bint phenology):
+    """The hourly integrals of the land cells in one pass (speed round 10; were seven numpy expressions per hour):
+    ``acc_xi += xi dt``; with ``fire`` the relative available soil water ``clip((soilm - wp) / awc, 0, 1) dt`` and
+    the air temperature ``(t2m - 273.15) dt`` (``esm.land.disturbance.available_water``); with ``phenology`` the
+    GSI day's minimum temperature and sums of vpd, soil moisture and temperature
+    (``esm.land.phenology.GsiPhenology.accumulate``). ``awc`` = field capacity - wilting point. The arithmetic and
+    its order are those of the numpy expressions (bit-identical, tests/test_land_kernel.py)."""
+    cdef Py_ssize_t n = xi.shape[0], i
+    cdef double tc, w
+    if (t2m.shape[0] != n or vpd.shape[0] != n or soilm.shape[0] != n or acc_xi.shape[0] != n
+            or acc_wm.shape[0] != n or acc_tair.shape[0] != n or tmin.shape[0] != n or vpd_sum.shape[0] != n
+            or soilm_sum.shape[0] != n or tsum.shape[0] != n):
+        raise ValueError(f"hour_accumulate: every array must hold the {n} land cells of xi")
+    with nogil:
+        for i in range(n):
+            acc_xi[i] = acc_xi[i] + xi[i] * dt
+            tc = t2m[i] - 273.15
+            if fire:
+                w = (soilm[i] - wilting_point) / awc
+                if w < 0.0:
+                    w = 0.0
+                elif w > 1.0:
+                    w = 1.0
+                acc_wm[i] = acc_wm[i] + w * dt
+                acc_tair[i] = acc_tair[i] + tc * dt
+            if phenology:
+                if tc < tmin[i] or tc != tc:
+                    tmin[i] = tc
+                vpd_sum[i] = vpd_sum[i] + vpd[i]
+                soilm_sum[i] = soilm_sum[i] + soilm[i]
+                tsum[i] = tsum[i] + tc
+
+
 def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k, const double[:, ::1] alloc,
               const int[::1] pair_recv, const int[::1] pair_donor, const double[:, ::1] pair_frac,
               const double[::1] npp_sum, const double[::1] xi_sum, double dt_sum, int nveg, int nthreads):

@@ -367,3 +367,58 @@ def test_met_valid_fast_path_agrees_with_checks():
                 assert kern.met_valid(*(base[k] for k in beps.MET_ROWS), smax, isa)
     m = dict(base, extra=np.zeros(n))
     assert not beps.met_valid(m, smax)  # another form: the caller's own checks decide
+
+
+@pytest.mark.parametrize("fire,phen", [(True, True), (False, True), (True, False)])
+def test_hour_accumulate_same_bits_as_numpy(fire, phen):
+    """The compiled hourly integrals equal the numpy expressions they replace (model.step_cells before round 10)."""
+    from esm.land import disturbance
+    from esm.land.phenology import GsiPhenology
+
+    prm = LandParameters.from_config()
+    rng = np.random.default_rng(7)
+    n = 1001
+    xi, vpd = rng.uniform(0, 1.3, n), rng.uniform(0, 3000, n)
+    t2m = rng.uniform(230, 320, n)
+    soilm = rng.uniform(0, prm.porosity, n)  # below the wilting point and above field capacity too
+    wp, fc = prm.wilting_point, prm.field_capacity
+    assert soilm.min() < wp and soilm.max() > fc
+    a0 = [rng.uniform(0, 1e5, n) for _ in range(3)]
+    ref = [a.copy() for a in a0]
+    got = [a.copy() for a in a0]
+    pr, pg = GsiPhenology(np.zeros(n), prm), GsiPhenology(np.zeros(n), prm)
+    for hour in range(3):
+        dt = 3600.0 if hour < 2 else 1800.0
+        ref[0] += xi * dt
+        if fire:
+            ref[1] += disturbance.available_water(soilm, wp, fc) * dt
+            ref[2] += (t2m - 273.15) * dt
+        if phen:
+            pr.accumulate(t2m - 273.15, vpd, soilm)
+        beps.hour_accumulate(xi, t2m, vpd, soilm, dt, wp, fc, *got, pg if phen else None, fire)
+        t2m = t2m + rng.normal(0, 2, n)
+    for r, g in zip(ref, got):
+        assert np.array_equal(r, g)
+    for name in ("tmin", "vpd_sum", "soilm_sum", "tsum", "nsamp"):
+        assert np.array_equal(getattr(pr, name), getattr(pg, name)), name
+    with pytest.raises(ValueError, match="land cells"):
+        beps.hour_accumulate(xi, t2m, vpd, soilm, 3600.0, wp, fc, got[0], got[1][:-1], got[2], None, True)
+
+
+def test_lai_terms_follow_every_new_lai_and_refuse_in_place_edits():
+    """The cached LAI terms are rebuilt whenever the model's LAI array is replaced; an in-place edit of the
+    current array fails loudly instead of leaving stale terms (speed round 10 keyed the cache on the object)."""
+    from esm.grid import Grid
+    from esm.land.landcover import load_land_cover
+    from esm.land.model import LandModel
+
+    grid = Grid.from_spec("4x5")
+    model = LandModel(LandParameters.from_config(), grid, load_land_cover(grid))
+    first = model.lai_terms().copy()
+    with pytest.raises(ValueError):
+        model.lai[0] = 1.0
+    model.lai = model.lai * 0.5
+    second = model.lai_terms()
+    stem = model.prm.stem_area_fraction * np.asarray(model.prm.lai_max)[model.tile_pft]
+    want = beps.lai_terms(model.tile_pft, model.lai, model.prm.clumping, model.prm.kn, model.prm.leaf_angle_g, stem)
+    assert np.array_equal(second, want) and not np.array_equal(first, second)

@@ -216,6 +216,22 @@ def met_valid(m: dict, soilm_max: float) -> bool:
     return bool(kern.met_valid(*arrs, float(soilm_max), kern.cell_isa(cpu.isa_level())))
 
 
+def hour_accumulate(xi, t2m, vpd, soilm, dt: float, wilting_point: float, field_capacity: float, acc_xi, acc_wm,
+                    acc_tair, phen=None, fire: bool = True) -> None:
+    """Add one step's integrals in place, in one compiled pass (speed round 10): ``acc_xi += xi dt``; with ``fire``
+    ``acc_wm += clip((soilm - wp) / (fc - wp), 0, 1) dt`` and ``acc_tair += (t2m - 273.15) dt``; with a
+    :class:`esm.land.phenology.GsiPhenology` ``phen``, its :meth:`accumulate` of (t2m - 273.15, vpd, soilm).
+    Bit-identical to those numpy expressions (tests/test_land_kernel.py). The accumulators must be contiguous
+    float64 arrays of the cells of ``xi``."""
+    n = np.asarray(xi).size
+    gs = (phen.tmin, phen.vpd_sum, phen.soilm_sum, phen.tsum) if phen is not None else (acc_xi,) * 4
+    _kernel().hour_accumulate(_row(xi, n), _row(t2m, n), _row(vpd, n), _row(soilm, n), float(dt),
+                              float(wilting_point), float(field_capacity - wilting_point), acc_xi, acc_wm, acc_tair,
+                              *gs, bool(fire), phen is not None)
+    if phen is not None:
+        phen.nsamp += 1
+
+
 def _row(a, n: int) -> np.ndarray:
     """``a`` as a contiguous float64 array of shape (n,) (no copy if it is one already; broadcast otherwise)."""
     a = np.asarray(a, dtype=np.float64)
