@@ -1564,11 +1564,180 @@ cdef void _vedge(cdptr q0, cdptr qp, cdptr d1, cdptr d2, cdptr d3, cdptr dmp, cd
             e[i] = q0[i] + d1[i] * (qp[i] - q0[i]) + d2[i] * dmp[i] + d3[i] * dm0[i]
 
 
+cdef void _vlevel_mono(cdptr qk, cdptr qk1, cdptr qk2, cdptr c1, cdptr c2, cdptr d1, cdptr d2, cdptr d3,
+                       cdptr dm0, dptr dm1, cdptr ael, dptr aer, cdptr plw, cdptr prw, cdptr p6w,
+                       dptr ple, dptr pre, dptr p6e, cdptr frs, cdptr fhh, cdptr fgg, cdptr flw, dptr fle,
+                       dptr qu, cdptr mu, cdptr rinvu, bint upd, int n) noexcept nogil:
+    """One level k (1 <= k <= nlev - 2) of the monotone vertical reconstruction, fused: the
+    slope of layer k+1 (``_vslope``, layers k, k+1, k+2 = qk, qk1, qk2; c1/c2 of layer k+1),
+    the edge at interface k+1 (``_vedge``, d1..d3 of interface k+1, slopes dm0 = layer k,
+    dm1 = layer k+1), the parabola of layer k (``_parabolas`` with edges ael = interface k and
+    aer = k+1), the flux through interface k (``_face_fluxes``, lower parabola plw/prw/p6w of
+    layer k-1, factors of interface k) and, with ``upd``, the update of layer k-1 (``qu``, the
+    fluxes flw = interface k-1 and fle = interface k). The same operations in the same order as
+    those helpers (bit-identical); the level's intermediate rows are reused while in L1 instead
+    of one pass over the whole block per helper."""
+    cdef int i
+    cdef double a, b, dl, dr, s, r, lo, hi, sm, v, l, da, a6, dd, da6, sl, sr, l2, r2
+    cdef double x1, x2, y1, y2, z1, z2, rr, near, far, c6
+    cdef bint ok, ext, ovl, ovr, pos
+    for i in range(n):
+        # slope of layer k+1 (CW84 eqs. 1.7-1.8)
+        a = qk1[i]
+        dl = a - qk[i]
+        dr = qk2[i] - a
+        s = c1[i] * dr + c2[i] * dl
+        r = fabs(s)
+        lo = 2.0 * fabs(dl)
+        hi = 2.0 * fabs(dr)
+        r = lo if lo < r else r
+        r = hi if hi < r else r
+        sm = -r
+        r = r if s > 0.0 else sm
+        ok = dr * dl > 0.0
+        s = r if ok else 0.0
+        dm1[i] = s
+        # edge at interface k+1 (CW84 eq. 1.6), clamped
+        a = qk[i]
+        b = qk1[i]
+        v = a + d1[i] * (b - a) + d2[i] * s + d3[i] * dm0[i]
+        lo = a if a < b else b
+        hi = b if a < b else a
+        v = lo if v < lo else v
+        v = hi if v > hi else v
+        aer[i] = v
+        # parabola of layer k (CW84 eq. 1.10)
+        l = ael[i]
+        r = v
+        ext = (r - a) * (a - l) <= 0.0
+        da = r - l
+        a6 = 6.0 * (a - 0.5 * (l + r))
+        dd = da * da
+        da6 = da * a6
+        sl = 3.0 * a - 2.0 * r
+        sr = 3.0 * a - 2.0 * l
+        ovl = da6 > dd
+        ovr = -dd > da6
+        l2 = sl if ovl else l
+        r2 = sr if ovr else r
+        l = a if ext else l2
+        r = a if ext else r2
+        a6 = 6.0 * (a - 0.5 * (l + r))
+        ple[i] = l
+        pre[i] = r
+        p6e[i] = a6
+        # flux through interface k
+        x1 = prw[i]
+        y1 = plw[i]
+        z1 = p6w[i]
+        rr = frs[i]
+        pos = rr >= 0.0
+        near = x1 if pos else l
+        far = y1 if pos else r
+        c6 = z1 if pos else a6
+        fle[i] = rr * (near + fhh[i] * ((far - near) + fgg[i] * c6))
+    if upd:
+        for i in range(n):
+            qu[i] = (qu[i] * mu[i] + flw[i] - fle[i]) * rinvu[i]
+
+
 cdef void _update_inplace(dptr q, cdptr m, cdptr flin, cdptr flout, cdptr rinv, int n) noexcept nogil:
     """q = (q m + f_in - f_out) / m' for n cells, with rinv = 1/m'."""
     cdef int i
     for i in range(n):
         q[i] = (q[i] * m[i] + flin[i] - flout[i]) * rinv[i]
+
+
+cdef void _vwalk(const double* m, const double* qt, Py_ssize_t lstride, int nlev, int ncol,
+                 const double* frs, const double* fhh, const double* fgg, const int* nw,
+                 const double* pl, const double* pr, const double* p6, double* fl) noexcept nogil:
+    """Tracer fluxes of the interfaces where whole layers cross (``nw`` != 0): the whole layers'
+    tracer plus the partial layer's mean (as _avg_right/_avg_left with alp/2 and 1 - 2 alp/3
+    precomputed), written over ``fl``."""
+    cdef int k, i, c, cnt, wk
+    cdef double s, r, h, g, al, ar
+    for k in range(1, nlev):
+        for i in range(ncol):
+            cnt = nw[k * ncol + i]
+            if cnt == 0:
+                continue
+            r = fabs(frs[k * ncol + i])
+            h = fhh[k * ncol + i]
+            g = fgg[k * ncol + i]
+            s = 0.0
+            if cnt > 0:
+                c = k - 1
+                for wk in range(cnt):
+                    s += qt[c * lstride + i] * m[c * lstride + i]
+                    c -= 1
+                al = pl[c * ncol + i]
+                ar = pr[c * ncol + i]
+                fl[k * ncol + i] = s + r * (ar - h * ((ar - al) - g * p6[c * ncol + i]))
+            else:
+                c = k
+                for wk in range(-cnt):
+                    s += qt[c * lstride + i] * m[c * lstride + i]
+                    c += 1
+                al = pl[c * ncol + i]
+                ar = pr[c * ncol + i]
+                fl[k * ncol + i] = -(s + r * (al + h * ((ar - al) + g * p6[c * ncol + i])))
+
+
+cdef inline void _prefetch_rows(const VPrefetch* pf, int k) noexcept nogil:
+    """Row k of every array of ``pf``."""
+    cdef int e
+    if pf == NULL:
+        return
+    for e in range(pf.np):
+        _prefetch_row(pf.p[e] + k * pf.s[e], pf.n)
+
+
+cdef void _vrow_mono(const double* m, double* qt, Py_ssize_t lstride, int nlev, int ncol,
+                     const double* frs, const double* fhh, const double* fgg, const double* c1, const double* c2,
+                     const double* d1, const double* d2, const double* d3, const int* nw, Py_ssize_t nwalk,
+                     const double* rinv, double* dm, double* ae, double* pl, double* pr, double* p6, double* fl,
+                     const VPrefetch* pf=NULL) noexcept nogil:
+    """``_vrow_flux`` (scheme MONO) and the update of one tracer of a block (nlev >= 3), level by
+    level: each level's slope, edge, parabola, face flux and (without whole-layer crossings in
+    the block) the update of the layer below run in one pass (``_vlevel_mono``) while the rows
+    are in L1. Bit-identical to ``_vrow_flux`` followed by ``_update_inplace``. ``pf``: one row
+    of every array prefetched per level."""
+    cdef int k, kpp
+    cdef bint upd = nwalk == 0
+    _prefetch_rows(pf, 0)
+    _vslope(qt, qt, qt + lstride, c1, c2, ncol, MONO, dm)
+    _vslope(qt, qt + lstride, qt + 2 * lstride, c1 + ncol, c2 + ncol, ncol, MONO, dm + ncol)
+    memcpy(ae, qt, ncol * sizeof(double))
+    _vedge(qt, qt + lstride, d1 + ncol, d2 + ncol, d3 + ncol, dm + ncol, dm, ncol, MONO, ae + ncol)
+    _parabolas(qt, ae, ae + ncol, ncol, MONO, pl, pr, p6)
+    memset(fl, 0, ncol * sizeof(double))
+    for k in range(1, nlev - 1):
+        _prefetch_rows(pf, k)
+        kpp = k + 2 if k + 2 < nlev else nlev - 1
+        _vlevel_mono(qt + k * lstride, qt + (k + 1) * lstride, qt + kpp * lstride,
+                     c1 + (k + 1) * ncol, c2 + (k + 1) * ncol, d1 + (k + 1) * ncol, d2 + (k + 1) * ncol,
+                     d3 + (k + 1) * ncol, dm + k * ncol, dm + (k + 1) * ncol, ae + k * ncol, ae + (k + 1) * ncol,
+                     pl + (k - 1) * ncol, pr + (k - 1) * ncol, p6 + (k - 1) * ncol,
+                     pl + k * ncol, pr + k * ncol, p6 + k * ncol, frs + k * ncol, fhh + k * ncol, fgg + k * ncol,
+                     fl + (k - 1) * ncol, fl + k * ncol, qt + (k - 1) * lstride, m + (k - 1) * lstride,
+                     rinv + (k - 1) * ncol, upd, ncol)
+    # top layer: its upper edge is its own mean
+    k = nlev - 1
+    _prefetch_rows(pf, k)
+    memcpy(ae + nlev * ncol, qt + k * lstride, ncol * sizeof(double))
+    _parabolas(qt + k * lstride, ae + k * ncol, ae + nlev * ncol, ncol, MONO, pl + k * ncol, pr + k * ncol,
+               p6 + k * ncol)
+    _face_fluxes(frs + k * ncol, fhh + k * ncol, fgg + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
+                 p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
+    memset(fl + nlev * ncol, 0, ncol * sizeof(double))
+    if upd:
+        _update_inplace(qt + (k - 1) * lstride, m + (k - 1) * lstride, fl + (k - 1) * ncol, fl + k * ncol,
+                        rinv + (k - 1) * ncol, ncol)
+        _update_inplace(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + nlev * ncol, rinv + k * ncol, ncol)
+        return
+    _vwalk(m, qt, lstride, nlev, ncol, frs, fhh, fgg, nw, pl, pr, p6, fl)
+    for k in range(nlev):
+        _update_inplace(qt + k * lstride, m + k * lstride, fl + k * ncol, fl + (k + 1) * ncol, rinv + k * ncol, ncol)
 
 
 cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int nlev, int ncol, int scheme,
@@ -1584,8 +1753,7 @@ cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int 
     ``pf``: rows to prefetch level by level during the first pass (data of the next tracer
     or block: the sweep is otherwise bound by the latency of its strided first touches)."""
     cdef Py_ssize_t L = <Py_ssize_t> nlev * ncol
-    cdef int k, i, c, cnt, wk, km, kp, e
-    cdef double s, r, h, g, al, ar
+    cdef int k, km, kp
     if scheme == UPWIND:
         for k in range(nlev):
             memcpy(pl + k * ncol, qt + k * lstride, ncol * sizeof(double))
@@ -1619,32 +1787,7 @@ cdef void _vrow_flux(const double* m, const double* qt, Py_ssize_t lstride, int 
         _face_fluxes(frs + k * ncol, fhh + k * ncol, fgg + k * ncol, pl + (k - 1) * ncol, pr + (k - 1) * ncol,
                      p6 + (k - 1) * ncol, pl + k * ncol, pr + k * ncol, p6 + k * ncol, ncol, fl + k * ncol)
     if nwalk:
-        for k in range(1, nlev):
-            for i in range(ncol):
-                cnt = nw[k * ncol + i]
-                if cnt == 0:
-                    continue
-                # the partial layer's mean as _avg_right/_avg_left with alp/2 and 1 - 2 alp/3 precomputed
-                r = fabs(frs[k * ncol + i])
-                h = fhh[k * ncol + i]
-                g = fgg[k * ncol + i]
-                s = 0.0
-                if cnt > 0:
-                    c = k - 1
-                    for wk in range(cnt):
-                        s += qt[c * lstride + i] * m[c * lstride + i]
-                        c -= 1
-                    al = pl[c * ncol + i]
-                    ar = pr[c * ncol + i]
-                    fl[k * ncol + i] = s + r * (ar - h * ((ar - al) - g * p6[c * ncol + i]))
-                else:
-                    c = k
-                    for wk in range(-cnt):
-                        s += qt[c * lstride + i] * m[c * lstride + i]
-                        c += 1
-                    al = pl[c * ncol + i]
-                    ar = pr[c * ncol + i]
-                    fl[k * ncol + i] = -(s + r * (al + h * ((ar - al) + g * p6[c * ncol + i])))
+        _vwalk(m, qt, lstride, nlev, ncol, frs, fhh, fgg, nw, pl, pr, p6, fl)
 
 
 cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int ntr,
@@ -1776,6 +1919,10 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
             pfp = &pft
         else:
             pfp = nxt
+        if scheme == MONO and nlev >= 3:
+            _vrow_mono(m, qt, lstride, nlev, ncol, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk, rinv,
+                       dm, ae, pl, pr, p6, fl, pfp)
+            continue
         if scheme != FCT and scheme != EP:
             _vrow_flux(m, qt, lstride, nlev, ncol, scheme, fa, rem, alp, c1, c2, d1, d2, d3, nw, nwalk,
                        dm, ae, pl, pr, p6, fl, pfp)
