@@ -896,6 +896,64 @@ cdef inline void _y_edge(const double* qt, int j, int nlat, int nlon, int scheme
             qt + jp2 * nlon, nlon, scheme, e)
 
 
+cdef void _yrow_mono(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1, cdptr qp2, cdptr qp3, cdptr el, dptr eh,
+                     cdptr plw, cdptr prw, cdptr p6w, dptr ple, dptr pre, dptr p6e, cdptr frs, cdptr fhh,
+                     cdptr fgg, cdptr flw, dptr fle, cdptr qu, cdptr mu, cdptr rinv, dptr qdu,
+                     int n) noexcept nogil:
+    """One interior face row r of the monotone meridional sweep for one tracer, fused: the edge
+    at face r+1 (``_edges6``, rows r-2 .. r+3 = qm3 .. qp3, the row's own cells qm1 = row r),
+    the parabola of row r (``_parabolas``, edges el = face r and eh = face r+1), the flux
+    through face r (``_face_fluxes``, parabola plw/prw/p6w of row r-1) and the update of row
+    r-1 (``_update_to``: qu -> qdu with the fluxes flw = face r-1 and fle = face r). The same
+    operations in the same order as those helpers (bit-identical), in one pass over the row."""
+    cdef int i
+    cdef double a, b, v, lo, hi, l, r, da, a6, dd, da6, sl, sr, l2, r2, x1, y1, z1, rr, near, far, c6, f
+    cdef bint ext, ovl, ovr, pos
+    for i in range(n):
+        # edge at face r+1 (sixth order), clamped
+        a = qm1[i]
+        b = qp1[i]
+        v = (37.0 * (a + b) - 8.0 * (qm2[i] + qp2[i]) + (qm3[i] + qp3[i])) * INV60
+        lo = a if a < b else b
+        hi = b if a < b else a
+        v = lo if v < lo else v
+        v = hi if v > hi else v
+        eh[i] = v
+        # parabola of row r (CW84 eq. 1.10)
+        l = el[i]
+        r = v
+        ext = (r - a) * (a - l) <= 0.0
+        da = r - l
+        a6 = 6.0 * (a - 0.5 * (l + r))
+        dd = da * da
+        da6 = da * a6
+        sl = 3.0 * a - 2.0 * r
+        sr = 3.0 * a - 2.0 * l
+        ovl = da6 > dd
+        ovr = -dd > da6
+        l2 = sl if ovl else l
+        r2 = sr if ovr else r
+        l = a if ext else l2
+        r = a if ext else r2
+        a6 = 6.0 * (a - 0.5 * (l + r))
+        ple[i] = l
+        pre[i] = r
+        p6e[i] = a6
+        # flux through face r
+        x1 = prw[i]
+        y1 = plw[i]
+        z1 = p6w[i]
+        rr = frs[i]
+        pos = rr >= 0.0
+        near = x1 if pos else l
+        far = y1 if pos else r
+        c6 = z1 if pos else a6
+        f = rr * (near + fhh[i] * ((far - near) + fgg[i] * c6))
+        fle[i] = f
+        # row r-1 is complete
+        qdu[i] = (qu[i] * mu[i] + flw[i] - f) * rinv[i]
+
+
 cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
                   int ntr, const double* fy, double sc, int nlat, int nlon, int scheme, HWork* w) noexcept nogil:
     """One meridional (sub-)step with face air ``fy * sc``: air ``ms`` -> ``md``, every tracer
@@ -955,6 +1013,15 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
             p6p = ring + (6 + (r + 1) % 2) * nlon
             flc = ring + (8 + r % 2) * nlon
             flp = ring + (8 + (r + 1) % 2) * nlon
+            if scheme == MONO and r >= 2:
+                # edge at face r + 1 (rows beyond the caps repeat the cap), parabola, flux, update
+                jm3 = r - 2 if r >= 2 else 0
+                jp1 = r + 2 if r + 2 < nlat else nlat - 1
+                jp2 = r + 3 if r + 3 < nlat else nlat - 1
+                _yrow_mono(qt + jm3 * nlon, qt + (r - 1) * nlon, qt + o, qt + o + nlon, qt + jp1 * nlon,
+                           qt + jp2 * nlon, e_lo, e_hi, plp, prp, p6p, plc, prc, p6c, w.frs, w.fhh, w.fgg,
+                           flp, flc, qt + o - nlon, ms + o - nlon, w.rinv, qd + t * qds + o - nlon, nlon)
+                continue
             if scheme == UPWIND:
                 memcpy(plc, qt + o, nlon * sizeof(double))
                 memcpy(prc, qt + o, nlon * sizeof(double))
