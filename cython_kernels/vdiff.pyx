@@ -292,3 +292,22 @@ def spread_surface_flux(double[:, :, ::1] m, double[:, :, :, ::1] q, const doubl
                         wk = w[k] / tot
                         q[t, k, j, i] = q[t, k, j, i] + dn * wk * m_air / m[k, j, i]
         free(w)
+
+
+def surface_pressure(const double[:, :, ::1] m, const double[:, ::1] area, double ptop, double g0,
+                     double[:, ::1] ps, int nthreads=1):
+    """ps = ptop + (sum_k m_k) g0 / area, the column sum taken from the lowest layer up (the order
+    and the operations of ``Atmosphere.surface_pressure``, so the result is the same to the bit),
+    row by row in parallel, longitude innermost."""
+    cdef int nlev = m.shape[0]
+    cdef int nlat = m.shape[1]
+    cdef int nlon = m.shape[2]
+    cdef int j, i, k
+    for j in prange(nlat, nogil=True, schedule="static", num_threads=nthreads):
+        for i in range(nlon):
+            ps[j, i] = m[0, j, i]
+        for k in range(1, nlev):
+            for i in range(nlon):
+                ps[j, i] = ps[j, i] + m[k, j, i]
+        for i in range(nlon):
+            ps[j, i] = ptop + (ps[j, i] * g0) / area[j, i]

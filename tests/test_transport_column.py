@@ -67,6 +67,17 @@ def test_diffusion_conserves_and_keeps_uniform_and_positive():
     assert vd.kz.max() > 1.0            # the boundary layer does mix
 
 
+def test_column_surface_pressure_matches_atmosphere_bit_for_bit():
+    """The compiled surface pressure the diffusion uses is Atmosphere.surface_pressure() exactly
+    (same sums in the same order), so moving it into a kernel changes no result."""
+    from esm.transport.diffusion import column_surface_pressure
+
+    for spec, levels in (("10x10", "coarse11"), ("4x5", "geos47")):
+        g, vc, atm, _ = _setup(ntr=1, spec=spec, levels=levels)
+        atm.air_mass *= 1.0 + 1.0e-3 * np.random.default_rng(5).standard_normal(atm.air_mass.shape)
+        assert np.array_equal(column_surface_pressure(atm, g, vc), atm.surface_pressure())
+
+
 def test_diffusion_mixes_boundary_layer_only():
     g, vc, atm, p = _setup()
     met = MetState(T0, synthetic_met(g, vc, atm.surface_pressure(), 43200.0))

@@ -40,7 +40,7 @@ class VerticalDiffusion:
 
         f = self.fields(met, when)
         p = self.p
-        ps = np.ascontiguousarray(atm.surface_pressure())
+        ps = column_surface_pressure(atm, self.grid, self.vcoord)
         if self.kz is None or self.kz.shape != (self.vcoord.nlev + 1,) + self.grid.shape:
             self.kz = np.zeros((self.vcoord.nlev + 1,) + self.grid.shape)
             self._kz_rows = np.zeros(self.grid.nlat, dtype=np.int32)   # interfaces of kz set per row
@@ -50,6 +50,18 @@ class VerticalDiffusion:
                       p.wm_coefficient, p.prandtl_coefficient, p.stable_phi_coefficient,
                       p.unstable_phi_coefficient, p.k_background, p.ustar_min, self.kz, self._kz_rows,
                       kernel_threads(atm.q.size))
+
+
+def column_surface_pressure(atm, grid, vcoord) -> np.ndarray:
+    """``atm.surface_pressure()`` (the same sums in the same order, bit-identical) from a compiled,
+    multi-threaded pass over the air mass instead of numpy's single-threaded reduction."""
+    from esm._kernels import vdiff
+    from esm.constants import G0
+
+    ps = np.empty(grid.shape)
+    vdiff.surface_pressure(atm.air_mass, np.ascontiguousarray(grid.area, dtype=np.float64), float(vcoord.ptop),
+                           float(G0), ps, kernel_threads(atm.air_mass.size))
+    return ps
 
 
 def spread_surface_flux(atm, flux: np.ndarray, met, grid, vcoord, dt: float, when: str) -> None:
@@ -63,7 +75,7 @@ def spread_surface_flux(atm, flux: np.ndarray, met, grid, vcoord, dt: float, whe
     t = met_field(met, "t", (vcoord.nlev,) + s2, grid, when, "flux_injection = 'boundary_layer'",
                   vmin=0.0, vmin_strict=True)
     pblh = met_field(met, "pblh", s2, grid, when, "flux_injection = 'boundary_layer'", vmin=0.0)
-    vdiff.spread_surface_flux(atm.air_mass, atm.q, t, np.ascontiguousarray(atm.surface_pressure()), pblh,
+    vdiff.spread_surface_flux(atm.air_mass, atm.q, t, column_surface_pressure(atm, grid, vcoord), pblh,
                               np.ascontiguousarray(vcoord.ap), np.ascontiguousarray(vcoord.bp),
                               np.ascontiguousarray(flux, dtype=np.float64), np.ascontiguousarray(grid.area),
                               float(dt), M_AIR, kernel_threads(atm.air_mass.size))
