@@ -34,3 +34,25 @@ def test_land_kernels_take_the_shared_level(monkeypatch):
                            np.full(n, 50.0), np.zeros(n), np.zeros(n), np.zeros(n), np.ones(n), cell,
                            beps.pft_table(prm), beps.scalar_table(prm), prm=prm, nthreads=1, fwtab=fw)
     assert len(seen) >= 2 and np.all(np.isfinite(out))
+
+
+def test_set_max_threads_changes_what_the_kernels_use():
+    """``_build_info.set_max_threads`` (used by the transport benchmark to alternate 1 and 2 threads in one
+    process) changes the thread count the kernels ask for, and refuses nonsense."""
+    import pytest
+
+    from esm._kernels import _build_info
+    from esm.transport.threads import SMALL_PROBLEM, kernel_threads
+
+    before = _build_info.max_threads()
+    try:
+        _build_info.set_max_threads(1)
+        assert _build_info.max_threads() == 1 and kernel_threads(10 * SMALL_PROBLEM) == 1
+        if _build_info.openmp_enabled():
+            _build_info.set_max_threads(3)
+            assert _build_info.max_threads() == 3 and kernel_threads(10 * SMALL_PROBLEM) == 3
+        with pytest.raises(ValueError, match=">= 1"):
+            _build_info.set_max_threads(0)
+    finally:
+        _build_info.set_max_threads(before)
+    assert _build_info.max_threads() == before

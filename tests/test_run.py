@@ -1,5 +1,6 @@
 """End-to-end runs through the CLI: outputs, restarts (N+N == 2N, SIGKILL), atomic files, errors."""
 import filecmp
+import os
 import signal
 import subprocess
 import sys
@@ -240,3 +241,16 @@ def test_background_writer_writes_the_same_bytes(tmp_path, small_namelist):
     assert names == _final_files(tmp_path / "sync") and names
     for n in names:
         assert filecmp.cmp(tmp_path / "async" / n, tmp_path / "sync" / n, shallow=False), n
+
+
+def test_cli_sets_a_passive_openmp_wait_policy_unless_the_environment_has_one(monkeypatch):
+    """``esm`` runs with OMP_WAIT_POLICY=PASSIVE by default (threads sleep between kernels, see
+    esm.cli.OMP_WAIT_POLICY_DEFAULT) but never overrides a value the user set."""
+    from esm import cli
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert cli.main(["version"]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert cli.main(["version"]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
