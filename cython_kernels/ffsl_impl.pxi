@@ -463,13 +463,8 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
     ``frs``/``fhh``/``fgg``: the per-face factors of ``_face_fluxes`` (``_face_coefs``).
     """
     cdef int i, c, cnt, nwalk
-    cdef long long nwalk64 = 0
+    cdef long long nwalk64 = 0, nbad = 0
     cdef double f, r, s, up, af, x, y
-    if _count_nonpositive(mr, nlon):
-        for i in range(nlon):
-            if not (mr[i] > 0.0):
-                ej[0] = j; ei[0] = i; ev[0] = mr[i]
-                return 5
     mh[0] = mr[nlon - 1]
     memcpy(mh + 1, mr, nlon * sizeof(double))
     nwalk = 0
@@ -483,6 +478,13 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
         rem[i] = af
         alp[i] = af / up
         nwalk64 += af > up
+        nbad += not (y > 0.0)          # cell i's air (mh[i + 1] = mr[i]) must be positive
+    # (the loop above only fills the row scratch, so checking after it reports the same as before)
+    if nbad:
+        for i in range(nlon):
+            if not (mr[i] > 0.0):
+                ej[0] = j; ei[0] = i; ev[0] = mr[i]
+                return 5
     nwalk = 0
     if nwalk64 > 0:
         for i in range(nlon):
@@ -524,8 +526,7 @@ cdef int _x_row_geometry(const double* mr, const double* fr, double scale, int n
     nwalk_out[0] = nwalk
     _face_coefs(fa, rem, alp, nlon, frs, fhh, fgg)
     fa[nlon] = fa[0]
-    _mass_update(mr, fa, fa + 1, nlon, mnew)
-    if _count_nonpositive(mnew, nlon):
+    if _mass_update_count(mr, fa, fa + 1, nlon, mnew):
         for i in range(nlon):
             if not (mnew[i] > 0.0):
                 ej[0] = j; ei[0] = i
@@ -541,6 +542,18 @@ cdef Py_ssize_t _count_nonpositive(cdptr x, Py_ssize_t n) noexcept nogil:
     cdef long long c = 0
     for i in range(n):
         c += not (x[i] > 0.0)
+    return c
+
+
+cdef Py_ssize_t _mass_update_count(cdptr m, cdptr fin, cdptr fout, int n, dptr mnew) noexcept nogil:
+    """``_mass_update`` that also returns ``_count_nonpositive`` of the new air (one pass)."""
+    cdef int i
+    cdef long long c = 0
+    cdef double v
+    for i in range(n):
+        v = m[i] + fin[i] - fout[i]
+        mnew[i] = v
+        c += not (v > 0.0)
     return c
 
 
@@ -1507,11 +1520,13 @@ def hadvect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
 # ---------------------------------------------------------------------------------------
 # vertical sweep in the air-mass coordinate
 # ---------------------------------------------------------------------------------------
-cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp) noexcept nogil:
+cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, dptr alp,
+                       long long* nbad) noexcept nogil:
     """Interface geometry when less than one layer crosses: air moved, |air|, mass Courant
-    number of the upstream layer; returns how many faces need whole layers (a walk)."""
+    number of the upstream layer; returns how many faces need whole layers (a walk). Adds to
+    ``nbad`` how many upper-layer masses (``mhi``) are not positive."""
     cdef int i
-    cdef long long nwalk = 0
+    cdef long long nwalk = 0, c = 0
     cdef double af, up, ff, lo, hi
     for i in range(n):
         ff = f[i]
@@ -1523,6 +1538,8 @@ cdef Py_ssize_t _vgeom(cdptr f, cdptr mlo, cdptr mhi, int n, dptr fa, dptr rem, 
         rem[i] = af
         alp[i] = af / up
         nwalk += af > up
+        c += not (hi > 0.0)
+    nbad[0] += c
     return nwalk
 
 
@@ -1893,17 +1910,15 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     cdef int* nw = iwork
     cdef int k, i, c, cnt, t, wk, km, kp, kpp
     cdef Py_ssize_t nwalk = 0
+    cdef long long nbad = 0
     cdef double f, r, s, a, af, up
     cdef double* qt
     cdef VPrefetch pft
     cdef const VPrefetch* pfp
     # ---- geometry: whole layers + fraction crossing each interface ----------------------
-    for k in range(nlev):
-        if _count_nonpositive(m + k * lstride, ncol):
-            for i in range(ncol):
-                if not (m[k * lstride + i] > 0.0):
-                    ek[0] = k; ei[0] = i; ev[0] = m[k * lstride + i]
-                    return 5
+    # (the layer masses are checked as they are read: the geometry fills only block scratch, so
+    # the check after it reports the same first offender as a check before it)
+    nbad = _count_nonpositive(m, ncol)
     memset(fa, 0, ncol * sizeof(double))
     memset(fa + nlev * ncol, 0, ncol * sizeof(double))
     memset(rem, 0, ncol * sizeof(double))
@@ -1912,7 +1927,13 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
     memset(alp + nlev * ncol, 0, ncol * sizeof(double))
     for k in range(1, nlev):
         nwalk += _vgeom(w + k * ncol, m + (k - 1) * lstride, m + k * lstride, ncol,
-                        fa + k * ncol, rem + k * ncol, alp + k * ncol)
+                        fa + k * ncol, rem + k * ncol, alp + k * ncol, &nbad)
+    if nbad:
+        for k in range(nlev):
+            for i in range(ncol):
+                if not (m[k * lstride + i] > 0.0):
+                    ek[0] = k; ei[0] = i; ev[0] = m[k * lstride + i]
+                    return 5
     if nwalk:
         for k in range(1, nlev):
             for i in range(ncol):
@@ -1952,8 +1973,8 @@ cdef int _vrow(double* m, double* q, Py_ssize_t tstride, Py_ssize_t lstride, int
                 nw[k * ncol + i] = cnt if f >= 0.0 else -cnt
     for k in range(nlev):
         _mass_update(m + k * lstride, fa + k * ncol, fa + (k + 1) * ncol, ncol, mn + k * ncol)
-    for k in range(nlev):
-        if _count_nonpositive(mn + k * ncol, ncol):
+    if _count_nonpositive(mn, L):
+        for k in range(nlev):
             for i in range(ncol):
                 if not (mn[k * ncol + i] > 0.0):
                     ek[0] = k; ei[0] = i; ev[0] = mn[k * ncol + i]
