@@ -967,6 +967,18 @@ cdef void _yrow_mono(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1, cdptr qp2, cdpt
         qdu[i] = (qu[i] * mu[i] + flw[i] - f) * rinv[i]
 
 
+cdef void _y_mass_row(cdptr ms, cdptr fys, cdptr fyn, double sc, int n, dptr md, dptr rinv) noexcept nogil:
+    """New air of an interior row of the meridional sweep, md = ms + fy_south sc - fy_north sc,
+    and its reciprocal (the operations of the level-wide pass and ``_reciprocal``), computed when
+    the row's update comes instead of in a separate pass over the level."""
+    cdef int i
+    cdef double v
+    for i in range(n):
+        v = ms[i] + fys[i] * sc - fyn[i] * sc
+        md[i] = v
+        rinv[i] = 1.0 / v
+
+
 cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
                   int ntr, const double* fy, double sc, int nlat, int nlon, int scheme, HWork* w) noexcept nogil:
     """One meridional (sub-)step with face air ``fy * sc``: air ``ms`` -> ``md``, every tracer
@@ -993,14 +1005,11 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
     cdef double* rms = w.caps          # per-tracer south-cap tracer sums
     cdef double* rmn = w.caps + ntr    # per-tracer north-cap tracer sums
     cdef const double* fyp
-    # ---- new air masses; cap cells are bookkeeping (their totals are what matters) --------
+    # ---- new air masses of the caps; cap cells are bookkeeping (their totals are what matters);
+    # an interior row's new air is computed (with its reciprocal) when its update comes --------
     for i in range(nlon):
         md[i] = ms[i] - fy[nlon + i] * sc
         mcs += ms[i] - fy[nlon + i] * sc
-    for j in range(1, nlat - 1):
-        o = <Py_ssize_t> j * nlon
-        for i in range(nlon):
-            md[o + i] = ms[o + i] + fy[o + i] * sc - fy[o + nlon + i] * sc
     o = N - nlon
     for i in range(nlon):
         md[o + i] = ms[o + i] + fy[o + i] * sc
@@ -1012,7 +1021,7 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
         _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp,
                          w.frs, w.fhh, w.fgg)
         if r >= 2:
-            _reciprocal(md + o - nlon, nlon, w.rinv)
+            _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv)
         for t in range(ntr):
             qt = qs + t * qss
             ring = w.ring + t * rs
@@ -1063,7 +1072,7 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
     r = nlat - 1
     o = <Py_ssize_t> r * nlon
     _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp, w.frs, w.fhh, w.fgg)
-    _reciprocal(md + o - nlon, nlon, w.rinv)
+    _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv)
     for t in range(ntr):
         qt = qs + t * qss
         ring = w.ring + t * rs
