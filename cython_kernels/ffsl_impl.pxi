@@ -866,6 +866,45 @@ cdef int _y_nsub(const double* m, const double* fy, double scale, int nlat, int 
     return 0
 
 
+cdef bint _y_caps_one(const double* m, const double* fy, double scale, int nlat, int nlon) noexcept nogil:
+    """True when the polar caps alone give ``_y_nsub`` one sub-step without error: the caps'
+    part of ``_y_nsub`` (the same sums and ratios), positive air before and after, largest
+    ratio <= 1. With the interior test of ``_y_one_substep`` also passing, ``_y_nsub`` returns
+    one sub-step."""
+    cdef int r, j, i
+    cdef double fin, fout, m0, m1, ratio, rmax = 0.0, fs, fn
+    cdef Py_ssize_t o
+    for r in range(2):
+        j = 0 if r == 0 else nlat - 1
+        o = <Py_ssize_t> j * nlon
+        fin = 0.0
+        fout = 0.0
+        m0 = 0.0
+        for i in range(nlon):
+            m0 += m[o + i]
+            if j == 0:
+                fn = fy[nlon + i] * scale
+                if fn > 0.0:
+                    fout += fn
+                else:
+                    fin -= fn
+            else:
+                fs = fy[o + i] * scale
+                if fs < 0.0:
+                    fout -= fs
+                else:
+                    fin += fs
+        m1 = m0 + fin - fout
+        if not (m0 > 0.0) or not (m1 > 0.0):
+            return False
+        ratio = fout / m0
+        if fin / m1 > ratio:
+            ratio = fin / m1
+        if ratio > rmax:
+            rmax = ratio
+    return rmax <= 1.0
+
+
 cdef void _y_face_geometry(cdptr fy, double sc, cdptr mlo, cdptr mhi, int n, int kind,
                            dptr f, dptr ra, dptr alp, dptr frs, dptr fhh, dptr fgg) noexcept nogil:
     """Air moved through one row of meridional faces (f), its size (ra) and the fraction of the
@@ -967,25 +1006,47 @@ cdef void _yrow_mono(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1, cdptr qp2, cdpt
         qdu[i] = (qu[i] * mu[i] + flw[i] - f) * rinv[i]
 
 
-cdef void _y_mass_row(cdptr ms, cdptr fys, cdptr fyn, double sc, int n, dptr md, dptr rinv) noexcept nogil:
+cdef long long _y_mass_row(cdptr ms, cdptr fys, cdptr fyn, double sc, int n, dptr md, dptr rinv,
+                           bint check) noexcept nogil:
     """New air of an interior row of the meridional sweep, md = ms + fy_south sc - fy_north sc,
     and its reciprocal (the operations of the level-wide pass and ``_reciprocal``), computed when
-    the row's update comes instead of in a separate pass over the level."""
+    the row's update comes instead of in a separate pass over the level. With ``check``: returns
+    how many cells fail ``_y_one_substep``'s test (the same expressions), else 0."""
     cdef int i
-    cdef double v
+    cdef long long bad = 0
+    cdef double v, fs, fn, fin, fout, m0, m1
+    if check:
+        for i in range(n):
+            m0 = ms[i]
+            fs = fys[i] * sc
+            fn = fyn[i] * sc
+            v = m0 + fs - fn
+            md[i] = v
+            rinv[i] = 1.0 / v
+            fin = (fs if fs > 0.0 else 0.0) + (-fn if fn < 0.0 else 0.0)
+            fout = (-fs if fs < 0.0 else 0.0) + (fn if fn > 0.0 else 0.0)
+            m1 = m0 + fin - fout
+            bad += (not (fout <= m0)) | (not (fin <= m1)) | (not (m0 > 0.0)) | (not (m1 > 0.0))
+        return bad
     for i in range(n):
         v = ms[i] + fys[i] * sc - fyn[i] * sc
         md[i] = v
         rinv[i] = 1.0 / v
+    return 0
 
 
-cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
-                  int ntr, const double* fy, double sc, int nlat, int nlon, int scheme, HWork* w) noexcept nogil:
+cdef int _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss, double* qd, Py_ssize_t qds,
+                 int ntr, const double* fy, double sc, int nlat, int nlon, int scheme, HWork* w,
+                 bint check=False) noexcept nogil:
     """One meridional (sub-)step with face air ``fy * sc``: air ``ms`` -> ``md``, every tracer
     ``qs`` -> ``qd``. A single pass from south to north: the face row j is treated for all
     tracers while its geometry is in cache; each tracer keeps a ring of rows (two edge rows,
     two parabola rows, two flux rows) so that row j-1 is finished as soon as the flux through
-    its north face is known. The polar caps (one cell each) are updated at the end."""
+    its north face is known. The polar caps (one cell each) are updated at the end.
+
+    ``check`` (a single step taken on trust, see ``_sweeps``): the interior cells are tested as
+    ``_y_one_substep`` does while their new air is computed; returns 1 as soon as one fails (the
+    destination is then incomplete), else 0."""
     cdef int j, i, r, t, jm3, jm2, jm1, jp1, jp2
     cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
     cdef Py_ssize_t rs = <Py_ssize_t> YRING * nlon
@@ -1021,7 +1082,8 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
         _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp,
                          w.frs, w.fhh, w.fgg)
         if r >= 2:
-            _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv)
+            if _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv, check):
+                return 1
         for t in range(ntr):
             qt = qs + t * qss
             ring = w.ring + t * rs
@@ -1072,7 +1134,8 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
     r = nlat - 1
     o = <Py_ssize_t> r * nlon
     _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp, w.frs, w.fhh, w.fgg)
-    _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv)
+    if _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv, check):
+        return 1
     for t in range(ntr):
         qt = qs + t * qss
         ring = w.ring + t * rs
@@ -1097,6 +1160,7 @@ cdef void _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss
         for i in range(nlon):
             qd[t * qds + i] = qcs
             qd[t * qds + N - nlon + i] = qcn
+    return 0
 
 
 cdef void _y_fluxes(const double* ms, const double* qt, const double* fy, double sc, int nlat, int nlon,
@@ -1298,20 +1362,34 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
     cdef double* qdst
     cdef Py_ssize_t ds
     cdef int s, p, npass, code = 0
+    # one meridional step is taken on trust (``trust``) when the caps allow it: the pass itself
+    # then tests the interior cells as _y_one_substep would (while computing their new air, no
+    # separate pass over the level) and, if one fails, is redone after the full _y_nsub. The
+    # pass leaves its input untouched, so the redo gives exactly the result of asking first.
+    cdef bint trust = False
+    cdef bint may_trust = scheme != FCT and scheme != EP and max_sub >= 1
+    cdef bint decided = False
     nsub[0] = 1
     if order == 2:
-        code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
-        if code != 0:
-            return code
+        if may_trust and _y_caps_one(ms, fy, scale, nlat, nlon):
+            trust = True
+        else:
+            code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
+            if code != 0:
+                return code
     npass = -1
     p = 0
     while True:
         # which pass is next: order 1 = X, Y x nsub; order 2 = Y x nsub, X
         if order == 1:
-            if p == 1:
-                code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
-                if code != 0:
-                    return code
+            if p == 1 and not decided:
+                decided = True
+                if may_trust and _y_caps_one(ms, fy, scale, nlat, nlon):
+                    trust = True
+                else:
+                    code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
+                    if code != 0:
+                        return code
             npass = 1 + nsub[0]
         else:
             npass = nsub[0] + 1
@@ -1329,7 +1407,14 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
             if scheme == FCT or scheme == EP:
                 _y_pass_fct(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, w, scheme == EP)
             else:
-                _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w)
+                if _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w, trust):
+                    # an interior cell failed the one-step test: ask _y_nsub and redo this pass
+                    trust = False
+                    code = _y_nsub(ms, fy, scale, nlat, nlon, max_sub, nsub, ej, ei, ev)
+                    if code != 0:
+                        return code
+                    continue
+                trust = False
         ms = md; qsrc = qdst; ss = ds
         p += 1
     mout[0] = ms
