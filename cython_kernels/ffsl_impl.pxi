@@ -712,6 +712,7 @@ cdef struct HWork:
     double* fgg
     double* grange     # EP: (min, max) per tracer of the level before the sweep (2 ntr)
     int* nw
+    long long ynonpos  # non-positive interior new air masses of the last _y_pass
     # meridional sweep: face-row geometry (nlon each) and per-tracer rings of rows
     double* yf
     double* yrem
@@ -1007,13 +1008,14 @@ cdef void _yrow_mono(cdptr qm3, cdptr qm2, cdptr qm1, cdptr qp1, cdptr qp2, cdpt
 
 
 cdef long long _y_mass_row(cdptr ms, cdptr fys, cdptr fyn, double sc, int n, dptr md, dptr rinv,
-                           bint check) noexcept nogil:
+                           bint check, long long* nonpos) noexcept nogil:
     """New air of an interior row of the meridional sweep, md = ms + fy_south sc - fy_north sc,
     and its reciprocal (the operations of the level-wide pass and ``_reciprocal``), computed when
     the row's update comes instead of in a separate pass over the level. With ``check``: returns
-    how many cells fail ``_y_one_substep``'s test (the same expressions), else 0."""
+    how many cells fail ``_y_one_substep``'s test (the same expressions), else 0. Adds to ``nonpos``
+    how many new air masses are not positive."""
     cdef int i
-    cdef long long bad = 0
+    cdef long long bad = 0, c = 0
     cdef double v, fs, fn, fin, fout, m0, m1
     if check:
         for i in range(n):
@@ -1027,11 +1029,15 @@ cdef long long _y_mass_row(cdptr ms, cdptr fys, cdptr fyn, double sc, int n, dpt
             fout = (-fs if fs < 0.0 else 0.0) + (fn if fn > 0.0 else 0.0)
             m1 = m0 + fin - fout
             bad += (not (fout <= m0)) | (not (fin <= m1)) | (not (m0 > 0.0)) | (not (m1 > 0.0))
+            c += not (v > 0.0)
+        nonpos[0] += c
         return bad
     for i in range(n):
         v = ms[i] + fys[i] * sc - fyn[i] * sc
         md[i] = v
         rinv[i] = 1.0 / v
+        c += not (v > 0.0)
+    nonpos[0] += c
     return 0
 
 
@@ -1066,6 +1072,7 @@ cdef int _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss,
     cdef double* rms = w.caps          # per-tracer south-cap tracer sums
     cdef double* rmn = w.caps + ntr    # per-tracer north-cap tracer sums
     cdef const double* fyp
+    w.ynonpos = 0
     # ---- new air masses of the caps; cap cells are bookkeeping (their totals are what matters);
     # an interior row's new air is computed (with its reciprocal) when its update comes --------
     for i in range(nlon):
@@ -1082,7 +1089,8 @@ cdef int _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss,
         _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 1 if r == 1 else 0, w.yf, w.yrem, w.yalp,
                          w.frs, w.fhh, w.fgg)
         if r >= 2:
-            if _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv, check):
+            if _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv, check,
+                           &w.ynonpos):
                 return 1
         for t in range(ntr):
             qt = qs + t * qss
@@ -1134,7 +1142,7 @@ cdef int _y_pass(const double* ms, double* md, const double* qs, Py_ssize_t qss,
     r = nlat - 1
     o = <Py_ssize_t> r * nlon
     _y_face_geometry(fy + o, sc, ms + o - nlon, ms + o, nlon, 2, w.yf, w.yrem, w.yalp, w.frs, w.fhh, w.fgg)
-    if _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv, check):
+    if _y_mass_row(ms + o - nlon, fy + o - nlon, fy + o, sc, nlon, md + o - nlon, w.rinv, check, &w.ynonpos):
         return 1
     for t in range(ntr):
         qt = qs + t * qss
@@ -1325,8 +1333,9 @@ cdef void _cap_average(const double* m, double* q, int nlat, int nlon) noexcept 
             q[o + i] = qc
 
 
-cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, double* ev) noexcept nogil:
-    """Positive cap totals and positive non-cap cell masses, else code 4."""
+cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, double* ev,
+                       bint interior=True) noexcept nogil:
+    """Positive cap totals and (``interior``) positive non-cap cell masses, else code 4."""
     cdef int i, r
     cdef Py_ssize_t o, N = <Py_ssize_t> nlat * nlon
     cdef double mc, mmin
@@ -1338,7 +1347,7 @@ cdef int _check_masses(const double* m, int nlat, int nlon, int* ej, int* ei, do
         if not (mc > 0.0):
             ej[0] = 0 if r == 0 else nlat - 1; ei[0] = -1; ev[0] = mc
             return 4
-    if _count_nonpositive(m + nlon, N - 2 * nlon):
+    if interior and _count_nonpositive(m + nlon, N - 2 * nlon):
         for o in range(nlon, N - nlon):
             if not (m[o] > 0.0):
                 ej[0] = <int> (o // nlon); ei[0] = <int> (o % nlon); ev[0] = m[o]
@@ -1350,11 +1359,12 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
                  Py_ssize_t qs1, double* mb2, double* qb2, Py_ssize_t qs2, const double* fx, const double* fy,
                  double scale, int nlat, int nlon, int scheme, int max_sub, HWork* w,
                  double** mout, double** qout, Py_ssize_t* qsout, int* nsub, int* ej, int* ei,
-                 double* ev) noexcept nogil:
+                 double* ev, bint* interior_ok=NULL) noexcept nogil:
     """X then Y (order 1) or Y then X (order 2) starting from (m0, q0). Each pass writes into
     buffer 1 unless it holds the pass's input, else into buffer 2 (which may be the input
     (m0, q0) itself: it is free once the first pass has read it). The result's location is
-    returned in mout/qout/qsout."""
+    returned in mout/qout/qsout; ``interior_ok``: whether the last pass found every non-cap
+    new air mass positive (the zonal pass stops otherwise; the meridional pass counts them)."""
     cdef double* ms = m0
     cdef double* qsrc = q0
     cdef Py_ssize_t ss = qs0
@@ -1369,6 +1379,7 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
     cdef bint trust = False
     cdef bint may_trust = scheme != FCT and scheme != EP and max_sub >= 1
     cdef bint decided = False
+    cdef bint last_ok = False
     nsub[0] = 1
     if order == 2:
         if may_trust and _y_caps_one(ms, fy, scale, nlat, nlon):
@@ -1403,9 +1414,11 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
             code = _x_pass(ms, md, qsrc, ss, qdst, ds, ntr, fx, scale, nlat, nlon, scheme, w, ej, ei, ev)
             if code != 0:
                 return code
+            last_ok = True
         else:
             if scheme == FCT or scheme == EP:
                 _y_pass_fct(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, w, scheme == EP)
+                last_ok = False
             else:
                 if _y_pass(ms, md, qsrc, ss, qdst, ds, ntr, fy, scale / nsub[0], nlat, nlon, scheme, w, trust):
                     # an interior cell failed the one-step test: ask _y_nsub and redo this pass
@@ -1415,11 +1428,14 @@ cdef int _sweeps(int order, double* m0, double* q0, Py_ssize_t qs0, int ntr, dou
                         return code
                     continue
                 trust = False
+                last_ok = w.ynonpos == 0
         ms = md; qsrc = qdst; ss = ds
         p += 1
     mout[0] = ms
     qout[0] = qsrc
     qsout[0] = ss
+    if interior_ok != NULL:
+        interior_ok[0] = last_ok
     return 0
 
 
@@ -1440,12 +1456,13 @@ cdef int _hlevel(double* m, double* q, Py_ssize_t qstride, int ntr,
     cdef int t, code, na = 1, nb = 1, jcap, i, r
     cdef Py_ssize_t c, o
     cdef double rmc, mc, qc, mf
+    cdef bint interior_ok = False
     # polar rows become caps (mass-weighted mean) before anything moves
     for t in range(ntr):
         _cap_average(m, q + t * qstride, nlat, nlon)
     if order != 0:
         code = _sweeps(order, m, q, qstride, ntr, w.mT, w.qT, N, m, q, qstride, fx, fy, scale, nlat, nlon,
-                       scheme, max_sub, w, &mr, &qr, &sr, &na, ej, ei, ev)
+                       scheme, max_sub, w, &mr, &qr, &sr, &na, ej, ei, ev, &interior_ok)
         if code != 0:
             return code
         nsub_out[0] = na
@@ -1453,7 +1470,8 @@ cdef int _hlevel(double* m, double* q, Py_ssize_t qstride, int ntr,
             memcpy(m, mr, N * sizeof(double))
             for t in range(ntr):
                 memcpy(q + t * qstride, qr + t * sr, N * sizeof(double))
-        return _check_masses(m, nlat, nlon, ej, ei, ev)
+        # the interior cells need no second look when the last pass has already seen them positive
+        return _check_masses(m, nlat, nlon, ej, ei, ev, not interior_ok)
     # ---- order 0: branch A (X then Y) into A/T, branch B (Y then X) into B and the free one --
     code = _sweeps(1, m, q, qstride, ntr, w.mA, w.qA, N, w.mT, w.qT, N, fx, fy, scale, nlat, nlon,
                    scheme, max_sub, w, &mr, &qr, &sr, &na, ej, ei, ev)
