@@ -2330,12 +2330,13 @@ def vadvect_columns(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:,
 def column_pressure(const double[:, :, ::1] m, const double[:, :, ::1] fx, const double[:, :, ::1] fy,
                     double scale, const double[::1] dap, const double[::1] dbp, const double[:, ::1] area,
                     double ptop, double g0, double[:, ::1] ps, double[:, ::1] cap_mc, double[:, ::1] cap_target,
-                    long long[::1] nonfinite, int nthreads=1):
+                    long long[::1] nonfinite, double[:, ::1] msum, int nthreads=1):
     """End-of-step surface pressure ``ps`` = p_top + g/A sum_k (m_k + c_k) (c: horizontal
     convergence of fx, fy times ``scale``, summed upward in the same order in every column);
     for the polar-cap rows (0 and nlat-1) the per-level sums over the row of m + c and of the
     targets (dap + dbp ps) A/g (``cap_mc``, ``cap_target`` (nlev, 2)); ``nonfinite[j]``: how
-    many non-finite values of fx/fy row j has (one pass over the fluxes serves both)."""
+    many non-finite values of fx/fy row j has (one pass over the fluxes serves both); ``msum``: the
+    column sums of m alone, from the lowest layer up (the order of ``Atmosphere.surface_pressure``)."""
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
@@ -2346,7 +2347,11 @@ def column_pressure(const double[:, :, ::1] m, const double[:, :, ::1] fx, const
         nb = 0
         for i in range(nlon):
             ps[j, i] = 0.0
+            msum[j, i] = m[0, j, i]
         for k in range(nlev):
+            if k > 0:
+                for i in range(nlon):
+                    msum[j, i] = msum[j, i] + m[k, j, i]
             for i in range(nlon):
                 nb = nb + (not ((fx[k, j, i] - fx[k, j, i]) == 0.0)) + (not ((fy[k, j, i] - fy[k, j, i]) == 0.0))
             if j == nlat - 1:

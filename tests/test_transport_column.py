@@ -68,14 +68,23 @@ def test_diffusion_conserves_and_keeps_uniform_and_positive():
 
 
 def test_column_surface_pressure_matches_atmosphere_bit_for_bit():
-    """The compiled surface pressure the diffusion uses is Atmosphere.surface_pressure() exactly
-    (same sums in the same order), so moving it into a kernel changes no result."""
+    """The compiled surface pressures the diffusion uses (its own kernel, or the column sums of the
+    advection's column-pressure pass) are Atmosphere.surface_pressure() exactly (same sums in the
+    same order), so neither changes a result."""
+    from esm.transport.advection import ColumnPressure
     from esm.transport.diffusion import column_surface_pressure
 
     for spec, levels in (("10x10", "coarse11"), ("4x5", "geos47")):
         g, vc, atm, _ = _setup(ntr=1, spec=spec, levels=levels)
-        atm.air_mass *= 1.0 + 1.0e-3 * np.random.default_rng(5).standard_normal(atm.air_mass.shape)
-        assert np.array_equal(column_surface_pressure(atm, g, vc), atm.surface_pressure())
+        rng = np.random.default_rng(5)
+        atm.air_mass *= 1.0 + 1.0e-3 * rng.standard_normal(atm.air_mass.shape)
+        ps = atm.surface_pressure()
+        assert np.array_equal(column_surface_pressure(atm, g, vc), ps)
+        # the same sums from the advection's column-pressure pass (Transport.step hands them on)
+        fx = rng.standard_normal(atm.air_mass.shape)
+        fy = rng.standard_normal((vc.nlev, g.nlat + 1, g.nlon))
+        fy[:, [0, -1]] = 0.0
+        assert np.array_equal(ColumnPressure(atm.air_mass, fx, fy, 600.0, vc, g).ps_air, ps)
 
 
 def test_diffusion_mixes_boundary_layer_only():

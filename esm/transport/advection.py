@@ -160,7 +160,9 @@ class ColumnPressure:
     """End-of-step surface pressure implied by the air mass and the horizontal mass-flux
     convergence (TM5 construction, module docstring), from one pass over the fluxes.
 
-    Attributes: ``ps`` (nlat, nlon) [Pa]; for the polar caps (rows 0 and nlat-1 summed over
+    Attributes: ``ps`` (nlat, nlon) [Pa]; ``ps_air`` (nlat, nlon) [Pa]: the surface pressure of the
+    air mass ``m`` itself, ``Atmosphere.surface_pressure()`` to the bit (the same column sums, taken
+    in the same pass over m); for the polar caps (rows 0 and nlat-1 summed over
     longitude, one column each): ``mc_cap`` (nlev, 2) air plus convergence, ``target_cap``
     (nlev, 2) end-of-step air and ``w_cap`` (nlev+1, 1, 2) upward air through the interfaces;
     ``nonfinite``: how many flux values are NaN or infinite.
@@ -177,8 +179,10 @@ class ColumnPressure:
         self.mc_cap = np.empty((nlev, 2))
         self.target_cap = np.empty((nlev, 2))
         nonfinite = np.zeros(m.shape[1], dtype=np.int64)
+        msum = np.empty(m.shape[1:])
         ffsl.column_pressure(m, fx, fy, float(scale), self.dap, self.dbp, self.area, vcoord.ptop, G0,
-                             self.ps, self.mc_cap, self.target_cap, nonfinite, kernel_threads(m.size))
+                             self.ps, self.mc_cap, self.target_cap, nonfinite, msum, kernel_threads(m.size))
+        self.ps_air = vcoord.ptop + msum * G0 / self.area
         self.nonfinite = int(nonfinite.sum())
         self.w_cap = np.zeros((nlev + 1, 1, 2))
         np.cumsum(self.mc_cap - self.target_cap, axis=0, out=self.w_cap[1:, 0, :])
@@ -222,7 +226,7 @@ def _cap_columns(m: np.ndarray, q: np.ndarray, cp: ColumnPressure, scheme: int, 
 def advect(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, vcoord: VerticalCoordinate,
            grid: Grid, scheme: int, max_subcycles: int, vertical_first: bool, order: int = 0,
            ps_end: np.ndarray | None = None, ps_tolerance: float = np.inf, when: str = "",
-           scale: float = 1.0, check_fluxes: bool = True) -> dict:
+           scale: float = 1.0, check_fluxes: bool = True, cp: ColumnPressure | None = None) -> dict:
     """One 3-D advection step in place: horizontal (H) and vertical (Z) sweeps.
 
     ``vertical_first`` selects Z then H instead of H then Z, ``order`` the horizontal
@@ -231,7 +235,9 @@ def advect(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, vcoord:
     Air masses end at the hybrid-coordinate targets of the end-of-step surface pressure
     (to round-off; exactly in the polar caps, whose per-cell masses are bookkeeping).
     ``check_fluxes``: stop with an error naming the cell when a flux is NaN or infinite
-    (counted in the same pass that sums the convergence). Returns diagnostics.
+    (counted in the same pass that sums the convergence). ``cp``: the ``ColumnPressure`` of these
+    m, fx, fy, scale if the caller has it already (``Transport.step`` builds it before the column
+    processes, which do not change m). Returns diagnostics.
     """
     from esm.transport.checks import check_array
 
@@ -240,7 +246,8 @@ def advect(m: np.ndarray, q: np.ndarray, fx: np.ndarray, fy: np.ndarray, vcoord:
         raise ValueError(f"{when}: advection needs at least 3 latitude rows (two polar caps and one row "
                          f"between them); the grid has {nlat}")
     caps = [0, nlat - 1]
-    cp = ColumnPressure(m, fx, fy, scale, vcoord, grid)
+    if cp is None:
+        cp = ColumnPressure(m, fx, fy, scale, vcoord, grid)
     if check_fluxes and cp.nonfinite:
         # locate and name the first bad value (raises)
         check_array(fx, "mfx", fx.shape, grid, when, what="mass flux")

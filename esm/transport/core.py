@@ -22,7 +22,10 @@ advection itself is second order, symmetric over pairs of steps):
 
 Processes 1-3 and 5 leave the air mass unchanged; 4 moves air and tracer with the same
 fluxes, so a uniform mixing ratio stays uniform to round-off and the tracer amount changes
-only by the sources and sinks booked in ``Atmosphere.budget``.
+only by the sources and sinks booked in ``Atmosphere.budget``. Because 1-3 leave the air mass
+unchanged, the advection's column pressure (one pass over the air mass and the mass fluxes) is
+built before them, and its column sums of the air mass give 1-2 their surface pressure
+(``Atmosphere.surface_pressure()`` to the bit) without another pass.
 """
 from __future__ import annotations
 
@@ -82,21 +85,28 @@ class Transport:
         if not (atm.air_mass.flags.c_contiguous and atm.q.flags.c_contiguous
                 and atm.air_mass.dtype == np.float64 and atm.q.dtype == np.float64):
             raise ValueError(f"{when}: atmosphere arrays must be C-contiguous float64")
+        # 0. the advection's mass fluxes (shapes) and column pressure, whose column sums of the
+        #    air mass serve 1-2 as their surface pressure (1-3 do not change the air mass)
+        cp = mfx = mfy = None
+        if self.p.advection:
+            mfx, mfy = self._mass_fluxes(fluxes, dt, when)
+            cp = advection.ColumnPressure(atm.air_mass, mfx, mfy, float(dt), self.vcoord, g)
+        ps_air = cp.ps_air if cp is not None else None
         # 1. surface fluxes
         if surface_flux is not None:
             sf = check_array(surface_flux, "surface_flux", (ntr,) + s2, g, when, what="surface flux array",
                              lead_names=self.tracers.names, scan=self.p.check_inputs)
             atm.add_surface_flux(sf, dt)                     # books the budget; all in the lowest layer
             if self.p.flux_injection == "boundary_layer":
-                spread_surface_flux(atm, sf, met, g, self.vcoord, dt, when)
+                spread_surface_flux(atm, sf, met, g, self.vcoord, dt, when, ps=ps_air)
         # 2. boundary-layer diffusion, 3. convection
         if self.vdiff is not None:
-            self.vdiff.apply(atm, met, dt, when)
+            self.vdiff.apply(atm, met, dt, when, ps=ps_air)
         if self.convection is not None:
             self.convection.apply(atm, met, dt, when)
         # 4. advection
         if self.p.advection:
-            self._advect(atm, fluxes, met, dt, when)
+            self._advect(atm, fluxes, mfx, mfy, cp, met, dt, when)
         # 5. first-order loss
         if loss_rates:
             for i, rate in sorted(loss_rates.items()):
@@ -106,17 +116,22 @@ class Transport:
                                 what="chemistry field", scan=self.p.check_inputs)
                 atm.apply_loss(r, dt, int(i))
 
-    def _advect(self, atm, fluxes, met, dt: float, when: str) -> None:
+    def _mass_fluxes(self, fluxes, dt: float, when: str) -> tuple[np.ndarray, np.ndarray]:
+        """The step's mass fluxes (mfx, mfy) as C-contiguous float64, their presence, averaging
+        period and shapes checked; NaN/inf are counted in the column-pressure kernel's pass."""
         g = self.grid
         nlev = self.vcoord.nlev
         if fluxes is None:
             raise InputDataError(f"{when}: advection needs mass fluxes but none were given")
         if abs(float(fluxes.dt) - float(dt)) > 1e-9 * abs(float(dt)):
             raise InputDataError(f"{when}: mass fluxes are averaged over {fluxes.dt} s but the step is {dt} s")
-        scan = self.p.check_inputs
-        # shapes here; NaN/inf are counted inside the advection kernel's first pass over the fluxes
         mfx = check_array(fluxes.mfx, "mfx", (nlev, g.nlat, g.nlon), g, when, what="mass flux", scan=False)
         mfy = check_array(fluxes.mfy, "mfy", (nlev, g.nlat + 1, g.nlon), g, when, what="mass flux", scan=False)
+        return mfx, mfy
+
+    def _advect(self, atm, fluxes, mfx, mfy, cp, met, dt: float, when: str) -> None:
+        g = self.grid
+        scan = self.p.check_inputs
         pole = np.abs(mfy[:, [0, g.nlat], :])
         if pole.max() > 0.0:
             k, r, i = np.unravel_index(int(np.argmax(pole)), pole.shape)
@@ -133,7 +148,7 @@ class Transport:
         info = advection.advect(atm.air_mass, atm.q, mfx, mfy, self.vcoord, g, self.scheme,
                                 self.p.max_meridional_subcycles, vertical_first, order,
                                 ps_end=ps_end, ps_tolerance=self.p.ps_tolerance, when=when, scale=float(dt),
-                                check_fluxes=scan)
+                                check_fluxes=scan, cp=cp)
         self.last = {"ps_mismatch_max": info["ps_mismatch_max"],
                      "meridional_subcycles_max": info["meridional_subcycles_max"]}
 

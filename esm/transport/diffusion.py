@@ -35,12 +35,14 @@ class VerticalDiffusion:
             "t2m": met_field(met, "t2m", s2, g, when, PROCESS, vmin=0.0, vmin_strict=True, scan=sc),
         }
 
-    def apply(self, atm, met, dt: float, when: str) -> None:
+    def apply(self, atm, met, dt: float, when: str, ps: np.ndarray | None = None) -> None:
+        """Mix every tracer over ``dt`` s. ``ps``: ``atm.surface_pressure()`` if the caller has it
+        (``Transport.step`` takes it from the advection's column pressure), else computed here."""
         from esm._kernels import vdiff
 
         f = self.fields(met, when)
         p = self.p
-        ps = column_surface_pressure(atm, self.grid, self.vcoord)
+        ps = column_surface_pressure(atm, self.grid, self.vcoord) if ps is None else np.ascontiguousarray(ps)
         if self.kz is None or self.kz.shape != (self.vcoord.nlev + 1,) + self.grid.shape:
             self.kz = np.zeros((self.vcoord.nlev + 1,) + self.grid.shape)
             self._kz_rows = np.zeros(self.grid.nlat, dtype=np.int32)   # interfaces of kz set per row
@@ -64,7 +66,8 @@ def column_surface_pressure(atm, grid, vcoord) -> np.ndarray:
     return ps
 
 
-def spread_surface_flux(atm, flux: np.ndarray, met, grid, vcoord, dt: float, when: str) -> None:
+def spread_surface_flux(atm, flux: np.ndarray, met, grid, vcoord, dt: float, when: str,
+                        ps: np.ndarray | None = None) -> None:
     """Move the surface flux just added to the lowest layer (``Atmosphere.add_surface_flux``,
     which books the budget) over the boundary layer, each layer in proportion to its air
     mass below the boundary-layer height (``flux_injection = 'boundary_layer'``)."""
@@ -75,7 +78,9 @@ def spread_surface_flux(atm, flux: np.ndarray, met, grid, vcoord, dt: float, whe
     t = met_field(met, "t", (vcoord.nlev,) + s2, grid, when, "flux_injection = 'boundary_layer'",
                   vmin=0.0, vmin_strict=True)
     pblh = met_field(met, "pblh", s2, grid, when, "flux_injection = 'boundary_layer'", vmin=0.0)
-    vdiff.spread_surface_flux(atm.air_mass, atm.q, t, column_surface_pressure(atm, grid, vcoord), pblh,
+    if ps is None:
+        ps = column_surface_pressure(atm, grid, vcoord)
+    vdiff.spread_surface_flux(atm.air_mass, atm.q, t, np.ascontiguousarray(ps), pblh,
                               np.ascontiguousarray(vcoord.ap), np.ascontiguousarray(vcoord.bp),
                               np.ascontiguousarray(flux, dtype=np.float64), np.ascontiguousarray(grid.area),
                               float(dt), M_AIR, kernel_threads(atm.air_mass.size))
