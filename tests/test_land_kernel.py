@@ -405,6 +405,34 @@ def test_hour_accumulate_same_bits_as_numpy(fire, phen):
         beps.hour_accumulate(xi, t2m, vpd, soilm, 3600.0, wp, fc, got[0], got[1][:-1], got[2], None, True)
 
 
+def test_hour_accumulate_every_build_same_bits():
+    """Every instruction-set build of the vectorised hourly integrals (speed round 11) gives the bits of the numpy
+    expressions, including a NaN temperature (it becomes the day's minimum, as np.minimum makes it) and soil
+    moisture on both sides of the clip."""
+    from esm._kernels import beps as kb
+
+    rng = np.random.default_rng(11)
+    n = 517  # not a multiple of any vector width: the loop tails too
+    xi, vpd = rng.uniform(0, 1.3, n), rng.uniform(0, 3000, n)
+    t2m = rng.uniform(230, 320, n)
+    t2m[[3, 200]] = np.nan
+    soilm = rng.uniform(-0.1, 0.6, n)
+    wp, awc, dt = 0.1, 0.2, 3600.0
+    start = [rng.uniform(0, 1e5, n) for _ in range(3)] + [rng.uniform(-30, 30, n)] + [rng.uniform(0, 1e4, n)
+                                                                                      for _ in range(3)]
+    tc = t2m - 273.15
+    ref = [start[0] + xi * dt, start[1] + np.clip((soilm - wp) / awc, 0.0, 1.0) * dt, start[2] + tc * dt,
+           np.minimum(start[3], tc), start[4] + vpd, start[5] + soilm, start[6] + tc]
+    for isa in range(3):  # requests above what the CPU has are lowered to it
+        got = [a.copy() for a in start]
+        kb.hour_accumulate(xi, t2m, vpd, soilm, dt, wp, awc, *got, True, True, isa)
+        for k, (r, g) in enumerate(zip(ref, got)):
+            assert np.array_equal(r, g, equal_nan=True), (isa, k)
+        got = [a.copy() for a in start]
+        kb.hour_accumulate(xi, t2m, vpd, soilm, dt, wp, awc, *got, False, False, isa)
+        assert np.array_equal(got[0], ref[0]) and all(np.array_equal(g, a) for g, a in zip(got[1:], start[1:]))
+
+
 def test_lai_terms_follow_every_new_lai_and_refuse_in_place_edits():
     """The cached LAI terms are rebuilt whenever the model's LAI array is replaced; an in-place edit of the
     current array fails loudly instead of leaving stale terms (speed round 10 keyed the cache on the object)."""

@@ -108,6 +108,9 @@ class GsiPhenology:
 
     def __init__(self, lat_cell: np.ndarray, prm):
         self.lat = np.asarray(lat_cell, float)
+        # the daylength depends on the latitude only: computed for the distinct latitudes (a grid row each) and
+        # spread to the cells (speed round 11; the same values, element by element)
+        self._lat_u, self._lat_inv = np.unique(self.lat, return_inverse=True)
         self.prm = prm
         self.window = int(prm.gsi_window)
         n = self.lat.size
@@ -197,7 +200,7 @@ class GsiPhenology:
         """Close a day: push its GSI into the running window; advance the crop calendar."""
         if self.nsamp == 0:
             return
-        dl = daylength_forsythe1995(self.lat, day_of_year)
+        dl = daylength_forsythe1995(self._lat_u, day_of_year)[self._lat_inv]
         g = gsi_jolly2005(self.tmin, self.vpd_sum / self.nsamp, dl, self.prm, self.soilm_sum / self.nsamp)
         if advance_crops:
             self.crop_day(self.tsum / self.nsamp, self.soilm_sum / self.nsamp)
