@@ -997,7 +997,7 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
 
 #define ESM_CELL_ARGS const double *met, long msc, long msj, const double *const *mrow, const double *q, double *cell, double *xi, const unsigned char *kinds, \
     double *fwtab, long npft, const int *uniq, int nuniq, const int *cdst, const int *csrc, int ncopy, \
-    const double *pmin, const double *palpha, long c0, long c1
+    const double *pmin, const double *palpha, long c0, long c1, long coff
 /* one block: met records -> columns; the cell part (vectorised) for all cells; the photosynthesis factors
  * (vectorised) for the compacted daylit cells with C3 and with C4 tiles only (the scalar code computed them only
  * there as well; zero elsewhere); the water stress per distinct cover-type parameter set; back to records */
@@ -1036,7 +1036,7 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
     else esm_c3_impl(l3, q, f3, n3, 0); \
     esm_c4_impl(l4, q, f4, n4); \
     for (i = 0; i < nb; i++) { \
-        double *dst = cell + (c0 + i) * EC_NCROW; \
+        double *dst = cell + (c0 - coff + i) * EC_NCROW; \
         for (j = 0; j < EC_KM_SUN; j++) \
             dst[j] = o[j * ESM_BLK + i]; \
         for (j = EC_KM_SUN; j < EC_FQ_AIR; j++) \
@@ -1046,14 +1046,14 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
         dst[EC_CA] = mt[EM_CO2 * ESM_BLK + i]; \
     } \
     for (k = 0; k < n3; k++) { \
-        double *dst = cell + (c0 + i3[k]) * EC_NCROW; \
+        double *dst = cell + (c0 - coff + i3[k]) * EC_NCROW; \
         for (j = 0; j < 5; j++) { \
             dst[EC_KM_SUN + j] = f3[j * ESM_BLK + k]; \
             dst[EC_KM_SH + j] = f3[(5 + j) * ESM_BLK + k]; \
         } \
     } \
     for (k = 0; k < n4; k++) { \
-        double *dst = cell + (c0 + i4[k]) * EC_NCROW; \
+        double *dst = cell + (c0 - coff + i4[k]) * EC_NCROW; \
         for (j = 0; j < 3; j++) { \
             dst[EC_F4V_SUN + j] = f4[j * ESM_BLK + k]; \
             dst[EC_F4V_SH + j] = f4[(3 + j) * ESM_BLK + k]; \
@@ -1062,11 +1062,11 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
     for (j = 0; j < nuniq; j++) { \
         esm_fw_impl(o, w, pmin[uniq[j]], palpha[uniq[j]], q[EQ_FWMIN], nb); \
         for (i = 0; i < nb; i++) \
-            fwtab[(c0 + i) * npft + uniq[j]] = w[i]; \
+            fwtab[(c0 - coff + i) * npft + uniq[j]] = w[i]; \
     } \
     for (i = 0; i < nb; i++) \
         for (j = 0; j < ncopy; j++) \
-            fwtab[(c0 + i) * npft + cdst[j]] = fwtab[(c0 + i) * npft + csrc[j]]; /* same parameters */ \
+            fwtab[(c0 - coff + i) * npft + cdst[j]] = fwtab[(c0 - coff + i) * npft + csrc[j]]; /* same parameters */ \
 }
 
 static void esm_cell_block_base(ESM_CELL_ARGS) ESM_CELL_BODY
@@ -1091,10 +1091,10 @@ static int esm_cell_isa(int isa) {
 
 static void esm_cell_block(int isa, ESM_CELL_ARGS) {
 #if ESM_CELL_X86
-    if (isa == 2) { esm_cell_block_avx512(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
-    if (isa == 1) { esm_cell_block_avx2(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1); return; }
+    if (isa == 2) { esm_cell_block_avx512(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1, coff); return; }
+    if (isa == 1) { esm_cell_block_avx2(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1, coff); return; }
 #endif
-    esm_cell_block_base(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1);
+    esm_cell_block_base(met, msc, msj, mrow, q, cell, xi, kinds, fwtab, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha, c0, c1, coff);
 }
     """
     int EC_NCROW, EM_NM, EQ_NQ
@@ -1102,7 +1102,7 @@ static void esm_cell_block(int isa, ESM_CELL_ARGS) {
     void esm_cell_block(int isa, const double *met, long msc, long msj, const double *const *mrow, const double *q, double *cell, double *xi,
                         const unsigned char *kinds, double *fwtab, long npft, const int *uniq, int nuniq,
                         const int *cdst, const int *csrc, int ncopy, const double *pmin, const double *palpha,
-                        long c0, long c1) noexcept nogil
+                        long c0, long c1, long coff) noexcept nogil
     double esm_exp(double x) noexcept nogil
     double esm_expm1(double x) noexcept nogil
     double esm_log(double x) noexcept nogil
@@ -1124,6 +1124,21 @@ def elementary(const double[::1] x, double[::1] out, int which):
             out[i] = esm_expm1(x[i])
         else:
             out[i] = esm_log(x[i])
+
+
+def _fw_sets(const double[::1] psi_min, const double[::1] psi_alpha):
+    """``(uniq, cdst, csrc)``: the cover types whose water-stress factor is computed, and the (copy, source) pairs of
+    the others (a type whose (psi_min, alpha) equals an earlier type's copies that type's factor)."""
+    cdef int p, p2, npft = psi_min.shape[0]
+    cdef int[::1] same = np.arange(npft, dtype=np.int32)
+    for p in range(npft):
+        for p2 in range(p):
+            if psi_min[p2] == psi_min[p] and psi_alpha[p2] == psi_alpha[p]:
+                same[p] = p2
+                break
+    return (np.array([p for p in range(npft) if same[p] == p], dtype=np.int32),
+            np.array([p for p in range(npft) if same[p] != p] or [0], dtype=np.int32),
+            np.array([same[p] for p in range(npft) if same[p] != p] or [0], dtype=np.int32))
 
 
 def cell_step(met_in, const double[::1] q, const double[::1] psi_min,
@@ -1169,19 +1184,9 @@ def cell_step(met_in, const double[::1] q, const double[::1] psi_min,
             raise ValueError("cell_step: met (n, NM) expected")
         if n > 0:
             mbase = &met[0, 0]
-    cdef int p, npft = psi_min.shape[0]
-    # first cover type with the same water-stress parameters (its factor is copied)
-    cdef int[::1] same = np.arange(npft, dtype=np.int32)
-    cdef int p2
-    for p in range(npft):
-        for p2 in range(p):
-            if psi_min[p2] == psi_min[p] and psi_alpha[p2] == psi_alpha[p]:
-                same[p] = p2
-                break
-    # the cover types whose factor is computed, and the (copy, source) pairs of the others
-    cdef int[::1] uniq = np.array([p for p in range(npft) if same[p] == p], dtype=np.int32)
-    cdef int[::1] cdst = np.array([p for p in range(npft) if same[p] != p] or [0], dtype=np.int32)
-    cdef int[::1] csrc = np.array([same[p] for p in range(npft) if same[p] != p] or [0], dtype=np.int32)
+    cdef int npft = psi_min.shape[0]
+    cdef int[::1] uniq, cdst, csrc
+    uniq, cdst, csrc = _fw_sets(psi_min, psi_alpha)
     cdef int nuniq = uniq.shape[0], ncopy = npft - uniq.shape[0]
     cdef Py_ssize_t nblk = (n + 255) // 256, blk
     cdef int use = esm_cell_isa(isa)
@@ -1196,7 +1201,7 @@ def cell_step(met_in, const double[::1] q, const double[::1] psi_min,
     for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
         esm_cell_block(use, mbase, msc, msj, mrow, &q[0], &cell[0, 0], &xi[0], &kinds[0], &fwtab[0, 0], npft, &uniq[0], nuniq,
                        &cdst[0], &csrc[0], ncopy, &psi_min[0], &psi_alpha[0], blk * 256,
-                       (blk + 1) * 256 if (blk + 1) * 256 < n else n)
+                       (blk + 1) * 256 if (blk + 1) * 256 < n else n, 0)
 
 
 # ---- C3 leaves of a tile block solved together (speed round 8) ----
@@ -1868,9 +1873,9 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
     const double *vtop, const double *rml, const double *rms, const double *rmr, const double *scale, \
     const double *cell, const double *fwtab, long npft, const double *pft, const double *sc, double *out, \
     const double *lterm, int fin, const double *xi, const double *rh_coef, double dt, double *acc_gpp, \
-    double *acc_rm, double *acc_rg, double *res, int slim
+    double *acc_rm, double *acc_rg, double *res, int slim, long coff
 #define ESM_TILES_CALL isa, t0, nb, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale, cell, fwtab, npft, pft, sc, \
-    out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim
+    out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim, coff
 ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
     double tb[TB_N * ESM_TS], lin[EL_N * ESM_LS], lx[3 * ESM_LS], l4[E4_N * ESM_LS], aout[ESM_LB], a4[ESM_LB];
     int bl[256], bl4[256];
@@ -1879,7 +1884,7 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
     /* (1a) gather */
     for (i = 0; i < nb; i++) {
         long c = tcell[t0 + i], p = tpft[t0 + i];
-        const double *rec = cell + c * EC_NCROW, *pp = pft + p * EP_N;
+        const double *rec = cell + (c - coff) * EC_NCROW, *pp = pft + p * EP_N;
         tb[TB_MU * ESM_TS + i] = rec[EC_MU];
         tb[TB_SDIR * ESM_TS + i] = rec[EC_SDIR];
         tb[TB_SDIF * ESM_TS + i] = rec[EC_SDIF];
@@ -1887,7 +1892,7 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
         tb[TB_RH * ESM_TS + i] = rec[EC_RH];
         tb[TB_FQA * ESM_TS + i] = rec[EC_FQ_AIR];
         tb[TB_FQS * ESM_TS + i] = rec[EC_FQ_SOIL];
-        tb[TB_FW * ESM_TS + i] = fwtab[c * npft + p];
+        tb[TB_FW * ESM_TS + i] = fwtab[(c - coff) * npft + p];
         tb[TB_OM * ESM_TS + i] = pp[EP_CLUMP];
         tb[TB_ALB * ESM_TS + i] = pp[EP_ALBEDO];
         tb[TB_BBS * ESM_TS + i] = pp[EP_BBSLOPE];
@@ -1914,7 +1919,7 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
         tb[TB_RDSH * ESM_TS + i] = 0.0;
         if (tb[TB_DAY * ESM_TS + i] == 0.0)
             continue;
-        rec = cell + (long)tcell[t0 + i] * EC_NCROW;
+        rec = cell + ((long)tcell[t0 + i] - coff) * EC_NCROW;
         ca = rec[EC_CA];
         kbb = tb[TB_KBB * ESM_TS + i];
         b0 = tb[TB_B0 * ESM_TS + i];
@@ -1992,7 +1997,7 @@ static void esm_tiles_block(ESM_TILES_ARGS) {
                          const double *scale, const double *cell, const double *fwtab, long npft, const double *pft,
                          const double *sc, double *out, const double *lterm, int fin, const double *xi,
                          const double *rh_coef, double dt, double *acc_gpp, double *acc_rm, double *acc_rg,
-                         double *res, int slim) noexcept nogil
+                         double *res, int slim, long coff) noexcept nogil
 
 
 cdef inline double _c3_leaf_in(double *lin, Py_ssize_t nl, double ca, double gb, double kbb, double b0, double v,
@@ -2320,4 +2325,107 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         esm_tiles_block(use, blk * TB, ((blk + 1) * TB if (blk + 1) * TB < ntile else ntile) - blk * TB, ntile,
                         &tile_cell[0], &tile_pft[0], &lai[0], &vtop[0], &rm_leaf_base[0], &rm_stem_base[0],
                         &rm_root_base[0], &scale[0], &cell[0, 0], &fwtab[0, 0], fwtab.shape[1], &pft[0, 0],
-                        &scal[0], &out[0, 0], &lterm[0, 0], fin, p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res, slim)
+                        &scal[0], &out[0, 0], &lterm[0, 0], fin, p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res, slim, 0)
+
+
+cdef extern from *:
+    """
+/* speed round 11: one pass over the land per hour. A block of cells [c0, c1) gets its cell factors (esm_cell_block)
+ * in block-local records, then the canopy of its tiles [t0, t1) (tiles are stored cell by cell, so they are one
+ * range; esm_tiles_block in pieces of at most 256 tiles) reads them while they are in cache: the hour no longer
+ * writes the 3.4 MB of cell records and the water-stress table at 1x1 and reads them back, and the land needs one
+ * parallel region per hour instead of two. Per cell and per tile the arithmetic is that of the two separate kernels
+ * (every lane of their vector loops gives the scalar code's bits, whatever the block), so the results are the same
+ * bits. */
+#define ESM_NPFT_MAX 16
+static void esm_land_block(int isa, const double *const *mrow, const double *q, double *xi, const unsigned char *kinds,
+                           long npft, const int *uniq, int nuniq, const int *cdst, const int *csrc, int ncopy,
+                           const double *pmin, const double *palpha, long c0, long c1, long t0, long t1, long ntile,
+                           const int *tcell, const int *tpft, const double *lai, const double *vtop, const double *rml,
+                           const double *rms, const double *rmr, const double *scale, const double *pft,
+                           const double *sc, double *out, const double *lterm, const double *rh_coef, double dt,
+                           double *acc_gpp, double *acc_rm, double *acc_rg, double *res, int slim) {
+    double crec[ESM_BLK * EC_NCROW];
+    double cfw[ESM_BLK * ESM_NPFT_MAX];
+    long tt;
+    esm_cell_block(isa, NULL, 0, 0, mrow, q, crec, xi, kinds, cfw, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha,
+                   c0, c1, c0);
+    for (tt = t0; tt < t1; tt += 256)
+        esm_tiles_block(isa, tt, t1 - tt < 256 ? t1 - tt : 256, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale,
+                        crec, cfw, npft, pft, sc, out, lterm, 1, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim,
+                        c0);
+}
+    """
+    int ESM_NPFT_MAX, ESM_BLK
+    void esm_land_block(int isa, const double *const *mrow, const double *q, double *xi, const unsigned char *kinds,
+                        long npft, const int *uniq, int nuniq, const int *cdst, const int *csrc, int ncopy,
+                        const double *pmin, const double *palpha, long c0, long c1, long t0, long t1, long ntile,
+                        const int *tcell, const int *tpft, const double *lai, const double *vtop, const double *rml,
+                        const double *rms, const double *rmr, const double *scale, const double *pft,
+                        const double *sc, double *out, const double *lterm, const double *rh_coef, double dt,
+                        double *acc_gpp, double *acc_rm, double *acc_rg, double *res, int slim) noexcept nogil
+
+
+def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, const double[::1] psi_alpha,
+              const unsigned char[::1] kinds, double[::1] xi, const long[::1] blk_cell, const long[::1] blk_tile,
+              const int[::1] tile_cell, const int[::1] tile_pft, const double[::1] lai, const double[::1] vtop,
+              const double[::1] rm_leaf_base, const double[::1] rm_stem_base, const double[::1] rm_root_base,
+              const double[::1] scale, const double[:, ::1] pft, const double[::1] scal, double[:, ::1] out,
+              int nthreads, const double[:, ::1] lterm, const double[::1] rh_coef, double dt, double[::1] acc_gpp,
+              double[::1] acc_rm, double[::1] acc_rg, double[:, ::1] res, int isa=-1, bint slim=True):
+    """:func:`cell_step` and :func:`canopy_step` (with the step finish) fused, block by block (speed round 11): the
+    cells ``blk_cell[b] .. blk_cell[b + 1]`` (at most 256) get their factors in block-local records and the canopy of
+    their tiles ``blk_tile[b] .. blk_tile[b + 1]`` runs on them at once. ``met_rows``: the NM meteorology rows of the
+    cells (contiguous float64, as cell_step's tuple form); ``xi`` (ncell) is written; the other arguments are those of
+    the two kernels (``out``, ``res``, ``acc_*`` as canopy_step with ``res``). Tiles must be stored cell by cell
+    (``tile_cell`` non-decreasing) and ``blk_tile[b]`` must be the first tile of cell ``blk_cell[b]`` (the wrapper,
+    esm.land.beps.LandStep, builds both). Same bits as the two kernels run one after the other (test)."""
+    cdef const double *rowp[NM]
+    cdef const double[::1] mv
+    cdef Py_ssize_t n = xi.shape[0], ntile = tile_cell.shape[0], nblk = blk_cell.shape[0] - 1, j, blk
+    cdef int npft = psi_min.shape[0]
+    cdef int use = -2 if isa == -2 else esm_cell_isa(isa)
+    if use < 0:
+        raise ValueError("land_step: the fused kernel has no scalar reference build (isa -2); use cell_step and "
+                         "canopy_step")
+    if len(met_rows) != NM:
+        raise ValueError(f"land_step: met rows: {len(met_rows)} arrays; expected {NM}")
+    for j in range(NM):
+        mv = met_rows[j]
+        if mv.shape[0] != n:
+            raise ValueError(f"land_step: met row {j} has {mv.shape[0]} cells; expected {n} (the length of xi)")
+        rowp[j] = &mv[0] if n > 0 else NULL
+    if npft > ESM_NPFT_MAX or psi_alpha.shape[0] != npft or pft.shape[0] != npft or pft.shape[1] != NPCOL:
+        raise ValueError(f"land_step: psi_min, psi_alpha ({npft} <= {ESM_NPFT_MAX} cover types) and pft (npft, NPCOL) "
+                         "must agree")
+    if (q.shape[0] != NQ or kinds.shape[0] != n or blk_tile.shape[0] != nblk + 1 or nblk < 0
+            or tile_pft.shape[0] != ntile or lai.shape[0] != ntile or vtop.shape[0] != ntile
+            or rm_leaf_base.shape[0] != ntile or rm_stem_base.shape[0] != ntile or rm_root_base.shape[0] != ntile
+            or scale.shape[0] != ntile or rh_coef.shape[0] != ntile or acc_gpp.shape[0] != ntile
+            or acc_rm.shape[0] != ntile or acc_rg.shape[0] != ntile or out.shape[0] < NOUT or out.shape[1] != ntile
+            or lterm.shape[0] < 3 or lterm.shape[1] != ntile or res.shape[0] < 7 or res.shape[1] != ntile
+            or scal.shape[0] != NSCAL):
+        raise ValueError("land_step: cell arrays (ncell), tile arrays (ntile), out (NOUT, ntile), lterm (3, ntile), "
+                         "res (7, ntile), scal (NSCAL) or the block bounds have the wrong shape")
+    if nblk == 0 or blk_cell[0] != 0 or blk_cell[nblk] != n or blk_tile[0] != 0 or blk_tile[nblk] != ntile:
+        raise ValueError("land_step: the blocks must cover all cells and tiles")
+    for blk in range(nblk):
+        if not (0 <= blk_cell[blk + 1] - blk_cell[blk] <= ESM_BLK and blk_tile[blk] <= blk_tile[blk + 1]):
+            raise ValueError("land_step: a block holds more than 256 cells or its tiles are out of order")
+    if ntile == 0 and n == 0:
+        return
+    cdef int[::1] uniq, cdst, csrc
+    uniq, cdst, csrc = _fw_sets(psi_min, psi_alpha)
+    cdef int nuniq = uniq.shape[0], ncopy = npft - uniq.shape[0]
+    cdef const int *p_tc = &tile_cell[0] if ntile > 0 else NULL
+    for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
+        esm_land_block(use, <const double *const *>rowp, &q[0], &xi[0], &kinds[0], npft, &uniq[0], nuniq, &cdst[0],
+                       &csrc[0], ncopy, &psi_min[0], &psi_alpha[0], blk_cell[blk], blk_cell[blk + 1],
+                       blk_tile[blk], blk_tile[blk + 1], ntile, p_tc, &tile_pft[0] if ntile > 0 else NULL,
+                       &lai[0] if ntile > 0 else NULL, &vtop[0] if ntile > 0 else NULL,
+                       &rm_leaf_base[0] if ntile > 0 else NULL, &rm_stem_base[0] if ntile > 0 else NULL,
+                       &rm_root_base[0] if ntile > 0 else NULL, &scale[0] if ntile > 0 else NULL, &pft[0, 0],
+                       &scal[0], &out[0, 0] if ntile > 0 else NULL, &lterm[0, 0] if ntile > 0 else NULL,
+                       &rh_coef[0] if ntile > 0 else NULL, dt, &acc_gpp[0] if ntile > 0 else NULL,
+                       &acc_rm[0] if ntile > 0 else NULL, &acc_rg[0] if ntile > 0 else NULL,
+                       &res[0, 0] if ntile > 0 else NULL, slim)

@@ -450,3 +450,59 @@ def test_lai_terms_follow_every_new_lai_and_refuse_in_place_edits():
     stem = model.prm.stem_area_fraction * np.asarray(model.prm.lai_max)[model.tile_pft]
     want = beps.lai_terms(model.tile_pft, model.lai, model.prm.clumping, model.prm.kn, model.prm.leaf_angle_g, stem)
     assert np.array_equal(second, want) and not np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("isa", [0, 1, 2])
+def test_fused_land_step_same_bits_as_cell_then_canopy(isa, monkeypatch):
+    """beps.land_step (speed round 11: cell factors and canopy fused block by block) gives the bits of the cell
+    kernel followed by the canopy kernel with the step finish, in every build (requests above the CPU's are lowered),
+    with cells that have no tiles, several blocks of 256 cells, day and night, C3 and C4 tiles."""
+    from esm import cpu
+
+    monkeypatch.setattr(cpu, "isa_level", lambda: isa)
+    prm = LandParameters.from_config()
+    rng = np.random.default_rng(23 + isa)
+    n = 700  # three blocks of cells, the last one partial
+    met = dict(t2m=rng.uniform(240, 318, n), vpd=rng.uniform(0, 5000, n), swdown=rng.uniform(0, 1100, n),
+               cos_sza=rng.uniform(-0.5, 1, n), soilm=rng.uniform(0.0, 0.463, n), tsoil=rng.uniform(240, 315, n),
+               ps=rng.uniform(55000, 104000, n), co2=rng.uniform(200, 1000, n))
+    met["tskin"] = met["t2m"] + rng.uniform(-5, 15, n)
+    met["swdown_diffuse"] = met["swdown"] * rng.uniform(0, 1.0, n)
+    ntile_cell = rng.integers(0, 6, n)  # some cells without tiles
+    tc = np.repeat(np.arange(n), ntile_cell).astype(np.int32)
+    nt = tc.size
+    tp = rng.integers(0, beps.NPFT, nt).astype(np.int32)
+    lai = rng.uniform(0, 7, nt)
+    lai[::17] = 0.0
+    vtop = rng.uniform(20, 90, nt)
+    bases = tuple(rng.uniform(0, 2, nt) for _ in range(3))
+    scale = rng.uniform(0.5, 1.0, nt)
+    rh_coef = rng.uniform(0, 3, nt)
+    kinds = beps.CellKernel.cell_kinds(tc, tp, n)
+    ck = beps.CellKernel(prm, 2, kinds)
+    pft, scal = beps.pft_table(prm), beps.scalar_table(prm)
+    stem = prm.stem_area_fraction * np.asarray(prm.lai_max)[tp]
+    lterm = beps.lai_terms(tp, lai, prm.clumping, prm.kn, prm.leaf_angle_g, stem)
+    acc0 = [rng.uniform(0, 10, nt) for _ in range(3)]
+    # reference: the two kernels one after the other
+    cell, fw, xi = ck(met)
+    acc_r = [a.copy() for a in acc0]
+    res_r = np.empty((7, nt))
+    out_r = beps.tile_fluxes(tc, tp, lai, vtop, *bases, scale, cell, pft, scal, nthreads=2, fwtab=fw, lterm=lterm,
+                             finish=(xi, rh_coef, 1800.0, *acc_r, res_r), slim=True)
+    acc_f = [a.copy() for a in acc0]
+    res_f = np.empty((7, nt))
+    out_f = np.empty((len(beps.OUT_ROWS), nt))
+    xi_f = ck.land_step(met, tc, tp, lai, vtop, bases, scale, pft, scal, out_f, lterm, rh_coef, 1800.0, acc_f, res_f,
+                        2)
+    assert np.array_equal(xi_f, xi)
+    assert np.array_equal(res_f, res_r)
+    for r in (0, 1, len(beps.OUT_ROWS) - 1):  # the rows a slim step writes: gpp_sun, gpp_shade, fw
+        assert np.array_equal(out_f[r], out_r[r]), beps.OUT_ROWS[r]
+    for a, b in zip(acc_f, acc_r):
+        assert np.array_equal(a, b)
+    assert np.any(res_f[0] > 0) and np.any(res_f[0] == 0)  # day and night tiles
+    # tiles out of cell order are refused, by name
+    with pytest.raises(ValueError, match="cell by cell"):
+        ck.land_step(met, tc[::-1].copy(), tp, lai, vtop, bases, scale, pft, scal, out_f, lterm, rh_coef, 1800.0,
+                     acc_f, res_f, 2)

@@ -11,7 +11,8 @@ the representative day of its season. Pools start from zero (the cost does not d
 Target (issue #5): <= 60 s on 2 cores. OpenMP threads sleep between kernels (OMP_WAIT_POLICY=PASSIVE, unless the
 environment sets it; ``--omp-wait default`` keeps libgomp's spinning, see main()). Timings on a shared machine are
 noisy; the script reports the median of ``--repeat`` runs of ``--days`` days (spread evenly over the year) scaled to a year, and the
-time in the canopy kernel.
+time in the kernels of the hour (since speed round 11 the cell factors and the canopy are one fused kernel,
+``beps.land_step``; before, this column timed the canopy kernel alone).
 """
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def main(argv=None) -> int:
     results = []
     for r in range(args.repeat):
         kern = [0.0]
-        orig = beps.tile_fluxes
+        ck = model.cell_kernel
+        orig = ck.land_step
 
         def timed(*a, **k):
             t = time.perf_counter()
@@ -86,9 +88,7 @@ def main(argv=None) -> int:
             kern[0] += time.perf_counter() - t
             return out
 
-        beps.tile_fluxes = timed
-        import esm.land.model as lm
-        lm.beps.tile_fluxes = timed
+        ck.land_step = timed  # instance attribute: shadows the method for this model only
         # the simulated days are spread evenly over the year (every (365 // days)-th day) so that the
         # seasonal mix of daytime tiles is that of a year; each is a full day of 24 hourly steps
         stride = max(1, 365 // args.days)
@@ -102,11 +102,10 @@ def main(argv=None) -> int:
                 model.step_cells(t, 3600, m)
                 t = t + dt.timedelta(hours=1)
         wall = time.perf_counter() - t0
-        beps.tile_fluxes = orig
-        lm.beps.tile_fluxes = orig
+        del ck.land_step
         results.append((wall * 365 / args.days, kern[0] * 365 / args.days))
         print(f"run {r + 1}: {args.days} days in {wall:.1f} s -> {wall * 365 / args.days:.1f} s per simulated year "
-              f"(canopy kernel {kern[0] * 365 / args.days:.1f} s)")
+              f"(cell + canopy kernel {kern[0] * 365 / args.days:.1f} s)")
     med = np.median([w for w, _ in results])
     print(f"median: {med:.1f} s per simulated year of hourly BEPS on all {model.ntile} tiles "
           f"({'meets' if med <= 60 else 'misses'} the 60 s target)")
