@@ -2344,12 +2344,20 @@ static void esm_land_block(int isa, const double *const *mrow, const double *q, 
                            const int *tcell, const int *tpft, const double *lai, const double *vtop, const double *rml,
                            const double *rms, const double *rmr, const double *scale, const double *pft,
                            const double *sc, double *out, const double *lterm, const double *rh_coef, double dt,
-                           double *acc_gpp, double *acc_rm, double *acc_rg, double *res, int slim) {
+                           double *acc_gpp, double *acc_rm, double *acc_rg, double *res, int slim, int hacc,
+                           double wp, double awc, double *acc_xi, double *acc_wm, double *acc_tair, double *tmin,
+                           double *vpd_sum, double *soilm_sum, double *tsum, int fire, int phen) {
     double crec[ESM_BLK * EC_NCROW];
     double cfw[ESM_BLK * ESM_NPFT_MAX];
     long tt;
     esm_cell_block(isa, NULL, 0, 0, mrow, q, crec, xi, kinds, cfw, npft, uniq, nuniq, cdst, csrc, ncopy, pmin, palpha,
                    c0, c1, c0);
+    /* the hour's integrals of these cells while xi and the meteorology are in cache (esm_hour_acc, as
+     * hour_accumulate) */
+    if (hacc)
+        esm_hour_acc(isa, c1 - c0, xi + c0, mrow[EM_T2M] + c0, mrow[EM_VPD] + c0, mrow[EM_SOILM] + c0, dt, wp, awc,
+                     acc_xi + c0, acc_wm + c0, acc_tair + c0, tmin + c0, vpd_sum + c0, soilm_sum + c0, tsum + c0,
+                     fire, phen);
     for (tt = t0; tt < t1; tt += 256)
         esm_tiles_block(isa, tt, t1 - tt < 256 ? t1 - tt : 256, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale,
                         crec, cfw, npft, pft, sc, out, lterm, 1, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim,
@@ -2363,7 +2371,9 @@ static void esm_land_block(int isa, const double *const *mrow, const double *q, 
                         const int *tcell, const int *tpft, const double *lai, const double *vtop, const double *rml,
                         const double *rms, const double *rmr, const double *scale, const double *pft,
                         const double *sc, double *out, const double *lterm, const double *rh_coef, double dt,
-                        double *acc_gpp, double *acc_rm, double *acc_rg, double *res, int slim) noexcept nogil
+                        double *acc_gpp, double *acc_rm, double *acc_rg, double *res, int slim, int hacc,
+                        double wp, double awc, double *acc_xi, double *acc_wm, double *acc_tair, double *tmin,
+                        double *vpd_sum, double *soilm_sum, double *tsum, int fire, int phen) noexcept nogil
 
 
 def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, const double[::1] psi_alpha,
@@ -2372,14 +2382,19 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
               const double[::1] rm_leaf_base, const double[::1] rm_stem_base, const double[::1] rm_root_base,
               const double[::1] scale, const double[:, ::1] pft, const double[::1] scal, double[:, ::1] out,
               int nthreads, const double[:, ::1] lterm, const double[::1] rh_coef, double dt, double[::1] acc_gpp,
-              double[::1] acc_rm, double[::1] acc_rg, double[:, ::1] res, int isa=-1, bint slim=True):
+              double[::1] acc_rm, double[::1] acc_rg, double[:, ::1] res, int isa=-1, bint slim=True,
+              tuple hour_acc=None):
     """:func:`cell_step` and :func:`canopy_step` (with the step finish) fused, block by block (speed round 11): the
     cells ``blk_cell[b] .. blk_cell[b + 1]`` (at most 256) get their factors in block-local records and the canopy of
     their tiles ``blk_tile[b] .. blk_tile[b + 1]`` runs on them at once. ``met_rows``: the NM meteorology rows of the
     cells (contiguous float64, as cell_step's tuple form); ``xi`` (ncell) is written; the other arguments are those of
     the two kernels (``out``, ``res``, ``acc_*`` as canopy_step with ``res``). Tiles must be stored cell by cell
     (``tile_cell`` non-decreasing) and ``blk_tile[b]`` must be the first tile of cell ``blk_cell[b]`` (the wrapper,
-    esm.land.beps.LandStep, builds both). Same bits as the two kernels run one after the other (test)."""
+    esm.land.beps.CellKernel.land_step, builds both). Same bits as the two kernels run one after the other (test).
+
+    ``hour_acc``: optional ``(wilting_point, awc, acc_xi, acc_wm, acc_tair, tmin, vpd_sum, soilm_sum, tsum, fire,
+    phenology)``: the hour's integrals of :func:`hour_accumulate` (same arguments, same bits) done block by block in
+    the same pass, with the meteorology rows t2m, vpd and soilm of ``met_rows`` and the step's ``dt``."""
     cdef const double *rowp[NM]
     cdef const double[::1] mv
     cdef Py_ssize_t n = xi.shape[0], ntile = tile_cell.shape[0], nblk = blk_cell.shape[0] - 1, j, blk
@@ -2418,6 +2433,25 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
     uniq, cdst, csrc = _fw_sets(psi_min, psi_alpha)
     cdef int nuniq = uniq.shape[0], ncopy = npft - uniq.shape[0]
     cdef const int *p_tc = &tile_cell[0] if ntile > 0 else NULL
+    cdef double[::1] h_axi
+    cdef double h_wp = 0.0, h_awc = 1.0
+    cdef int hacc = 0, h_fire = 0, h_phen = 0
+    cdef double *hp[7]
+    if hour_acc is not None:
+        if len(hour_acc) != 11:
+            raise ValueError("land_step: hour_acc is (wilting_point, awc, acc_xi, acc_wm, acc_tair, tmin, vpd_sum, "
+                             "soilm_sum, tsum, fire, phenology)")
+        h_wp, h_awc = hour_acc[0], hour_acc[1]
+        for j in range(7):
+            h_axi = hour_acc[2 + j]
+            if h_axi.shape[0] != n:
+                raise ValueError(f"land_step: hour_acc array {j} has {h_axi.shape[0]} cells; expected {n}")
+            hp[j] = &h_axi[0] if n > 0 else NULL
+        h_fire, h_phen = bool(hour_acc[9]), bool(hour_acc[10])
+        hacc = 1
+    else:
+        for j in range(7):
+            hp[j] = NULL
     for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
         esm_land_block(use, <const double *const *>rowp, &q[0], &xi[0], &kinds[0], npft, &uniq[0], nuniq, &cdst[0],
                        &csrc[0], ncopy, &psi_min[0], &psi_alpha[0], blk_cell[blk], blk_cell[blk + 1],
@@ -2428,4 +2462,5 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
                        &scal[0], &out[0, 0] if ntile > 0 else NULL, &lterm[0, 0] if ntile > 0 else NULL,
                        &rh_coef[0] if ntile > 0 else NULL, dt, &acc_gpp[0] if ntile > 0 else NULL,
                        &acc_rm[0] if ntile > 0 else NULL, &acc_rg[0] if ntile > 0 else NULL,
-                       &res[0, 0] if ntile > 0 else NULL, slim)
+                       &res[0, 0] if ntile > 0 else NULL, slim, hacc, h_wp, h_awc, hp[0], hp[1], hp[2], hp[3],
+                       hp[4], hp[5], hp[6], h_fire, h_phen)

@@ -490,12 +490,25 @@ def test_fused_land_step_same_bits_as_cell_then_canopy(isa, monkeypatch):
     res_r = np.empty((7, nt))
     out_r = beps.tile_fluxes(tc, tp, lai, vtop, *bases, scale, cell, pft, scal, nthreads=2, fwtab=fw, lterm=lterm,
                              finish=(xi, rh_coef, 1800.0, *acc_r, res_r), slim=True)
+    from esm.land.phenology import GsiPhenology
+
+    h0 = [rng.uniform(0, 1e5, n) for _ in range(3)]
+    h_r = [a.copy() for a in h0]
+    ph_r = GsiPhenology(np.zeros(n), prm)
+    beps.hour_accumulate(xi, met["t2m"], met["vpd"], met["soilm"], 1800.0, prm.wilting_point, prm.field_capacity,
+                         *h_r, ph_r, True)
     acc_f = [a.copy() for a in acc0]
     res_f = np.empty((7, nt))
     out_f = np.empty((len(beps.OUT_ROWS), nt))
+    h_f = [a.copy() for a in h0]
+    ph_f = GsiPhenology(np.zeros(n), prm)
     xi_f = ck.land_step(met, tc, tp, lai, vtop, bases, scale, pft, scal, out_f, lterm, rh_coef, 1800.0, acc_f, res_f,
-                        2)
+                        2, (prm.wilting_point, prm.field_capacity, *h_f, ph_f, True))
     assert np.array_equal(xi_f, xi)
+    for a, b in zip(h_f, h_r):  # the hour's integrals in the same pass (xi, fire water and temperature)
+        assert np.array_equal(a, b)
+    for name in ("tmin", "vpd_sum", "soilm_sum", "tsum", "nsamp"):  # and the GSI phenology's
+        assert np.array_equal(getattr(ph_f, name), getattr(ph_r, name)), name
     assert np.array_equal(res_f, res_r)
     for r in (0, 1, len(beps.OUT_ROWS) - 1):  # the rows a slim step writes: gpp_sun, gpp_shade, fw
         assert np.array_equal(out_f[r], out_r[r]), beps.OUT_ROWS[r]

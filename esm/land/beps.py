@@ -192,29 +192,36 @@ class CellKernel:
                             cpu.isa_level())
         return cell.T, fw.T, xi
 
+    #: cells per block of :meth:`land_step` (<= 256)
+    cells_per_block = 256
+
     def land_step(self, met: dict, tile_cell, tile_pft, lai, vtop, bases, scale, pft, scal, out, lterm, rh_coef,
-                  dt: float, acc, res, nthreads: int):
+                  dt: float, acc, res, nthreads: int, hour_acc=None):
         """The hour's cell factors and canopy in one fused pass (speed round 11, ``beps.land_step``): the same
         outputs and bits as this kernel's :meth:`__call__` followed by :func:`tile_fluxes` with ``finish=(xi, rh_coef,
         dt, *acc, res)`` and ``slim=True``, without writing the cell records and water-stress table of the hour and
         reading them back. Tiles must be stored cell by cell. ``bases``: the (leaf, stem, root) maintenance bases,
-        ``acc``: (acc_gpp, acc_rm, acc_rg). Returns ``xi`` (a new array)."""
+        ``acc``: (acc_gpp, acc_rm, acc_rg). ``hour_acc``: optional ``(wilting_point, field_capacity, acc_xi, acc_wm,
+        acc_tair, phen, fire)``, the arguments of :func:`hour_accumulate` after its first four, whose integrals are
+        then added in the same pass (same bits). Returns ``xi`` (a new array)."""
         n = met["t2m"].size
         tc = tile_cell
         key = getattr(self, "_blocks", None)
-        if key is None or key[0] is not tc or key[1] != n:
+        if key is None or key[0] is not tc or key[1] != n or key[4] != self.cells_per_block:
             if tc.size and (np.any(np.diff(tc) < 0) or tc[0] < 0 or tc[-1] >= n):
                 raise ValueError("land_step: tiles must be stored cell by cell (tile_cell non-decreasing, "
                                  f"in 0..{n - 1})")
-            bc = np.append(np.arange(0, n, 256, dtype=np.int64), np.int64(n))
+            bc = np.append(np.arange(0, n, self.cells_per_block, dtype=np.int64), np.int64(n))
             bt = np.searchsorted(tc, bc, side="left").astype(np.int64)
-            self._blocks = key = (tc, n, bc, bt)
+            self._blocks = key = (tc, n, bc, bt, self.cells_per_block)
         m = tuple(_row(met[name], n) for name in MET_ROWS)
         xi = np.empty(n)
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
         _kernel().land_step(m, self.q, self.psi_min, self.psi_alpha, kinds, xi, key[2], key[3], tc, tile_pft, lai,
                             vtop, bases[0], bases[1], bases[2], scale, pft, scal, out, int(nthreads), lterm, rh_coef,
-                            float(dt), acc[0], acc[1], acc[2], res, cpu.isa_level(), True)
+                            float(dt), acc[0], acc[1], acc[2], res, cpu.isa_level(), True, _hour_acc_args(hour_acc))
+        if hour_acc is not None and hour_acc[5] is not None:
+            hour_acc[5].nsamp += 1
         return xi
 
     def __getstate__(self):
@@ -240,6 +247,17 @@ def met_valid(m: dict, soilm_max: float) -> bool:
             return False
     kern = _kernel()
     return bool(kern.met_valid(*arrs, float(soilm_max), kern.cell_isa(cpu.isa_level())))
+
+
+def _hour_acc_args(h):
+    """The kernel's ``hour_acc`` tuple from ``(wilting_point, field_capacity, acc_xi, acc_wm, acc_tair, phen, fire)``
+    (None: no integrals)."""
+    if h is None:
+        return None
+    wp, fc, acc_xi, acc_wm, acc_tair, phen, fire = h
+    # without phenology the kernel never touches its four GSI arrays: any array of the right length stands in
+    gs = (phen.tmin, phen.vpd_sum, phen.soilm_sum, phen.tsum) if phen is not None else (acc_xi,) * 4
+    return (float(wp), float(fc - wp), acc_xi, acc_wm, acc_tair, *gs, bool(fire), phen is not None)
 
 
 def hour_accumulate(xi, t2m, vpd, soilm, dt: float, wilting_point: float, field_capacity: float, acc_xi, acc_wm,

@@ -259,12 +259,9 @@ class LandModel:
         if self.lai_file is not None:
             cell_lai = np.asarray(self.lai_file.at(time), float).ravel()[self.cell_flat]
             self.lai = cell_lai[self.tile_cell].copy()
-        fl = self._fluxes(m, dt)  # also accumulates GPP, Rm and Rg of the day
-        # the hour's integrals (xi; fire: available water, air temperature; GSI phenology) in one compiled pass,
-        # the arithmetic of disturbance.available_water and GsiPhenology.accumulate (speed round 10)
-        beps.hour_accumulate(fl["xi"], m["t2m"], m["vpd"], m["soilm"], dt, self.prm.wilting_point,
-                             self.prm.field_capacity, self.acc_xi, self.acc_wm, self.acc_tair,
-                             self.phen if self.lai_file is None else None, self.fire_on)
+        # also accumulates GPP, Rm and Rg of the day, and the hour's integrals (xi; fire: available water, air
+        # temperature; GSI phenology), the arithmetic of beps.hour_accumulate, in the same compiled pass
+        fl = self._fluxes(m, dt)
         self.acc_t += dt
         if self.prm.advance_age:
             self.age = self.age + np.where(self.is_forest, dt / (365.0 * DAY), 0.0)
@@ -290,7 +287,8 @@ class LandModel:
         return self._lterm
 
     def _fluxes(self, m, dt) -> dict[str, np.ndarray]:
-        """Fluxes of one step [umol m-2 s-1 per tile]; adds GPP, Rm and Rg times ``dt`` to the day's integrals."""
+        """Fluxes of one step [umol m-2 s-1 per tile]; adds GPP, Rm and Rg times ``dt`` and the hour's xi, fire and
+        phenology integrals to the day's."""
         scale = self.age_scale()
         lterm = self.lai_terms()  # first: it may replace self.lai by its read-only copy
         res = np.empty((7, self.ntile))
@@ -302,7 +300,9 @@ class LandModel:
         xi = self.cell_kernel.land_step(m, self.tile_cell, self.tile_pft, self.lai, c64(self.vtop),
                                         tuple(c64(b) for b in self._bases), c64(scale), self.pft_tab, self.scal_tab,
                                         out, lterm, c64(self._rh_coef_umol), float(dt),
-                                        (self.acc_gpp, self.acc_rm, self.acc_rg), res, self.threads)
+                                        (self.acc_gpp, self.acc_rm, self.acc_rg), res, self.threads,
+                                        (self.prm.wilting_point, self.prm.field_capacity, self.acc_xi, self.acc_wm,
+                                         self.acc_tair, self.phen if self.lai_file is None else None, self.fire_on))
         # "lai" is the model's own array, read-only since lai_terms() (every LAI change replaces it): no copy needed
         # (speed round 11: the copy was ~3 % of an hour at 1x1)
         return {"gpp": res[0], "gpp_sun": out[0], "gpp_shade": out[1], "rm": res[1], "rg": res[2], "ra": res[3],
