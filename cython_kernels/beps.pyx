@@ -496,13 +496,15 @@ cdef extern from *:
     """
 /* the daily InTEC pool step of tiles [t0, t1) (speed round 9: plain C over the tile records instead of memoryview
  * indexing; the arithmetic and its order as before, i.e. as esm.land.intec.PoolModel.step) */
+#define ESM_NPOOL_MAX 32
 static void esm_pool_tiles(long t0, long t1, long ntile, long npool, long nveg, long nalloc, double *pools,
-                           double *work, const double *k, const double *alloc, const int *recv, const int *donor,
+                           const double *k, const double *alloc, const int *recv, const int *donor,
                            const double *pfrac, long npair, const double *npp_sum, const double *xi_sum,
                            double dt_sum) {
     long t, i, q;
+    double w[ESM_NPOOL_MAX];  /* the tile's losses (speed round 11: was a (ntile, npool) array written and read back) */
     for (t = t0; t < t1; t++) {
-        double *p = pools + t * npool, *w = work + t * npool;
+        double *p = pools + t * npool;
         const double *kt = k + t * npool, *at = alloc + t * nalloc;
         double xs = xi_sum[t], ns = npp_sum[t];
         for (i = 0; i < npool; i++)
@@ -516,8 +518,9 @@ static void esm_pool_tiles(long t0, long t1, long ntile, long npool, long nveg, 
     }
 }
     """
+    int ESM_NPOOL_MAX
     void esm_pool_tiles(long t0, long t1, long ntile, long npool, long nveg, long nalloc, double *pools,
-                        double *work, const double *k, const double *alloc, const int *recv, const int *donor,
+                        const double *k, const double *alloc, const int *recv, const int *donor,
                         const double *pfrac, long npair, const double *npp_sum, const double *xi_sum,
                         double dt_sum) noexcept nogil
 
@@ -603,20 +606,21 @@ def hour_accumulate(const double[::1] xi, const double[::1] t2m, const double[::
                      &acc_tair[0], &tmin[0], &vpd_sum[0], &soilm_sum[0], &tsum[0], fire, phenology)
 
 
-def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k, const double[:, ::1] alloc,
+def pool_step(double[:, ::1] pools, const double[:, ::1] k, const double[:, ::1] alloc,
               const int[::1] pair_recv, const int[::1] pair_donor, const double[:, ::1] pair_frac,
               const double[::1] npp_sum, const double[::1] xi_sum, double dt_sum, int nveg, int nthreads):
     """In-place daily InTEC pool step (same arithmetic, in the same order, as
-    esm.land.intec.PoolModel.step); ``work`` is scratch of the shape of ``pools``. Tiles in chunks of 1024."""
+    esm.land.intec.PoolModel.step). Tiles in chunks of 1024; each tile's losses in a local buffer (speed round 11:
+    no scratch array of the pools' size)."""
     cdef Py_ssize_t ntile = pools.shape[0]
     cdef Py_ssize_t npool = pools.shape[1]
     cdef Py_ssize_t npair = pair_recv.shape[0]
     cdef Py_ssize_t nchunk = (ntile + 1023) // 1024, ch
-    if (work.shape[0] != ntile or work.shape[1] != npool or k.shape[0] != ntile or k.shape[1] != npool
+    if (npool > ESM_NPOOL_MAX or k.shape[0] != ntile or k.shape[1] != npool
             or alloc.shape[0] != ntile or alloc.shape[1] < nveg or nveg > npool or pair_donor.shape[0] != npair
             or pair_frac.shape[0] != npair or (npair > 0 and pair_frac.shape[1] != ntile)
             or npp_sum.shape[0] != ntile or xi_sum.shape[0] != ntile):
-        raise ValueError("pool_step: pools, work, k (ntile, npool), alloc (ntile, >= nveg), pair arrays (npair), "
+        raise ValueError(f"pool_step: pools, k (ntile, npool <= {ESM_NPOOL_MAX}), alloc (ntile, >= nveg), pair arrays (npair), "
                          "pair_frac (npair, ntile), npp_sum and xi_sum (ntile) expected")
     for q in range(npair):
         if not (0 <= pair_recv[q] < npool and 0 <= pair_donor[q] < npool):
@@ -625,7 +629,7 @@ def pool_step(double[:, ::1] pools, double[:, ::1] work, const double[:, ::1] k,
         return
     for ch in prange(nchunk, nogil=True, num_threads=nthreads, schedule="static"):
         esm_pool_tiles(ch * 1024, (ch + 1) * 1024 if (ch + 1) * 1024 < ntile else ntile, ntile, npool, nveg,
-                       alloc.shape[1], &pools[0, 0], &work[0, 0], &k[0, 0], &alloc[0, 0], &pair_recv[0],
+                       alloc.shape[1], &pools[0, 0], &k[0, 0], &alloc[0, 0], &pair_recv[0],
                        &pair_donor[0], &pair_frac[0, 0] if npair > 0 else NULL, npair, &npp_sum[0], &xi_sum[0],
                        dt_sum)
 

@@ -206,7 +206,6 @@ class PoolModel:
         idx = np.asarray(idx, dtype=np.intp)
         sub = object.__new__(PoolModel)
         sub.__dict__.update(self.__dict__)
-        sub.__dict__.pop("_work", None)
         sub.ntile = idx.size
         for name in ("k", "harvest", "frac", "resp", "alloc", "fire_area", "fire_loss", "fire_emit", "fire_to",
                      "_fire_keep", "_rk", "_fire_le", "_harvest_k"):
@@ -290,10 +289,7 @@ class PoolModel:
         """
         if _kern is not None:
             new = np.array(pools, dtype=np.float64, order="C")
-            work = getattr(self, "_work", None)
-            if work is None or work.shape != new.shape:
-                work = self._work = np.empty_like(new)
-            _kern.pool_step(new, work, self.k, self.alloc, self._recv, self._donor, self._pfrac,
+            _kern.pool_step(new, self.k, self.alloc, self._recv, self._donor, self._pfrac,
                             np.ascontiguousarray(npp_sum, dtype=np.float64), np.ascontiguousarray(xi_sum, dtype=np.float64),
                             float(dt_sum), CWD, self.nthreads)
         else:
