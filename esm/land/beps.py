@@ -249,6 +249,13 @@ def met_valid(m: dict, soilm_max: float) -> bool:
     return bool(kern.met_valid(*arrs, float(soilm_max), kern.cell_isa(cpu.isa_level())))
 
 
+def cell_sums(tile_cell, frac, fields, out, nthreads: int = 1) -> None:
+    """Per-cell sums of ``frac x field`` for several tile fields into ``out`` (len(fields), ncell), summed in tile
+    order (the kernel's ``cell_sums``; the same bits as ``np.bincount(tile_cell, weights=frac * field)``)."""
+    _kernel().cell_sums(np.ascontiguousarray(tile_cell, dtype=np.int32), np.ascontiguousarray(frac, dtype=np.float64),
+                        tuple(np.ascontiguousarray(f, dtype=np.float64) for f in fields), out, int(nthreads))
+
+
 def _hour_acc_args(h):
     """The kernel's ``hour_acc`` tuple from ``(wilting_point, field_capacity, acc_xi, acc_wm, acc_tair, phen, fire)``
     (None: no integrals)."""
