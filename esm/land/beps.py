@@ -275,11 +275,8 @@ def hour_accumulate(xi, t2m, vpd, soilm, dt: float, wilting_point: float, field_
     Bit-identical to those numpy expressions (tests/test_land_kernel.py). The accumulators must be contiguous
     float64 arrays of the cells of ``xi``."""
     n = np.asarray(xi).size
-    # without phenology the kernel never touches its four GSI arrays: any array of the right length stands in
-    gs = (phen.tmin, phen.vpd_sum, phen.soilm_sum, phen.tsum) if phen is not None else (acc_xi,) * 4
     _kernel().hour_accumulate(_row(xi, n), _row(t2m, n), _row(vpd, n), _row(soilm, n), float(dt),
-                              float(wilting_point), float(field_capacity - wilting_point), acc_xi, acc_wm, acc_tair,
-                              *gs, bool(fire), phen is not None)
+                              *_hour_acc_args((wilting_point, field_capacity, acc_xi, acc_wm, acc_tair, phen, fire)))
     if phen is not None:
         phen.nsamp += 1
 

@@ -221,9 +221,6 @@ class Land(Component):
         flux = up * 1e-6
         return {t: flux.copy() for t in self.flux_tracers}
 
-    def _lai_mean(self, lai_tile):
-        return self._lai_from_sum(self.model.cell_sum(lai_tile))
-
     def _lai_from_sum(self, s):
         """Mean LAI of the vegetated part of each cell from the cell sum of frac x LAI."""
         veg = self.landcover.vegetated
