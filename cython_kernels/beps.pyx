@@ -497,32 +497,36 @@ cdef extern from *:
 /* the daily InTEC pool step of tiles [t0, t1) (speed round 9: plain C over the tile records instead of memoryview
  * indexing; the arithmetic and its order as before, i.e. as esm.land.intec.PoolModel.step) */
 #define ESM_NPOOL_MAX 32
-static void esm_pool_tiles(long t0, long t1, long ntile, long npool, long nveg, long nalloc, double *pools,
-                           const double *k, const double *alloc, const int *recv, const int *donor,
-                           const double *pfrac, long npair, const double *npp_sum, const double *xi_sum,
-                           double dt_sum) {
+static void esm_pool_tiles(long t0, long t1, long npool, long nveg, long nalloc, double *pools,
+                           const double *k, const int *kidx, const double *alloc, const int *aidx, const int *recv,
+                           const int *donor, const double *pfrac, const int *pidx, long npair, const double *npp_sum,
+                           const double *xi_sum, double dt_sum) {
     long t, i, q;
     double w[ESM_NPOOL_MAX];  /* the tile's losses (speed round 11: was a (ntile, npool) array written and read back) */
     for (t = t0; t < t1; t++) {
         double *p = pools + t * npool;
-        const double *kt = k + t * npool, *at = alloc + t * nalloc;
+        /* the tile's rates, allocation and transfer fractions from the tables of distinct rows (speed round 11: at 1x1
+         * 6 distinct rate rows, 4 allocation rows and ~2500 fraction rows for 51 465 tiles; the per-tile arrays were
+         * ~15 MB read every day) */
+        const double *kt = k + (long)kidx[t] * npool, *at = alloc + (long)aidx[t] * nalloc;
+        const double *pf = pfrac + (long)pidx[t] * npair;
         double xs = xi_sum[t], ns = npp_sum[t];
         for (i = 0; i < npool; i++)
             w[i] = kt[i] * p[i] * (i < nveg ? dt_sum : xs);
         for (i = 0; i < npool; i++)
             p[i] = p[i] - w[i];
         for (q = 0; q < npair; q++)
-            p[recv[q]] = p[recv[q]] + pfrac[q * ntile + t] * w[donor[q]];
+            p[recv[q]] = p[recv[q]] + pf[q] * w[donor[q]];
         for (i = 0; i < nveg; i++)
             p[i] = p[i] + at[i] * ns;
     }
 }
     """
     int ESM_NPOOL_MAX
-    void esm_pool_tiles(long t0, long t1, long ntile, long npool, long nveg, long nalloc, double *pools,
-                        const double *k, const double *alloc, const int *recv, const int *donor,
-                        const double *pfrac, long npair, const double *npp_sum, const double *xi_sum,
-                        double dt_sum) noexcept nogil
+    void esm_pool_tiles(long t0, long t1, long npool, long nveg, long nalloc, double *pools,
+                        const double *k, const int *kidx, const double *alloc, const int *aidx, const int *recv,
+                        const int *donor, const double *pfrac, const int *pidx, long npair, const double *npp_sum,
+                        const double *xi_sum, double dt_sum) noexcept nogil
 
 
 cdef extern from *:
@@ -606,32 +610,38 @@ def hour_accumulate(const double[::1] xi, const double[::1] t2m, const double[::
                      &acc_tair[0], &tmin[0], &vpd_sum[0], &soilm_sum[0], &tsum[0], fire, phenology)
 
 
-def pool_step(double[:, ::1] pools, const double[:, ::1] k, const double[:, ::1] alloc,
-              const int[::1] pair_recv, const int[::1] pair_donor, const double[:, ::1] pair_frac,
-              const double[::1] npp_sum, const double[::1] xi_sum, double dt_sum, int nveg, int nthreads):
-    """In-place daily InTEC pool step (same arithmetic, in the same order, as
-    esm.land.intec.PoolModel.step). Tiles in chunks of 1024; each tile's losses in a local buffer (speed round 11:
-    no scratch array of the pools' size)."""
+def pool_step(double[:, ::1] pools, const double[:, ::1] k, const int[::1] kidx, const double[:, ::1] alloc,
+              const int[::1] aidx, const int[::1] pair_recv, const int[::1] pair_donor, const double[:, ::1] pair_frac,
+              const int[::1] pidx, const double[::1] npp_sum, const double[::1] xi_sum, double dt_sum, int nveg,
+              int nthreads):
+    """In-place daily InTEC pool step (same arithmetic, in the same order, as esm.land.intec.PoolModel.step). Tile t
+    takes its turnover rates from row ``kidx[t]`` of ``k``, its NPP allocation from row ``aidx[t]`` of ``alloc`` and
+    its transfer fractions from row ``pidx[t]`` of ``pair_frac`` (nrow, npair) (tables of the distinct rows,
+    esm.land.intec.PoolModel builds them). Tiles in chunks of 1024; each tile's losses in a local buffer (speed round
+    11: no scratch array of the pools' size)."""
     cdef Py_ssize_t ntile = pools.shape[0]
     cdef Py_ssize_t npool = pools.shape[1]
     cdef Py_ssize_t npair = pair_recv.shape[0]
-    cdef Py_ssize_t nchunk = (ntile + 1023) // 1024, ch
-    if (npool > ESM_NPOOL_MAX or k.shape[0] != ntile or k.shape[1] != npool
-            or alloc.shape[0] != ntile or alloc.shape[1] < nveg or nveg > npool or pair_donor.shape[0] != npair
-            or pair_frac.shape[0] != npair or (npair > 0 and pair_frac.shape[1] != ntile)
-            or npp_sum.shape[0] != ntile or xi_sum.shape[0] != ntile):
-        raise ValueError(f"pool_step: pools, k (ntile, npool <= {ESM_NPOOL_MAX}), alloc (ntile, >= nveg), pair arrays (npair), "
-                         "pair_frac (npair, ntile), npp_sum and xi_sum (ntile) expected")
+    cdef Py_ssize_t nchunk = (ntile + 1023) // 1024, ch, t
+    if (npool > ESM_NPOOL_MAX or k.shape[1] != npool or kidx.shape[0] != ntile or aidx.shape[0] != ntile
+            or pidx.shape[0] != ntile or alloc.shape[1] < nveg or nveg > npool or pair_donor.shape[0] != npair
+            or pair_frac.shape[1] != npair or npp_sum.shape[0] != ntile or xi_sum.shape[0] != ntile):
+        raise ValueError(f"pool_step: pools (ntile, npool <= {ESM_NPOOL_MAX}), k (nk, npool), alloc (na, >= nveg), "
+                         "pair arrays (npair), pair_frac (nrow, npair), kidx, aidx, pidx, npp_sum and xi_sum (ntile) "
+                         "expected")
     for q in range(npair):
         if not (0 <= pair_recv[q] < npool and 0 <= pair_donor[q] < npool):
             raise ValueError("pool_step: pair index outside the pools")
+    for t in range(ntile):
+        if not (0 <= kidx[t] < k.shape[0] and 0 <= aidx[t] < alloc.shape[0] and 0 <= pidx[t] < pair_frac.shape[0]):
+            raise ValueError(f"pool_step: tile {t} indexes outside its rate, allocation or fraction table")
     if ntile == 0:
         return
+    cdef const double *p_pf = &pair_frac[0, 0] if npair > 0 and pair_frac.shape[0] > 0 else NULL
     for ch in prange(nchunk, nogil=True, num_threads=nthreads, schedule="static"):
-        esm_pool_tiles(ch * 1024, (ch + 1) * 1024 if (ch + 1) * 1024 < ntile else ntile, ntile, npool, nveg,
-                       alloc.shape[1], &pools[0, 0], &k[0, 0], &alloc[0, 0], &pair_recv[0],
-                       &pair_donor[0], &pair_frac[0, 0] if npair > 0 else NULL, npair, &npp_sum[0], &xi_sum[0],
-                       dt_sum)
+        esm_pool_tiles(ch * 1024, (ch + 1) * 1024 if (ch + 1) * 1024 < ntile else ntile, npool, nveg,
+                       alloc.shape[1], &pools[0, 0], &k[0, 0], &kidx[0], &alloc[0, 0], &aidx[0], &pair_recv[0],
+                       &pair_donor[0], p_pf, &pidx[0], npair, &npp_sum[0], &xi_sum[0], dt_sum)
 
 
 cdef void _fire_tile(Py_ssize_t t, const double[:, ::1] start, double[:, ::1] new, double b,

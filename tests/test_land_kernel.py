@@ -274,17 +274,25 @@ def test_pool_step_kernel_equals_numpy_bitwise():
     from esm.land import intec
 
     prm = LandParameters.from_config()
-    pm = intec.PoolModel(np.arange(9).repeat(3), prm)
     rng = np.random.default_rng(4)
+    # crop shares make the crop tiles' transfer fractions differ tile by tile; the other types repeat (the kernel
+    # reads tables of distinct rows, speed round 11)
+    pm = intec.PoolModel(np.arange(9).repeat(3), prm, crop_share=rng.uniform(0, 1, 27))
+    kt = pm._kernel_tables()
+    assert kt["k"].shape[0] < 27 and kt["pfrac"].shape[0] < 27
     pools = rng.uniform(0, 5, (27, intec.NPOOL))
     npp, xi = rng.uniform(-0.001, 0.01, 27), rng.uniform(0, 86400.0, 27)
+    sub_idx = np.array([25, 3, 7, 26])
+    sub = pm.subset(sub_idx)
     a = pm.step(pools, npp, xi, 86400.0)
+    a_sub = sub.step(pools[sub_idx], npp[sub_idx], xi[sub_idx], 86400.0)
     saved, intec._kern = intec._kern, None
     try:
         b = pm.step(pools, npp, xi, 86400.0)
     finally:
         intec._kern = saved
     assert np.array_equal(a, b)
+    assert np.array_equal(a_sub, b[sub_idx])
 
 
 @pytest.mark.parametrize("overrides,fin", [({}, True), ({}, False), ({"vcmax_partition": "conserving", "bb_intercept_water_stress": False}, True)])
