@@ -160,6 +160,7 @@ class PoolModel:
         self._rk = np.ascontiguousarray(self.resp[:, CWD:] * self.k[:, CWD:])
         self._fire_le = np.ascontiguousarray(self.fire_loss * self.fire_emit)
         self._harvest_k = np.ascontiguousarray(self.harvest * self.k[:, LEAF])
+        self._kernel_tables()  # built with the model, not on the first day's step
 
     def _fire_tables(self, pft, prm, crop_share, fm) -> None:
         """Per unit burned area: the share of each pool lost (``fire_loss``), the share of that loss emitted
@@ -203,8 +204,8 @@ class PoolModel:
 
     def _kernel_tables(self) -> dict[str, np.ndarray]:
         """The pool kernel's tables of distinct rows and each tile's row in them: turnover rates ``k``, NPP allocation
-        ``alloc`` and transfer fractions ``pfrac`` (nrow, npair). Built on first use from the per-tile arrays (which
-        do not change after construction; :meth:`subset` makes a new model), the same values: at 1x1, 6, 4 and
+        ``alloc`` and transfer fractions ``pfrac`` (nrow, npair). Built at construction from the per-tile arrays (they
+        do not change after it; :meth:`subset` builds its own), the same values: at 1x1, 6, 4 and
         ~2500 distinct rows for 51 465 tiles, so the daily step reads ~0.5 MB of tables instead of ~15 MB."""
         kt = self.__dict__.get("_ktab")
         if kt is None:
@@ -230,6 +231,7 @@ class PoolModel:
         sub.pair_frac = [np.ascontiguousarray(fr[idx]) for fr in self.pair_frac]
         sub._pfrac = np.ascontiguousarray(self._pfrac[:, idx])
         sub._fire_pfrac = np.ascontiguousarray(self._fire_pfrac[:, idx])
+        sub._kernel_tables()
         return sub
 
     def fire_burn(self, pools: np.ndarray, burn: np.ndarray) -> np.ndarray:

@@ -47,6 +47,22 @@ def _steal_share(a, b) -> str:
     return f"{100.0 * d[7] / max(1, sum(d)):.0f} %"
 
 
+def _copy_bandwidth(nbytes: int = 64 * 2**20, reps: int = 3) -> float:
+    """Memory bandwidth [GB/s] of a plain array copy (read + write counted), the best of ``reps``: printed with each
+    run so that a slow run can be told from a slow machine (the land step is mostly memory traffic; on a shared
+    virtual machine the bandwidth moves with the host's load even when no steal time shows)."""
+    import numpy as np
+
+    a = np.ones(nbytes // 8)
+    b = np.empty_like(a)
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t)
+    return 2 * nbytes / best / 1e9
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--grid", default="1x1")
@@ -110,6 +126,7 @@ def main(argv=None) -> int:
         # the simulated days are spread evenly over the year (every (365 // days)-th day) so that the
         # seasonal mix of daytime tiles is that of a year; each is a full day of 24 hourly steps
         stride = max(1, 365 // args.days)
+        bw = _copy_bandwidth()
         st0 = _cpu_ticks()
         t0 = time.perf_counter()
         for d in range(args.days):
@@ -126,7 +143,7 @@ def main(argv=None) -> int:
         results.append((wall * 365 / args.days, kern[0] * 365 / args.days))
         print(f"run {r + 1}: {args.days} days in {wall:.1f} s -> {wall * 365 / args.days:.1f} s per simulated year "
               f"(cell + canopy kernel {kern[0] * 365 / args.days:.1f} s; "
-              f"steal {steal})")
+              f"steal {steal}; copy bandwidth {bw:.1f} GB/s)")
     med = np.median([w for w, _ in results])
     print(f"median: {med:.1f} s per simulated year of hourly BEPS on all {model.ntile} tiles "
           f"({'meets' if med <= 60 else 'misses'} the 60 s target)")
