@@ -2436,13 +2436,13 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
             or scal.shape[0] != NSCAL):
         raise ValueError("land_step: cell arrays (ncell), tile arrays (ntile), out (NOUT, ntile), lterm (3, ntile), "
                          "res (7, ntile), scal (NSCAL) or the block bounds have the wrong shape")
+    if ntile == 0 and n == 0:
+        return  # no land
     if nblk == 0 or blk_cell[0] != 0 or blk_cell[nblk] != n or blk_tile[0] != 0 or blk_tile[nblk] != ntile:
         raise ValueError("land_step: the blocks must cover all cells and tiles")
     for blk in range(nblk):
         if not (0 <= blk_cell[blk + 1] - blk_cell[blk] <= ESM_BLK and blk_tile[blk] <= blk_tile[blk + 1]):
             raise ValueError("land_step: a block holds more than 256 cells or its tiles are out of order")
-    if ntile == 0 and n == 0:
-        return
     cdef int[::1] uniq, cdst, csrc
     uniq, cdst, csrc = _fw_sets(psi_min, psi_alpha)
     cdef int nuniq = uniq.shape[0], ncopy = npft - uniq.shape[0]

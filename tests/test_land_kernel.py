@@ -278,7 +278,7 @@ def test_pool_step_kernel_equals_numpy_bitwise():
     # crop shares make the crop tiles' transfer fractions differ tile by tile; the other types repeat (the kernel
     # reads tables of distinct rows, speed round 11)
     pm = intec.PoolModel(np.arange(9).repeat(3), prm, crop_share=rng.uniform(0, 1, 27))
-    kt = pm._kernel_tables()
+    kt = pm._ktab
     assert kt["k"].shape[0] < 27 and kt["pfrac"].shape[0] < 27
     pools = rng.uniform(0, 5, (27, intec.NPOOL))
     npp, xi = rng.uniform(-0.001, 0.01, 27), rng.uniform(0, 86400.0, 27)
@@ -523,6 +523,12 @@ def test_fused_land_step_same_bits_as_cell_then_canopy(isa, monkeypatch):
     for a, b in zip(acc_f, acc_r):
         assert np.array_equal(a, b)
     assert np.any(res_f[0] > 0) and np.any(res_f[0] == 0)  # day and night tiles
+    # no land at all (a grid without vegetated cells): nothing to do, no error
+    e = np.zeros(0)
+    xi0 = beps.CellKernel(prm, 2).land_step({k: e for k in met}, np.zeros(0, np.int32), np.zeros(0, np.int32), e, e,
+                                            (e, e, e), e, pft, scal, np.zeros((len(beps.OUT_ROWS), 0)),
+                                            np.zeros((3, 0)), e, 1800.0, (e, e, e), np.zeros((7, 0)), 2)
+    assert xi0.shape == (0,)
     # tiles out of cell order are refused, by name
     with pytest.raises(ValueError, match="cell by cell"):
         ck.land_step(met, tc[::-1].copy(), tp, lai, vtop, bases, scale, pft, scal, out_f, lterm, rh_coef, 1800.0,

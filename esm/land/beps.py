@@ -46,6 +46,9 @@ OUT_ROWS = ("gpp_sun", "gpp_shade", "rd_day", "rm_leaf", "rm_stem", "rm_root", "
 
 
 _KERNEL = None
+#: cells per block of the fused land pass (CellKernel.land_step; at most 256, the kernel's block buffers; smaller
+#: blocks were slower, validation/land/README.md round 11)
+LAND_BLOCK_CELLS = 256
 #: automatic thread count: one thread per this many tiles (at most OMP_NUM_THREADS / the CPUs available)
 MIN_TILES_PER_THREAD = 10000
 
@@ -192,9 +195,6 @@ class CellKernel:
                             cpu.isa_level())
         return cell.T, fw.T, xi
 
-    #: cells per block of :meth:`land_step` (<= 256)
-    cells_per_block = 256
-
     def land_step(self, met: dict, tile_cell, tile_pft, lai, vtop, bases, scale, pft, scal, out, lterm, rh_coef,
                   dt: float, acc, res, nthreads: int, hour_acc=None):
         """The hour's cell factors and canopy in one fused pass (speed round 11, ``beps.land_step``): the same
@@ -207,13 +207,13 @@ class CellKernel:
         n = met["t2m"].size
         tc = tile_cell
         key = getattr(self, "_blocks", None)
-        if key is None or key[0] is not tc or key[1] != n or key[4] != self.cells_per_block:
+        if key is None or key[0] is not tc or key[1] != n:
             if tc.size and (np.any(np.diff(tc) < 0) or tc[0] < 0 or tc[-1] >= n):
                 raise ValueError("land_step: tiles must be stored cell by cell (tile_cell non-decreasing, "
                                  f"in 0..{n - 1})")
-            bc = np.append(np.arange(0, n, self.cells_per_block, dtype=np.int64), np.int64(n))
+            bc = np.append(np.arange(0, n, LAND_BLOCK_CELLS, dtype=np.int64), np.int64(n))
             bt = np.searchsorted(tc, bc, side="left").astype(np.int64)
-            self._blocks = key = (tc, n, bc, bt, self.cells_per_block)
+            self._blocks = key = (tc, n, bc, bt)
         m = tuple(_row(met[name], n) for name in MET_ROWS)
         xi = np.empty(n)
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)

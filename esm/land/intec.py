@@ -160,7 +160,7 @@ class PoolModel:
         self._rk = np.ascontiguousarray(self.resp[:, CWD:] * self.k[:, CWD:])
         self._fire_le = np.ascontiguousarray(self.fire_loss * self.fire_emit)
         self._harvest_k = np.ascontiguousarray(self.harvest * self.k[:, LEAF])
-        self._kernel_tables()  # built with the model, not on the first day's step
+        self._kernel_tables()  # built with the model, not on the first day's step (sets _ktab)
 
     def _fire_tables(self, pft, prm, crop_share, fm) -> None:
         """Per unit burned area: the share of each pool lost (``fire_loss``), the share of that loss emitted
@@ -202,28 +202,24 @@ class PoolModel:
             raise AssertionError("fire tables: only vegetation, CWD and surface litter burn")
         self.fuel_min = float(prm.fire_fuel_min)
 
-    def _kernel_tables(self) -> dict[str, np.ndarray]:
-        """The pool kernel's tables of distinct rows and each tile's row in them: turnover rates ``k``, NPP allocation
-        ``alloc`` and transfer fractions ``pfrac`` (nrow, npair). Built at construction from the per-tile arrays (they
-        do not change after it; :meth:`subset` builds its own), the same values: at 1x1, 6, 4 and
-        ~2500 distinct rows for 51 465 tiles, so the daily step reads ~0.5 MB of tables instead of ~15 MB."""
-        kt = self.__dict__.get("_ktab")
-        if kt is None:
-            def table(a):
-                u, inv = np.unique(a, axis=0, return_inverse=True)
-                return np.ascontiguousarray(u, dtype=np.float64), np.ascontiguousarray(inv.ravel(), dtype=np.int32)
-            k, kidx = table(self.k)
-            alloc, aidx = table(self.alloc)
-            pfrac, pidx = table(self._pfrac.T) if len(self.pairs) else (np.zeros((1, 0)), np.zeros(self.ntile, np.int32))
-            kt = self._ktab = {"k": k, "kidx": kidx, "alloc": alloc, "aidx": aidx, "pfrac": pfrac, "pidx": pidx}
-        return kt
+    def _kernel_tables(self) -> None:
+        """Build ``_ktab``, the pool kernel's tables of distinct rows and each tile's row in them: turnover rates
+        ``k``, NPP allocation ``alloc`` and transfer fractions ``pfrac`` (nrow, npair). Called at construction and by
+        :meth:`subset` (the per-tile arrays do not change after them); the same values: at 1x1, 6, 4 and ~2500
+        distinct rows for 51 465 tiles, so the daily step reads ~0.5 MB of tables instead of ~15 MB."""
+        def table(a):
+            u, inv = np.unique(a, axis=0, return_inverse=True)
+            return np.ascontiguousarray(u, dtype=np.float64), np.ascontiguousarray(inv.ravel(), dtype=np.int32)
+        k, kidx = table(self.k)
+        alloc, aidx = table(self.alloc)
+        pfrac, pidx = table(self._pfrac.T) if len(self.pairs) else (np.zeros((1, 0)), np.zeros(self.ntile, np.int32))
+        self._ktab = {"k": k, "kidx": kidx, "alloc": alloc, "aidx": aidx, "pfrac": pfrac, "pidx": pidx}
 
     def subset(self, idx: np.ndarray) -> "PoolModel":
         """The pool network of the tiles ``idx`` only (tiles do not exchange carbon): same arithmetic per tile."""
         idx = np.asarray(idx, dtype=np.intp)
         sub = object.__new__(PoolModel)
         sub.__dict__.update(self.__dict__)
-        sub.__dict__.pop("_ktab", None)  # the kernel tables of the subset are built from its own arrays
         sub.ntile = idx.size
         for name in ("k", "harvest", "frac", "resp", "alloc", "fire_area", "fire_loss", "fire_emit", "fire_to",
                      "_fire_keep", "_rk", "_fire_le", "_harvest_k"):
@@ -308,7 +304,7 @@ class PoolModel:
         """
         if _kern is not None:
             new = np.array(pools, dtype=np.float64, order="C")
-            kt = self._kernel_tables()
+            kt = self._ktab
             _kern.pool_step(new, kt["k"], kt["kidx"], kt["alloc"], kt["aidx"], self._recv, self._donor, kt["pfrac"],
                             kt["pidx"], np.ascontiguousarray(npp_sum, dtype=np.float64),
                             np.ascontiguousarray(xi_sum, dtype=np.float64), float(dt_sum), CWD, self.nthreads)
