@@ -96,10 +96,14 @@ cdef enum: O_LAI_SUN = 7
 cdef enum: O_FW = 8
 cdef enum: NOUT = 9
 
+# cell sums of land_step's cell-sum mode (speed round 12), rows of csum
+CSUM_ROWS = ("gpp", "npp", "ra", "rh", "nee", "gpp_shade")
+cdef enum: NCSUM = 6
+
 
 def layout():
     """Index constants, for the Python wrapper to verify it matches."""
-    return {'NPCOL': NPCOL, 'NSCAL': NSCAL, 'NCROW': NCROW, 'NOUT': NOUT}
+    return {'NPCOL': NPCOL, 'NSCAL': NSCAL, 'NCROW': NCROW, 'NOUT': NOUT, 'CSUM_ROWS': CSUM_ROWS}
 
 
 cdef inline double _newton(double c3, double c2, double c1, double c0, double x) noexcept nogil:
@@ -1699,7 +1703,11 @@ cdef extern from *:
 #define ESM_TS 264          /* row stride of the block columns: 256 tiles + 8 (rows not 4k apart) */
 enum { TB_MU = 0, TB_SDIR, TB_SDIF, TB_EXPMU, TB_RH, TB_FW, TB_OM, TB_ALB, TB_BBS, TB_LMAX, TB_FQA, TB_FQS, TB_XI,
        TB_C4, TB_DAY, TB_LSUN, TB_LSH, TB_ISUN, TB_ISH, TB_ISUNA, TB_ISHA, TB_VSUN, TB_VSH, TB_B0, TB_KBB,
-       TB_ASUN, TB_ASH, TB_RDSUN, TB_RDSH, TB_N };
+       TB_ASUN, TB_ASH, TB_RDSUN, TB_RDSH,
+       /* cell-sum mode (speed round 12): the water stress out row and the step's fluxes of the block's tiles, summed
+        * into the cells from here instead of written per tile (rows in the order of canopy_step's res, then the
+        * shaded-leaf GPP) */
+       TB_FWOUT, TB_RGPP, TB_RRM, TB_RRG, TB_RRA, TB_RRH, TB_RNPP, TB_RNEE, TB_RGSH, TB_N };
 /* layout of the pft table, scalar table and output rows (keep in sync with the Cython enums; checked by canopy_step) */
 enum { EP_CLUMP = 0, EP_ALBEDO, EP_BBSLOPE, EP_C4, EP_PSIMIN, EP_PSIALPHA, EP_LAIMAX, EP_RMLEAF, EP_RMSTEM,
        EP_RMCROOT, EP_RMFROOT, EP_RMSCALE, EP_ROOTLIVE, EP_N };
@@ -1832,7 +1840,7 @@ ESM_AI void esm_tile_night_impl(double *tb, const double *fwtab, double *ofw, lo
 ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, const double *lai, const double *scale,
                               const double *rml, const double *rms, const double *rmr, double growth, double *out,
                               const double *rh_coef, double dt, double *acc_gpp, double *acc_rm, double *acc_rg,
-                              double *res, const int fin, const int all_rows) {
+                              double *res, long rs, const int fin, const int all_rows, const int wout) {
     long i;
 #pragma omp simd
     for (i = 0; i < nb; i++) {
@@ -1855,8 +1863,12 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
         o_rml = rmleaf * sc;
         o_rms = rmstem * sc;
         o_rmr = rmroot * sc;
-        out[EO_GPP_SUN * ntile + t] = o_gsun;
-        out[EO_GPP_SH * ntile + t] = o_gsh;
+        if (wout) {
+            out[EO_GPP_SUN * ntile + t] = o_gsun;
+            out[EO_GPP_SH * ntile + t] = o_gsh;
+        } else {
+            res[7 * rs + i] = o_gsh;  /* cell-sum mode: res is the block's rows TB_RGPP.. (8 of them) */
+        }
         if (all_rows) {
             out[EO_RD * ntile + t] = o_rd;
             out[EO_RM_LEAF * ntile + t] = o_rml;
@@ -1869,13 +1881,13 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
             double f_gpp = o_gsun + o_gsh, f_rh = tb[TB_XI * ESM_TS + i] * rh_coef[t];
             f_rm = ((o_rd + o_rml) + o_rms) + o_rmr;
             f_ra = f_rm + rg;
-            res[t] = f_gpp;
-            res[ntile + t] = f_rm;
-            res[2 * ntile + t] = rg;
-            res[3 * ntile + t] = f_ra;
-            res[4 * ntile + t] = f_rh;
-            res[5 * ntile + t] = f_gpp - f_ra;
-            res[6 * ntile + t] = (f_ra + f_rh) - f_gpp;
+            res[i] = f_gpp;
+            res[rs + i] = f_rm;
+            res[2 * rs + i] = rg;
+            res[3 * rs + i] = f_ra;
+            res[4 * rs + i] = f_rh;
+            res[5 * rs + i] = f_gpp - f_ra;
+            res[6 * rs + i] = (f_ra + f_rh) - f_gpp;
             acc_gpp[t] = acc_gpp[t] + f_gpp * dt;
             acc_rm[t] = acc_rm[t] + f_rm * dt;
             acc_rg[t] = acc_rg[t] + rg * dt;
@@ -1887,14 +1899,16 @@ ESM_AI void esm_tile_out_impl(const double *tb, long t0, long nb, long ntile, co
     const double *vtop, const double *rml, const double *rms, const double *rmr, const double *scale, \
     const double *cell, const double *fwtab, long npft, const double *pft, const double *sc, double *out, \
     const double *lterm, int fin, const double *xi, const double *rh_coef, double dt, double *acc_gpp, \
-    double *acc_rm, double *acc_rg, double *res, int slim, long coff
+    double *acc_rm, double *acc_rg, double *res, int slim, long coff, const double *frac, double *csum, long ncs
 #define ESM_TILES_CALL isa, t0, nb, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale, cell, fwtab, npft, pft, sc, \
-    out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim, coff
+    out, lterm, fin, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim, coff, frac, csum, ncs
 ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
     double tb[TB_N * ESM_TS], lin[EL_N * ESM_LS], lx[3 * ESM_LS], l4[E4_N * ESM_LS], aout[ESM_LB], a4[ESM_LB];
     int bl[256], bl4[256];
     long i, nl = 0, n4 = 0, nup = 0;
     double gb = sc[ES_GBH2O] / 1.37;
+    /* the water stress out row: the output array, or a block row in cell-sum mode (not returned there) */
+    double *ofw = csum ? tb + TB_FWOUT * ESM_TS : out + EO_FW * ntile + t0;
     /* (1a) gather */
     for (i = 0; i < nb; i++) {
         long c = tcell[t0 + i], p = tpft[t0 + i];
@@ -1916,13 +1930,13 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
     }
     /* (1b); a block without sun only needs the water stress and zero day flags and sunlit / shaded LAI */
     if (nup == 0)
-        esm_tile_night_impl(tb, fwtab, out + EO_FW * ntile + t0, nb);
+        esm_tile_night_impl(tb, fwtab, ofw, nb);
     else if (sc[ES_VCCHEN] != 0.0)
         esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc,
-                          out + EO_FW * ntile + t0, nb, 1);
+                          ofw, nb, 1);
     else
         esm_tile_rad_impl(tb, lai + t0, vtop + t0, lterm + t0, lterm + ntile + t0, lterm + 2 * ntile + t0, sc,
-                          out + EO_FW * ntile + t0, nb, 0);
+                          ofw, nb, 0);
     /* (1c) the daylit leaves into the leaf buffers */
     for (i = 0; i < nb; i++) {
         const double *rec;
@@ -1979,15 +1993,31 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
         for (i = 0; i < nb; i++)
             tb[TB_XI * ESM_TS + i] = xi[tcell[t0 + i]];
     /* (3b) */
-    if (fin && slim)
+    if (fin && csum) {
+        /* cell-sum mode (speed round 12): the fluxes into block rows, then frac x flux added to the tiles' cells in
+         * tile order (the arithmetic of cell_sums / np.bincount: the same bits). The per-tile rows of out and res
+         * (~80 bytes per tile and hour written to memory) are not made. */
         esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
-                          acc_rm, acc_rg, res, 1, 0);
+                          acc_rm, acc_rg, tb + TB_RGPP * ESM_TS, ESM_TS, 1, 0, 0);
+        for (i = 0; i < nb; i++) {
+            long c = tcell[t0 + i];
+            double w = frac[t0 + i];
+            csum[c] = csum[c] + w * tb[TB_RGPP * ESM_TS + i];
+            csum[ncs + c] = csum[ncs + c] + w * tb[TB_RNPP * ESM_TS + i];
+            csum[2 * ncs + c] = csum[2 * ncs + c] + w * tb[TB_RRA * ESM_TS + i];
+            csum[3 * ncs + c] = csum[3 * ncs + c] + w * tb[TB_RRH * ESM_TS + i];
+            csum[4 * ncs + c] = csum[4 * ncs + c] + w * tb[TB_RNEE * ESM_TS + i];
+            csum[5 * ncs + c] = csum[5 * ncs + c] + w * tb[TB_RGSH * ESM_TS + i];
+        }
+    } else if (fin && slim)
+        esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
+                          acc_rm, acc_rg, res + t0, ntile, 1, 0, 1);
     else if (fin)
         esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
-                          acc_rm, acc_rg, res, 1, 1);
+                          acc_rm, acc_rg, res + t0, ntile, 1, 1, 1);
     else
         esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
-                          acc_rm, acc_rg, res, 0, 1);
+                          acc_rm, acc_rg, res, ntile, 0, 1, 1);
 }
 
 #define ESM_TILES_BODY { esm_tiles_impl(ESM_TILES_CALL); }
@@ -2011,7 +2041,7 @@ static void esm_tiles_block(ESM_TILES_ARGS) {
                          const double *scale, const double *cell, const double *fwtab, long npft, const double *pft,
                          const double *sc, double *out, const double *lterm, int fin, const double *xi,
                          const double *rh_coef, double dt, double *acc_gpp, double *acc_rm, double *acc_rg,
-                         double *res, int slim, long coff) noexcept nogil
+                         double *res, int slim, long coff, const double *frac, double *csum, long ncs) noexcept nogil
 
 
 cdef inline double _c3_leaf_in(double *lin, Py_ssize_t nl, double ca, double gb, double kbb, double b0, double v,
@@ -2339,7 +2369,8 @@ def canopy_step(const int[::1] tile_cell, const int[::1] tile_pft, const double[
         esm_tiles_block(use, blk * TB, ((blk + 1) * TB if (blk + 1) * TB < ntile else ntile) - blk * TB, ntile,
                         &tile_cell[0], &tile_pft[0], &lai[0], &vtop[0], &rm_leaf_base[0], &rm_stem_base[0],
                         &rm_root_base[0], &scale[0], &cell[0, 0], &fwtab[0, 0], fwtab.shape[1], &pft[0, 0],
-                        &scal[0], &out[0, 0], &lterm[0, 0], fin, p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res, slim, 0)
+                        &scal[0], &out[0, 0], &lterm[0, 0], fin, p_xi, p_rh, dt, p_ag, p_am, p_ar, p_res, slim, 0,
+                        NULL, NULL, 0)
 
 
 cdef extern from *:
@@ -2360,7 +2391,8 @@ static void esm_land_block(int isa, const double *const *mrow, const double *q, 
                            const double *sc, double *out, const double *lterm, const double *rh_coef, double dt,
                            double *acc_gpp, double *acc_rm, double *acc_rg, double *res, int slim, int hacc,
                            double wp, double awc, double *acc_xi, double *acc_wm, double *acc_tair, double *tmin,
-                           double *vpd_sum, double *soilm_sum, double *tsum, int fire, int phen) {
+                           double *vpd_sum, double *soilm_sum, double *tsum, int fire, int phen, const double *frac,
+                           double *csum, long ncs) {
     double crec[ESM_BLK * EC_NCROW];
     double cfw[ESM_BLK * ESM_NPFT_MAX];
     long tt;
@@ -2375,7 +2407,7 @@ static void esm_land_block(int isa, const double *const *mrow, const double *q, 
     for (tt = t0; tt < t1; tt += 256)
         esm_tiles_block(isa, tt, t1 - tt < 256 ? t1 - tt : 256, ntile, tcell, tpft, lai, vtop, rml, rms, rmr, scale,
                         crec, cfw, npft, pft, sc, out, lterm, 1, xi, rh_coef, dt, acc_gpp, acc_rm, acc_rg, res, slim,
-                        c0);
+                        c0, frac, csum, ncs);
 }
     """
     int ESM_NPFT_MAX, ESM_BLK
@@ -2387,7 +2419,8 @@ static void esm_land_block(int isa, const double *const *mrow, const double *q, 
                         const double *sc, double *out, const double *lterm, const double *rh_coef, double dt,
                         double *acc_gpp, double *acc_rm, double *acc_rg, double *res, int slim, int hacc,
                         double wp, double awc, double *acc_xi, double *acc_wm, double *acc_tair, double *tmin,
-                        double *vpd_sum, double *soilm_sum, double *tsum, int fire, int phen) noexcept nogil
+                        double *vpd_sum, double *soilm_sum, double *tsum, int fire, int phen, const double *frac,
+                        double *csum, long ncs) noexcept nogil
 
 
 def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, const double[::1] psi_alpha,
@@ -2397,7 +2430,7 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
               const double[::1] scale, const double[:, ::1] pft, const double[::1] scal, double[:, ::1] out,
               int nthreads, const double[:, ::1] lterm, const double[::1] rh_coef, double dt, double[::1] acc_gpp,
               double[::1] acc_rm, double[::1] acc_rg, double[:, ::1] res, int isa=-1, bint slim=True,
-              tuple hour_acc=None):
+              tuple hour_acc=None, const double[::1] frac=None, double[:, ::1] csum=None):
     """:func:`cell_step` and :func:`canopy_step` (with the step finish) fused, block by block (speed round 11): the
     cells ``blk_cell[b] .. blk_cell[b + 1]`` (at most 256) get their factors in block-local records and the canopy of
     their tiles ``blk_tile[b] .. blk_tile[b + 1]`` runs on them at once. ``met_rows``: the NM meteorology rows of the
@@ -2408,7 +2441,13 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
 
     ``hour_acc``: optional ``(wilting_point, awc, acc_xi, acc_wm, acc_tair, tmin, vpd_sum, soilm_sum, tsum, fire,
     phenology)``: the hour's integrals of :func:`hour_accumulate` (same arguments, same bits) done block by block in
-    the same pass, with the meteorology rows t2m, vpd and soilm of ``met_rows`` and the step's ``dt``."""
+    the same pass, with the meteorology rows t2m, vpd and soilm of ``met_rows`` and the step's ``dt``.
+
+    ``frac`` (ntile) and ``csum`` (NCSUM, ncell), given together: cell-sum mode (speed round 12). ``csum[k, c]`` is
+    overwritten with the sum over the tiles i of cell c of ``frac[i]`` times flux k (rows :data:`CSUM_ROWS`: gpp, npp,
+    ra, rh, nee of ``res`` and gpp_shade of ``out``), added in tile order: the bits of :func:`cell_sums` of those rows.
+    The per-tile rows of ``out`` and ``res`` are then not made (pass None for both); ``acc_*`` and the hour's integrals
+    are kept as always."""
     cdef const double *rowp[NM]
     cdef const double[::1] mv
     cdef Py_ssize_t n = xi.shape[0], ntile = tile_cell.shape[0], nblk = blk_cell.shape[0] - 1, j, blk
@@ -2427,15 +2466,27 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
     if npft > ESM_NPFT_MAX or psi_alpha.shape[0] != npft or pft.shape[0] != npft or pft.shape[1] != NPCOL:
         raise ValueError(f"land_step: psi_min, psi_alpha ({npft} <= {ESM_NPFT_MAX} cover types) and pft (npft, NPCOL) "
                          "must agree")
+    cdef bint sums = csum is not None
+    if (frac is None) != (csum is None):
+        raise ValueError("land_step: frac and csum go together (cell-sum mode) or are both None")
+    if sums:
+        if csum.shape[0] != NCSUM or csum.shape[1] != n or frac.shape[0] != ntile:
+            raise ValueError(f"land_step: csum must be ({NCSUM}, ncell = {n}) and frac ({ntile},)")
+    elif out is None or res is None:
+        raise ValueError("land_step: out and res are needed unless csum and frac are given")
     if (q.shape[0] != NQ or kinds.shape[0] != n or blk_tile.shape[0] != nblk + 1 or nblk < 0
             or tile_pft.shape[0] != ntile or lai.shape[0] != ntile or vtop.shape[0] != ntile
             or rm_leaf_base.shape[0] != ntile or rm_stem_base.shape[0] != ntile or rm_root_base.shape[0] != ntile
             or scale.shape[0] != ntile or rh_coef.shape[0] != ntile or acc_gpp.shape[0] != ntile
-            or acc_rm.shape[0] != ntile or acc_rg.shape[0] != ntile or out.shape[0] < NOUT or out.shape[1] != ntile
-            or lterm.shape[0] < 3 or lterm.shape[1] != ntile or res.shape[0] < 7 or res.shape[1] != ntile
+            or acc_rm.shape[0] != ntile or acc_rg.shape[0] != ntile
+            or (out is not None and (out.shape[0] < NOUT or out.shape[1] != ntile))
+            or lterm.shape[0] < 3 or lterm.shape[1] != ntile
+            or (res is not None and (res.shape[0] < 7 or res.shape[1] != ntile))
             or scal.shape[0] != NSCAL):
         raise ValueError("land_step: cell arrays (ncell), tile arrays (ntile), out (NOUT, ntile), lterm (3, ntile), "
                          "res (7, ntile), scal (NSCAL) or the block bounds have the wrong shape")
+    if sums:
+        csum[:, :] = 0.0
     if ntile == 0 and n == 0:
         return  # no land
     if nblk == 0 or blk_cell[0] != 0 or blk_cell[nblk] != n or blk_tile[0] != 0 or blk_tile[nblk] != ntile:
@@ -2466,6 +2517,10 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
     else:
         for j in range(7):
             hp[j] = NULL
+    cdef double *p_out = &out[0, 0] if out is not None and ntile > 0 else NULL
+    cdef double *p_res = &res[0, 0] if res is not None and ntile > 0 else NULL
+    cdef const double *p_frac = &frac[0] if sums and ntile > 0 else NULL
+    cdef double *p_csum = &csum[0, 0] if sums and n > 0 else NULL
     for blk in prange(nblk, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1):
         esm_land_block(use, <const double *const *>rowp, &q[0], &xi[0], &kinds[0], npft, &uniq[0], nuniq, &cdst[0],
                        &csrc[0], ncopy, &psi_min[0], &psi_alpha[0], blk_cell[blk], blk_cell[blk + 1],
@@ -2473,11 +2528,11 @@ def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, co
                        &lai[0] if ntile > 0 else NULL, &vtop[0] if ntile > 0 else NULL,
                        &rm_leaf_base[0] if ntile > 0 else NULL, &rm_stem_base[0] if ntile > 0 else NULL,
                        &rm_root_base[0] if ntile > 0 else NULL, &scale[0] if ntile > 0 else NULL, &pft[0, 0],
-                       &scal[0], &out[0, 0] if ntile > 0 else NULL, &lterm[0, 0] if ntile > 0 else NULL,
+                       &scal[0], p_out, &lterm[0, 0] if ntile > 0 else NULL,
                        &rh_coef[0] if ntile > 0 else NULL, dt, &acc_gpp[0] if ntile > 0 else NULL,
                        &acc_rm[0] if ntile > 0 else NULL, &acc_rg[0] if ntile > 0 else NULL,
-                       &res[0, 0] if ntile > 0 else NULL, slim, hacc, h_wp, h_awc, hp[0], hp[1], hp[2], hp[3],
-                       hp[4], hp[5], hp[6], h_fire, h_phen)
+                       p_res, slim, hacc, h_wp, h_awc, hp[0], hp[1], hp[2], hp[3],
+                       hp[4], hp[5], hp[6], h_fire, h_phen, p_frac, p_csum, n)
 
 
 def cell_sums(const int[::1] tile_cell, const double[::1] frac, tuple fields, double[:, ::1] out, int nthreads=1):

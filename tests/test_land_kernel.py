@@ -533,3 +533,61 @@ def test_fused_land_step_same_bits_as_cell_then_canopy(isa, monkeypatch):
     with pytest.raises(ValueError, match="cell by cell"):
         ck.land_step(met, tc[::-1].copy(), tp, lai, vtop, bases, scale, pft, scal, out_f, lterm, rh_coef, 1800.0,
                      acc_f, res_f, 2)
+
+
+@pytest.mark.parametrize("isa", [0, 1, 2])
+def test_land_step_cell_sums_same_bits_as_tile_rows(isa, monkeypatch):
+    """The cell-sum mode of beps.land_step (speed round 12: the hour's fluxes summed into the cells inside the fused
+    pass, no per-tile rows) gives the bits of the per-tile mode followed by cell_sums of its rows, in every build, with
+    cells that have no tiles, cells whose tiles straddle two tile pieces of 256, day and night, C3 and C4; the day's
+    accumulators are those of the per-tile mode."""
+    from esm import cpu
+
+    monkeypatch.setattr(cpu, "isa_level", lambda: isa)
+    prm = LandParameters.from_config()
+    rng = np.random.default_rng(41 + isa)
+    n = 600
+    met = dict(t2m=rng.uniform(240, 318, n), vpd=rng.uniform(0, 5000, n), swdown=rng.uniform(0, 1100, n),
+               cos_sza=rng.uniform(-0.5, 1, n), soilm=rng.uniform(0.0, 0.463, n), tsoil=rng.uniform(240, 315, n),
+               ps=rng.uniform(55000, 104000, n), co2=rng.uniform(200, 1000, n))
+    met["tskin"] = met["t2m"] + rng.uniform(-5, 15, n)
+    met["swdown_diffuse"] = met["swdown"] * rng.uniform(0, 1.0, n)
+    tc = np.repeat(np.arange(n), rng.integers(0, 7, n)).astype(np.int32)
+    nt = tc.size
+    tp = rng.integers(0, beps.NPFT, nt).astype(np.int32)
+    lai = rng.uniform(0, 7, nt)
+    lai[::13] = 0.0
+    vtop = rng.uniform(20, 90, nt)
+    bases = tuple(rng.uniform(0, 2, nt) for _ in range(3))
+    scale = rng.uniform(0.5, 1.0, nt)
+    rh_coef = rng.uniform(0, 3, nt)
+    frac = rng.uniform(0, 1, nt)
+    ck = beps.CellKernel(prm, 2, beps.CellKernel.cell_kinds(tc, tp, n))
+    pft, scal = beps.pft_table(prm), beps.scalar_table(prm)
+    lterm = beps.lai_terms(tp, lai, prm.clumping, prm.kn, prm.leaf_angle_g)
+    acc0 = [rng.uniform(0, 10, nt) for _ in range(3)]
+    acc_r, res_r, out_r = [a.copy() for a in acc0], np.empty((7, nt)), np.empty((len(beps.OUT_ROWS), nt))
+    xi_r = ck.land_step(met, tc, tp, lai, vtop, bases, scale, pft, scal, out_r, lterm, rh_coef, 3600.0, acc_r, res_r, 2)
+    rows = {"gpp": res_r[0], "npp": res_r[5], "ra": res_r[3], "rh": res_r[4], "nee": res_r[6],
+            "gpp_shade": out_r[beps.OUT_ROWS.index("gpp_shade")]}
+    want = np.empty((len(beps.CSUM_ROWS), n))
+    beps.cell_sums(tc, frac, tuple(rows[k] for k in beps.CSUM_ROWS), want, 2)
+    acc_s = [a.copy() for a in acc0]
+    csum = np.full((len(beps.CSUM_ROWS), n), np.nan)  # overwritten, cells without tiles too
+    xi_s = ck.land_step(met, tc, tp, lai, vtop, bases, scale, pft, scal, None, lterm, rh_coef, 3600.0, acc_s, None,
+                        2, sums=(frac, csum))
+    assert np.array_equal(xi_s, xi_r)
+    assert np.array_equal(csum, want)
+    for a, b in zip(acc_s, acc_r):
+        assert np.array_equal(a, b)
+    assert np.any(csum[0] > 0) and np.any(csum[0] == 0) and np.any(csum[4] != 0)
+    with pytest.raises(ValueError, match="go together"):
+        beps._kernel().land_step(tuple(beps._row(met[k], n) for k in beps.MET_ROWS), ck.q, ck.psi_min, ck.psi_alpha,
+                                 ck.kinds, np.empty(n), np.array([0, n], np.int64), np.array([0, nt], np.int64), tc,
+                                 tp, lai, vtop, *bases, scale, pft, scal, None, 2, lterm, rh_coef, 3600.0, *acc_s,
+                                 None, -1, True, None, frac, None)
+    with pytest.raises(ValueError, match=r"csum must be"):
+        ck.land_step(met, tc, tp, lai, vtop, bases, scale, pft, scal, None, lterm, rh_coef, 3600.0, acc_s, None, 2,
+                     sums=(frac, np.empty((len(beps.CSUM_ROWS), n + 1))))
+    with pytest.raises(ValueError, match="out and res are needed"):
+        ck.land_step(met, tc, tp, lai, vtop, bases, scale, pft, scal, None, lterm, rh_coef, 3600.0, acc_s, None, 2)

@@ -84,6 +84,32 @@ def test_restart_continues_bit_for_bit(spun):
         assert np.array_equal(a.last[k], b.last[k]), k
 
 
+def test_cell_sum_steps_same_bits_as_tile_steps(spun):
+    """step(..., cell_sums=True), what the land component runs (speed round 12: the fluxes summed into the cells in
+    the fused pass), gives the bits of the per-tile step followed by cell_sums, over a day's end (pool step, new
+    fire, harvest and LAI rates), and leaves the model in the same state; the day's rates it sums from cache are
+    refused in-place edits."""
+    m0, met, _ = spun
+    a, b = copy.deepcopy(m0), copy.deepcopy(m0)
+    t = START + dt.timedelta(days=180)
+    for _ in range(10):  # 30 hours: across a day's end
+        fa = a.step(t, DT, met.at(t), 400.0)
+        want = dict(zip(LandModel.CELL_SUM_FIELDS,
+                        a.cell_sums([fa[k] for k in LandModel.CELL_SUM_FIELDS], on_grid=False)))
+        got = b.step(t, DT, met.at(t), 400.0, cell_sums=True)
+        assert set(got) == set(want)
+        for k in want:
+            assert got[k].shape == (b.ncell,) and np.array_equal(got[k], want[k]), k
+        t = t + dt.timedelta(seconds=DT)
+    assert np.any(got["gpp"] > 0) and np.any(got["harvest"] > 0)
+    for k in ("pools", "lai", "acc_gpp", "acc_rm", "acc_rg", "acc_xi", "fire_danger"):
+        assert np.array_equal(getattr(a, k), getattr(b, k)), k
+    grid = b.on_grid([got["gpp"]])[0]
+    assert grid.shape == GRID.shape and np.array_equal(grid.ravel()[b.cell_flat], got["gpp"])
+    with pytest.raises(ValueError, match="read-only"):
+        b._harvest_umol[0] = 1.0
+
+
 def test_restart_from_other_landcover_refused(spun):
     m0, _, _ = spun
     lc = load_land_cover(GRID)

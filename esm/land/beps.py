@@ -43,6 +43,8 @@ CELL_ROWS = ("mu", "sdir", "sdif", "ca", "rh", "psi", "ftsoil", "km_sun", "gstar
              "f4v_sh", "f4k_sh", "f4rd_sh", "fq_air", "fq_soil", "expmu")
 #: Rows of the output array.
 OUT_ROWS = ("gpp_sun", "gpp_shade", "rd_day", "rm_leaf", "rm_stem", "rm_root", "rg", "lai_sun", "fw")
+#: the per-cell sums of frac x flux that the fused pass makes in its cell-sum mode (speed round 12), in its row order
+CSUM_ROWS = ("gpp", "npp", "ra", "rh", "nee", "gpp_shade")
 
 
 _KERNEL = None
@@ -61,7 +63,7 @@ def _kernel():
 
         lay = kern.layout()
         if lay["NPCOL"] != len(PFT_COLUMNS) or lay["NSCAL"] != len(SCALARS) or lay["NCROW"] != len(CELL_ROWS) \
-                or lay["NOUT"] != len(OUT_ROWS):
+                or lay["NOUT"] != len(OUT_ROWS) or tuple(lay.get("CSUM_ROWS", ())) != CSUM_ROWS:
             raise RuntimeError("esm._kernels.beps layout differs from esm.land.beps; rebuild the kernels "
                                "(python setup.py build_ext --inplace)")
         _KERNEL = kern
@@ -196,14 +198,17 @@ class CellKernel:
         return cell.T, fw.T, xi
 
     def land_step(self, met: dict, tile_cell, tile_pft, lai, vtop, bases, scale, pft, scal, out, lterm, rh_coef,
-                  dt: float, acc, res, nthreads: int, hour_acc=None):
+                  dt: float, acc, res, nthreads: int, hour_acc=None, sums=None):
         """The hour's cell factors and canopy in one fused pass (speed round 11, ``beps.land_step``): the same
         outputs and bits as this kernel's :meth:`__call__` followed by :func:`tile_fluxes` with ``finish=(xi, rh_coef,
         dt, *acc, res)`` and ``slim=True``, without writing the cell records and water-stress table of the hour and
         reading them back. Tiles must be stored cell by cell. ``bases``: the (leaf, stem, root) maintenance bases,
         ``acc``: (acc_gpp, acc_rm, acc_rg). ``hour_acc``: optional ``(wilting_point, field_capacity, acc_xi, acc_wm,
         acc_tair, phen, fire)``, the arguments of :func:`hour_accumulate` after its first four, whose integrals are
-        then added in the same pass (same bits). Returns ``xi`` (a new array)."""
+        then added in the same pass (same bits). ``sums``: optional ``(frac, csum)``, the cell-sum mode of the kernel
+        (speed round 12): ``csum`` (len(CSUM_ROWS), ncell) is overwritten with the per-cell sums of frac x flux, the
+        bits of :func:`cell_sums` of those fluxes, and ``out`` and ``res`` may be None (the per-tile rows are not
+        made). Returns ``xi`` (a new array)."""
         n = met["t2m"].size
         tc = tile_cell
         key = getattr(self, "_blocks", None)
@@ -219,7 +224,8 @@ class CellKernel:
         kinds = self.kinds if self.kinds is not None and self.kinds.size == n else np.full(n, 3, dtype=np.uint8)
         _kernel().land_step(m, self.q, self.psi_min, self.psi_alpha, kinds, xi, key[2], key[3], tc, tile_pft, lai,
                             vtop, bases[0], bases[1], bases[2], scale, pft, scal, out, int(nthreads), lterm, rh_coef,
-                            float(dt), acc[0], acc[1], acc[2], res, cpu.isa_level(), True, _hour_acc_args(hour_acc))
+                            float(dt), acc[0], acc[1], acc[2], res, cpu.isa_level(), True, _hour_acc_args(hour_acc),
+                            *(sums if sums is not None else (None, None)))
         if hour_acc is not None and hour_acc[5] is not None:
             hour_acc[5].nsamp += 1
         return xi
