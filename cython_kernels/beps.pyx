@@ -205,6 +205,59 @@ cdef inline double _a_at_ci(double ca, double gb, double k, double b0, double d)
     return best
 
 
+cdef inline double _halley_bracketed(double c3, double c2, double c1, double c0, double lo, double hi,
+                                     double x) noexcept nogil:
+    """Root of the cubic c3 x^3 + c2 x^2 + c1 x + c0, negative at ``lo`` and positive at ``hi``, from ``x`` in
+    (lo, hi): Halley steps (Newton where the Halley denominator has the wrong sign) safeguarded by bisection (rtsafe,
+    Numerical Recipes 9.4), to 1e-12 of max(1, x). The loop of coupled_c3 (C3) and coupled_c4 (C4), and of
+    esm_halley_iter, operation for operation."""
+    cdef double f, df, dx, dxold, tmp, fpp, scale
+    cdef int it
+    cdef bint halley
+    dxold = hi - lo
+    dx = dxold
+    f = ((c3 * x + c2) * x + c1) * x + c0
+    df = (3.0 * c3 * x + 2.0 * c2) * x + c1
+    for it in range(100):
+        if (((x - hi) * df - f) * ((x - lo) * df - f) > 0.0) or (fabs(2.0 * f) > fabs(dxold * df)):
+            dxold = dx
+            dx = 0.5 * (hi - lo)
+            x = lo + dx
+        else:
+            dxold = dx
+            # Halley step (cubic convergence; the second derivative of the cubic is 6 c3 x + 2 c2), Newton if
+            # the Halley denominator is not of the sign of df
+            fpp = 6.0 * c3 * x + 2.0 * c2
+            # Halley step f / (df - f fpp / (2 df)) written with one division: f df / (df^2 - f fpp / 2)
+            tmp = df * df - 0.5 * f * fpp
+            halley = tmp > 0.0
+            dx = f * df / tmp if halley else f / df
+            x = x - dx
+            scale = 1.0 if x < 1.0 else x
+            if fabs(dx) < 1e-12 * scale:
+                break  # converged (also when the step lands on a bracket end that an earlier step set)
+            if not (x > lo and x < hi):
+                dx = 0.5 * (hi - lo)
+                x = lo + dx
+            elif halley and fabs(dx) < 1e-4 * scale and (fabs(0.25 * fpp * fpp - c3 * df) * (fabs(dx) * dx * dx)
+                                                         < 1e-14 * scale * (df * df)):
+                # the error left by a Halley step of size dx is ~ |C2^2 - C3| dx^3 with C_n = (n-th derivative of
+                # P) / (n! P'), third derivative 6 c3: below 1e-14 of the root, the next step would only confirm it
+                break
+        if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
+            break
+        f = ((c3 * x + c2) * x + c1) * x + c0
+        if f == 0.0:
+            # exact root: stop (otherwise x == hi would send the next Newton step to the bisection branch)
+            break
+        df = (3.0 * c3 * x + 2.0 * c2) * x + c1
+        if f < 0.0:
+            lo = x
+        else:
+            hi = x
+    return x
+
+
 cdef inline double coupled_c3(double ca, double gb, double k, double b0, double a, double b, double e,
                               double d, double rd) noexcept nogil:
     """Coupled Farquhar-Ball-Berry solution: root of the cubic P(A) of esm.land.canopy.cubic_coefficients.
@@ -260,48 +313,7 @@ cdef inline double coupled_c3(double ca, double gb, double k, double b0, double 
     x = a * (tmp * ca - d) / (e * tmp * ca + b) - rd
     if not (x > lo and x < hi):
         x = 0.5 * hi
-    dxold = hi
-    dx = dxold
-    f = ((c3 * x + c2) * x + c1) * x + c0
-    df = (3.0 * c3 * x + 2.0 * c2) * x + c1
-    for it in range(100):
-        if (((x - hi) * df - f) * ((x - lo) * df - f) > 0.0) or (fabs(2.0 * f) > fabs(dxold * df)):
-            dxold = dx
-            dx = 0.5 * (hi - lo)
-            x = lo + dx
-        else:
-            dxold = dx
-            # Halley step (cubic convergence; the second derivative of the cubic is 6 c3 x + 2 c2), Newton if
-            # the Halley denominator is not of the sign of df
-            fpp = 6.0 * c3 * x + 2.0 * c2
-            # Halley step f / (df - f fpp / (2 df)) written with one division: f df / (df^2 - f fpp / 2)
-            tmp = df * df - 0.5 * f * fpp
-            halley = tmp > 0.0
-            dx = f * df / tmp if halley else f / df
-            x = x - dx
-            scale = 1.0 if x < 1.0 else x
-            if fabs(dx) < 1e-12 * scale:
-                break  # converged (also when the step lands on a bracket end that an earlier step set)
-            if not (x > lo and x < hi):
-                dx = 0.5 * (hi - lo)
-                x = lo + dx
-            elif halley and fabs(dx) < 1e-4 * scale and (fabs(0.25 * fpp * fpp - c3 * df) * (fabs(dx) * dx * dx)
-                                                         < 1e-14 * scale * (df * df)):
-                # the error left by a Halley step of size dx is ~ |C2^2 - C3| dx^3 with C_n = (n-th derivative of
-                # P) / (n! P'), third derivative 6 c3: below 1e-14 of the root, the next step would only confirm it
-                break
-        if fabs(dx) < 1e-12 * (1.0 if x < 1.0 else x):
-            break
-        f = ((c3 * x + c2) * x + c1) * x + c0
-        if f == 0.0:
-            # exact root: stop (otherwise x == hi would send the next Newton step to the bisection branch)
-            break
-        df = (3.0 * c3 * x + 2.0 * c2) * x + c1
-        if f < 0.0:
-            lo = x
-        else:
-            hi = x
-    return x
+    return _halley_bracketed(c3, c2, c1, c0, 0.0, hi, x)
 
 
 cdef inline double _supply_ci(double A, double ca, double gb, double k, double b0) noexcept nogil:
@@ -385,9 +397,11 @@ cdef inline double _h_c4(double A, double ca, double gb, double k, double b0, do
     return _smaller_root(beta, -(m + kc), m * kc) - rd - A
 
 
-cdef inline double coupled_c4(double ca, double gb, double k, double b0, double vmax, double kco2,
+cdef inline double _c4_illinois(double ca, double gb, double k, double b0, double vmax, double kco2,
                               double i_abs, double rd, double alpha, double theta, double beta) noexcept nogil:
-    """C4 leaf coupled with Ball-Berry stomata, regula falsi (Illinois) on h(A) = A_C4(ci(A)) - Rd - A."""
+    """C4 leaf coupled with Ball-Berry stomata, regula falsi (Illinois) on h(A) = A_C4(ci(A)) - Rd - A (the solver of
+    rounds 7-11; since round 12 only for the leaves whose polynomial has no sign change in its bracket, which the
+    tests have not met, and for a zero Ball-Berry intercept)."""
     cdef double lo, hi, flo, fhi, x, fx, tol, m
     cdef int it, side = 0
     if i_abs <= 0.0:
@@ -425,6 +439,77 @@ cdef inline double coupled_c4(double ca, double gb, double k, double b0, double 
                 flo *= 0.5
             side = -1
     return x
+
+
+cdef inline double coupled_c4(double ca, double gb, double k, double b0, double vmax, double kco2,
+                              double i_abs, double rd, double alpha, double theta, double beta) noexcept nogil:
+    """C4 leaf (Collatz et al. 1992) coupled with Ball-Berry stomata: the root of h(A) = A_C4(ci(A)) - Rd - A as the
+    root of a polynomial (speed round 12; rounds 7-11 ran a regula falsi on h, _c4_illinois, to the same root).
+
+    The Collatz co-limitation beta G^2 - (M + kp ci) G + M kp ci = 0 inverts to ci = G (M - beta G) / (kp (M - G))
+    for the gross rate G = A + Rd < M; the supply side is cs = ca - A / gb, ci = cs - A / gs with gs = b0 + k A / cs
+    for A > 0. h > 0 exactly where the supply ci exceeds the demand's ci, so with both denominators cleared (positive
+    in the bracket) h has the sign of
+
+        P(A) = kp cs (b0 cs + (k - 1) A) (M - G) - G (M - beta G) (b0 cs + k A),
+
+    a cubic in A (the same form as the C3 case, Baldocchi 1994). If P(0) > 0 the root lies in (0, A_hi], A_hi the
+    bracket of the regula falsi (M - Rd, capped where cs reaches 0); else A <= 0, stomata stay at the intercept
+    conductance (gs = b0) and P is the quadratic kp (ca - A (1/gb + 1/b0)) (M - G) - G (M - beta G) on
+    [-Rd, min(0, A_hi)]. The root of -P is found by the bracketed Halley iteration of the C3 leaves
+    (_halley_bracketed), from the demand at the open-leaf ci (as coupled_c3) on the cubic branch: ~3 steps of a
+    polynomial instead of ~8 evaluations of h with four divisions and a square root each."""
+    cdef double lo, hi, m, g, m1, m2, q0, p0, p1, q1, s0, s1, s2, t0, t1, r, c3, c2, c1, c0, x, tmp, ci0
+    cdef double blo, bhi, fl, fh
+    if i_abs <= 0.0:
+        return -rd
+    lo = -rd
+    hi = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * alpha * i_abs) - rd
+    m = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * (alpha * i_abs))
+    if hi > gb * ca * (1.0 - 1e-12):
+        hi = gb * ca * (1.0 - 1e-12)
+    if hi <= lo:
+        return lo
+    if not b0 > 0.0:
+        return _c4_illinois(ca, gb, k, b0, vmax, kco2, i_abs, rd, alpha, theta, beta)
+    g = 1.0 / gb
+    m1 = m - rd
+    m2 = m - beta * rd
+    t0 = rd * m2
+    t1 = m2 - beta * rd
+    q0 = kco2 * ca * m1 - t0
+    if q0 > 0.0 and hi > 0.0:
+        p0 = b0 * ca
+        p1 = k - 1.0 - b0 * g
+        q1 = k - b0 * g
+        s0 = ca * p0
+        s1 = ca * p1 - g * p0
+        s2 = -g * p1
+        c3 = kco2 * s2 - beta * q1
+        c2 = (t1 * q1 - beta * p0) - kco2 * (s2 * m1 - s1)
+        c1 = (t1 * p0 + t0 * q1) - kco2 * (s1 * m1 - s0)
+        c0 = t0 * p0 - kco2 * (s0 * m1)
+        blo = 0.0
+        bhi = hi
+        tmp = 1.0 - 1.0 / k if k > 1.4 else 0.7
+        ci0 = tmp * ca
+        x = _smaller_root(beta, -(m + kco2 * ci0), m * (kco2 * ci0)) - rd
+    else:
+        r = g + 1.0 / b0
+        c3 = 0.0
+        c2 = -(kco2 * r + beta)
+        c1 = kco2 * ca + kco2 * r * m1 + t1
+        c0 = -q0
+        blo = lo
+        bhi = hi if hi < 0.0 else 0.0
+        x = 0.5 * (blo + bhi)
+    fl = ((c3 * blo + c2) * blo + c1) * blo + c0
+    fh = ((c3 * bhi + c2) * bhi + c1) * bhi + c0
+    if not (fl < 0.0 and fh > 0.0):
+        return _c4_illinois(ca, gb, k, b0, vmax, kco2, i_abs, rd, alpha, theta, beta)
+    if not (x > blo and x < bhi):
+        x = 0.5 * (blo + bhi)
+    return _halley_bracketed(c3, c2, c1, c0, blo, bhi, x)
 
 
 cdef inline double _int_exp(double k, double lai) noexcept nogil:
@@ -1581,83 +1666,129 @@ ESM_AI double esm_h_c4(double A, double ca, double gb, double k, double b0, doub
     return ((cs <= 0.0) | (ci <= 0.0)) ? -1.0 - A : r;
 }
 
+/* _c4_illinois (the Cython fallback of coupled_c4; rounds 7-11's solver) for one leaf, operation for operation */
+ESM_AI double esm_c4_illinois(double ca, double gb, double k, double b0, double vmax, double kco2, double ia,
+                              double rd, double alpha, double theta, double beta) {
+    double lo, hi, flo, fhi, x, fx, tol, mm;
+    int it, side = 0;
+    if (ia <= 0.0)
+        return -rd;
+    lo = -rd;
+    hi = esm_sroot(theta, -(vmax + alpha * ia), vmax * alpha * ia) - rd;
+    mm = esm_sroot(theta, -(vmax + alpha * ia), vmax * (alpha * ia));
+    if (hi > gb * ca * (1.0 - 1e-12))
+        hi = gb * ca * (1.0 - 1e-12);
+    if (hi <= lo)
+        return lo;
+    flo = esm_h_c4(lo, ca, gb, k, b0, mm, kco2, rd, beta);
+    fhi = esm_h_c4(hi, ca, gb, k, b0, mm, kco2, rd, beta);
+    if (flo <= 0.0)
+        return lo;
+    x = lo;
+    for (it = 0; it < 200; it++) {
+        x = (lo * fhi - hi * flo) / (fhi - flo);
+        fx = esm_h_c4(x, ca, gb, k, b0, mm, kco2, rd, beta);
+        tol = 1e-12 * (fabs(x) < 1.0 ? 1.0 : fabs(x));
+        if (fabs(fx) <= 1e-13 || hi - lo < tol)
+            break;
+        if (fx > 0.0) {
+            lo = x;
+            flo = fx;
+            if (side == 1)
+                fhi *= 0.5;
+            side = 1;
+        } else {
+            hi = x;
+            fhi = fx;
+            if (side == -1)
+                flo *= 0.5;
+            side = -1;
+        }
+    }
+    return x;
+}
+
 #define ESM_C4_ARGS long n, const double *lin, double alpha, double theta, double beta, double *aout
+/* coupled_c4 (speed round 12: the root of the polynomial -P, see coupled_c4) for the n <= ESM_LB leaves
+ * lin[E4_* * ESM_LS + i] into aout[i]: the set-up of every leaf vectorised (kind 0: Halley on -P; 1: done, aout set;
+ * 3: no sign change or no intercept, the regula falsi leaf by leaf), then the Halley loop of the C3 leaves
+ * (esm_halley_run) on the kind-0 lanes; the same operations as the scalar code, so the same bits in every build */
 #define ESM_C4_BODY { \
-    double s4[S4_N * ESM_LS]; \
-    int64_t act[ESM_LB]; \
+    double st[EH_N * ESM_LS], xr[ESM_LB]; \
+    int64_t act[ESM_LB], kind[ESM_LB]; \
     int lid[ESM_LB]; \
-    long i, j, r, m = n, nact = 0; \
-    int it; \
-    _Pragma("omp simd reduction(+:nact)") \
+    long i; \
+    _Pragma("omp simd") \
     for (i = 0; i < n; i++) { \
         double ca = lin[E4_CA * ESM_LS + i], gb = lin[E4_GB * ESM_LS + i], k = lin[E4_K * ESM_LS + i]; \
         double b0 = lin[E4_B0 * ESM_LS + i], vmax = lin[E4_VM * ESM_LS + i], kco2 = lin[E4_KCO2 * ESM_LS + i]; \
-        double ia = lin[E4_I * ESM_LS + i], rd = lin[E4_RD * ESM_LS + i], lo = -rd, hi, mm, flo, fhi, res; \
-        int64_t run; \
+        double ia = lin[E4_I * ESM_LS + i], rd = lin[E4_RD * ESM_LS + i], lo = -rd, hi, mm, g, m1, m2, t0, t1, q0; \
+        double p0, p1, q1, s0, s1, s2, r, k3, k2, k1, k0, q2, l1, x, xc, tmp, ci0, blo, bhi, fl, fh; \
+        int64_t kd, cub; \
         hi = esm_sroot(theta, -(vmax + alpha * ia), vmax * alpha * ia) - rd; \
         mm = esm_sroot(theta, -(vmax + alpha * ia), vmax * (alpha * ia)); \
         hi = hi > gb * ca * (1.0 - 1e-12) ? gb * ca * (1.0 - 1e-12) : hi; \
-        flo = esm_h_c4(lo, ca, gb, k, b0, mm, kco2, rd, beta); \
-        fhi = esm_h_c4(hi, ca, gb, k, b0, mm, kco2, rd, beta); \
-        run = (ia > 0.0) & (hi > lo) & (flo > 0.0); \
-        res = ia <= 0.0 ? -rd : lo; \
-        s4[S4_LO * ESM_LS + i] = lo; \
-        s4[S4_HI * ESM_LS + i] = hi; \
-        s4[S4_FLO * ESM_LS + i] = flo; \
-        s4[S4_FHI * ESM_LS + i] = fhi; \
-        s4[S4_X * ESM_LS + i] = res; \
-        s4[S4_M * ESM_LS + i] = mm; \
-        s4[S4_SIDE * ESM_LS + i] = 0.0; \
-        act[i] = run; \
-        nact += run; \
-        aout[i] = res; \
+        g = 1.0 / gb; \
+        m1 = mm - rd; \
+        m2 = mm - beta * rd; \
+        t0 = rd * m2; \
+        t1 = m2 - beta * rd; \
+        q0 = kco2 * ca * m1 - t0; \
+        cub = (q0 > 0.0) & (hi > 0.0); \
+        /* the cubic (A > 0) */ \
+        p0 = b0 * ca; \
+        p1 = k - 1.0 - b0 * g; \
+        q1 = k - b0 * g; \
+        s0 = ca * p0; \
+        s1 = ca * p1 - g * p0; \
+        s2 = -g * p1; \
+        tmp = k > 1.4 ? 1.0 - 1.0 / k : 0.7; \
+        ci0 = tmp * ca; \
+        xc = esm_sroot(beta, -(mm + kco2 * ci0), mm * (kco2 * ci0)) - rd; \
+        /* the quadratic (A <= 0, gs = b0); b0 > 0 where it is used */ \
+        r = g + 1.0 / (b0 > 0.0 ? b0 : 1.0); \
+        q2 = -(kco2 * r + beta); \
+        l1 = kco2 * ca + kco2 * r * m1 + t1; \
+        k3 = cub ? kco2 * s2 - beta * q1 : 0.0; \
+        k2 = cub ? (t1 * q1 - beta * p0) - kco2 * (s2 * m1 - s1) : q2; \
+        k1 = cub ? (t1 * p0 + t0 * q1) - kco2 * (s1 * m1 - s0) : l1; \
+        k0 = cub ? t0 * p0 - kco2 * (s0 * m1) : -q0; \
+        blo = cub ? 0.0 : lo; \
+        bhi = cub ? hi : (hi < 0.0 ? hi : 0.0); \
+        x = cub ? xc : 0.5 * (blo + bhi); \
+        fl = ((k3 * blo + k2) * blo + k1) * blo + k0; \
+        fh = ((k3 * bhi + k2) * bhi + k1) * bhi + k0; \
+        x = ((x > blo) & (x < bhi)) ? x : 0.5 * (blo + bhi); \
+        kd = ((fl < 0.0) & (fh > 0.0)) ? 0 : 3; \
+        kd = b0 > 0.0 ? kd : 3; \
+        kd = hi <= lo ? 1 : kd; \
+        kd = ia <= 0.0 ? 1 : kd; \
+        kind[i] = kd; \
+        aout[i] = ia <= 0.0 ? -rd : lo; \
+        st[EH_C3 * ESM_LS + i] = k3; \
+        st[EH_C2 * ESM_LS + i] = k2; \
+        st[EH_C1 * ESM_LS + i] = k1; \
+        st[EH_C0 * ESM_LS + i] = k0; \
+        st[EH_X * ESM_LS + i] = x; \
+        st[EH_F * ESM_LS + i] = ((k3 * x + k2) * x + k1) * x + k0; \
+        st[EH_DF * ESM_LS + i] = (3.0 * k3 * x + 2.0 * k2) * x + k1; \
+        st[EH_LO * ESM_LS + i] = blo; \
+        st[EH_HI * ESM_LS + i] = bhi; \
+        st[EH_DX * ESM_LS + i] = bhi - blo; \
+        st[EH_DXO * ESM_LS + i] = bhi - blo; \
     } \
-    for (i = 0; i < n; i++) \
+    for (i = 0; i < n; i++) { \
+        act[i] = kind[i] == 0; \
         lid[i] = (int)i; \
-    for (it = 0; it < 200 && nact > 0; it++) { \
-        if (nact < m / 2 && m > 16) { \
-            for (i = 0, j = 0; i < m; i++) { \
-                if (!act[i]) { \
-                    aout[lid[i]] = s4[S4_X * ESM_LS + i]; \
-                    continue; \
-                } \
-                if (j != i) { \
-                    for (r = 0; r < S4_N; r++) \
-                        s4[r * ESM_LS + j] = s4[r * ESM_LS + i]; \
-                    lid[j] = lid[i]; \
-                    act[j] = 1; \
-                } \
-                j++; \
-            } \
-            m = j; \
-        } \
-        nact = 0; \
-        _Pragma("omp simd reduction(+:nact)") \
-        for (i = 0; i < m; i++) { \
-            long l = lid[i]; \
-            double lo = s4[S4_LO * ESM_LS + i], hi = s4[S4_HI * ESM_LS + i], flo = s4[S4_FLO * ESM_LS + i]; \
-            double fhi = s4[S4_FHI * ESM_LS + i], side = s4[S4_SIDE * ESM_LS + i], x, fx, tol; \
-            int64_t a = act[i], done, pos; \
-            x = (lo * fhi - hi * flo) / (fhi - flo); \
-            fx = esm_h_c4(x, lin[E4_CA * ESM_LS + l], lin[E4_GB * ESM_LS + l], lin[E4_K * ESM_LS + l], \
-                          lin[E4_B0 * ESM_LS + l], s4[S4_M * ESM_LS + i], lin[E4_KCO2 * ESM_LS + l], \
-                          lin[E4_RD * ESM_LS + l], beta); \
-            tol = 1e-12 * (fabs(x) < 1.0 ? 1.0 : fabs(x)); \
-            done = (fabs(fx) <= 1e-13) | (hi - lo < tol); \
-            pos = fx > 0.0; \
-            s4[S4_X * ESM_LS + i] = a ? x : s4[S4_X * ESM_LS + i]; \
-            a = a & (1 - done); \
-            s4[S4_LO * ESM_LS + i] = (a & pos) ? x : lo; \
-            s4[S4_FLO * ESM_LS + i] = a ? (pos ? fx : (side == -1.0 ? flo * 0.5 : flo)) : flo; \
-            s4[S4_HI * ESM_LS + i] = (a & !pos) ? x : hi; \
-            s4[S4_FHI * ESM_LS + i] = a ? (pos ? (side == 1.0 ? fhi * 0.5 : fhi) : fx) : fhi; \
-            s4[S4_SIDE * ESM_LS + i] = a ? (pos ? 1.0 : -1.0) : side; \
-            act[i] = a; \
-            nact += a; \
-        } \
+        if (kind[i] == 3) \
+            aout[i] = esm_c4_illinois(lin[E4_CA * ESM_LS + i], lin[E4_GB * ESM_LS + i], lin[E4_K * ESM_LS + i], \
+                                      lin[E4_B0 * ESM_LS + i], lin[E4_VM * ESM_LS + i], lin[E4_KCO2 * ESM_LS + i], \
+                                      lin[E4_I * ESM_LS + i], lin[E4_RD * ESM_LS + i], alpha, theta, beta); \
     } \
-    for (i = 0; i < m; i++) \
-        aout[lid[i]] = s4[S4_X * ESM_LS + i]; \
+    esm_halley_run(st, act, lid, n, xr); \
+    _Pragma("omp simd") \
+    for (i = 0; i < n; i++) \
+        aout[i] = kind[i] == 0 ? xr[i] : aout[i]; \
 }
 
 static void esm_c4_leaves_base(ESM_C4_ARGS) ESM_C4_BODY
@@ -2421,6 +2552,45 @@ static void esm_land_block(int isa, const double *const *mrow, const double *q, 
                         double wp, double awc, double *acc_xi, double *acc_wm, double *acc_tair, double *tmin,
                         double *vpd_sum, double *soilm_sum, double *tsum, int fire, int phen, const double *frac,
                         double *csum, long ncs) noexcept nogil
+
+
+def c4_leaves(const double[::1] ca, const double[::1] gb, const double[::1] k, const double[::1] b0,
+              const double[::1] vmax, const double[::1] kco2, const double[::1] i_abs, const double[::1] rd,
+              double alpha, double theta, double beta, int solver=0):
+    """The coupled C4 leaf for arrays of leaves (tests): ``solver`` 0 coupled_c4 (the polynomial root, speed round
+    12), 1 _c4_illinois (the regula falsi on h of rounds 7-11), 2 the leaf kernel of the canopy pass (every lane
+    through esm_c4_leaves of the CPU's best build, in pieces of its leaf buffer)."""
+    cdef Py_ssize_t n = ca.shape[0], i, j, m
+    cdef double[::1] out = np.empty(n)
+    cdef double[:, ::1] buf
+    cdef double[::1] a4
+    if not (gb.shape[0] == n and k.shape[0] == n and b0.shape[0] == n and vmax.shape[0] == n and kco2.shape[0] == n
+            and i_abs.shape[0] == n and rd.shape[0] == n):
+        raise ValueError("c4_leaves: all leaf arrays must have the same length")
+    if solver == 2:
+        buf = np.zeros((NL4, LS))
+        a4 = np.empty(LS)
+        for j in range(0, n, 2 * TB):
+            m = min(2 * TB, n - j)
+            for i in range(m):
+                buf[E4_CA, i] = ca[j + i]
+                buf[E4_GB, i] = gb[j + i]
+                buf[E4_K, i] = k[j + i]
+                buf[E4_B0, i] = b0[j + i]
+                buf[E4_VM, i] = vmax[j + i]
+                buf[E4_KCO2, i] = kco2[j + i]
+                buf[E4_I, i] = i_abs[j + i]
+                buf[E4_RD, i] = rd[j + i]
+            esm_c4_leaves(esm_cell_isa(-1), m, &buf[0, 0], alpha, theta, beta, &a4[0])
+            for i in range(m):
+                out[j + i] = a4[i]
+        return np.asarray(out)
+    for i in range(n):
+        if solver == 0:
+            out[i] = coupled_c4(ca[i], gb[i], k[i], b0[i], vmax[i], kco2[i], i_abs[i], rd[i], alpha, theta, beta)
+        else:
+            out[i] = _c4_illinois(ca[i], gb[i], k[i], b0[i], vmax[i], kco2[i], i_abs[i], rd[i], alpha, theta, beta)
+    return np.asarray(out)
 
 
 def land_step(tuple met_rows, const double[::1] q, const double[::1] psi_min, const double[::1] psi_alpha,

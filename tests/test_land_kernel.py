@@ -591,3 +591,31 @@ def test_land_step_cell_sums_same_bits_as_tile_rows(isa, monkeypatch):
                      sums=(frac, np.empty((len(beps.CSUM_ROWS), n + 1))))
     with pytest.raises(ValueError, match="out and res are needed"):
         ck.land_step(met, tc, tp, lai, vtop, bases, scale, pft, scal, None, lterm, rh_coef, 3600.0, acc_s, None, 2)
+
+
+def test_c4_polynomial_root_equals_regula_falsi_and_builds_agree():
+    """Speed round 12: the coupled C4 leaf as the root of the polynomial -P (cubic for A > 0, quadratic at the
+    intercept conductance for A <= 0) found by the bracketed Halley iteration gives the root of the regula falsi on
+    h(A) = A_C4(ci(A)) - Rd - A of rounds 7-11 (both stop within 1e-12 of max(1, |A|) of the root: they may differ by
+    a few 1e-12), over dry and humid air (Ball-Berry slopes k below and above 1), low light (negative roots), a zero
+    intercept (the regula falsi's fallback); the vectorised leaf kernel of every lane gives the scalar code's bits."""
+    rng = np.random.default_rng(5)
+    n = 20000
+    ca, gb, k = rng.uniform(150, 1000, n), rng.uniform(0.5, 5, n), rng.uniform(0.3, 12, n)
+    b0 = rng.uniform(0.0, 0.02, n)
+    b0[::50] = 0.0
+    vmax, kco2, rd = rng.uniform(5, 60, n), rng.uniform(0.2, 1.0, n), rng.uniform(0, 2, n)
+    ia = rng.uniform(-10, 2000, n)
+    ia[::7] = rng.uniform(0, 30, ia[::7].size)
+    args = (ca, gb, k, b0, vmax, kco2, ia, rd, 0.04, 0.83, 0.93)
+    poly, falsi, vec = (kern.c4_leaves(*args, solver=s) for s in (0, 1, 2))
+    assert np.array_equal(poly, vec)
+    assert np.all(np.isfinite(poly))
+    assert np.all(np.abs(poly - falsi) <= 1e-11 * np.maximum(1.0, np.abs(falsi)))
+    assert (poly < 0).sum() > 100 and (poly > 1).sum() > 1000  # both branches
+    # the root against the numpy reference leaf (bisection on h to its own tolerance)
+    from esm.land import canopy as cp
+
+    sel = np.flatnonzero(b0 > 0)[:600]  # (the reference divides by the intercept; it stops at 1e-12 too)
+    ref = cp.leaf_c4(ca[sel], gb[sel], k[sel], b0[sel], vmax[sel], kco2[sel], ia[sel], rd[sel], 0.04, 0.83, 0.93)
+    assert np.all(np.abs(poly[sel] - ref) <= 1e-11 * np.maximum(1.0, np.abs(ref)))

@@ -225,7 +225,7 @@ class CellKernel:
         _kernel().land_step(m, self.q, self.psi_min, self.psi_alpha, kinds, xi, key[2], key[3], tc, tile_pft, lai,
                             vtop, bases[0], bases[1], bases[2], scale, pft, scal, out, int(nthreads), lterm, rh_coef,
                             float(dt), acc[0], acc[1], acc[2], res, cpu.isa_level(), True, _hour_acc_args(hour_acc),
-                            *(sums if sums is not None else (None, None)))
+                            *(sums if sums is not None else ()))
         if hour_acc is not None and hour_acc[5] is not None:
             hour_acc[5].nsamp += 1
         return xi
