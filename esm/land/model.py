@@ -292,9 +292,10 @@ class LandModel:
         self.acc_t += dt
         if self.prm.advance_age:
             self.age = self.age + np.where(self.is_forest, dt / (365.0 * DAY), 0.0)
-        t_end = time + _dt.timedelta(seconds=int(dt))
-        if (t_end.hour * 3600 + t_end.minute * 60 + t_end.second) % DAY == 0:
-            self.end_day(t_end)
+        # the step ends a (UTC) day: the seconds of the day at its end from those at its start (cftime arithmetic
+        # only once a day; it was ~2 % of an hour at 1x1)
+        if (time.hour * 3600 + time.minute * 60 + time.second + int(dt)) % DAY == 0:
+            self.end_day(time + _dt.timedelta(seconds=int(dt)))
         self.last = fl
         return fl
 
