@@ -4,6 +4,11 @@ the fused cell + canopy pass with the hour's integrals) with this checkout's ``e
 
     OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 python validation/land/ab_build.py --old /path/to/other/checkout \
         [--grid 1x1] [--reps 8]
+    OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 python validation/land/ab_build.py --modes
+
+``--modes`` compares instead, in this build, the coupled hour as it was before speed round 12 (the per-tile step,
+then ``LandModel.cell_sums`` of the land component's nine fields) with the cell-sum step (``step_cells(...,
+cell_sums=True)``), and checks that both give the same bits.
 
 Alternating the two modules in one process keeps the machine's drift (this VM's speed moves by 1.3x within minutes)
 out of the ratio. Prints the medians in ms per hour, the median of the paired ratios new/old, and the largest
@@ -36,7 +41,8 @@ def load_other(root: str):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--old", required=True, help="another built checkout (its esm/_kernels/beps.*.so)")
+    ap.add_argument("--old", help="another built checkout (its esm/_kernels/beps.*.so)")
+    ap.add_argument("--modes", action="store_true", help="per-tile step + cell sums against the cell-sum step")
     ap.add_argument("--grid", default="1x1")
     ap.add_argument("--reps", type=int, default=8)
     args = ap.parse_args(argv)
@@ -51,8 +57,10 @@ def main(argv=None) -> int:
     from esm.meteorology import make_provider
     from esm.vertical import VerticalCoordinate
 
+    if not args.modes and not args.old:
+        ap.error("give --old CHECKOUT or --modes")
     new = beps._kernel()
-    old = load_other(args.old)
+    old = None if args.modes else load_other(args.old)
     cfg = load_config(None, [f"grid_nml.horizontal={args.grid}", "time_control.calendar=noleap"])
     grid = Grid.from_spec(args.grid)
     prov = make_provider(cfg, grid, VerticalCoordinate.from_name("coarse11"))
@@ -65,6 +73,8 @@ def main(argv=None) -> int:
         for m in hours:
             model._fluxes(m, 3600.0)
 
+    if args.modes:
+        return _modes(model, hours, args.reps)
     # outputs of both builds over the 96 hours from the same start (the day's accumulators reset between them)
     acc = (model.acc_gpp, model.acc_rm, model.acc_rg, model.acc_xi, model.acc_wm, model.acc_tair)
     acc0 = [np.array(a, copy=True) for a in acc]
@@ -97,6 +107,39 @@ def main(argv=None) -> int:
           f"new {1000 * np.median(b):.3f} (median of paired ratios new/old {np.median(b / a):.3f}); "
           f"largest difference of the step outputs relative to each output's largest value {worst:.2e}")
     return 0
+
+
+def _modes(model, hours, reps) -> int:
+    """The coupled hour before round 12 (per-tile step, then the component's cell sums) against the cell-sum step."""
+    names = model.CELL_SUM_FIELDS
+
+    def tile_then_sums(m):
+        fl = model._fluxes(m, 3600.0)
+        return dict(zip(names, model.cell_sums([fl[k] for k in names], on_grid=False)))
+
+    def cell_sum_step(m):
+        return model._fluxes(m, 3600.0, cell_sums=True)
+
+    acc = (model.acc_gpp, model.acc_rm, model.acc_rg, model.acc_xi, model.acc_wm, model.acc_tair)
+    acc0 = [np.array(a, copy=True) for a in acc]
+    outs = []
+    for f in (tile_then_sums, cell_sum_step):
+        for a, a0 in zip(acc, acc0):
+            a[...] = a0
+        outs.append([f(m) for m in hours[:24]])
+    same = all(np.array_equal(a[k], b[k]) for a, b in zip(*outs) for k in names)
+    t = {0: [], 1: []}
+    for r in range(reps):
+        for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+            t0 = time.perf_counter()
+            for m in hours:
+                (tile_then_sums, cell_sum_step)[k](m)
+            t[k].append((time.perf_counter() - t0) / len(hours))
+    a, b = np.array(t[0]), np.array(t[1])
+    print(f"{model.ntile} tiles, {model.threads} threads: per-tile step + cell sums {1000 * np.median(a):.3f} ms per "
+          f"hour, cell-sum step {1000 * np.median(b):.3f} (median of paired ratios {np.median(b / a):.3f}); "
+          f"same bits: {same}")
+    return 0 if same else 1
 
 
 if __name__ == "__main__":
