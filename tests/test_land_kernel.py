@@ -375,6 +375,13 @@ def test_met_valid_fast_path_agrees_with_checks():
                 assert kern.met_valid(*(base[k] for k in beps.MET_ROWS), smax, isa)
     m = dict(base, extra=np.zeros(n))
     assert not beps.met_valid(m, smax)  # another form: the caller's own checks decide
+    # in pieces on threads (speed round 12): a bad value in any piece, the first and the last cell included
+    big = {k: np.tile(a, 400) for k, a in base.items()}
+    assert beps.met_valid(big, smax, nthreads=2) and beps.met_valid(big, smax, nthreads=3)
+    for i in (0, 9999, 10000, 19999):
+        m = {k: a.copy() for k, a in big.items()}
+        m["vpd"][i] = np.nan
+        assert not beps.met_valid(m, smax, nthreads=2) and not beps.met_valid(m, smax, nthreads=3), i
 
 
 @pytest.mark.parametrize("fire,phen", [(True, True), (False, True), (True, False)])

@@ -237,7 +237,7 @@ class CellKernel:
         return state
 
 
-def met_valid(m: dict, soilm_max: float) -> bool:
+def met_valid(m: dict, soilm_max: float, nthreads: int = 1) -> bool:
     """Fast path of the land's meteorology checks (:meth:`esm.land.model.LandModel._check_met`): True if ``m`` holds
     exactly the land-cell rows :data:`MET_ROWS` as contiguous float64 1-D arrays of one length and every value passes
     the checks (one pass in the kernel; speed round 9). False if any fails or ``m`` has another form: the caller
@@ -252,7 +252,7 @@ def met_valid(m: dict, soilm_max: float) -> bool:
         if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1 and a.flags.c_contiguous):
             return False
     kern = _kernel()
-    return bool(kern.met_valid(*arrs, float(soilm_max), kern.cell_isa(cpu.isa_level())))
+    return bool(kern.met_valid(*arrs, float(soilm_max), kern.cell_isa(cpu.isa_level()), max(1, int(nthreads))))
 
 
 def cell_sums(tile_cell, frac, fields, out, nthreads: int = 1) -> None:

@@ -60,11 +60,18 @@ def burned_area(s) -> np.ndarray:
     return s * np.exp(x / (((0.45 * x + 2.83) * x + 2.96) * x + 1.04))
 
 
-def daily_burned_fraction(p, s) -> np.ndarray:
-    """Burned fraction of one day: ``A(s) p / (365 s)`` (0 where ``s`` = 0)."""
+def burned_ratio(s) -> np.ndarray:
+    """``A(s) / s`` of :func:`daily_burned_fraction` (0 where ``s`` = 0): it changes only with the fire season."""
     s = np.asarray(s, float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(s > 0.0, burned_area(s) / np.where(s > 0.0, s, 1.0), 0.0)
+        return np.where(s > 0.0, burned_area(s) / np.where(s > 0.0, s, 1.0), 0.0)
+
+
+def daily_burned_fraction(p, s, ratio=None) -> np.ndarray:
+    """Burned fraction of one day: ``A(s) p / (365 s)`` (0 where ``s`` = 0); ``ratio``: :func:`burned_ratio` of
+    ``s`` if the caller keeps it."""
+    if ratio is None:
+        ratio = burned_ratio(s)
     return ratio * np.asarray(p, float) / DAYS_PER_YEAR
 
 

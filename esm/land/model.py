@@ -237,7 +237,7 @@ class LandModel:
         return out
 
     def _check_met(self, m, when):
-        if beps.met_valid(m, self.prm.porosity * (1 + 1e-12)):
+        if beps.met_valid(m, self.prm.porosity * (1 + 1e-12), self.threads):
             return  # all values pass (one pass in the kernel); else the checks below name the bad one
         def bad(name, mask, expect):
             i = int(np.flatnonzero(mask)[0])
@@ -387,7 +387,10 @@ class LandModel:
                 self.fire_block_acc = np.zeros(self.ntile)
                 self.fire_block_days = 0
                 self.fire_s = disturbance.season_from_blocks(self.fire_blocks)
-            self.fire_danger = disturbance.daily_burned_fraction(p, self.fire_s)
+            # A(s) / s is kept for the season array it was made from (a new array every five days)
+            if getattr(self, "_burn_ratio", (None,))[0] is not self.fire_s:
+                self._burn_ratio = (self.fire_s, disturbance.burned_ratio(self.fire_s))
+            self.fire_danger = disturbance.daily_burned_fraction(p, self.fire_s, self._burn_ratio[1])
         self._update_rh_coef()
         if self.lai_file is None:
             doy = (t_end - _dt.timedelta(seconds=1)).timetuple().tm_yday

@@ -204,7 +204,7 @@ class GsiPhenology:
         g = gsi_jolly2005(self.tmin, self.vpd_sum / self.nsamp, dl, self.prm, self.soilm_sum / self.nsamp)
         if advance_crops:
             self.crop_day(self.tsum / self.nsamp, self.soilm_sum / self.nsamp)
-        self.buffer = np.roll(self.buffer, 1, axis=0)
+        self.buffer[1:] = self.buffer[:-1]  # np.roll by one day, in place (no new array every day)
         self.buffer[0] = g
         self.filled = min(self.filled + 1, self.window)
         self.tmin[:] = np.inf
