@@ -544,7 +544,7 @@ cdef extern from *:
 }
 static double esm_met_bad_base(ESM_MET_ARGS) ESM_MET_BODY
 #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(_M_X64))
-__attribute__((target("avx2"))) static double esm_met_bad_avx2(ESM_MET_ARGS) ESM_MET_BODY
+__attribute__((target("avx2,fma"))) static double esm_met_bad_avx2(ESM_MET_ARGS) ESM_MET_BODY
 __attribute__((target("avx512f,prefer-vector-width=512"))) static double esm_met_bad_avx512(ESM_MET_ARGS) ESM_MET_BODY
 #endif
 static int esm_met_bad(int isa, ESM_MET_ARGS) {
@@ -661,7 +661,7 @@ cdef extern from *:
 }
 static void esm_hacc_base(ESM_HACC_ARGS) ESM_HACC_BODY
 #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(_M_X64))
-__attribute__((target("avx2"))) static void esm_hacc_avx2(ESM_HACC_ARGS) ESM_HACC_BODY
+__attribute__((target("avx2,fma"))) static void esm_hacc_avx2(ESM_HACC_ARGS) ESM_HACC_BODY
 __attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_hacc_avx512(ESM_HACC_ARGS) ESM_HACC_BODY
 #endif
 static void esm_hour_acc(int isa, ESM_HACC_ARGS) {
@@ -902,17 +902,17 @@ ESM_AI double esm_exp_core(double x, double *nd_out) {
     double nd = kd - ESM_SHIFT;
     double r = (x - nd * ESM_LN2HI) - nd * ESM_LN2LO;
     double q = 1.6059043836821613e-10;
-    q = q * r + 2.08767569878681e-09;
-    q = q * r + 2.505210838544172e-08;
-    q = q * r + 2.755731922398589e-07;
-    q = q * r + 2.7557319223985893e-06;
-    q = q * r + 2.48015873015873e-05;
-    q = q * r + 0.0001984126984126984;
-    q = q * r + 0.001388888888888889;
-    q = q * r + 0.008333333333333333;
-    q = q * r + 0.041666666666666664;
-    q = q * r + 0.16666666666666666;
-    q = q * r + 0.5;
+    q = fma(q, r, 2.08767569878681e-09);
+    q = fma(q, r, 2.505210838544172e-08);
+    q = fma(q, r, 2.755731922398589e-07);
+    q = fma(q, r, 2.7557319223985893e-06);
+    q = fma(q, r, 2.48015873015873e-05);
+    q = fma(q, r, 0.0001984126984126984);
+    q = fma(q, r, 0.001388888888888889);
+    q = fma(q, r, 0.008333333333333333);
+    q = fma(q, r, 0.041666666666666664);
+    q = fma(q, r, 0.16666666666666666);
+    q = fma(q, r, 0.5);
     *nd_out = nd;
     return r + (r * r) * q;
 }
@@ -955,15 +955,15 @@ ESM_AI double esm_log(double a) {
     s = f / (2.0 + f);
     z = s * s;
     R = 0.09523809523809523;
-    R = R * z + 0.10526315789473684;
-    R = R * z + 0.11764705882352941;
-    R = R * z + 0.13333333333333333;
-    R = R * z + 0.15384615384615385;
-    R = R * z + 0.18181818181818182;
-    R = R * z + 0.2222222222222222;
-    R = R * z + 0.2857142857142857;
-    R = R * z + 0.4;
-    R = R * z + 0.6666666666666666;
+    R = fma(R, z, 0.10526315789473684);
+    R = fma(R, z, 0.11764705882352941);
+    R = fma(R, z, 0.13333333333333333);
+    R = fma(R, z, 0.15384615384615385);
+    R = fma(R, z, 0.18181818181818182);
+    R = fma(R, z, 0.2222222222222222);
+    R = fma(R, z, 0.2857142857142857);
+    R = fma(R, z, 0.4);
+    R = fma(R, z, 0.6666666666666666);
     R = R * z;
     hf = 0.5 * f * f;
     return ed * ESM_LN2HI + (f - (hf - (s * (hf + R) + ed * ESM_LN2LO)));
@@ -1180,18 +1180,21 @@ ESM_AI void esm_fw_impl(const double *o, double *w, double pmin, double alpha, d
 static void esm_cell_block_base(ESM_CELL_ARGS) ESM_CELL_BODY
 #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(_M_X64))
 #define ESM_CELL_X86 1
-__attribute__((target("avx2"))) static void esm_cell_block_avx2(ESM_CELL_ARGS) ESM_CELL_BODY
+__attribute__((target("avx2,fma"))) static void esm_cell_block_avx2(ESM_CELL_ARGS) ESM_CELL_BODY
 __attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_cell_block_avx512(ESM_CELL_ARGS) ESM_CELL_BODY
 #else
 #define ESM_CELL_X86 0
 #endif
 
-/* 0: baseline (SSE2 on x86-64), 1: AVX2, 2: AVX-512F; the best the CPU has if isa < 0 */
+/* 0: baseline (SSE2 on x86-64), 1: AVX2 with FMA, 2: AVX-512F (which has FMA); the best the CPU has if isa < 0.
+ * The kernel's exp and log evaluate their polynomials with fma() (speed round 12): one correctly rounded operation
+ * in every build (the instruction in the AVX2 + FMA and AVX-512 builds, libm's software fma in the baseline build,
+ * which is slower but gives the same bits) */
 static int esm_cell_isa(int isa) {
     int best = 0;
 #if ESM_CELL_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) best = 1;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = 1;
     if (__builtin_cpu_supports("avx512f")) best = 2;
 #endif
     return (isa < 0 || isa > best) ? best : isa;
@@ -1635,7 +1638,7 @@ ESM_AI void esm_c3_solve(long n, const double *in, double *st, int64_t *act, int
 
 static void esm_c3_leaves_base(ESM_C3_ARGS) ESM_C3_BODY
 #if ESM_CELL_X86
-__attribute__((target("avx2"))) static void esm_c3_leaves_avx2(ESM_C3_ARGS) ESM_C3_BODY
+__attribute__((target("avx2,fma"))) static void esm_c3_leaves_avx2(ESM_C3_ARGS) ESM_C3_BODY
 __attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_c3_leaves_avx512(ESM_C3_ARGS) ESM_C3_BODY
 #endif
 
@@ -1798,7 +1801,7 @@ ESM_AI double esm_c4_illinois(double ca, double gb, double k, double b0, double 
 
 static void esm_c4_leaves_base(ESM_C4_ARGS) ESM_C4_BODY
 #if ESM_CELL_X86
-__attribute__((target("avx2"))) static void esm_c4_leaves_avx2(ESM_C4_ARGS) ESM_C4_BODY
+__attribute__((target("avx2,fma"))) static void esm_c4_leaves_avx2(ESM_C4_ARGS) ESM_C4_BODY
 __attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_c4_leaves_avx512(ESM_C4_ARGS) ESM_C4_BODY
 #endif
 
@@ -2159,7 +2162,7 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
 #define ESM_TILES_BODY { esm_tiles_impl(ESM_TILES_CALL); }
 static void esm_tiles_block_base(ESM_TILES_ARGS) ESM_TILES_BODY
 #if ESM_CELL_X86
-__attribute__((target("avx2"))) static void esm_tiles_block_avx2(ESM_TILES_ARGS) ESM_TILES_BODY
+__attribute__((target("avx2,fma"))) static void esm_tiles_block_avx2(ESM_TILES_ARGS) ESM_TILES_BODY
 __attribute__((target("avx512f,prefer-vector-width=512"))) static void esm_tiles_block_avx512(ESM_TILES_ARGS) ESM_TILES_BODY
 #endif
 
