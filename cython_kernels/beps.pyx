@@ -2138,15 +2138,33 @@ ESM_AI void esm_tiles_impl(ESM_TILES_ARGS) {
          * (~80 bytes per tile and hour written to memory) are not made. */
         esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
                           acc_rm, acc_rg, tb + TB_RGPP * ESM_TS, ESM_TS, 1, 0, 0);
+        /* the running sums of a cell in registers while its tiles (consecutive) pass; loaded from csum when the cell
+         * begins (0, or the part summed in the previous piece of 256 tiles) and stored when it ends: the same
+         * additions in the same order as adding into csum tile by tile */
+        long cp = -1;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0;
         for (i = 0; i < nb; i++) {
             long c = tcell[t0 + i];
             double w = frac[t0 + i];
-            csum[c] = csum[c] + w * tb[TB_RGPP * ESM_TS + i];
-            csum[ncs + c] = csum[ncs + c] + w * tb[TB_RNPP * ESM_TS + i];
-            csum[2 * ncs + c] = csum[2 * ncs + c] + w * tb[TB_RRA * ESM_TS + i];
-            csum[3 * ncs + c] = csum[3 * ncs + c] + w * tb[TB_RRH * ESM_TS + i];
-            csum[4 * ncs + c] = csum[4 * ncs + c] + w * tb[TB_RNEE * ESM_TS + i];
-            csum[5 * ncs + c] = csum[5 * ncs + c] + w * tb[TB_RGSH * ESM_TS + i];
+            if (c != cp) {
+                if (cp >= 0) {
+                    csum[cp] = s0; csum[ncs + cp] = s1; csum[2 * ncs + cp] = s2;
+                    csum[3 * ncs + cp] = s3; csum[4 * ncs + cp] = s4; csum[5 * ncs + cp] = s5;
+                }
+                s0 = csum[c]; s1 = csum[ncs + c]; s2 = csum[2 * ncs + c];
+                s3 = csum[3 * ncs + c]; s4 = csum[4 * ncs + c]; s5 = csum[5 * ncs + c];
+                cp = c;
+            }
+            s0 = s0 + w * tb[TB_RGPP * ESM_TS + i];
+            s1 = s1 + w * tb[TB_RNPP * ESM_TS + i];
+            s2 = s2 + w * tb[TB_RRA * ESM_TS + i];
+            s3 = s3 + w * tb[TB_RRH * ESM_TS + i];
+            s4 = s4 + w * tb[TB_RNEE * ESM_TS + i];
+            s5 = s5 + w * tb[TB_RGSH * ESM_TS + i];
+        }
+        if (cp >= 0) {
+            csum[cp] = s0; csum[ncs + cp] = s1; csum[2 * ncs + cp] = s2;
+            csum[3 * ncs + cp] = s3; csum[4 * ncs + cp] = s4; csum[5 * ncs + cp] = s5;
         }
     } else if (fin && slim)
         esm_tile_out_impl(tb, t0, nb, ntile, lai, scale, rml, rms, rmr, sc[ES_GROWTH], out, rh_coef, dt, acc_gpp,
