@@ -397,6 +397,19 @@ cdef inline double _h_c4(double A, double ca, double gb, double k, double b0, do
     return _smaller_root(beta, -(m + kc), m * kc) - rd - A
 
 
+cdef inline double _c4_bracket(double ca, double gb, double vmax, double i_abs, double rd, double alpha, double theta,
+                               double *m) noexcept nogil:
+    """The upper end A_hi of the bracket [-Rd, A_hi] of the coupled C4 rate, and (in ``m``) M, the smaller root of the
+    light/Rubisco quadratic. Gross C4 assimilation never exceeds M, so h < 0 at M - Rd; A_hi is capped where cs = ca
+    - A / gb reaches 0."""
+    cdef double hi = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * alpha * i_abs) - rd
+    # M as c4_gross computes it (je = alpha I first), for h
+    m[0] = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * (alpha * i_abs))
+    if hi > gb * ca * (1.0 - 1e-12):
+        hi = gb * ca * (1.0 - 1e-12)
+    return hi
+
+
 cdef inline double _c4_illinois(double ca, double gb, double k, double b0, double vmax, double kco2,
                               double i_abs, double rd, double alpha, double theta, double beta) noexcept nogil:
     """C4 leaf coupled with Ball-Berry stomata, regula falsi (Illinois) on h(A) = A_C4(ci(A)) - Rd - A (the solver of
@@ -407,12 +420,7 @@ cdef inline double _c4_illinois(double ca, double gb, double k, double b0, doubl
     if i_abs <= 0.0:
         return -rd
     lo = -rd
-    # gross C4 assimilation never exceeds M (the smaller root of the light/Rubisco quadratic): h < 0 there
-    hi = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * alpha * i_abs) - rd
-    # M as c4_gross computes it (je = alpha I first), for h
-    m = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * (alpha * i_abs))
-    if hi > gb * ca * (1.0 - 1e-12):
-        hi = gb * ca * (1.0 - 1e-12)
+    hi = _c4_bracket(ca, gb, vmax, i_abs, rd, alpha, theta, &m)
     if hi <= lo:
         return lo
     flo = _h_c4(lo, ca, gb, k, b0, m, kco2, rd, beta)
@@ -464,10 +472,7 @@ cdef inline double coupled_c4(double ca, double gb, double k, double b0, double 
     if i_abs <= 0.0:
         return -rd
     lo = -rd
-    hi = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * alpha * i_abs) - rd
-    m = _smaller_root(theta, -(vmax + alpha * i_abs), vmax * (alpha * i_abs))
-    if hi > gb * ca * (1.0 - 1e-12):
-        hi = gb * ca * (1.0 - 1e-12)
+    hi = _c4_bracket(ca, gb, vmax, i_abs, rd, alpha, theta, &m)
     if hi <= lo:
         return lo
     if not b0 > 0.0:

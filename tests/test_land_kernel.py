@@ -467,6 +467,17 @@ def test_lai_terms_follow_every_new_lai_and_refuse_in_place_edits():
     assert np.array_equal(second, want) and not np.array_equal(first, second)
 
 
+def _random_cell_met(rng, n):
+    """Land-cell meteorology rows of ``n`` cells over the whole range the checks allow (day and night, frozen and hot,
+    dry and wet), for the fused-kernel tests."""
+    met = dict(t2m=rng.uniform(240, 318, n), vpd=rng.uniform(0, 5000, n), swdown=rng.uniform(0, 1100, n),
+               cos_sza=rng.uniform(-0.5, 1, n), soilm=rng.uniform(0.0, 0.463, n), tsoil=rng.uniform(240, 315, n),
+               ps=rng.uniform(55000, 104000, n), co2=rng.uniform(200, 1000, n))
+    met["tskin"] = met["t2m"] + rng.uniform(-5, 15, n)
+    met["swdown_diffuse"] = met["swdown"] * rng.uniform(0, 1.0, n)
+    return met
+
+
 @pytest.mark.parametrize("isa", [0, 1, 2])
 def test_fused_land_step_same_bits_as_cell_then_canopy(isa, monkeypatch):
     """beps.land_step (speed round 11: cell factors and canopy fused block by block) gives the bits of the cell
@@ -478,11 +489,7 @@ def test_fused_land_step_same_bits_as_cell_then_canopy(isa, monkeypatch):
     prm = LandParameters.from_config()
     rng = np.random.default_rng(23 + isa)
     n = 700  # three blocks of cells, the last one partial
-    met = dict(t2m=rng.uniform(240, 318, n), vpd=rng.uniform(0, 5000, n), swdown=rng.uniform(0, 1100, n),
-               cos_sza=rng.uniform(-0.5, 1, n), soilm=rng.uniform(0.0, 0.463, n), tsoil=rng.uniform(240, 315, n),
-               ps=rng.uniform(55000, 104000, n), co2=rng.uniform(200, 1000, n))
-    met["tskin"] = met["t2m"] + rng.uniform(-5, 15, n)
-    met["swdown_diffuse"] = met["swdown"] * rng.uniform(0, 1.0, n)
+    met = _random_cell_met(rng, n)
     ntile_cell = rng.integers(0, 6, n)  # some cells without tiles
     tc = np.repeat(np.arange(n), ntile_cell).astype(np.int32)
     nt = tc.size
@@ -554,11 +561,7 @@ def test_land_step_cell_sums_same_bits_as_tile_rows(isa, monkeypatch):
     prm = LandParameters.from_config()
     rng = np.random.default_rng(41 + isa)
     n = 600
-    met = dict(t2m=rng.uniform(240, 318, n), vpd=rng.uniform(0, 5000, n), swdown=rng.uniform(0, 1100, n),
-               cos_sza=rng.uniform(-0.5, 1, n), soilm=rng.uniform(0.0, 0.463, n), tsoil=rng.uniform(240, 315, n),
-               ps=rng.uniform(55000, 104000, n), co2=rng.uniform(200, 1000, n))
-    met["tskin"] = met["t2m"] + rng.uniform(-5, 15, n)
-    met["swdown_diffuse"] = met["swdown"] * rng.uniform(0, 1.0, n)
+    met = _random_cell_met(rng, n)
     tc = np.repeat(np.arange(n), rng.integers(0, 7, n)).astype(np.int32)
     nt = tc.size
     tp = rng.integers(0, beps.NPFT, nt).astype(np.int32)

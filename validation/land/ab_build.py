@@ -39,6 +39,41 @@ def load_other(root: str):
     return mod
 
 
+def bench_case(grid_name: str = "1x1", nthreads: int = 2):
+    """(model, hours): the land model on ``grid_name`` and the bench's four representative days (15 Jan, Apr, Jul,
+    Oct; 24 hours each) of the embedded climatology at 410 ppm, as land-cell meteorology (shared by the A/B
+    scripts)."""
+    import cftime
+
+    from esm.config import load_config
+    from esm.grid import Grid
+    from esm.land.landcover import load_land_cover
+    from esm.land.model import LandModel
+    from esm.land.params import LandParameters
+    from esm.meteorology import make_provider
+    from esm.vertical import VerticalCoordinate
+
+    cfg = load_config(None, [f"grid_nml.horizontal={grid_name}", "time_control.calendar=noleap"])
+    grid = Grid.from_spec(grid_name)
+    prov = make_provider(cfg, grid, VerticalCoordinate.from_name("coarse11"))
+    model = LandModel(LandParameters.from_config(cfg), grid, load_land_cover(grid), nthreads=nthreads)
+    hours = [model.met_arrays(prov.at(cftime.datetime(2001, mon, 15, h, calendar="noleap")), 410.0)
+             for mon in (1, 4, 7, 10) for h in range(24)]
+    return model, hours
+
+
+def accumulator_reset(model):
+    """A function that puts the day's accumulators of ``model`` back to their values now (so that two paths start
+    from the same state)."""
+    acc = (model.acc_gpp, model.acc_rm, model.acc_rg, model.acc_xi, model.acc_wm, model.acc_tair)
+    acc0 = [np.array(a, copy=True) for a in acc]
+
+    def reset():
+        for a, a0 in zip(acc, acc0):
+            a[...] = a0
+    return reset
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--old", help="another built checkout (its esm/_kernels/beps.*.so)")
@@ -46,27 +81,13 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", default="1x1")
     ap.add_argument("--reps", type=int, default=8)
     args = ap.parse_args(argv)
-    import cftime
-
-    from esm.config import load_config
-    from esm.grid import Grid
     from esm.land import beps
-    from esm.land.landcover import load_land_cover
-    from esm.land.model import LandModel
-    from esm.land.params import LandParameters
-    from esm.meteorology import make_provider
-    from esm.vertical import VerticalCoordinate
 
     if not args.modes and not args.old:
         ap.error("give --old CHECKOUT or --modes")
     new = beps._kernel()
     old = None if args.modes else load_other(args.old)
-    cfg = load_config(None, [f"grid_nml.horizontal={args.grid}", "time_control.calendar=noleap"])
-    grid = Grid.from_spec(args.grid)
-    prov = make_provider(cfg, grid, VerticalCoordinate.from_name("coarse11"))
-    model = LandModel(LandParameters.from_config(cfg), grid, load_land_cover(grid), nthreads=2)
-    hours = [model.met_arrays(prov.at(cftime.datetime(2001, mon, 15, h, calendar="noleap")), 410.0)
-             for mon in (1, 4, 7, 10) for h in range(24)]
+    model, hours = bench_case(args.grid)
 
     def run(mod):
         beps._KERNEL = mod
@@ -76,19 +97,17 @@ def main(argv=None) -> int:
     if args.modes:
         return _modes(model, hours, args.reps)
     # outputs of both builds over the 96 hours from the same start (the day's accumulators reset between them)
-    acc = (model.acc_gpp, model.acc_rm, model.acc_rg, model.acc_xi, model.acc_wm, model.acc_tair)
-    acc0 = [np.array(a, copy=True) for a in acc]
+    reset = accumulator_reset(model)
     outs = []
     for mod in (old, new):
-        for a, a0 in zip(acc, acc0):
-            a[...] = a0
+        reset()
         beps._KERNEL = mod
         rows = []
         for m in hours:
             out = model._fluxes(m, 3600.0)
             rows.append(np.stack([np.asarray(out[k], dtype=float) for k in
                                   ("gpp", "gpp_sun", "gpp_shade", "rm", "rg", "ra", "rh", "npp", "nee", "fw")]))
-        rows.append(np.stack([np.asarray(a, dtype=float).ravel() for a in acc[:3]]))
+        rows.append(np.stack([model.acc_gpp, model.acc_rm, model.acc_rg]))
         outs.append(rows)
     worst = 0.0
     for a, b in zip(*outs):
@@ -120,12 +139,10 @@ def _modes(model, hours, reps) -> int:
     def cell_sum_step(m):
         return model._fluxes(m, 3600.0, cell_sums=True)
 
-    acc = (model.acc_gpp, model.acc_rm, model.acc_rg, model.acc_xi, model.acc_wm, model.acc_tair)
-    acc0 = [np.array(a, copy=True) for a in acc]
+    reset = accumulator_reset(model)
     outs = []
     for f in (tile_then_sums, cell_sum_step):
-        for a, a0 in zip(acc, acc0):
-            a[...] = a0
+        reset()
         outs.append([f(m) for m in hours[:24]])
     same = all(np.array_equal(a[k], b[k]) for a, b in zip(*outs) for k in names)
     t = {0: [], 1: []}

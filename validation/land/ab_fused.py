@@ -25,23 +25,11 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", default="1x1")
     ap.add_argument("--reps", type=int, default=8)
     args = ap.parse_args(argv)
-    import cftime
+    from ab_build import bench_case
 
-    from esm.config import load_config
-    from esm.grid import Grid
     from esm.land import beps
-    from esm.land.landcover import load_land_cover
-    from esm.land.model import LandModel
-    from esm.land.params import LandParameters
-    from esm.meteorology import make_provider
-    from esm.vertical import VerticalCoordinate
 
-    cfg = load_config(None, [f"grid_nml.horizontal={args.grid}", "time_control.calendar=noleap"])
-    grid = Grid.from_spec(args.grid)
-    prov = make_provider(cfg, grid, VerticalCoordinate.from_name("coarse11"))
-    model = LandModel(LandParameters.from_config(cfg), grid, load_land_cover(grid), nthreads=2)
-    hours = [model.met_arrays(prov.at(cftime.datetime(2001, mon, 15, h, calendar="noleap")), 410.0)
-             for mon in (1, 4, 7, 10) for h in range(24)]
+    model, hours = bench_case(args.grid)
 
     def separate(m):
         cell, fw, xi = model.cell_kernel(m)
