@@ -224,6 +224,13 @@ def test_offline_driver_year_and_netcdf(spun, tmp_path):
     assert abs(res.nee[0] + res.fire[0] + res.harvest[0]) < 1e-6 * res.gpp[0]
     assert res.harvest[0] > 0
     assert res.nee[0] == pytest.approx(res.ra[0] + res.rh[0] - res.gpp[0], abs=1e-9 * res.gpp[0])
+    # with an hourly hook the steps give per-tile fluxes (the hook's input): the same monthly maps bit for bit and the
+    # same annual totals to round-off (summed over tiles instead of cells) as the cell-sum steps above
+    tiles = offline.run(copy.deepcopy(m0), met.at, START, 1, 400.0, spinup=False, hourly_hook=lambda t, fl: None)
+    for k in offline.MONTHLY:
+        assert all(np.array_equal(a, b) for a, b in zip(res.monthly[k], tiles.monthly[k])), k
+    for k in ("gpp", "npp", "ra", "rh", "nee", "fire", "harvest", "gpp_shade"):
+        assert getattr(res, k)[0] == pytest.approx(getattr(tiles, k)[0], rel=1e-12, abs=1e-12 * res.gpp[0]), k
     p = offline.write_netcdf(tmp_path / "land.nc", m, res, START)
     with netCDF4.Dataset(p) as ds:
         assert ds["gpp"].standard_name == "gross_primary_productivity_of_biomass_expressed_as_carbon"
