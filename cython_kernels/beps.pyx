@@ -1655,12 +1655,10 @@ static void esm_c3_leaves(int isa, ESM_C3_ARGS) {
     esm_c3_leaves_base(n, lin, aout);
 }
 
-/* ---- C4 leaves of a tile block (speed round 8): coupled_c4 of round 7 (Collatz et al. 1992 with Ball-Berry
- * stomata, Illinois regula falsi on h(A) = A_C4(ci(A)) - Rd - A), the set-up and every iteration for all the
- * block's C4 leaves in branch-free #pragma omp simd loops, a lane frozen once its own stopping rule holds (same
- * rules and operations as the scalar code; the same bits in every build) */
+/* ---- C4 leaves of a tile block: coupled_c4 (Collatz et al. 1992 with Ball-Berry stomata; since speed round 12 the
+ * root of a polynomial by the C3 leaves' Halley loop, see ESM_C4_BODY), the same operations as the scalar code, so
+ * the same bits in every build. Rows of the leaf buffer: */
 enum { E4_CA = 0, E4_GB, E4_K, E4_B0, E4_VM, E4_KCO2, E4_I, E4_RD, E4_N };
-enum { S4_LO = 0, S4_HI, S4_FLO, S4_FHI, S4_X, S4_M, S4_SIDE, S4_N };
 
 ESM_AI double esm_sroot(double qa, double qb, double qc) {
     double disc = qb * qb - 4.0 * qa * qc, den;
@@ -2593,6 +2591,8 @@ def c4_leaves(const double[::1] ca, const double[::1] gb, const double[::1] k, c
     through esm_c4_leaves of the CPU's best build, in pieces of its leaf buffer)."""
     cdef Py_ssize_t n = ca.shape[0], i, j, m
     cdef double[::1] out = np.empty(n)
+    if solver not in (0, 1, 2):
+        raise ValueError(f"c4_leaves: solver {solver}; expected 0 (polynomial), 1 (regula falsi) or 2 (leaf kernel)")
     cdef double[:, ::1] buf
     cdef double[::1] a4
     if not (gb.shape[0] == n and k.shape[0] == n and b0.shape[0] == n and vmax.shape[0] == n and kco2.shape[0] == n

@@ -478,6 +478,20 @@ def _random_cell_met(rng, n):
     return met
 
 
+def _random_tiles(rng, n, max_tiles, lai_zero_every):
+    """Tiles of ``n`` cells stored cell by cell (0 .. max_tiles - 1 per cell, so some cells have none), their cover
+    types, LAI (zero on every ``lai_zero_every``-th tile), top Vcmax, maintenance bases, age scale and Rh
+    coefficients, for the fused-kernel tests."""
+    tc = np.repeat(np.arange(n), rng.integers(0, max_tiles, n)).astype(np.int32)
+    nt = tc.size
+    tp = rng.integers(0, beps.NPFT, nt).astype(np.int32)
+    lai = rng.uniform(0, 7, nt)
+    lai[::lai_zero_every] = 0.0
+    vtop = rng.uniform(20, 90, nt)
+    bases = tuple(rng.uniform(0, 2, nt) for _ in range(3))
+    return tc, tp, lai, vtop, bases, rng.uniform(0.5, 1.0, nt), rng.uniform(0, 3, nt)
+
+
 @pytest.mark.parametrize("isa", [0, 1, 2])
 def test_fused_land_step_same_bits_as_cell_then_canopy(isa, monkeypatch):
     """beps.land_step (speed round 11: cell factors and canopy fused block by block) gives the bits of the cell
@@ -490,16 +504,8 @@ def test_fused_land_step_same_bits_as_cell_then_canopy(isa, monkeypatch):
     rng = np.random.default_rng(23 + isa)
     n = 700  # three blocks of cells, the last one partial
     met = _random_cell_met(rng, n)
-    ntile_cell = rng.integers(0, 6, n)  # some cells without tiles
-    tc = np.repeat(np.arange(n), ntile_cell).astype(np.int32)
+    tc, tp, lai, vtop, bases, scale, rh_coef = _random_tiles(rng, n, 6, 17)  # some cells without tiles
     nt = tc.size
-    tp = rng.integers(0, beps.NPFT, nt).astype(np.int32)
-    lai = rng.uniform(0, 7, nt)
-    lai[::17] = 0.0
-    vtop = rng.uniform(20, 90, nt)
-    bases = tuple(rng.uniform(0, 2, nt) for _ in range(3))
-    scale = rng.uniform(0.5, 1.0, nt)
-    rh_coef = rng.uniform(0, 3, nt)
     kinds = beps.CellKernel.cell_kinds(tc, tp, n)
     ck = beps.CellKernel(prm, 2, kinds)
     pft, scal = beps.pft_table(prm), beps.scalar_table(prm)
@@ -562,15 +568,8 @@ def test_land_step_cell_sums_same_bits_as_tile_rows(isa, monkeypatch):
     rng = np.random.default_rng(41 + isa)
     n = 600
     met = _random_cell_met(rng, n)
-    tc = np.repeat(np.arange(n), rng.integers(0, 7, n)).astype(np.int32)
+    tc, tp, lai, vtop, bases, scale, rh_coef = _random_tiles(rng, n, 7, 13)
     nt = tc.size
-    tp = rng.integers(0, beps.NPFT, nt).astype(np.int32)
-    lai = rng.uniform(0, 7, nt)
-    lai[::13] = 0.0
-    vtop = rng.uniform(20, 90, nt)
-    bases = tuple(rng.uniform(0, 2, nt) for _ in range(3))
-    scale = rng.uniform(0.5, 1.0, nt)
-    rh_coef = rng.uniform(0, 3, nt)
     frac = rng.uniform(0, 1, nt)
     ck = beps.CellKernel(prm, 2, beps.CellKernel.cell_kinds(tc, tp, n))
     pft, scal = beps.pft_table(prm), beps.scalar_table(prm)
