@@ -2,7 +2,8 @@
 
 The advection kernels are built three times (``esm._kernels.ffsl``, ``ffsl_avx2``, ``ffsl_avx512``) and the land
 kernels carry baseline, AVX2 and AVX-512 variants of their vectorised loops; every build gives the same bits (no
-FMA, no reordered sums), the wider ones are faster. :func:`isa_level` is the one switch for both:
+reordered sums; the land kernel's exp and log use C's ``fma()``, one correctly rounded operation in every build, and
+the AVX2 land build is selected only with FMA), the wider ones are faster. :func:`isa_level` is the one switch for both:
 ``ESM_NO_AVX512=1`` stops at AVX2, ``ESM_NO_AVX2=1`` at the baseline build (for checks and comparisons).
 """
 from __future__ import annotations
@@ -56,3 +57,22 @@ def isa_level() -> int:
     if os.environ.get("ESM_NO_AVX512", "0") == "1" or not cpu_has_avx512():
         return AVX2
     return AVX512
+
+
+def cpu_ticks() -> list[int] | None:
+    """The machine's CPU time counters (/proc/stat, first line), or None where there is no /proc: two samples give
+    :func:`steal_share` (benchmarks print it with each run)."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_share(a, b) -> str:
+    """Share of the machine's CPU time the hypervisor gave to other guests ("steal") between two :func:`cpu_ticks`
+    samples, as text: on a virtual machine a run with a large steal share measures the host's load, not the code."""
+    if a is None or b is None or len(a) < 8 or len(b) < 8:
+        return "n/a"
+    d = [y - x for x, y in zip(a, b)]
+    return f"{100.0 * d[7] / max(1, sum(d)):.0f} %"

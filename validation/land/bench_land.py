@@ -32,24 +32,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 
-def _cpu_ticks():
-    """The machine's CPU time counters (/proc/stat, first line), or None where there is no /proc."""
-    try:
-        with open("/proc/stat") as f:
-            return [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-
-
-def _steal_share(a, b) -> str:
-    """Share of the machine's CPU time the hypervisor gave to other guests ("steal") between two samples: on a
-    virtual machine a run with a large steal share measures the host's load, not the code."""
-    if a is None or b is None or len(a) < 8 or len(b) < 8:
-        return "n/a"
-    d = [y - x for x, y in zip(a, b)]
-    return f"{100.0 * d[7] / max(1, sum(d)):.0f} %"
-
-
 def _copy_bandwidth(nbytes: int = 64 * 2**20, reps: int = 3) -> float:
     """Memory bandwidth [GB/s] of a plain array copy (read + write counted), the best of ``reps``: printed with each
     run so that a slow run can be told from a slow machine (the land step is mostly memory traffic; on a shared
@@ -87,6 +69,7 @@ def main(argv=None) -> int:
     import cftime
 
     from esm.config import load_config
+    from esm.cpu import cpu_ticks, steal_share
     from esm.land import beps
     from esm.land import default_threads
     from esm.land.landcover import load_land_cover
@@ -140,14 +123,14 @@ def main(argv=None) -> int:
             t = start + dt.timedelta(days=(d * stride) % 365)
             days.append((rep[season[t.month]], [t + dt.timedelta(hours=h) for h in range(24)]))
         bw = _copy_bandwidth()
-        st0 = _cpu_ticks()
+        st0 = cpu_ticks()
         t0 = time.perf_counter()
         for day, times in days:
             for m, t in zip(day, times):
                 model._check_met(m, "bench")
                 model.step_cells(t, 3600, m, sums)
         wall = time.perf_counter() - t0
-        steal = _steal_share(st0, _cpu_ticks())
+        steal = steal_share(st0, cpu_ticks())
         del ck.land_step
         results.append((wall * 365 / args.days, kern[0] * 365 / args.days))
         print(f"run {r + 1}: {args.days} days in {wall:.1f} s -> {wall * 365 / args.days:.1f} s per simulated year "
