@@ -45,9 +45,10 @@ cdef enum:
     S_SSTANOM, S_ICELON, S_TLAND, S_HALFLAPSEH, S_HEIGHT, S_SLP0, S_SLPLON, S_SLPLAT, S_DAMP, S_SIGMA, \
     S_HOCEAN, N_STATIC
 
-ROWS = ("sst_row", "t_ice", "t_land_season", "t_land_season_lag", "tsoil_season", "toa_daily", "u10", "v10")
+ROWS = ("sst_row", "t_ice", "t_land_season", "t_land_season_lag", "tsoil_season", "toa_daily", "u10", "v10",
+        "tsoil_top_season")
 cdef enum:
-    R_SST, R_TICE, R_TLAND, R_TLANDLAG, R_TSOIL, R_TOA, R_U10, R_V10, N_ROWS
+    R_SST, R_TICE, R_TLAND, R_TLANDLAG, R_TSOIL, R_TOA, R_U10, R_V10, R_TSOILTOP, N_ROWS
 
 SEASON_PARAMS = ("s_land", "s_ocean", "s_ice", "s_land_lag", "s_ocean_lag", "precip_itcz", "cloud_attenuation",
                  "cloud_exponent", "rh_surface_ocean", "t_seawater_freeze", "r_dry", "rho_cp_ch",
@@ -57,9 +58,10 @@ cdef enum:
     P_RHOCPCH, P_LNZ, P_KARMAN, P_GAMMAPSY, P_LVAP, N_SEASON_PARAMS
 
 #: Season record, part 1 (cell-major, read by ``surface_fields``).
-SEASON_CELL = ("sst", "seaice", "_cloud", "trans", "_t2m_daily", "bowen", "ps", "e_daily", "sh_ocean", "h_ocean")
+SEASON_CELL = ("sst", "seaice", "_cloud", "trans", "_t2m_daily", "bowen", "ps", "e_daily", "sh_ocean", "h_ocean",
+               "_tsoil_top_daily")
 cdef enum:
-    E_SST, E_ICE, E_CLOUD, E_TRANS, E_TDAILY, E_BOWEN, E_PS, E_EDAILY, E_SHOCEAN, E_HOCEAN, N_SEASON_CELL
+    E_SST, E_ICE, E_CLOUD, E_TRANS, E_TDAILY, E_BOWEN, E_PS, E_EDAILY, E_SHOCEAN, E_HOCEAN, E_TSOILTOP, N_SEASON_CELL
 
 #: Season record, part 2 (field-major): fields passed through, interpolated in time on access.
 SEASON_FIELD = ("ustar", "precip", "soilm", "tsoil", "wind10", "_u10", "_v10", "_rh")
@@ -70,21 +72,21 @@ LAT_TAB = ("sin_sin", "cos_cos", "sunset_angle", "sin_sunset")
 cdef enum:
     L_A, L_B, L_H0, L_SINH0, N_LAT_TAB
 
-LON_TAB = ("cos_hour_angle", "hour_angle", "cos_diurnal_t")
+LON_TAB = ("cos_hour_angle", "hour_angle", "cos_diurnal_t", "cos_diurnal_tsoil_top")
 cdef enum:
-    O_COSH, O_H, O_COSLST, N_LON_TAB
+    O_COSH, O_H, O_COSLST, O_COSSOIL, N_LON_TAB
 
 DIURNAL_PARAMS = ("alpha", "toa_scale", "s0", "t2m_diurnal_amplitude", "par_fraction", "pbl_night_land",
-                  "pbl_gamma_theta", "rho_cp", "epsilon")
+                  "pbl_gamma_theta", "rho_cp", "epsilon", "tsoil_top_damping")
 cdef enum:
-    D_ALPHA, D_TOASCALE, D_S0, D_DIURNAL, D_PAR, D_HN, D_GAMMA, D_RHOCP, D_EPS, N_DIURNAL_PARAMS
+    D_ALPHA, D_TOASCALE, D_S0, D_DIURNAL, D_PAR, D_HN, D_GAMMA, D_RHOCP, D_EPS, D_SOILDAMP, N_DIURNAL_PARAMS
 
 #: Output of ``surface_fields`` (field-major); the first five are the record's SEASON_CELL fields interpolated.
 DIURNAL = ("ps", "sst", "seaice", "_t2m_daily", "_cloud", "t2m", "q2m", "vpd", "tskin", "swdown",
-           "swdown_diffuse", "par", "cos_sza", "shflx", "pblh")
+           "swdown_diffuse", "par", "cos_sza", "shflx", "pblh", "tsoil_top")
 cdef enum:
     F_PS, F_SST, F_ICE, F_TDAILY, F_CLOUD, F_T2M, F_Q2M, F_VPD, F_TSKIN, F_SW, F_SWDIF, F_PAR, F_COSSZA, \
-    F_SHFLX, F_PBLH, N_DIURNAL
+    F_SHFLX, F_PBLH, F_TSOILTOP, N_DIURNAL
 
 
 # ---------------------------------------------------------------- helpers
@@ -217,6 +219,7 @@ def season_record(const double[:, ::1] st, const int[::1] row, const double[:, :
         rec_field[Q_SOILM, c] = 0.05 + (0.45 - 0.05) * wet
         rec_cell[c, E_BOWEN] = 0.3 + 2.7 * ((1.0 - wet) * (1.0 - wet))
         rec_field[Q_TSOIL, c] = st[c, S_TLAND] + rows[R_TSOIL, j]
+        rec_cell[c, E_TSOILTOP] = st[c, S_TLAND] + rows[R_TSOILTOP, j]
         # 10-m wind with synoptic variability, friction velocity (Large & Yeager 2004; log law over land)
         u10 = rows[R_U10, j] * st[c, S_DAMP]
         v10 = rows[R_V10, j] * st[c, S_DAMP]
@@ -328,6 +331,10 @@ def surface_fields(const double[::1] land, const int[::1] row, const int[::1] co
         if h_land > 4000.0:
             h_land = 4000.0
         out[F_PBLH, c] = lf * h_land + (1.0 - lf) * (b * rec0[c, E_HOCEAN] + a * rec1[c, E_HOCEAN])
+        # top-soil temperature: its daily record plus the land's diurnal wave (that of t2m over land, not scaled by
+        # the land fraction: a land-only field), damped and delayed by conduction to the depth (exp(-z/d), z/d)
+        out[F_TSOILTOP, c] = b * rec0[c, E_TSOILTOP] + a * rec1[c, E_TSOILTOP] \
+            + par[D_SOILDAMP] * par[D_DIURNAL] * (1.0 - 0.6 * cloud) * lon_tab[O_COSSOIL, i]
 
 
 # ---------------------------------------------------------------- 3-D records

@@ -184,6 +184,36 @@ def test_soil_fields_in_physical_range(clim):
     assert np.mean(jul.tsoil[nh] - jan.tsoil[nh]) < np.mean(jul.t2m[nh] - jan.t2m[nh])
 
 
+def test_top_soil_temperature_is_the_conduction_solution_at_its_depth(clim):
+    """tsoil_top carries the land's diurnal wave of t2m damped by exp(-z/d) and delayed by z/d radians (heat conduction
+    of a periodic surface temperature, Carslaw & Jaeger 1959; d = sqrt(2 kappa / omega) for one day), and a larger
+    seasonal range than the root zone (the annual wave is damped less at 5 cm than at 0.5 m)."""
+    p = clim.p
+    d = np.sqrt(2.0 * p["soil_diffusivity"] / (2.0 * np.pi / 86400.0))
+    z = p["soil_top_depth"]
+    land = clim.land >= 1.0
+    cells = np.flatnonzero((land & (np.abs(GRID.lat[:, None]) > 20) & (np.abs(GRID.lat[:, None]) < 60)).ravel())
+    assert cells.size >= 10
+    hours = np.arange(24)
+    t2m, top = (np.array([getattr(clim.at(T(2020, 7, 10, int(h))), f).ravel()[cells] for h in hours])
+                for f in ("t2m", "tsoil_top"))
+    # first harmonic of the day (UTC hours; the same transform for both fields)
+    e = np.exp(-2j * np.pi * hours / 24.0)[:, None]
+    h_air, h_top = (2.0 / 24.0 * np.sum((x - x.mean(axis=0)) * e, axis=0) for x in (t2m, top))
+    ratio = np.abs(h_top) / np.abs(h_air)
+    lag = np.angle(h_air / h_top)            # radians by which the soil's wave follows the air's
+    # the daily records are interpolated linearly in time (a drift of <~0.05 K per day against a wave of 1-4 K)
+    np.testing.assert_allclose(ratio, np.exp(-z / d), rtol=0.02)
+    np.testing.assert_allclose(lag, z / d, atol=0.02)
+    # seasonal range: larger in the top soil than in the root zone (annual damping depth ~2.2 m: exp(-0.05/2.2) against
+    # exp(-0.5/2.2))
+    jan, jul = clim.at(T(2020, 1, 15, 12)), clim.at(T(2020, 7, 15, 12))
+    nh = (clim.land > 0.5) & (GRID.lat[:, None] > 45)
+    daily = lambda m, f: np.mean([getattr(clim.at(T(2020, m, 15, h)), f) for h in range(0, 24, 3)], axis=0)  # noqa: E731
+    top_range = np.mean(daily(7, "tsoil_top")[nh] - daily(1, "tsoil_top")[nh])
+    assert np.mean(jul.tsoil[nh] - jan.tsoil[nh]) < 0.9 * top_range
+
+
 # ---------------------------------------------------------------- land fraction
 def test_analytic_land_mask_geography():
     g = Grid.from_spec("2x2.5")

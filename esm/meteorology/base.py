@@ -50,6 +50,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "precip": ("2d", "kg m-2 s-1", "precipitation flux (liquid water equivalent)"),
     "soilm": ("2d", "m3 m-3", "volumetric soil water content of the root zone"),
     "tsoil": ("2d", "K", "soil temperature of the root zone"),
+    "tsoil_top": ("2d", "K", "soil temperature of the top layer (~0-10 cm), where litter and soil organic matter "
+                  "decompose"),
     "wind10": ("2d", "m s-1", "wind speed at 10 m"),
     "sst": ("2d", "K", "sea surface temperature"),
     "sss": ("2d", "1e-3", "sea surface salinity (practical salinity)"),

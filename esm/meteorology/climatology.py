@@ -54,8 +54,14 @@ Surface fields (formula -> the observed climatology imitated)
 * ``soilm``: ``theta_r + (theta_s - theta_r) W`` with ``W = P / (P + PET)`` (Budyko-type wetness from
   the precipitation and Priestley-Taylor PET of 30 days earlier), theta_r = 0.05, theta_s = 0.45
   -> ESA CCI soil moisture (deserts 0.05-0.1, humid tropics 0.3-0.4).
-* ``tsoil``: damped, lagged annual wave of the land temperature at depth ``z``: amplitude
-  ``exp(-z/d)``, lag ``z/d`` with ``d = sqrt(2 kappa / omega)`` (Carslaw & Jaeger 1959; Hillel 1982).
+* ``tsoil``: damped, lagged annual wave of the land temperature at depth ``z`` (``soil_depth``, the root
+  zone): amplitude ``exp(-z/d)``, lag ``z/d`` with ``d = sqrt(2 kappa / omega)`` (Carslaw & Jaeger 1959;
+  Hillel 1982); at 0.5 m the diurnal wave (d = 0.12 m) is damped to ~1 % and left out.
+* ``tsoil_top``: the same conduction solution at the top-soil depth ``z_t`` (``soil_top_depth``, 5 cm:
+  the centre of the reanalyses' first soil layer, MERRA-2 ``TSOIL1`` 0-10 cm, ERA5 ``stl1`` 0-7 cm), for the
+  annual wave and for the land's diurnal wave of t2m, ``exp(-z_t/d_1) D (1 - 0.6 c) cos(2 pi (LST - 15 h) /
+  24 h - z_t/d_1)`` with the diurnal damping depth ``d_1`` (0.12 m: 65 % of the amplitude, 1.6 h later). The
+  ground surface's own diurnal range is larger than the air's by day, so this underestimates it somewhat.
 * ``tskin``: ocean SST; land ``t2m + 0.012 K/(W m-2) swdown - 1.5 K at night`` (radiative excess of
   the skin, ERA5 skt - t2m); sea ice t2m.
 * ``wind10``: ``sqrt(u10^2 + v10^2 + sigma^2)`` with surface trades/westerlies/polar easterlies,
@@ -141,7 +147,8 @@ RHO_AIR_SFC = 1.2  # kg m-3, near-surface air density for the bulk formulae
 T_SEAWATER_FREEZE = T_FREEZE - 1.8  # K, seawater at S = 34 (UNESCO 1983)
 THREE_D_FIELDS = ("t", "qv", "u", "v", "cmfmc", "dtrain")
 SURFACE_FIELDS = ("ps", "pblh", "ustar", "shflx", "t2m", "q2m", "vpd", "tskin", "swdown", "swdown_diffuse",
-                  "par", "cos_sza", "precip", "soilm", "tsoil", "wind10", "sst", "sss", "seaice", "land_fraction")
+                  "par", "cos_sza", "precip", "soilm", "tsoil", "tsoil_top", "wind10", "sst", "sss", "seaice",
+                  "land_fraction")
 
 
 def _phase(f: float, day: float) -> float:
@@ -488,10 +495,13 @@ class Climatology(MetProvider):
         d = np.sqrt(2.0 * p["soil_diffusivity"] / omega)
         z = p["soil_depth"]
         soil = Season(time, lag_days=(z / d) / (2.0 * np.pi) * YEAR_DAYS)
+        zt = p["soil_top_depth"]
+        soil_top = Season(time, lag_days=(zt / d) / (2.0 * np.pi) * YEAR_DAYS)
         sun = SolarGeometry(time)
         u10, v10 = self.surface_wind_rows(season)
         rows = (sst, t_ice, amp * sgn * season.s_land, amp * sgn * lag30.s_land,
-                amp * np.exp(-z / d) * sgn * soil.s_land, sun.daily_mean_toa(lat, p["solar_constant"]), u10, v10)
+                amp * np.exp(-z / d) * sgn * soil.s_land, sun.daily_mean_toa(lat, p["solar_constant"]), u10, v10,
+                amp * np.exp(-zt / d) * sgn * soil_top.s_land)
         return np.ascontiguousarray(np.stack(rows))
 
     def surface_wind_rows(self, season: Season):
@@ -619,11 +629,19 @@ class Climatology(MetProvider):
         np.sin(lat_tab[2], out=lat_tab[3])
         h = sun.hour_angle(self.grid.lon)
         lst = np.rad2deg(h) / 15.0 + 12.0
-        lon_tab = np.empty((3, self.grid.nlon))
+        lon_tab = np.empty((4, self.grid.nlon))
         np.cos(h, out=lon_tab[0])
         lon_tab[1] = h
         np.cos(2.0 * np.pi * (lst - 15.0) / 24.0, out=lon_tab[2])
+        # the diurnal wave at the top-soil depth lags the surface's by z / d radians (d: diurnal damping depth)
+        np.cos(2.0 * np.pi * (lst - 15.0) / 24.0 - self.p["soil_top_depth"] / self._diurnal_damping_depth(),
+               out=lon_tab[3])
         return lat_tab, lon_tab
+
+    def _diurnal_damping_depth(self) -> float:
+        """Damping depth of the diurnal temperature wave in the soil, d = sqrt(2 kappa / omega) [m] (Carslaw &
+        Jaeger 1959; Hillel 1982): amplitude exp(-z/d) and phase lag z/d at depth z."""
+        return float(np.sqrt(2.0 * self.p["soil_diffusivity"] / (2.0 * np.pi / 86400.0)))
 
     def _diurnal_table(self, sel: _Cells, time: cftime.datetime, rc0, rc1, a: float) -> np.ndarray:
         """The ``met_clim.DIURNAL`` fields on the cells of ``sel`` at ``time`` (fields, cells)."""
@@ -633,7 +651,8 @@ class Climatology(MetProvider):
         vals = {"alpha": a, "toa_scale": p["solar_constant"] * sun.dist_factor / 1361.0,
                 "s0": p["solar_constant"] * sun.dist_factor, "t2m_diurnal_amplitude": p["t2m_diurnal_amplitude"],
                 "par_fraction": p["par_fraction"], "pbl_night_land": p["pbl_night_land"],
-                "pbl_gamma_theta": p["pbl_gamma_theta"], "rho_cp": RHO_AIR_SFC * CP_DRY, "epsilon": EPSILON}
+                "pbl_gamma_theta": p["pbl_gamma_theta"], "rho_cp": RHO_AIR_SFC * CP_DRY, "epsilon": EPSILON,
+                "tsoil_top_damping": float(np.exp(-p["soil_top_depth"] / self._diurnal_damping_depth()))}
         par = np.array([vals[k] for k in met_clim.DIURNAL_PARAMS], dtype=np.float64)
         out = np.empty((len(met_clim.DIURNAL), sel.cells.size))
         # ~60 flop-equivalents a cell (exp, pow, sqrt, acos of the solar and boundary-layer terms): 10-20 ms on

@@ -102,6 +102,9 @@ NAMELIST_GROUPS = [Group("meteorology_nml", "Meteorology: embedded climatology o
         "tracks)", vmin=100.0, vmax=3000.0, source="von Engeln & Teixeira 2013, J. Climate 26 (500-1500 m)"),
     Key("soil_depth", "float", 0.5, "m", "Depth of the root zone whose temperature tsoil represents",
         vmin=0.01, vmax=3.0, source="BEPS/InTEC root zone"),
+    Key("soil_top_depth", "float", 0.05, "m", "Depth whose temperature tsoil_top represents (the top soil "
+        "layer, where litter and soil organic matter decompose)", vmin=0.0, vmax=0.5,
+        source="MERRA-2 TSOIL1 (0-0.0988 m, centre ~0.05 m); ERA5 stl1 (0-0.07 m)"),
     Key("soil_diffusivity", "float", 5.0e-7, "m2 s-1", "Soil thermal diffusivity", vmin=1e-8, vmax=5e-6,
         source="Hillel 1982; Campbell & Norman 1998 table 8.3 (moist loam ~5e-7)"),
 ))]

@@ -13,6 +13,10 @@ HFLUX PRECTOTCORR``/``PRECTOT``), ``tavg1_2d_rad_Nx`` (``SWGDN``), ``tavg1_2d_ln
 ``GWETROOT``, ``TSOIL1``), ``tavg1_2d_ocn_Nx`` (``TSKINWTR``, ``FRSEAICE``), and the moist collections
 ``tavg3_3d_mst_Ne`` (``CMFMC`` at 73 edges) / ``_Nv`` (``DTRAIN``).
 
+The first soil layer (``stl1``, 0-7 cm; ``TSOIL1``, 0-10 cm) gives both ``tsoil_top`` (the decomposition's
+temperature) and ``tsoil``; the embedded climatology's ``tsoil`` is the root zone at 0.5 m. Reading a deeper layer
+(``stl3``, ``TSOIL3``) for ``tsoil`` would make the two sources agree; it is not done yet.
+
 How
 ---
 Variables are identified by the product's names, else by CF ``standard_name``; each one's ``units``
@@ -167,6 +171,7 @@ PRODUCTS = {
         _v("tskin", ["skt"], "K"),
         _v("soilm", ["swvl1"], "m3 m-3", domain="land"),
         _v("tsoil", ["stl1"], "K", domain="land"),
+        _v("tsoil_top", ["stl1"], "K", domain="land"),
         _v("u10", ["u10"], "m s-1"),
         _v("v10", ["v10"], "m s-1"),
         _v("sst", ["sst"], "K", method="conservative", domain="ocean",
@@ -193,6 +198,7 @@ PRODUCTS = {
         _v("tskin", ["TS"], "K"),
         _v("soilm", ["RZMC", ("GWETROOT", POROSITY)], "m3 m-3", domain="land"),
         _v("tsoil", ["TSOIL1"], "K", domain="land"),
+        _v("tsoil_top", ["TSOIL1"], "K", domain="land"),
         _v("u10", ["U10M"], "m s-1"),
         _v("v10", ["V10M"], "m s-1"),
         _v("sst", ["TSKINWTR"], "K", method="conservative", domain="ocean"),
@@ -739,6 +745,7 @@ class ReanalysisProvider(MetProvider):
             "tskin": lambda: or_clim("tskin"), "precip": lambda: or_clim("precip"),
             "shflx": lambda: or_clim("shflx"), "ustar": lambda: or_clim("ustar"),
             "soilm": lambda: land_only("soilm"), "tsoil": lambda: land_only("tsoil"),
+            "tsoil_top": lambda: land_only("tsoil_top"),
             "cos_sza": cos_sza, "q2m": q2m,
             "vpd": lambda: np.maximum(saturation_vapour_pressure(or_clim("t2m")) - vapour(), 0.0),
             "wind10": lambda: np.hypot(val("u10"), val("v10")),
