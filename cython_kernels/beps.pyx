@@ -531,7 +531,7 @@ cdef extern from *:
  * vectorises. */
 #define ESM_MET_ARGS long n, const double *t2m, const double *tskin, const double *tsoil, const double *vpd, \
     const double *sw, const double *swdif, const double *cosz, const double *soilm, const double *ps, \
-    const double *co2, double soilm_max
+    const double *co2, const double *tsoiltop, double soilm_max
 #define ESM_MET_BODY { \
     const double big = 1.7976931348623157e308; \
     double nbad = 0.0; \
@@ -542,7 +542,7 @@ cdef extern from *:
             & (tsoil[i] >= 150.0) & (tsoil[i] <= 350.0) & (vpd[i] >= 0.0) & (vpd[i] <= big) \
             & (sw[i] >= 0.0) & (sw[i] <= big) & (swdif[i] >= 0.0) & (swdif[i] <= sw[i] * (1 + 1e-9) + 1e-9) \
             & (fabs(cosz[i]) <= 1.0) & (soilm[i] >= 0.0) & (soilm[i] <= soilm_max) & (ps[i] > 0.0) \
-            & (ps[i] <= big) & (co2[i] > 0.0) & (co2[i] <= 1e5); \
+            & (ps[i] <= big) & (co2[i] > 0.0) & (co2[i] <= 1e5) & (tsoiltop[i] >= 150.0) & (tsoiltop[i] <= 350.0); \
         nbad += ok ? 0.0 : 1.0; \
     } \
     return nbad; \
@@ -554,20 +554,23 @@ __attribute__((target("avx512f,prefer-vector-width=512"))) static double esm_met
 #endif
 static int esm_met_bad(int isa, ESM_MET_ARGS) {
 #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(_M_X64))
-    if (isa == 2) return esm_met_bad_avx512(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, soilm_max) != 0.0;
-    if (isa == 1) return esm_met_bad_avx2(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, soilm_max) != 0.0;
+    if (isa == 2)
+        return esm_met_bad_avx512(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, tsoiltop, soilm_max) != 0.0;
+    if (isa == 1)
+        return esm_met_bad_avx2(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, tsoiltop, soilm_max) != 0.0;
 #endif
-    return esm_met_bad_base(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, soilm_max) != 0.0;
+    return esm_met_bad_base(n, t2m, tskin, tsoil, vpd, sw, swdif, cosz, soilm, ps, co2, tsoiltop, soilm_max) != 0.0;
 }
     """
     int esm_met_bad(int isa, long n, const double *t2m, const double *tskin, const double *tsoil, const double *vpd,
                     const double *sw, const double *swdif, const double *cosz, const double *soilm, const double *ps,
-                    const double *co2, double soilm_max) noexcept nogil
+                    const double *co2, const double *tsoiltop, double soilm_max) noexcept nogil
 
 
 def met_valid(const double[::1] t2m, const double[::1] tskin, const double[::1] tsoil, const double[::1] vpd,
               const double[::1] sw, const double[::1] swdif, const double[::1] cosz, const double[::1] soilm,
-              const double[::1] ps, const double[::1] co2, double soilm_max, int isa=0, int nthreads=1):
+              const double[::1] ps, const double[::1] co2, const double[::1] tsoil_top, double soilm_max, int isa=0,
+              int nthreads=1):
     """True if every value passes the land's meteorology checks (``esm.land.model.LandModel._check_met``: finite,
     radiation >= 0 and diffuse <= global (1 + 1e-9) + 1e-9, soil moisture in [0, soilm_max], vpd >= 0, ps > 0,
     temperatures in range, |cos Z| <= 1, CO2 in (0, 1e5]) in one pass (speed round 9); False: at least one fails
@@ -578,7 +581,8 @@ def met_valid(const double[::1] t2m, const double[::1] tskin, const double[::1] 
     cdef Py_ssize_t n = t2m.shape[0], c, c0, c1, nch
     cdef int bad = 0
     if (tskin.shape[0] != n or tsoil.shape[0] != n or vpd.shape[0] != n or sw.shape[0] != n or swdif.shape[0] != n
-            or cosz.shape[0] != n or soilm.shape[0] != n or ps.shape[0] != n or co2.shape[0] != n):
+            or cosz.shape[0] != n or soilm.shape[0] != n or ps.shape[0] != n or co2.shape[0] != n
+            or tsoil_top.shape[0] != n):
         return False
     if n == 0:
         return True
@@ -587,7 +591,7 @@ def met_valid(const double[::1] t2m, const double[::1] tskin, const double[::1] 
         c0 = c * n // nch
         c1 = (c + 1) * n // nch
         bad += esm_met_bad(isa, c1 - c0, &t2m[c0], &tskin[c0], &tsoil[c0], &vpd[c0], &sw[c0], &swdif[c0], &cosz[c0],
-                           &soilm[c0], &ps[c0], &co2[c0], soilm_max)
+                           &soilm[c0], &ps[c0], &co2[c0], &tsoil_top[c0], soilm_max)
     return bad == 0
 
 
@@ -869,7 +873,8 @@ cdef enum:
     M_SOILM = 7
     M_PS = 8
     M_CO2 = 9
-    NM = 10
+    M_TSOILTOP = 10  # top-soil temperature: the decomposition's
+    NM = 11
 
 
 def cell_layout():
@@ -980,7 +985,7 @@ ESM_AI double esm_pow(double a, double b) { return esm_exp(b * esm_log(a)); }
 enum { EC_MU = 0, EC_SDIR, EC_SDIF, EC_CA, EC_RH, EC_PSI, EC_FTSOIL, EC_KM_SUN, EC_GS_SUN, EC_FV_SUN, EC_FJ_SUN,
        EC_FRD_SUN, EC_KM_SH, EC_GS_SH, EC_FV_SH, EC_FJ_SH, EC_FRD_SH, EC_F4V_SUN, EC_F4K_SUN, EC_F4RD_SUN,
        EC_F4V_SH, EC_F4K_SH, EC_F4RD_SH, EC_FQ_AIR, EC_FQ_SOIL, EC_EXPMU, EC_NCROW };
-enum { EM_T2M = 0, EM_TSKIN, EM_TSOIL, EM_VPD, EM_SW, EM_SWDIF, EM_COSZ, EM_SOILM, EM_PS, EM_CO2, EM_NM };
+enum { EM_T2M = 0, EM_TSKIN, EM_TSOIL, EM_VPD, EM_SW, EM_SWDIF, EM_COSZ, EM_SOILM, EM_PS, EM_CO2, EM_TSOILTOP, EM_NM };
 enum { EQ_SKINW = 0, EQ_PSISAT, EQ_POROSITY, EQ_SOILB, EQ_FWTC, EQ_KC25, EQ_KO25, EQ_TAU25, EQ_EAKC, EQ_EAKO,
        EQ_EATAU, EQ_O2, EQ_EAVC, EQ_EAJM, EQ_HD, EQ_TOPT, EQ_EARD, EQ_C4Q10, EQ_Q10A, EQ_Q10B, EQ_E0, EQ_T0, EQ_TREF,
        EQ_W1, EQ_W2, EQ_W0, EQ_FWMIN, EQ_GVC25, EQ_GJM25, EQ_DIFBEPS, EQ_LTMIN, EQ_WMIN, EQ_NQ };
@@ -1046,6 +1051,7 @@ ESM_AI void esm_cell_impl(const double *met, const double *q, double *o, double 
 #pragma omp simd
     for (i = 0; i < nb; i++) {
         double ta = met[EM_T2M * ESM_BLK + i], tsc = met[EM_TSOIL * ESM_BLK + i] - 273.15;
+        double tst = met[EM_TSOILTOP * ESM_BLK + i] - 273.15;  /* top soil: the decomposition's temperature */
         double sw = met[EM_SW * ESM_BLK + i], cosz = met[EM_COSZ * ESM_BLK + i], soilm = met[EM_SOILM * ESM_BLK + i];
         double dif = met[EM_SWDIF * ESM_BLK + i], mu, es, rh, x, ft, lt, e0, r, f, ltarg;
         int up;
@@ -1078,11 +1084,11 @@ ESM_AI void esm_cell_impl(const double *met, const double *q, double *o, double 
         o[EC_FQ_SOIL * ESM_BLK + i] = esm_pow(q[EQ_Q10A] + q[EQ_Q10B] * tsc, (tsc - 25.0) / 10.0);
         x = esm_exp(-mu);
         o[EC_EXPMU * ESM_BLK + i] = mu > 0.0 ? x : 1.0;
-        /* decomposition scalar (Lloyd & Taylor; InTEC moisture) */
-        ltarg = tsc > q[EQ_T0] + 1.0 ? tsc : q[EQ_T0] + 2.0;  /* the exp argument stays finite where unused */
+        /* decomposition scalar (Lloyd & Taylor at the top-soil temperature; InTEC moisture) */
+        ltarg = tst > q[EQ_T0] + 1.0 ? tst : q[EQ_T0] + 2.0;  /* the exp argument stays finite where unused */
         lt = esm_exp(q[EQ_E0] * (1.0 / (q[EQ_TREF] - q[EQ_T0]) - 1.0 / (ltarg - q[EQ_T0])));
         lt = lt > 1.0 ? 1.0 : lt;
-        lt = tsc > q[EQ_T0] + 1.0 ? lt : 0.0;
+        lt = tst > q[EQ_T0] + 1.0 ? lt : 0.0;
         lt = lt < q[EQ_LTMIN] ? q[EQ_LTMIN] : lt;
         x = soilm / q[EQ_POROSITY];
         e0 = q[EQ_W1] * x + q[EQ_W2] * x * x + q[EQ_W0];

@@ -29,6 +29,8 @@ class SyntheticMet:
         es = 610.78 * np.exp(17.27 * (t2m - 273.15) / (t2m - 273.15 + 237.3))
         return {
             "t2m": t2m, "tskin": t2m + 0.01 * sw, "tsoil": 285.0 + 15.0 * np.cos(self.lat) - 8.0 + 10.0 * season,
+            "tsoil_top": 285.0 + 15.0 * np.cos(self.lat) - 8.0 + 13.0 * season
+            + 2.5 * np.cos(2 * np.pi * (lst - 16.6) / 24.0),
             "vpd": 0.4 * es, "q2m": np.full(self.grid.shape, 0.008), "swdown": sw, "swdown_diffuse": 0.3 * sw,
             "cos_sza": mu, "precip": np.full(self.grid.shape, 2e-5),
             "soilm": self.soilm_mean + 0.05 * np.sin(2 * np.pi * f) * np.ones(self.grid.shape),

@@ -27,7 +27,7 @@ def test_land_kernels_take_the_shared_level(monkeypatch):
     n = 8
     met = dict(t2m=np.full(n, 295.0), tskin=np.full(n, 297.0), tsoil=np.full(n, 290.0), vpd=np.full(n, 800.0),
                swdown=np.full(n, 500.0), swdown_diffuse=np.full(n, 150.0), cos_sza=np.full(n, 0.7),
-               soilm=np.full(n, 0.3), ps=np.full(n, 1e5), co2=np.full(n, 410.0))
+               soilm=np.full(n, 0.3), ps=np.full(n, 1e5), co2=np.full(n, 410.0), tsoil_top=np.full(n, 292.0))
     cell, fw, xi = beps.CellKernel(prm, 1)(met)
     assert seen
     out = beps.tile_fluxes(np.arange(n, dtype=np.int32), np.arange(n, dtype=np.int32) % 9, np.full(n, 3.0),

@@ -17,6 +17,7 @@ def _random_case(seed, ncell=120, ntile=600, **overrides):
                tsoil=rng.uniform(255, 310, ncell), ps=rng.uniform(60000, 103000, ncell), co2=rng.uniform(250, 900, ncell))
     met["tskin"] = met["t2m"] + rng.uniform(-3, 12, ncell)
     met["swdown_diffuse"] = met["swdown"] * rng.uniform(0.1, 1, ncell)
+    met["tsoil_top"] = rng.uniform(250, 318, ncell)
     night = met["cos_sza"] <= 0
     met["swdown"][night] = 0
     met["swdown_diffuse"][night] = 0
@@ -67,7 +68,8 @@ def test_kernel_shaded_leaf_by_hand():
     prm = LandParameters.from_config(diffuse_split="meteorology")  # the diffuse part is given here (200 W m-2)
     met = dict(t2m=np.array([298.15]), tskin=np.array([298.15]), tsoil=np.array([293.15]), vpd=np.array([1000.0]),
                swdown=np.array([600.0]), swdown_diffuse=np.array([200.0]), cos_sza=np.array([0.8]),
-               soilm=np.array([0.4]), ps=np.array([1.0e5]), co2=np.array([400.0]))
+               soilm=np.array([0.4]), ps=np.array([1.0e5]), co2=np.array([400.0]),
+               tsoil_top=np.array([296.15]))
     cell = beps.cell_factors(met, prm)
     p, L, v0 = 0, 4.0, 90.0  # ENF: Omega 0.62, lai_max 4.5 -> stems 0.9
     om, S = 0.62, 0.2 * 4.5
@@ -198,6 +200,7 @@ def test_cell_kernel_equals_numpy_cell_factors():
                ps=rng.uniform(55000, 104000, n), co2=rng.uniform(200, 1000, n))
     met["tskin"] = met["t2m"] + rng.uniform(-5, 15, n)
     met["swdown_diffuse"] = met["swdown"] * rng.uniform(0, 1.1, n)
+    met["tsoil_top"] = rng.uniform(240, 318, n)  # independent of tsoil: the decomposition must read this one
     cell, fw, xi = beps.CellKernel(prm, 2)(met)
     ref = beps.cell_factors(met, prm)
     day = ref[0] > 0
@@ -208,12 +211,13 @@ def test_cell_kernel_equals_numpy_cell_factors():
         np.testing.assert_allclose(cell[i][sel], ref[i][sel], rtol=1e-13, atol=1e-300, err_msg=name)
     assert np.all(cell[rows.index("km_sun")][~day] == 0)
     np.testing.assert_allclose(fw, beps.water_stress_table(ref, prm), rtol=1e-13)
-    np.testing.assert_allclose(xi, intec.decomposition_scalar(met["tsoil"] - 273.15, met["soilm"], prm.porosity, prm),
+    np.testing.assert_allclose(xi, intec.decomposition_scalar(met["tsoil_top"] - 273.15, met["soilm"], prm.porosity,
+                                                              prm),
                                rtol=1e-13, atol=1e-300)
     # the BEPS soilresp.c floors of the decomposition factors
     prm_f = LandParameters.from_config(decomp_t_floor=0.3, decomp_w_floor=0.3)
     xi_f = beps.CellKernel(prm_f, 2)(met)[2]
-    np.testing.assert_allclose(xi_f, intec.decomposition_scalar(met["tsoil"] - 273.15, met["soilm"], prm.porosity,
+    np.testing.assert_allclose(xi_f, intec.decomposition_scalar(met["tsoil_top"] - 273.15, met["soilm"], prm.porosity,
                                                                 prm_f), rtol=1e-13)
     assert xi_f.min() >= 0.09 - 1e-15 and np.any(xi_f > xi)
 
@@ -248,7 +252,8 @@ def test_cell_kernel_same_bits_with_every_instruction_set():
     n = 1000  # several 256-cell blocks and a partial one
     met = np.empty((n, len(beps.MET_ROWS)))
     cols = dict(t2m=(240, 318), tskin=(235, 330), tsoil=(240, 315), vpd=(0, 5000), swdown=(0, 1100),
-                swdown_diffuse=(0, 600), cos_sza=(-0.5, 1), soilm=(0.0, 0.463), ps=(55000, 104000), co2=(200, 1000))
+                swdown_diffuse=(0, 600), cos_sza=(-0.5, 1), soilm=(0.0, 0.463), ps=(55000, 104000), co2=(200, 1000),
+                tsoil_top=(240, 318))
     for i, name in enumerate(beps.MET_ROWS):
         met[:, i] = rng.uniform(*cols[name], n)
     kinds = rng.integers(0, 4, n).astype(np.uint8)
@@ -360,11 +365,13 @@ def test_met_valid_fast_path_agrees_with_checks():
                 vpd=rng.uniform(0, 3000, n), swdown=rng.uniform(0, 900, n), cos_sza=rng.uniform(-1, 1, n),
                 soilm=rng.uniform(0, 0.4, n), ps=rng.uniform(6e4, 1.03e5, n), co2=np.full(n, 410.0))
     base["swdown_diffuse"] = base["swdown"] * rng.uniform(0, 1, n)
+    base["tsoil_top"] = rng.uniform(255, 310, n)
     smax = 0.45 * (1 + 1e-12)
     assert beps.met_valid(base, smax)
     bad_values = {"t2m": [np.nan, 149.0, 351.0], "tskin": [np.inf, 381.0], "tsoil": [-np.inf, 100.0, 360.0],
                   "vpd": [-1.0], "swdown": [-0.5], "swdown_diffuse": [-1e-3, 2000.0], "cos_sza": [1.0001, -1.5],
-                  "soilm": [-0.01, 0.46], "ps": [0.0], "co2": [0.0, 2e5, np.nan]}
+                  "soilm": [-0.01, 0.46], "ps": [0.0], "co2": [0.0, 2e5, np.nan],
+                  "tsoil_top": [np.nan, 100.0, 360.0]}
     for name, vals in bad_values.items():
         for v in vals:
             m = {k: a.copy() for k, a in base.items()}
@@ -475,6 +482,7 @@ def _random_cell_met(rng, n):
                ps=rng.uniform(55000, 104000, n), co2=rng.uniform(200, 1000, n))
     met["tskin"] = met["t2m"] + rng.uniform(-5, 15, n)
     met["swdown_diffuse"] = met["swdown"] * rng.uniform(0, 1.0, n)
+    met["tsoil_top"] = rng.uniform(240, 318, n)
     return met
 
 

@@ -235,3 +235,29 @@ def test_offline_driver_year_and_netcdf(spun, tmp_path):
     with netCDF4.Dataset(p) as ds:
         assert ds["gpp"].standard_name == "gross_primary_productivity_of_biomass_expressed_as_carbon"
         assert ds["gpp"].shape == (12,) + GRID.shape and ds["c_soil"].units == "kg m-2"
+
+
+def test_decomposition_temperature_option():
+    """Decomposition follows the root zone's tsoil by default and the top soil's tsoil_top with
+    ``decomposition_temperature = 'top_soil'`` (which then needs the field); GPP does not depend on the choice."""
+    met = SyntheticMet(GRID)
+    t = cftime.datetime(2001, 7, 1, 6, calendar="noleap")
+    m_root, m_top = _model(), _model(decomposition_temperature="top_soil")
+    a = m_root.met_arrays(met.at(t), 400.0)
+    b = m_top.met_arrays(met.at(t), 400.0)
+    assert a["tsoil_top"] is a["tsoil"]
+    assert np.array_equal(b["tsoil_top"], met.at(t)["tsoil_top"].ravel()[m_top.cell_flat])
+    assert not np.allclose(b["tsoil_top"], b["tsoil"])
+    f_root, f_top = m_root.step(t, DT, met.at(t), 400.0), m_top.step(t, DT, met.at(t), 400.0)
+    prm = m_root.prm
+    np.testing.assert_allclose(f_root["xi"], intec.decomposition_scalar(a["tsoil"] - 273.15, a["soilm"], prm.porosity,
+                                                                        prm), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(f_top["xi"], intec.decomposition_scalar(b["tsoil_top"] - 273.15, b["soilm"],
+                                                                       prm.porosity, prm), rtol=1e-13, atol=1e-300)
+    assert np.array_equal(f_root["gpp"], f_top["gpp"])
+    no_top = {k: v for k, v in met.at(t).items() if k != "tsoil_top"}
+    m_root.met_arrays(no_top, 400.0)  # the default does not read it
+    with pytest.raises(InputDataError, match="tsoil_top"):
+        m_top.met_arrays(no_top, 400.0)
+    with pytest.raises(ConfigError, match="decomposition_temperature"):
+        LandParameters.from_config(decomposition_temperature="deep")

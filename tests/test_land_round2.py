@@ -94,6 +94,7 @@ def test_cell_kernel_mask_leaves_other_factors_equal():
                ps=np.full(n, 1e5), co2=np.full(n, 410.0))
     met["tskin"] = met["t2m"] + 2.0
     met["swdown_diffuse"] = 0.3 * met["swdown"]
+    met["tsoil_top"] = met["tsoil"] + 3.0
     full, _, _ = beps.CellKernel(prm, 1)(met)
     kinds = np.where(np.arange(n) % 2 == 0, 1, 2).astype(np.uint8)
     part, _, _ = beps.CellKernel(prm, 1, kinds)(met)
@@ -118,6 +119,7 @@ def test_beps_diffuse_split_hand_values_and_kernel():
     met = dict(t2m=rng.uniform(260, 310, n), vpd=rng.uniform(0, 3000, n), swdown=rng.uniform(0, 1000, n),
                cos_sza=rng.uniform(-0.2, 1, n), soilm=rng.uniform(0.05, 0.4, n), tsoil=rng.uniform(265, 305, n),
                ps=np.full(n, 1e5), co2=np.full(n, 410.0))
+    met["tsoil_top"] = met["tsoil"] + 3.0
     met["swdown"][met["cos_sza"] <= 0] = 0.0
     met["tskin"] = met["t2m"] + 2.0
     met["swdown_diffuse"] = 0.9 * met["swdown"]  # ignored with diffuse_split = 'beps'

@@ -90,7 +90,7 @@ def scalar_table(prm) -> np.ndarray:
 def cell_factors(met: dict, prm) -> np.ndarray:
     """Per-cell inputs of the canopy kernel (rows :data:`CELL_ROWS`) from land-cell meteorology.
 
-    ``met``: 1-D arrays over land cells: t2m, tskin, tsoil [K], vpd [Pa], swdown, swdown_diffuse [W m-2],
+    ``met``: 1-D arrays over land cells: t2m, tskin, tsoil (root zone) [K], vpd [Pa], swdown, swdown_diffuse [W m-2],
     cos_sza, soilm [m3 m-3], ps [Pa], co2 [umol mol-1].
     """
     t_air = met["t2m"]
@@ -140,7 +140,7 @@ def diffuse_beps(sw, cos_sza):
 
 
 #: order of the land-cell meteorology rows handed to the cell kernel
-MET_ROWS = ("t2m", "tskin", "tsoil", "vpd", "swdown", "swdown_diffuse", "cos_sza", "soilm", "ps", "co2")
+MET_ROWS = ("t2m", "tskin", "tsoil", "vpd", "swdown", "swdown_diffuse", "cos_sza", "soilm", "ps", "co2", "tsoil_top")
 #: scalar parameters of the cell kernel (keep in sync with cython_kernels/beps.pyx Q_*)
 CELL_SCALARS = ("sunlit_skin_weight", "psi_sat", "porosity", "soil_b", "fw_soil_temp_coef", "kc25", "ko25", "tau25",
                 "ea_kc", "ea_ko", "ea_tau", "o2_fraction", "ea_vcmax", "ea_jmax", "hd_vcmax", "topt_vcmax", "ea_rd",

@@ -1,8 +1,9 @@
 """The land component: hourly BEPS photosynthesis and respiration with InTEC carbon pools.
 
 Reads from the meteorology ``t2m, tskin, tsoil, vpd, swdown, swdown_diffuse, cos_sza, soilm, ps``
-(:data:`esm.land.model.MET_FIELDS`) and CO2 for photosynthesis from the model's lowest-layer mole
-fraction ``atmosphere.q[tracers.index('co2'), 0]`` (or, when CO2 is not carried, the prescribed RCMIP
+(:data:`esm.land.model.MET_FIELDS`; ``tsoil_top`` too with ``decomposition_temperature = 'top_soil'``)
+and CO2 for photosynthesis from the model's lowest-layer mole fraction ``atmosphere.q[tracers.index('co2'), 0]``
+(or, when CO2 is not carried, the prescribed RCMIP
 series of :mod:`esm.forcing_series`). Returns NEE = Ra + Rh - GPP [mol CO2 m-2 s-1, positive up]
 per unit area of the whole cell for ``co2`` and, when carried, the tagged ``co2_land``.
 
@@ -23,7 +24,7 @@ from esm.component import Component, Variable
 from esm.errors import ConfigError, InputDataError, ModelStateError, RestartError
 from esm.land import intec
 from esm.land.landcover import load_land_cover
-from esm.land.model import MET_FIELDS, UMOL_TO_KGC, LandModel
+from esm.land.model import UMOL_TO_KGC, LandModel
 from esm.land.params import LandParameters
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ class Land(Component):
                                                                else self.spinup_co2(time))
             # the meteorology's fast path (MetProvider.cell_sampler): the year is evaluated on the land cells only
             sampler = getattr(provider, "cell_sampler", None)
-            met_at = provider.at if sampler is None else sampler(MET_FIELDS, self.model.cell_flat)
+            met_at = provider.at if sampler is None else sampler(self.model.met_fields(), self.model.cell_flat)
             s = self.model.spin_up(met_at, time, co2)
             self.spinup_summary = s
             log.info("land: analytic spin-up at %.1f ppm CO2 (%d sweeps): GPP %.1f, NPP %.1f PgC/yr; vegetation "

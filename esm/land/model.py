@@ -48,6 +48,8 @@ UMOL_TO_KGC = M_C * 1e-6
 #: CO2 increment [umol mol-1] at which the spin-up samples the GPP response to CO2 (for the transient)
 DCO2_SENSITIVITY = 100.0
 #: meteorological fields the land reads
+#: the meteorology the land reads: ``tsoil`` is the root zone's temperature (cold-soil stomatal factor, root
+#: respiration, and by default decomposition); with ``decomposition_temperature = 'top_soil'`` also ``tsoil_top``
 MET_FIELDS = ("t2m", "tskin", "tsoil", "vpd", "swdown", "swdown_diffuse", "cos_sza", "soilm", "ps")
 DAY = 86400
 
@@ -211,18 +213,23 @@ class LandModel:
                                                                                   self.leaf_n_top))
 
     # ---- meteorology -------------------------------------------------------------------------------
+    def met_fields(self) -> tuple[str, ...]:
+        """The meteorological fields this model reads (:data:`MET_FIELDS`, plus ``tsoil_top`` when decomposition
+        follows the top soil)."""
+        return MET_FIELDS + (("tsoil_top",) if self.prm.decomposition_temperature == "top_soil" else ())
+
     def met_arrays(self, met, co2_ppm, when: str = "") -> dict[str, np.ndarray]:
         """Land-cell 1-D arrays of the fields the land reads, validated (bad input -> InputDataError)."""
         out = {}
         # meteorology already sampled on exactly these land cells (MetProvider.cell_sampler, the spin-up fast path)
         cells = getattr(met, "cells", None)
         on_cells = cells is not None and (cells is self.cell_flat or np.array_equal(cells, self.cell_flat))
-        for name in MET_FIELDS:
+        for name in self.met_fields():
             try:
                 a = np.asarray(met[name], dtype=np.float64)
             except KeyError as exc:
                 raise InputDataError(f"land {when}: the meteorology lacks the field {name!r} the land model needs "
-                                     f"({', '.join(MET_FIELDS)}): {exc}") from None
+                                     f"({', '.join(self.met_fields())}): {exc}") from None
             if on_cells and a.shape == (self.ncell,):
                 out[name] = a
                 continue
@@ -230,6 +237,8 @@ class LandModel:
                 raise InputDataError(f"land {when}: meteorological field {name!r} has shape {a.shape}; expected "
                                      f"{self.grid.shape}")
             out[name] = a.ravel()[self.cell_flat]
+        if self.prm.decomposition_temperature == "root_zone":
+            out["tsoil_top"] = out["tsoil"]  # the kernels' decomposition row: the root zone (no copy)
         co2 = np.asarray(co2_ppm, dtype=np.float64)
         out["co2"] = np.broadcast_to(co2 if co2.ndim == 0 else co2.ravel()[self.cell_flat]
                                      if co2.size == self.grid.nlat * self.grid.nlon else co2, (self.ncell,)).copy()
@@ -258,6 +267,7 @@ class LandModel:
                   ("t2m", (m["t2m"] < 150) | (m["t2m"] > 350), "an air temperature in K (150-350)"),
                   ("tskin", (m["tskin"] < 150) | (m["tskin"] > 380), "a skin temperature in K (150-380)"),
                   ("tsoil", (m["tsoil"] < 150) | (m["tsoil"] > 350), "a soil temperature in K (150-350)"),
+                  ("tsoil_top", (m["tsoil_top"] < 150) | (m["tsoil_top"] > 350), "a soil temperature in K (150-350)"),
                   ("cos_sza", np.abs(m["cos_sza"]) > 1, "within [-1, 1]"),
                   ("co2", (m["co2"] <= 0) | (m["co2"] > 1e5), "a CO2 mole fraction in umol mol-1 (0-1e5)"))
         for name, mask, expect in checks:

@@ -376,6 +376,11 @@ KEYS = (
        "InTEC (BEPS soilresp.c, medium texture)"),
     _f("decomp_w2", -4.64, "1", "Quadratic moisture coefficient", -20.0, 20.0, "InTEC (BEPS soilresp.c)"),
     _f("decomp_w0", -0.71, "1", "Constant moisture coefficient", -5.0, 5.0, "InTEC (BEPS soilresp.c)"),
+    Key("decomposition_temperature", "str", "root_zone", "", "Soil temperature of the decomposition scalar: "
+        "'root_zone' (default: the meteorology's tsoil, 0.5 m in the embedded climatology, no diurnal cycle there) or "
+        "'top_soil' (tsoil_top, ~5 cm: hourly Rh follows the soil's diurnal cycle; with this calibration it moves the "
+        "northern NEE minimum from July to August, see validation/land/README.md)",
+        choices=("root_zone", "top_soil"), source="Parton et al. 1987 (CENTURY: near-surface soil temperature)"),
     _f("decomp_t_floor", 0.0, "1", "Lower bound of the decomposition temperature factor (0 = none)", 0.0, 1.0,
        "BEPS soilresp.c uses 0.3 (then f_T is flat below ~15 C); 0 follows Lloyd & Taylor 1994"),
     _f("decomp_w_floor", 0.0, "1", "Lower bound of the decomposition moisture factor (0 = none)", 0.0, 1.0,

@@ -225,7 +225,7 @@ def _scaled_shortwave(at, factor):
 
     def met_at(t):
         m = at(t)
-        d = {k: m[k] for k in MET_FIELDS}
+        d = {k: m[k] for k in MET_FIELDS + ("tsoil_top",)}  # the climatology has both soil temperatures
         d["swdown"] = d["swdown"] * factor
         d["swdown_diffuse"] = d["swdown_diffuse"] * factor
         return d
