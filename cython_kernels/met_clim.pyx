@@ -9,7 +9,7 @@ for a component's spin-up) in two stages:
   daily-mean temperature, surface pressure, humidity, soil, winds, ocean boundary layer), evaluated at
   the 3-hourly record times;
 * ``surface_fields``: the record interpolated linearly to the time plus the time-of-day terms (solar
-  geometry, shortwave, diurnal 2-m and skin temperature, vapour-pressure deficit, sensible heat,
+  geometry, shortwave, diurnal 2-m, skin and top-soil temperature, vapour-pressure deficit, sensible heat,
   boundary-layer growth).
 
 Static per-cell quantities come in the table ``st`` (rows named by ``STATIC``), latitude-only seasonal
