@@ -873,7 +873,7 @@ cdef enum:
     M_SOILM = 7
     M_PS = 8
     M_CO2 = 9
-    M_TSOILTOP = 10  # top-soil temperature: the decomposition's
+    M_TSOILTOP = 10  # the decomposition's soil temperature (tsoil_top, or tsoil: esm.land.model.met_arrays)
     NM = 11
 
 
@@ -1051,7 +1051,7 @@ ESM_AI void esm_cell_impl(const double *met, const double *q, double *o, double 
 #pragma omp simd
     for (i = 0; i < nb; i++) {
         double ta = met[EM_T2M * ESM_BLK + i], tsc = met[EM_TSOIL * ESM_BLK + i] - 273.15;
-        double tst = met[EM_TSOILTOP * ESM_BLK + i] - 273.15;  /* top soil: the decomposition's temperature */
+        double tst = met[EM_TSOILTOP * ESM_BLK + i] - 273.15;  /* the decomposition's soil temperature */
         double sw = met[EM_SW * ESM_BLK + i], cosz = met[EM_COSZ * ESM_BLK + i], soilm = met[EM_SOILM * ESM_BLK + i];
         double dif = met[EM_SWDIF * ESM_BLK + i], mu, es, rh, x, ft, lt, e0, r, f, ltarg;
         int up;
@@ -1084,7 +1084,7 @@ ESM_AI void esm_cell_impl(const double *met, const double *q, double *o, double 
         o[EC_FQ_SOIL * ESM_BLK + i] = esm_pow(q[EQ_Q10A] + q[EQ_Q10B] * tsc, (tsc - 25.0) / 10.0);
         x = esm_exp(-mu);
         o[EC_EXPMU * ESM_BLK + i] = mu > 0.0 ? x : 1.0;
-        /* decomposition scalar (Lloyd & Taylor at the top-soil temperature; InTEC moisture) */
+        /* decomposition scalar (Lloyd & Taylor at the decomposition's soil temperature; InTEC moisture) */
         ltarg = tst > q[EQ_T0] + 1.0 ? tst : q[EQ_T0] + 2.0;  /* the exp argument stays finite where unused */
         lt = esm_exp(q[EQ_E0] * (1.0 / (q[EQ_TREF] - q[EQ_T0]) - 1.0 / (ltarg - q[EQ_T0])));
         lt = lt > 1.0 ? 1.0 : lt;

@@ -36,9 +36,10 @@ in slow 0.25, passive 0.007 (except broadleaf forests), slow -> passive 0.003 - 
 metabolic 0.6 / 0.5 and surface structural 0.6: those are recoverable through the namelist.
 
 The decomposition scalar is xi = f_T f_W with the Lloyd & Taylor (1994) temperature function normalised
-to 1 at 35 C (capped at 1) of the top soil's temperature (the meteorology's ``tsoil_top``, ~5 cm, hourly: CENTURY
-drives decomposition with a near-surface soil temperature, Parton et al. 1987; the root zone's ``tsoil`` stays with
-the stomata and the roots) and the InTEC quadratic of relative soil saturation ``x = theta / porosity``,
+to 1 at 35 C (capped at 1) of the soil temperature ``&land_nml decomposition_temperature`` names (default the root
+zone's ``tsoil``; ``'top_soil'``: ``tsoil_top``, ~5 cm, with its diurnal cycle, as CENTURY drives decomposition with a
+near-surface soil temperature, Parton et al. 1987) and the InTEC quadratic of relative soil saturation
+``x = theta / porosity``,
 ``f_W = max(0, min(1, w1 x + w2 x^2 + w0))``.
 
 Fire and crop harvest (:mod:`esm.land.disturbance`) are further losses of the pool step: fire burns and kills
