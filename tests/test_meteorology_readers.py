@@ -61,6 +61,11 @@ def _compare(met, ref, land):
     assert np.sqrt(np.mean((met.u - ref.u) ** 2)) < 3.0  # 3 m/s noise was added to the winds
     assert np.mean(np.abs(met.sst - ref.sst)[ocean]) < 1.0
     assert abs(np.mean(met.swdown) - np.mean(ref.swdown)) < 0.03 * np.mean(ref.swdown)
+    # soil temperatures: the root zone from the third layer, the top soil from the first (the files carry the
+    # climatology's tsoil and tsoil_top there; regridding at ~5 deg moves coastal cells by a few K)
+    inland = land > 0.99
+    for name in ("tsoil", "tsoil_top"):
+        assert np.median(np.abs(met[name] - ref[name])[inland]) < 1.0, name
 
 
 @pytest.mark.parametrize("kind,source", [("era5_pl", "era5"), ("era5_ml", "era5"), ("merra2", "merra2")])
@@ -68,7 +73,8 @@ def test_fields_on_model_grid(files, clim, kind, source):
     prov = provider(files[kind], source)
     met = prov.at(at(3))
     for name in ("t", "qv", "u", "v", "ps", "t2m", "q2m", "vpd", "swdown", "swdown_diffuse", "par", "cos_sza",
-                 "precip", "soilm", "tsoil", "wind10", "sst", "sss", "seaice", "pblh", "ustar", "shflx", "tskin",
+                 "precip", "soilm", "tsoil", "tsoil_top", "wind10", "sst", "sss", "seaice", "pblh", "ustar", "shflx",
+                 "tskin",
                  "cmfmc", "dtrain", "land_fraction"):
         arr = met[name]
         assert arr.shape[-2:] == GRID.shape and np.all(np.isfinite(arr)), name
@@ -226,3 +232,31 @@ def test_prefetch_gives_the_same_fields(files):
         ma, mb = a.at(at(h, 15)), b.at(at(h, 15))
         assert np.array_equal(ma.u, mb.u) and np.array_equal(ma.t, mb.t)
     a.close()
+
+
+def test_root_zone_soil_temperature_falls_back_to_the_first_layer_with_a_warning(files, tmp_path, caplog):
+    """ERA5 files without stl3: tsoil comes from stl1 (the same values as tsoil_top), and the reader says so."""
+    src = files["era5_pl"]
+    paths2d = []
+    for i, p in enumerate(src["2d"]):
+        q = tmp_path / f"no_stl3_{i}.nc"
+        with netCDF4.Dataset(p) as a, netCDF4.Dataset(q, "w") as b:
+            b.setncatts(a.__dict__)
+            for name, dim in a.dimensions.items():
+                b.createDimension(name, None if dim.isunlimited() else len(dim))
+            for name, v in a.variables.items():
+                if name == "stl3":
+                    continue
+                fill = v.getncattr("_FillValue") if "_FillValue" in v.ncattrs() else None
+                w = b.createVariable(name, v.datatype, v.dimensions, fill_value=fill)
+                w.setncatts({k: v.getncattr(k) for k in v.ncattrs() if k != "_FillValue"})
+                v.set_auto_maskandscale(False)
+                w.set_auto_maskandscale(False)
+                w[:] = v[:]
+        paths2d.append(str(q))
+    with caplog.at_level(logging.WARNING, logger="esm.meteorology.reanalysis"):
+        prov = provider(dict(src, **{"2d": paths2d}), "era5")
+    assert any("stl3" in r.getMessage() and "tsoil" in r.getMessage() for r in caplog.records)
+    met = prov.at(at(3))
+    assert np.array_equal(met.tsoil, met.tsoil_top, equal_nan=True)
+    assert not np.allclose(provider(src, "era5").at(at(3)).tsoil, met.tsoil, equal_nan=True)

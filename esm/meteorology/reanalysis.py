@@ -13,9 +13,10 @@ HFLUX PRECTOTCORR``/``PRECTOT``), ``tavg1_2d_rad_Nx`` (``SWGDN``), ``tavg1_2d_ln
 ``GWETROOT``, ``TSOIL1``), ``tavg1_2d_ocn_Nx`` (``TSKINWTR``, ``FRSEAICE``), and the moist collections
 ``tavg3_3d_mst_Ne`` (``CMFMC`` at 73 edges) / ``_Nv`` (``DTRAIN``).
 
-The first soil layer (``stl1``, 0-7 cm; ``TSOIL1``, 0-10 cm) gives both ``tsoil_top`` (the decomposition's
-temperature) and ``tsoil``; the embedded climatology's ``tsoil`` is the root zone at 0.5 m. Reading a deeper layer
-(``stl3``, ``TSOIL3``) for ``tsoil`` would make the two sources agree; it is not done yet.
+Soil temperatures: ``tsoil`` (the root zone, 0.5 m in the embedded climatology) from ERA5 ``stl3`` (28-100 cm) or
+MERRA-2 ``TSOIL3`` (29-68 cm), ``tsoil_top`` (~5 cm) from the first layer (``stl1``, 0-7 cm; ``TSOIL1``, 0-10 cm).
+Files without the third layer give the first layer as ``tsoil`` too, with a warning (the land's cold-soil stomatal
+factor then sees the top soil: NPP +3 % at 4x5 in the climatology's sensitivity run, validation/land/README.md).
 
 How
 ---
@@ -170,7 +171,7 @@ PRODUCTS = {
         _v("d2m", ["d2m"], "K"),
         _v("tskin", ["skt"], "K"),
         _v("soilm", ["swvl1"], "m3 m-3", domain="land"),
-        _v("tsoil", ["stl1"], "K", domain="land"),
+        _v("tsoil", ["stl3", "stl1"], "K", domain="land"),  # 28-100 cm (root zone); 0-7 cm only as a fallback
         _v("tsoil_top", ["stl1"], "K", domain="land"),
         _v("u10", ["u10"], "m s-1"),
         _v("v10", ["v10"], "m s-1"),
@@ -197,7 +198,7 @@ PRODUCTS = {
         _v("q2m", ["QV2M"], "kg kg-1"),
         _v("tskin", ["TS"], "K"),
         _v("soilm", ["RZMC", ("GWETROOT", POROSITY)], "m3 m-3", domain="land"),
-        _v("tsoil", ["TSOIL1"], "K", domain="land"),
+        _v("tsoil", ["TSOIL3", "TSOIL1"], "K", domain="land"),  # 29-68 cm (root zone); 0-10 cm only as a fallback
         _v("tsoil_top", ["TSOIL1"], "K", domain="land"),
         _v("u10", ["U10M"], "m s-1"),
         _v("v10", ["V10M"], "m s-1"),
@@ -308,6 +309,10 @@ class ReanalysisProvider(MetProvider):
                                          f"{seen[r.time].path}; each time must come from one file")
                 seen[r.time] = r
             self.index[spec.key] = VarIndex(spec, sorted(seen.values(), key=lambda r: r.time))
+            if spec.key == "tsoil" and seen and self.index[spec.key].records[0].name != spec.names[0][0]:
+                log.warning("%s: no %s (the root zone's soil temperature) in the files; tsoil is taken from %s, the "
+                            "first soil layer, as is tsoil_top", self.source.upper(), spec.names[0][0],
+                            self.index[spec.key].records[0].name)
             if not seen and spec.required:
                 names = " or ".join(n for n, _ in spec.names)
                 files = self.files[spec.group] or self.files["3d"]

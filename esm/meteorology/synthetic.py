@@ -186,8 +186,8 @@ class SyntheticWriter:
         land_pts = _to_points(self.clim.land, self.src, lats, lons) > 0.5
         for n, idx in enumerate(chunks):
             times = [t2[i] for i in idx]
-            rec = {k: [] for k in ("sp", "blh", "ssrd", "t2m", "d2m", "skt", "swvl1", "stl1", "u10", "v10", "sst",
-                                   "siconc", "tp", "sshf", "zust")}
+            rec = {k: [] for k in ("sp", "blh", "ssrd", "t2m", "d2m", "skt", "swvl1", "stl1", "stl3", "u10", "v10",
+                                   "sst", "siconc", "tp", "sshf", "zust")}
             for t in times:
                 met = self.clim.at(t)
                 acc = self.clim.at(t - _dt.timedelta(minutes=30))  # mean of the hour ending at t
@@ -202,7 +202,8 @@ class SyntheticWriter:
                 rec["d2m"].append(P(d2m))
                 rec["skt"].append(P(met.tskin))
                 rec["swvl1"].append(P(met.soilm))
-                rec["stl1"].append(P(met.tsoil))
+                rec["stl1"].append(P(met.tsoil_top))   # 0-7 cm
+                rec["stl3"].append(P(met.tsoil))       # 28-100 cm: the root zone
                 rec["u10"].append(P(surf["_u10"]))
                 rec["v10"].append(P(surf["_v10"]))
                 rec["sst"].append(P(met.sst))
@@ -220,6 +221,7 @@ class SyntheticWriter:
                     "skt": ("K", "Skin temperature", None),
                     "swvl1": ("m**3 m**-3", "Volumetric soil water layer 1", None),
                     "stl1": ("K", "Soil temperature level 1", "surface_temperature"),
+                    "stl3": ("K", "Soil temperature level 3", None),
                     "u10": ("m s**-1", "10 metre U wind component", None),
                     "v10": ("m s**-1", "10 metre V wind component", None),
                     "sst": ("K", "Sea surface temperature", None), "siconc": ("(0 - 1)", "Sea ice area fraction",
@@ -317,7 +319,7 @@ class SyntheticWriter:
         land_pts = P(self.clim.land)
         ocean = land_pts < 0.5
         rec = {k: [] for k in ("T2M", "QV2M", "TS", "U10M", "V10M", "PBLH", "USTAR", "HFLUX", "PRECTOTCORR",
-                               "SWGDN", "RZMC", "TSOIL1", "TSKINWTR", "FRSEAICE")}
+                               "SWGDN", "RZMC", "TSOIL1", "TSOIL3", "TSKINWTR", "FRSEAICE")}
         for t in t2:
             met = self.clim.at(t)
             surf = self.clim._surface(t)
@@ -332,14 +334,15 @@ class SyntheticWriter:
             rec["PRECTOTCORR"].append(P(met.precip))
             rec["SWGDN"].append(P(met.swdown))
             rec["RZMC"].append(P(met.soilm))
-            rec["TSOIL1"].append(P(met.tsoil))
+            rec["TSOIL1"].append(P(met.tsoil_top))   # 0-10 cm
+            rec["TSOIL3"].append(P(met.tsoil))       # 29-68 cm: the root zone
             rec["TSKINWTR"].append(P(met.sst))
             rec["FRSEAICE"].append(P(met.seaice * (1 - self.clim.land)))
         collections = {"slv": ("T2M", "QV2M", "TS", "U10M", "V10M"), "flx": ("PBLH", "USTAR", "HFLUX", "PRECTOTCORR"),
-                       "rad": ("SWGDN",), "lnd": ("RZMC", "TSOIL1"), "ocn": ("TSKINWTR", "FRSEAICE")}
+                       "rad": ("SWGDN",), "lnd": ("RZMC", "TSOIL1", "TSOIL3"), "ocn": ("TSKINWTR", "FRSEAICE")}
         units_of = {"T2M": "K", "QV2M": "kg kg-1", "TS": "K", "U10M": "m s-1", "V10M": "m s-1", "PBLH": "m",
                     "USTAR": "m s-1", "HFLUX": "W m-2", "PRECTOTCORR": "kg m-2 s-1", "SWGDN": "W m-2",
-                    "RZMC": "m-3 m-3", "TSOIL1": "K", "TSKINWTR": "K", "FRSEAICE": "1"}
+                    "RZMC": "m-3 m-3", "TSOIL1": "K", "TSOIL3": "K", "TSKINWTR": "K", "FRSEAICE": "1"}
         for coll, names in collections.items():
             path = d / f"MERRA2_400.tavg1_2d_{coll}_Nx.nc4"
             ds = base(path, t2)
