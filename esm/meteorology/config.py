@@ -20,7 +20,7 @@ NAMELIST_GROUPS = [Group("meteorology_nml", "Meteorology: embedded climatology o
         "MERRA-2 inst3_3d_asm_Nv/Np: U, V, T, QV, PS, DELP); several patterns separated by spaces",
         in_output=False),
     Key("files_2d", "str", "", "", "Glob pattern(s) of the single-level / 2-D files (ERA5 sp, blh, ssrd, t2m, "
-        "d2m, skt, swvl1, stl1, u10, v10, sst, siconc, tp, sshf, zust; MERRA-2 tavg1_2d_* collections)",
+        "d2m, skt, swvl1, stl1, stl3, u10, v10, sst, siconc, tp, sshf, zust; MERRA-2 tavg1_2d_* collections)",
         in_output=False),
     Key("files_conv", "str", "", "", "Glob pattern(s) of files with convective mass fluxes (ERA5 mumf/mudr, "
         "MERRA-2 tavg3_3d_mst_Ne CMFMC and tavg3_3d_mst_Nv DTRAIN); '' = diagnose from the climatology",

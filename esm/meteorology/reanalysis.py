@@ -3,14 +3,14 @@
 What is read
 ------------
 ERA5 (CDS NetCDF, pressure-level or model-level): ``u v t q`` (3-D), ``sp``, ``blh``,
-``ssrd``, ``t2m``, ``d2m``, ``skt``, ``swvl1``, ``stl1``, ``u10``, ``v10``, ``sst``, ``siconc``, ``tp``,
+``ssrd``, ``t2m``, ``d2m``, ``skt``, ``swvl1``, ``stl1``, ``stl3``, ``u10``, ``v10``, ``sst``, ``siconc``, ``tp``,
 optional ``sshf``, ``zust``, ``fdir`` and the updraught mass flux ``mumf``. Model-level files carry
 the hybrid coefficients (``hyai``/``hybi`` as written by cdo, or ``a_half``/``b_half``).
 
 MERRA-2 / GEOS-FP (NetCDF-4 collections): ``inst3_3d_asm_Nv`` (``U V T QV PS DELP``) or ``_Np``
 (pressure levels), ``tavg1_2d_slv_Nx`` (``T2M QV2M TS U10M V10M``), ``tavg1_2d_flx_Nx`` (``PBLH USTAR
 HFLUX PRECTOTCORR``/``PRECTOT``), ``tavg1_2d_rad_Nx`` (``SWGDN``), ``tavg1_2d_lnd_Nx`` (``RZMC`` or
-``GWETROOT``, ``TSOIL1``), ``tavg1_2d_ocn_Nx`` (``TSKINWTR``, ``FRSEAICE``), and the moist collections
+``GWETROOT``, ``TSOIL1``, ``TSOIL3``), ``tavg1_2d_ocn_Nx`` (``TSKINWTR``, ``FRSEAICE``), and the moist collections
 ``tavg3_3d_mst_Ne`` (``CMFMC`` at 73 edges) / ``_Nv`` (``DTRAIN``).
 
 Soil temperatures: ``tsoil`` (the root zone, 0.5 m in the embedded climatology) from ERA5 ``stl3`` (28-100 cm) or
