@@ -491,8 +491,7 @@ class Climatology(MetProvider):
         t_ice = np.minimum(300.0 - 42.0 * sinlat**2 + 15.0 * np.abs(sinlat) * sgn * season.s_land, 271.0)
         amp = self._land_amplitude(sinlat)
         lag30 = Season(time, lag_days=30.0)
-        omega = 2.0 * np.pi / (YEAR_DAYS * 86400.0)
-        d = np.sqrt(2.0 * p["soil_diffusivity"] / omega)
+        d = self._damping_depth(YEAR_DAYS * 86400.0)
         z = p["soil_depth"]
         soil = Season(time, lag_days=(z / d) / (2.0 * np.pi) * YEAR_DAYS)
         zt = p["soil_top_depth"]
@@ -634,14 +633,14 @@ class Climatology(MetProvider):
         lon_tab[1] = h
         np.cos(2.0 * np.pi * (lst - 15.0) / 24.0, out=lon_tab[2])
         # the diurnal wave at the top-soil depth lags the surface's by z / d radians (d: diurnal damping depth)
-        np.cos(2.0 * np.pi * (lst - 15.0) / 24.0 - self.p["soil_top_depth"] / self._diurnal_damping_depth(),
+        np.cos(2.0 * np.pi * (lst - 15.0) / 24.0 - self.p["soil_top_depth"] / self._damping_depth(86400.0),
                out=lon_tab[3])
         return lat_tab, lon_tab
 
-    def _diurnal_damping_depth(self) -> float:
-        """Damping depth of the diurnal temperature wave in the soil, d = sqrt(2 kappa / omega) [m] (Carslaw &
-        Jaeger 1959; Hillel 1982): amplitude exp(-z/d) and phase lag z/d at depth z."""
-        return float(np.sqrt(2.0 * self.p["soil_diffusivity"] / (2.0 * np.pi / 86400.0)))
+    def _damping_depth(self, period: float) -> float:
+        """Damping depth of a temperature wave of ``period`` [s] in the soil, d = sqrt(2 kappa / omega) [m], omega =
+        2 pi / period (Carslaw & Jaeger 1959; Hillel 1982): amplitude exp(-z/d) and phase lag z/d at depth z."""
+        return float(np.sqrt(2.0 * self.p["soil_diffusivity"] * period / (2.0 * np.pi)))
 
     def _diurnal_table(self, sel: _Cells, time: cftime.datetime, rc0, rc1, a: float) -> np.ndarray:
         """The ``met_clim.DIURNAL`` fields on the cells of ``sel`` at ``time`` (fields, cells)."""
@@ -652,7 +651,7 @@ class Climatology(MetProvider):
                 "s0": p["solar_constant"] * sun.dist_factor, "t2m_diurnal_amplitude": p["t2m_diurnal_amplitude"],
                 "par_fraction": p["par_fraction"], "pbl_night_land": p["pbl_night_land"],
                 "pbl_gamma_theta": p["pbl_gamma_theta"], "rho_cp": RHO_AIR_SFC * CP_DRY, "epsilon": EPSILON,
-                "tsoil_top_damping": float(np.exp(-p["soil_top_depth"] / self._diurnal_damping_depth()))}
+                "tsoil_top_damping": float(np.exp(-p["soil_top_depth"] / self._damping_depth(86400.0)))}
         par = np.array([vals[k] for k in met_clim.DIURNAL_PARAMS], dtype=np.float64)
         out = np.empty((len(met_clim.DIURNAL), sel.cells.size))
         # ~60 flop-equivalents a cell (exp, pow, sqrt, acos of the solar and boundary-layer terms): 10-20 ms on
