@@ -1,6 +1,9 @@
 # cython: language_level=3
 # distutils: extra_compile_args = -fno-trapping-math
-"""Convective transport by the updraft mass flux: conservative and monotone.
+"""Convective transport by the updraft and downdraught mass fluxes: conservative and monotone.
+
+``convect`` (updraft, below) and ``convect_down`` (downdraught, at the end of the file; the
+same construction written downward, used when the meteorology provides a downdraught).
 
 Kernel behind ``esm.transport.convection``; nothing here checks its arguments.
 
@@ -249,5 +252,225 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                             _row_substep(qt + k * lstride, qtop, zero if k == 0 else cp + k * lstride + o,
                                          cd + kr, cm + kr, en + kr, qin, kbd, ktd, nsd, <double> k, <double> s,
                                          nlon)
+        free(work)
+        free(iwork)
+
+
+# ---------------------------------------------------------------------------------------
+# downdraughts
+# ---------------------------------------------------------------------------------------
+cdef void _row_coefs_down(cdptr md0p, cdptr md1p, cdptr ddt, cdptr mk, cdptr fac, cdptr kbd, cdptr ktd,
+                          double kd, int n, bint bottom, bint top, dptr cd, dptr ca, dptr en,
+                          dptr rmax) noexcept nogil:
+    """Downdraught coefficients of layer k (``kd``) of n columns: detrainment share ``cd``, share
+    of the compensating ascent from layer k-1 ``ca`` (per step), entrained share of the
+    downdraught air ``en``; running maximum of cd + ca over each column's layers (``kbd``/``ktd``).
+    ``md0p``/``md1p``: the downdraught mass flux (positive downward) at the layer's lower and upper
+    interfaces; ``bottom``: the lower one is the surface (no flux), ``top``: the upper one is the
+    model top (no flux). Inactive layers get zeros."""
+    cdef int i
+    cdef double md0, md1, d, e, c, cav, env, r, x
+    cdef bint neg, act
+    for i in range(n):
+        x = md0p[i]
+        md0 = 0.0 if bottom else _mu(x)
+        x = md1p[i]
+        md1 = 0.0 if top else _mu(x)
+        d = ddt[i]
+        d = d if d > 0.0 else 0.0
+        e = md0 + d - md1                 # in from above + entrained = out below + detrained
+        neg = e < 0.0
+        x = mk[i]
+        c = (md1 - md0) * fac[i] / x if neg else d * fac[i] / x
+        e = 0.0 if neg else e
+        env = e / (md1 + e) if md1 + e > 0.0 else 0.0
+        cav = md0 * fac[i] / x
+        act = (kd >= kbd[i]) & (kd <= ktd[i])
+        cd[i] = c if act else 0.0
+        ca[i] = cav if act else 0.0
+        en[i] = env if act else 0.0
+        r = c + cav
+        x = rmax[i]
+        rmax[i] = r if (act & (r > x)) else x
+
+
+cdef void _row_substep_down(dptr qk, cdptr qkm, cdptr md1p, bint top, cdptr cd, cdptr ca, cdptr en, dptr qin,
+                            cdptr kbd, cdptr ktd, cdptr nsd, double kd, double sd, int n) noexcept nogil:
+    """One sub-step of layer k (``kd``) of n columns in place, going downward: the downdraught
+    mixing ratio leaving the layer at its base (``qin`` holds the one entering from above and
+    receives the new one; it starts from the layer's own air where no downdraught enters from
+    above) and the environment's update from detrainment and the ascent from layer k-1 (``qkm``:
+    still the old values). Columns outside their layers or past their sub-steps keep their value."""
+    cdef int i
+    cdef double q0, qm, u, qi, v, x, md1
+    cdef bint act
+    for i in range(n):
+        q0 = qk[i]
+        qm = qkm[i]
+        qi = qin[i]
+        x = md1p[i]
+        md1 = 0.0 if top else _mu(x)
+        qi = q0 if md1 <= 0.0 else qi
+        u = qi + en[i] * (q0 - qi)
+        qin[i] = u
+        v = q0 + cd[i] * (u - q0) + ca[i] * (qm - q0)
+        act = (kd >= kbd[i]) & (kd <= ktd[i]) & (sd < nsd[i])
+        qk[i] = v if act else q0
+
+
+def convect_down(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] dmf,
+                 const double[:, :, ::1] ddtrain, const double[:, ::1] area, double dt, int max_sub,
+                 int[:, ::1] status, double[::1] value, int nthreads=1):
+    """Downdraughts with compensating ascent: update every tracer in place.
+
+    The mirror image of ``convect``: a bulk downdraught per column with mass flux Md_k >= 0
+    (downward, at interfaces; none through the surface or the top) and detrainment Dd_k per layer,
+    its entrainment closing each layer's budget (Tiedtke 1989 bulk budgets, written downward),
+
+        Ed_k = Md_k + Dd_k - Md_{k+1}    (negative values become extra detrainment),
+
+    the downdraught air leaving layer k at its base q^d_k = q^d_{k+1} + Ed_k/(Md_{k+1} + Ed_k)
+    (q_k - q^d_{k+1}), and the environment gaining detrained downdraught air and the air that
+    rises from below to replace the downdraught's descent:
+
+        m_k dq_k/dt = A [ Dd_k (q^d_k - q_k) + Md_k (q_{k-1} - q_k) ].
+
+    This is the flux form with the downward flux Md_k q^d_k through interface k and the upward
+    compensating flux Md_k q_{k-1}, so the fluxes telescope (sum_k m_k q_k conserved) and air
+    masses do not change. Explicit sub-steps keep (Dd_k + Md_k) dt A / m_k <= 1 (every new q_k a
+    convex combination of old values: monotone); increment form, so a uniform q stays exactly
+    uniform. Per row and sub-step one downward pass per tracer (layer k reads the old value of
+    layer k-1, updated later in the pass). status[j] = (code, i, -) as in ``convect``.
+    """
+    cdef int nlev = m.shape[0]
+    cdef int nlat = m.shape[1]
+    cdef int nlon = m.shape[2]
+    cdef int ntr = q.shape[0]
+    cdef Py_ssize_t R = nlon + 8
+    cdef Py_ssize_t lstride = <Py_ssize_t> nlat * nlon
+    cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
+    cdef int j, i, k, t, s, nsub, nsmax, k0, k1, nact
+    cdef double* work = NULL
+    cdef int* iwork = NULL
+    cdef double* fac
+    cdef double* kbd
+    cdef double* ktd
+    cdef double* nsd
+    cdef double* rmax
+    cdef double* qin
+    cdef double* zero
+    cdef double* qbot         # copy of the lowest layer (stands in for the layer below it; ca = 0 there)
+    cdef double* cd           # (nlev + 1) x R each
+    cdef double* ca
+    cdef double* en
+    cdef int* kbot = NULL
+    cdef int* ktop = NULL
+    cdef double x, rm
+    cdef double* qt
+    cdef Py_ssize_t o, kr
+    cdef int* sp = &status[0, 0]
+    cdef double* vp = &value[0]
+    cdef double* mp = &m[0, 0, 0]
+    cdef double* qp = &q[0, 0, 0, 0]
+    cdef const double* fp = &dmf[0, 0, 0]
+    cdef const double* dp = &ddtrain[0, 0, 0]
+    with nogil, parallel(num_threads=nthreads):
+        work = <double*> malloc((8 * R + 3 * (nlev + 1) * R) * sizeof(double))
+        iwork = <int*> malloc(2 * R * sizeof(int))
+        for j in prange(nlat, schedule="dynamic"):
+            if work == NULL or iwork == NULL:
+                sp[3 * j] = 7
+                continue
+            fac = work
+            kbd = fac + R
+            ktd = kbd + R
+            nsd = ktd + R
+            rmax = nsd + R
+            qin = rmax + R
+            zero = qin + R
+            qbot = zero + R
+            cd = qbot + R
+            ca = cd + (nlev + 1) * R
+            en = ca + (nlev + 1) * R
+            kbot = iwork
+            ktop = iwork + R
+            o = <Py_ssize_t> j * nlon
+            # layers kbot .. ktop take part: ktop = the highest interface with a downdraught (the
+            # layer above it is where the downdraught starts), kbot = the layer below the lowest one
+            for i in range(nlon):
+                kbot[i] = nlev
+                ktop[i] = -1
+            for k in range(nlev - 1, 0, -1):
+                for i in range(nlon):
+                    x = dmf[k, j, i]
+                    kbot[i] = k - 1 if x > 0.0 else kbot[i]
+            for k in range(1, nlev):
+                for i in range(nlon):
+                    x = dmf[k, j, i]
+                    ktop[i] = k if x > 0.0 else ktop[i]
+            nact = 0
+            k0 = nlev
+            k1 = -1
+            for i in range(nlon):
+                nact = nact + (ktop[i] >= 0)
+                if ktop[i] >= 0:
+                    k0 = kbot[i] if kbot[i] < k0 else k0
+                    k1 = ktop[i] if ktop[i] > k1 else k1
+            if nact == 0:
+                continue
+            for i in range(nlon):
+                fac[i] = area[j, i] * dt
+                kbd[i] = kbot[i]
+                ktd[i] = ktop[i]
+                rmax[i] = 0.0
+                zero[i] = 0.0
+            for k in range(k0, k1 + 1):
+                kr = (k - k0) * R
+                _row_coefs_down(zero if k == 0 else fp + k * lstride + o,
+                                zero if k + 1 >= nlev else fp + (k + 1) * lstride + o,
+                                dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
+                                k == 0, k + 1 >= nlev, cd + kr, ca + kr, en + kr, rmax)
+            nsmax = 0
+            for i in range(nlon):
+                if ktop[i] < 0:
+                    nsd[i] = 0.0
+                    continue
+                rm = rmax[i]
+                nsub = <int> ceil(rm)
+                if nsub < 1:
+                    nsub = 1
+                if nsub > max_sub:
+                    if sp[3 * j] == 0:
+                        sp[3 * j] = 1
+                        sp[3 * j + 1] = i
+                        vp[j] = rm
+                    nsd[i] = 0.0
+                    continue
+                nsd[i] = nsub
+                nsmax = nsub if nsub > nsmax else nsmax
+            if nsmax == 0:
+                continue
+            for k in range(k0, k1 + 1):
+                kr = (k - k0) * R
+                for i in range(nlon):
+                    x = nsd[i]
+                    cd[kr + i] = cd[kr + i] / x if x > 0.0 else 0.0
+                    ca[kr + i] = ca[kr + i] / x if x > 0.0 else 0.0
+            # ---- per tracer and sub-step: one downward pass over layers k1 .. k0 ----------------
+            for t in range(ntr):
+                qt = qp + t * tstride + o
+                for s in range(nsmax):
+                    for k in range(k1, k0 - 1, -1):
+                        kr = (k - k0) * R
+                        if k > 0:
+                            _row_substep_down(qt + k * lstride, qt + (k - 1) * lstride,
+                                              zero if k + 1 >= nlev else fp + (k + 1) * lstride + o, k + 1 >= nlev,
+                                              cd + kr, ca + kr, en + kr, qin, kbd, ktd, nsd, <double> k,
+                                              <double> s, nlon)
+                        else:
+                            memcpy(qbot, qt, nlon * sizeof(double))
+                            _row_substep_down(qt, qbot, zero if k + 1 >= nlev else fp + lstride + o,
+                                              k + 1 >= nlev, cd + kr, ca + kr, en + kr, qin, kbd, ktd, nsd,
+                                              <double> k, <double> s, nlon)
         free(work)
         free(iwork)

@@ -260,3 +260,69 @@ def test_root_zone_soil_temperature_falls_back_to_the_first_layer_with_a_warning
     met = prov.at(at(3))
     assert np.array_equal(met.tsoil, met.tsoil_top, equal_nan=True)
     assert not np.allclose(provider(src, "era5").at(at(3)).tsoil, met.tsoil, equal_nan=True)
+
+
+def _era5_conv_file(src_3d: str, path, mumf, mdmf=None):
+    """An ERA5-like model-level file of the convective mass fluxes (``files_conv``) with the coordinates
+    of ``src_3d``; ``mumf``/``mdmf``: per-layer values, lowest layer first, the same everywhere."""
+    with netCDF4.Dataset(src_3d) as a, netCDF4.Dataset(path, "w") as b:
+        b.setncatts(a.__dict__)
+        for name, dim in a.dimensions.items():
+            b.createDimension(name, None if dim.isunlimited() else len(dim))
+        data_dims = a.variables["t"].dimensions
+        for name, v in a.variables.items():
+            if v.dimensions == data_dims:
+                continue
+            w = b.createVariable(name, v.datatype, v.dimensions)
+            w.setncatts({k: v.getncattr(k) for k in v.ncattrs() if k != "_FillValue"})
+            w[:] = v[:]
+        shape = a.variables["t"].shape
+        for name, prof, ln in (("mumf", mumf, "Mean updraught mass flux"),
+                               ("mdmf", mdmf, "Mean downdraught mass flux")):
+            if prof is None:
+                continue
+            w = b.createVariable(name, "f8", data_dims)
+            w.units, w.long_name = "kg m**-2 s**-1", ln
+            w[:] = np.broadcast_to(np.asarray(prof)[::-1][None, :, None, None], shape)   # top first, as the file
+
+
+def test_era5_downdraught_mass_flux_onto_interfaces(files, tmp_path):
+    """ERA5 mumf and mdmf (negative: downward) on model levels become cmfmc and dmf at the interfaces (the
+    mean of the two layers), the downdraught's detrainment where it weakens downward; without mdmf the
+    meteorology has no downdraught and convection runs updrafts only."""
+    from esm.config.registry import schema
+    from esm.transport.convection import Convection
+
+    src = files["era5_ml"]
+    nlev = VC.nlev
+    up = np.linspace(0.0, 0.02, nlev)
+    down = -0.006 * np.sin(np.pi * np.arange(nlev) / (nlev - 1))          # zero in the lowest and top layers
+    conv = tmp_path / "era5_conv.nc"
+    _era5_conv_file(src["3d"][0], conv, up, down)
+    met = provider(dict(src, conv=[str(conv)]), "era5").at(at(3))
+    dmf = np.asarray(met.dmf)
+    exp = np.zeros(nlev + 1)
+    exp[1:-1] = 0.5 * (np.abs(down[1:]) + np.abs(down[:-1]))
+    assert dmf.shape == (nlev + 1,) + GRID.shape
+    np.testing.assert_allclose(dmf, np.broadcast_to(exp[:, None, None], dmf.shape), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(met.ddtrain), np.maximum(dmf[1:] - dmf[:-1], 0.0), rtol=0, atol=0)
+    np.testing.assert_allclose(np.asarray(met.cmfmc)[1:-1, 2, 3], 0.5 * (up[1:] + up[:-1]), rtol=1e-6)
+    # the transport takes it: conservative and within bounds, and different from updrafts only
+    from esm.atmosphere import Atmosphere
+    from esm.tracers import TracerSet
+
+    rng = np.random.default_rng(5)
+    q = rng.random((1, nlev) + GRID.shape)
+    atm = Atmosphere.from_surface_pressure(GRID, VC, TracerSet(["passive1"]), np.asarray(met.ps), q.copy())
+    p = schema().resolve({"transport_nml": {"enabled": True}}).transport_nml
+    tot0 = np.sum(atm.q * atm.air_mass)
+    Convection(p, GRID, VC).apply(atm, met, 1800.0, "test")
+    assert abs(np.sum(atm.q * atm.air_mass) / tot0 - 1.0) < 1e-13
+    assert atm.q.min() >= q.min() and atm.q.max() <= q.max()
+    only_up = tmp_path / "era5_conv_up.nc"
+    _era5_conv_file(src["3d"][0], only_up, up)
+    met_up = provider(dict(src, conv=[str(only_up)]), "era5").at(at(3))
+    assert "dmf" not in met_up and "ddtrain" not in met_up
+    atm_up = Atmosphere.from_surface_pressure(GRID, VC, TracerSet(["passive1"]), np.asarray(met.ps), q.copy())
+    Convection(p, GRID, VC).apply(atm_up, met_up, 1800.0, "test")
+    assert not np.allclose(atm_up.q, atm.q, rtol=1e-6)

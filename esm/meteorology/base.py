@@ -33,6 +33,9 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "cmfmc": ("3d_edge", "kg m-2 s-1", "upward convective (updraft) mass flux at layer interfaces, "
               "moist convection; 0 at the surface and the top"),
     "dtrain": ("3d", "kg m-2 s-1", "detrainment mass flux of the convective updraft out of each layer"),
+    "dmf": ("3d_edge", "kg m-2 s-1", "downward convective (downdraught) mass flux at layer interfaces, positive "
+            "downward; 0 at the surface and the top (optional: ERA5 mdmf with its sign flipped)"),
+    "ddtrain": ("3d", "kg m-2 s-1", "detrainment mass flux of the convective downdraught into each layer"),
     # --- surface and boundary layer
     "ps": ("2d", "Pa", "surface air pressure"),
     "pblh": ("2d", "m", "planetary boundary layer height"),

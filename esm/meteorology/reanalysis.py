@@ -33,7 +33,9 @@ interpolated linearly in time between records. Derived: ``q2m`` and ``vpd`` from
 ``wind10 = |(u10, v10)|``, ``cos_sza`` from the solar geometry, ``par`` = par_fraction x swdown,
 ``swdown_diffuse`` = ssrd - fdir (ERA5 with ``fdir``) or the Erbs et al. (1982) split, ERA5 ``sshf``
 sign flipped (ECMWF fluxes are positive downward), MERRA-2 ``GWETROOT`` x porosity 0.45 (when RZMC is
-absent) and ``FRSEAICE`` (fraction of the cell) divided by the ocean fraction. Fields a product does
+absent) and ``FRSEAICE`` (fraction of the cell) divided by the ocean fraction; ERA5 ``mumf`` (updraught)
+and, when the files have it, ``mdmf`` (downdraught, its magnitude) averaged from layers onto the interfaces as
+``cmfmc`` and ``dmf``, their detrainment where the flux weakens along the draught. Fields a product does
 not have (``sss``; ``dtrain`` in ERA5; optional fields absent from the files) come from the embedded
 climatology, logged once. ``land_fraction`` is the model's (the land component's) land fraction.
 
@@ -183,6 +185,9 @@ PRODUCTS = {
         _v("shflx", ["sshf"], "W m-2", method="conservative", required=False, sign=-1.0),
         _v("ustar", ["zust"], "m s-1", required=False),
         _v("cmfmc_layer", ["mumf"], "kg m-2 s-1", method="conservative", levels="3d", required=False,
+           group="conv"),
+        # downdraught mass flux (negative, downward, in the IFS convention; its magnitude is used)
+        _v("dmf_layer", ["mdmf"], "kg m-2 s-1", method="conservative", levels="3d", required=False,
            group="conv"),
     ],
     "merra2": [
@@ -737,6 +742,18 @@ class ReanalysisProvider(MetProvider):
             cm = cmfmc()
             return np.maximum(cm[:-1] - cm[1:], 0.0)
 
+        def dmf():
+            if "dmf" not in memo:
+                lay = np.abs(val("dmf_layer"))
+                d = np.zeros((self.vcoord.nlev + 1,) + self.grid.shape)
+                d[1:-1] = 0.5 * (lay[1:] + lay[:-1])
+                memo["dmf"] = d
+            return memo["dmf"]
+
+        def ddtrain():
+            d = dmf()
+            return np.maximum(d[1:] - d[:-1], 0.0)    # where the downdraught weakens on its way down
+
         def sss():
             if getattr(self, "_sss", None) is None:
                 self._from_climatology("sss", time, f"{self.source.upper()} has no sea-surface salinity")
@@ -760,6 +777,8 @@ class ReanalysisProvider(MetProvider):
             "swdown_diffuse": diffuse, "cmfmc": cmfmc, "dtrain": dtrain,
             "land_fraction": lambda: self.land,
         }
+        if "dmf_layer" in self.index and self.index["dmf_layer"].records:
+            makers["dmf"], makers["ddtrain"] = dmf, ddtrain
         self._prefetch(time)
         return MetState(time, LazyFields(makers))
 

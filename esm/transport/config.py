@@ -26,7 +26,8 @@ TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass p
     Key("vertical_diffusion", "bool", True, "", "Boundary-layer vertical diffusion (K profile of Holtslag & "
         "Boville 1993; needs met fields pblh, ustar, shflx, t2m, t)"),
     Key("convection", "bool", True, "", "Convective transport by the updraft mass flux (needs met fields "
-        "cmfmc and dtrain)"),
+        "cmfmc and dtrain), and by the downdraught mass flux where the meteorology provides one (dmf, "
+        "ddtrain; see downdrafts)"),
     # ---- advection -----------------------------------------------------------------------
     Key("advection_scheme", "str", "ppm_monotone", "", "Sub-grid reconstruction of the flux-form "
         "semi-Lagrangian scheme (Lin & Rood 1996): 'ppm_monotone' (PPM with the Colella & Woodward 1984 "
@@ -76,6 +77,9 @@ TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass p
     Key("max_convection_subcycles", "int", 200, "1", "Largest number of explicit sub-steps of the "
         "convective mass-flux update per column and step (the sub-step keeps every layer's "
         "outflow below its air mass)", vmin=1, vmax=100000),
+    Key("downdrafts", "bool", True, "", "Convective downdraughts with compensating ascent (Tiedtke 1989 "
+        "bulk budgets) when the meteorology provides the downdraught mass flux dmf and detrainment ddtrain "
+        "(ERA5 mdmf); sources without them (MERRA-2, the embedded climatology) have updrafts only"),
     # ---- input checking -----------------------------------------------------------------
     Key("check_inputs", "bool", True, "", "Scan mass fluxes, surface fluxes and meteorological fields for "
         "non-finite and out-of-range values every step (errors name the field, time and cell); shapes are "

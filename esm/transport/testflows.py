@@ -216,9 +216,10 @@ def divergent_fluxes(grid: Grid, vcoord: VerticalCoordinate, t: float, dt: float
 
 
 def synthetic_met(grid: Grid, vcoord: VerticalCoordinate, ps: np.ndarray, t: float = 0.0,
-                  convection: float = 1.0) -> dict[str, np.ndarray]:
+                  convection: float = 1.0, downdraft: float = 0.0) -> dict[str, np.ndarray]:
     """Plausible boundary-layer and convection fields (not a climate): a diurnal boundary
-    layer over a sun-following heating pattern, and deep convection in the tropics.
+    layer over a sun-following heating pattern, and deep convection in the tropics; with
+    ``downdraft`` > 0 also a convective downdraught (``dmf``, ``ddtrain``) below the updrafts.
 
     Returns fields in the units of ``esm.meteorology.base.FIELDS``.
     """
@@ -251,6 +252,18 @@ def synthetic_met(grid: Grid, vcoord: VerticalCoordinate, ps: np.ndarray, t: flo
     dtrain = np.clip(dm, 0.0, None) + 0.05 * cmfmc[1:]
     fields["cmfmc"] = cmfmc
     fields["dtrain"] = dtrain
+    if downdraft > 0.0:
+        # downdraught (positive downward) from the mid-troposphere to the surface, a fraction of the
+        # updraft's strength (Tiedtke 1989 starts it at -0.3 of the updraft's base mass flux),
+        # detraining where it weakens downward and a little on the way
+        dshape = np.sin(math.pi * np.clip(sig / 0.5, 0.0, 1.0))                 # 0 at the surface and above 50 %
+        damp = downdraft * 0.3 * 0.02 * np.exp(-(np.rad2deg(lat) / 15.0) ** 2) * (0.5 + 0.5 * np.cos(2.0 * lon))
+        damp = np.where(damp > 0.3 * 2.0e-3, damp, 0.0)
+        dmf = damp[None] * dshape
+        dmf[0] = 0.0
+        dmf[-1] = 0.0
+        fields["dmf"] = dmf
+        fields["ddtrain"] = np.clip(dmf[1:] - dmf[:-1], 0.0, None) + 0.05 * dmf[:-1]
     assert nlev == temp.shape[0]
     return fields
 
