@@ -109,6 +109,73 @@ cdef void _row_substep(dptr qk, cdptr qk1, cdptr mu0p, cdptr cd, cdptr cm, cdptr
         qk[i] = v if act else q0
 
 
+cdef int _row_layers(const double* fp, Py_ssize_t lstride, int nlev, int nlon, int* kbot, int* ktop,
+                     int* k0, int* k1) noexcept nogil:
+    """Layers kbot .. ktop of each column of a row that take part in a draught whose mass flux at the
+    interior interfaces is ``fp + k * lstride`` (k = 1 .. nlev-1; the surface and the top carry none):
+    ktop = the highest interface with a positive flux, kbot = one below the lowest; -1 / nlev where
+    there is none. k0/k1: the row's range; returns the number of columns with a draught."""
+    cdef int i, k, nact = 0
+    cdef double x
+    for i in range(nlon):
+        kbot[i] = nlev
+        ktop[i] = -1
+    for k in range(nlev - 1, 0, -1):
+        for i in range(nlon):
+            x = fp[k * lstride + i]
+            kbot[i] = k - 1 if x > 0.0 else kbot[i]
+    for k in range(1, nlev):
+        for i in range(nlon):
+            x = fp[k * lstride + i]
+            ktop[i] = k if x > 0.0 else ktop[i]
+    k0[0] = nlev
+    k1[0] = -1
+    for i in range(nlon):
+        nact = nact + (ktop[i] >= 0)
+        if ktop[i] >= 0:
+            k0[0] = kbot[i] if kbot[i] < k0[0] else k0[0]
+            k1[0] = ktop[i] if ktop[i] > k1[0] else k1[0]
+    return nact
+
+
+cdef int _row_substeps(const int* ktop, cdptr rmax, int nlon, int max_sub, dptr nsd, int* status,
+                       double* value) noexcept nogil:
+    """Explicit sub-steps per column (``nsd``, as doubles): ceil of the largest exchanged share of a
+    layer's air, at least 1; a column that needs more than ``max_sub`` gets none and is reported
+    (status = (1, i, -), value = the share) if it is the row's first. Returns the row's largest count."""
+    cdef int i, nsub, nsmax = 0
+    cdef double rm
+    for i in range(nlon):
+        if ktop[i] < 0:
+            nsd[i] = 0.0
+            continue
+        rm = rmax[i]
+        nsub = <int> ceil(rm)
+        if nsub < 1:
+            nsub = 1
+        if nsub > max_sub:
+            if status[0] == 0:
+                status[0] = 1
+                status[1] = i
+                value[0] = rm
+            nsd[i] = 0.0
+            continue
+        nsd[i] = nsub
+        nsmax = nsub if nsub > nsmax else nsmax
+    return nsmax
+
+
+cdef void _per_substep(double* c1, double* c2, cdptr nsd, int nlay, Py_ssize_t R, int nlon) noexcept nogil:
+    """The per-step shares of ``nlay`` layers (rows of stride R) divided by each column's sub-steps."""
+    cdef int k, i
+    cdef double x
+    for k in range(nlay):
+        for i in range(nlon):
+            x = nsd[i]
+            c1[k * R + i] = c1[k * R + i] / x if x > 0.0 else 0.0
+            c2[k * R + i] = c2[k * R + i] / x if x > 0.0 else 0.0
+
+
 def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] cmfmc,
             const double[:, :, ::1] dtrain, const double[:, ::1] area, double dt, int max_sub,
             int[:, ::1] status, double[::1] value, int nthreads=1):
@@ -156,7 +223,7 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef const double* dp = &dtrain[0, 0, 0]
     with nogil, parallel(num_threads=nthreads):
         work = <double*> malloc((8 * R + 3 * (nlev + 1) * R) * sizeof(double))
-        iwork = <int*> malloc(2 * R * sizeof(int))
+        iwork = <int*> malloc((2 * R + 2) * sizeof(int))
         for j in prange(nlat, schedule="dynamic"):
             if work == NULL or iwork == NULL:
                 sp[3 * j] = 7
@@ -176,25 +243,10 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             ktop = iwork + R
             o = <Py_ssize_t> j * nlon
             # active columns: layers kbot .. ktop take part (ktop = highest layer fed from below)
-            for i in range(nlon):
-                kbot[i] = nlev
-                ktop[i] = -1
-            for k in range(nlev - 1, 0, -1):
-                for i in range(nlon):
-                    x = cmfmc[k, j, i]
-                    kbot[i] = k - 1 if x > 0.0 else kbot[i]
-            for k in range(1, nlev):
-                for i in range(nlon):
-                    x = cmfmc[k, j, i]
-                    ktop[i] = k if x > 0.0 else ktop[i]
-            nact = 0
-            k0 = nlev
-            k1 = -1
-            for i in range(nlon):
-                nact = nact + (ktop[i] >= 0)
-                if ktop[i] >= 0:
-                    k0 = kbot[i] if kbot[i] < k0 else k0
-                    k1 = ktop[i] if ktop[i] > k1 else k1
+            # (k0/k1 through the thread's own workspace: prange keeps only assigned variables private)
+            nact = _row_layers(cp + o, lstride, nlev, nlon, kbot, ktop, iwork + 2 * R, iwork + 2 * R + 1)
+            k0 = iwork[2 * R]
+            k1 = iwork[2 * R + 1]
             if nact == 0:
                 continue
             for i in range(nlon):
@@ -210,32 +262,10 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                            dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
                            k + 1 >= nlev, cd + kr, cm + kr, en + kr, rmax)
             # ---- sub-steps per column (none for a column that needs too many) ------------------
-            nsmax = 0
-            for i in range(nlon):
-                if ktop[i] < 0:
-                    nsd[i] = 0.0
-                    continue
-                rm = rmax[i]
-                nsub = <int> ceil(rm)
-                if nsub < 1:
-                    nsub = 1
-                if nsub > max_sub:
-                    if sp[3 * j] == 0:
-                        sp[3 * j] = 1
-                        sp[3 * j + 1] = i
-                        vp[j] = rm
-                    nsd[i] = 0.0
-                    continue
-                nsd[i] = nsub
-                nsmax = nsub if nsub > nsmax else nsmax
+            nsmax = _row_substeps(ktop, rmax, nlon, max_sub, nsd, sp + 3 * j, vp + j)
             if nsmax == 0:
                 continue
-            for k in range(k0, k1 + 1):
-                kr = (k - k0) * R
-                for i in range(nlon):
-                    x = nsd[i]
-                    cd[kr + i] = cd[kr + i] / x if x > 0.0 else 0.0
-                    cm[kr + i] = cm[kr + i] / x if x > 0.0 else 0.0
+            _per_substep(cd, cm, nsd, k1 - k0 + 1, R, nlon)
             # ---- per tracer and sub-step: one upward pass over layers k0 .. k1 ------------------
             for t in range(ntr):
                 qt = qp + t * tstride + o
@@ -376,7 +406,7 @@ def convect_down(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :,
     cdef const double* dp = &ddtrain[0, 0, 0]
     with nogil, parallel(num_threads=nthreads):
         work = <double*> malloc((8 * R + 3 * (nlev + 1) * R) * sizeof(double))
-        iwork = <int*> malloc(2 * R * sizeof(int))
+        iwork = <int*> malloc((2 * R + 2) * sizeof(int))
         for j in prange(nlat, schedule="dynamic"):
             if work == NULL or iwork == NULL:
                 sp[3 * j] = 7
@@ -397,25 +427,10 @@ def convect_down(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :,
             o = <Py_ssize_t> j * nlon
             # layers kbot .. ktop take part: ktop = the highest interface with a downdraught (the
             # layer above it is where the downdraught starts), kbot = the layer below the lowest one
-            for i in range(nlon):
-                kbot[i] = nlev
-                ktop[i] = -1
-            for k in range(nlev - 1, 0, -1):
-                for i in range(nlon):
-                    x = dmf[k, j, i]
-                    kbot[i] = k - 1 if x > 0.0 else kbot[i]
-            for k in range(1, nlev):
-                for i in range(nlon):
-                    x = dmf[k, j, i]
-                    ktop[i] = k if x > 0.0 else ktop[i]
-            nact = 0
-            k0 = nlev
-            k1 = -1
-            for i in range(nlon):
-                nact = nact + (ktop[i] >= 0)
-                if ktop[i] >= 0:
-                    k0 = kbot[i] if kbot[i] < k0 else k0
-                    k1 = ktop[i] if ktop[i] > k1 else k1
+            # (k0/k1 through the thread's own workspace: prange keeps only assigned variables private)
+            nact = _row_layers(fp + o, lstride, nlev, nlon, kbot, ktop, iwork + 2 * R, iwork + 2 * R + 1)
+            k0 = iwork[2 * R]
+            k1 = iwork[2 * R + 1]
             if nact == 0:
                 continue
             for i in range(nlon):
@@ -430,32 +445,10 @@ def convect_down(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :,
                                 zero if k + 1 >= nlev else fp + (k + 1) * lstride + o,
                                 dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
                                 k == 0, k + 1 >= nlev, cd + kr, ca + kr, en + kr, rmax)
-            nsmax = 0
-            for i in range(nlon):
-                if ktop[i] < 0:
-                    nsd[i] = 0.0
-                    continue
-                rm = rmax[i]
-                nsub = <int> ceil(rm)
-                if nsub < 1:
-                    nsub = 1
-                if nsub > max_sub:
-                    if sp[3 * j] == 0:
-                        sp[3 * j] = 1
-                        sp[3 * j + 1] = i
-                        vp[j] = rm
-                    nsd[i] = 0.0
-                    continue
-                nsd[i] = nsub
-                nsmax = nsub if nsub > nsmax else nsmax
+            nsmax = _row_substeps(ktop, rmax, nlon, max_sub, nsd, sp + 3 * j, vp + j)
             if nsmax == 0:
                 continue
-            for k in range(k0, k1 + 1):
-                kr = (k - k0) * R
-                for i in range(nlon):
-                    x = nsd[i]
-                    cd[kr + i] = cd[kr + i] / x if x > 0.0 else 0.0
-                    ca[kr + i] = ca[kr + i] / x if x > 0.0 else 0.0
+            _per_substep(cd, ca, nsd, k1 - k0 + 1, R, nlon)
             # ---- per tracer and sub-step: one downward pass over layers k1 .. k0 ----------------
             for t in range(ntr):
                 qt = qp + t * tstride + o
