@@ -410,3 +410,22 @@ def test_downdraught_inputs_checked():
     p1 = schema().resolve({"transport_nml": {"max_convection_subcycles": 1}}).transport_nml
     with pytest.raises(ModelStateError, match="downdraught mass flux exchanges more air"):
         Convection(p1, g, vc).apply(atm, MetState(T0, fields), 1800.0, "test")
+
+
+def test_convection_kernels_do_not_depend_on_the_thread_count():
+    """Both draughts, rows shared among threads (dynamic schedule, per-thread workspaces): the same bits
+    on 1 and 3 threads."""
+    from esm._kernels import convect
+
+    g, vc, atm, p = _setup()
+    f = synthetic_met(g, vc, atm.surface_pressure(), 0.0, convection=20.0, downdraft=20.0)
+    out = []
+    for nth in (1, 3):
+        q = atm.q.copy()
+        st = np.zeros((g.nlat, 3), dtype=np.int32)
+        val = np.zeros(g.nlat)
+        convect.convect(atm.air_mass, q, f["cmfmc"], f["dtrain"], g.area, 1800.0, 500, st, val, nth)
+        convect.convect_down(atm.air_mass, q, f["dmf"], f["ddtrain"], g.area, 1800.0, 500, st, val, nth)
+        assert not st.any()
+        out.append(q)
+    assert np.array_equal(out[0], out[1]) and not np.array_equal(out[0], atm.q)
