@@ -262,9 +262,10 @@ def test_root_zone_soil_temperature_falls_back_to_the_first_layer_with_a_warning
     assert not np.allclose(provider(src, "era5").at(at(3)).tsoil, met.tsoil, equal_nan=True)
 
 
-def _era5_conv_file(src_3d: str, path, mumf, mdmf=None):
+def _era5_conv_file(src_3d: str, path, mumf, mdmf=None, mudr=None, mddr=None):
     """An ERA5-like model-level file of the convective mass fluxes (``files_conv``) with the coordinates
-    of ``src_3d``; ``mumf``/``mdmf``: per-layer values, lowest layer first, the same everywhere."""
+    of ``src_3d``; ``mumf``/``mdmf`` (and the detrainment rates ``mudr``/``mddr``): per-layer values, lowest
+    layer first, the same everywhere."""
     with netCDF4.Dataset(src_3d) as a, netCDF4.Dataset(path, "w") as b:
         b.setncatts(a.__dict__)
         for name, dim in a.dimensions.items():
@@ -277,12 +278,14 @@ def _era5_conv_file(src_3d: str, path, mumf, mdmf=None):
             w.setncatts({k: v.getncattr(k) for k in v.ncattrs() if k != "_FillValue"})
             w[:] = v[:]
         shape = a.variables["t"].shape
-        for name, prof, ln in (("mumf", mumf, "Mean updraught mass flux"),
-                               ("mdmf", mdmf, "Mean downdraught mass flux")):
+        for name, prof, ln, un in (("mumf", mumf, "Mean updraught mass flux", "kg m**-2 s**-1"),
+                                   ("mdmf", mdmf, "Mean downdraught mass flux", "kg m**-2 s**-1"),
+                                   ("mudr", mudr, "Mean updraught detrainment rate", "kg m**-3 s**-1"),
+                                   ("mddr", mddr, "Mean downdraught detrainment rate", "kg m**-3 s**-1")):
             if prof is None:
                 continue
             w = b.createVariable(name, "f8", data_dims)
-            w.units, w.long_name = "kg m**-2 s**-1", ln
+            w.units, w.long_name = un, ln
             w[:] = np.broadcast_to(np.asarray(prof)[::-1][None, :, None, None], shape)   # top first, as the file
 
 
@@ -326,3 +329,39 @@ def test_era5_downdraught_mass_flux_onto_interfaces(files, tmp_path):
     atm_up = Atmosphere.from_surface_pressure(GRID, VC, TracerSet(["passive1"]), np.asarray(met.ps), q.copy())
     Convection(p, GRID, VC).apply(atm_up, met_up, 1800.0, "test")
     assert not np.allclose(atm_up.q, atm.q, rtol=1e-6)
+
+
+def test_era5_detrainment_rates_times_layer_depth(files, tmp_path):
+    """ERA5 mudr/mddr [kg m-3 s-1] become dtrain/ddtrain [kg m-2 s-1] through each layer's depth (the
+    hypsometric equation R_d T_v / g ln(p_bottom / p_top), checked here against the layer's air mass over its
+    mean density, dp / (g rho) with rho = p_mid / (R_d T_v), which agrees within a few % in thin layers)."""
+    from esm.constants import R_DRY
+
+    src = files["era5_ml"]
+    nlev = VC.nlev
+    up = np.linspace(0.0, 0.02, nlev)
+    down = -0.006 * np.sin(np.pi * np.arange(nlev) / (nlev - 1))
+    rate_u = np.full(nlev, 2.0e-6)
+    rate_d = np.linspace(4.0e-6, 0.0, nlev)
+    conv = tmp_path / "era5_conv_rates.nc"
+    _era5_conv_file(src["3d"][0], conv, up, down, rate_u, rate_d)
+    met = provider(dict(src, conv=[str(conv)]), "era5").at(at(3))
+    t, qv, ps = np.asarray(met.t), np.asarray(met.qv), np.asarray(met.ps)
+    pe = VC.pressure_edges(ps)
+    depth = np.asarray(met.dtrain) / rate_u[:, None, None]
+    tv = t * (1.0 + 0.608 * qv)
+    hyps = R_DRY * tv[:-1] / G0 * np.log(pe[:-2] / pe[1:-1])
+    np.testing.assert_allclose(depth[:-1], hyps, rtol=1e-6)
+    assert np.all(np.isfinite(depth)) and np.all(depth > 0.0)
+    dp = pe[:-1] - pe[1:]
+    thin = dp / (0.5 * (pe[:-1] + pe[1:])) < 0.2            # layers thinner than 20 % of their pressure
+    mean_density = dp / G0 / ((0.5 * (pe[:-1] + pe[1:])) / (R_DRY * tv))
+    assert thin[:3].all()
+    np.testing.assert_allclose(depth[thin], mean_density[thin], rtol=0.01)
+    np.testing.assert_allclose(np.asarray(met.ddtrain), rate_d[:, None, None] * depth, rtol=1e-6, atol=1e-15)
+    # without the rates the detrainment is the weakening of the draughts, as before
+    plain = tmp_path / "era5_conv_plain.nc"
+    _era5_conv_file(src["3d"][0], plain, up, down)
+    met0 = provider(dict(src, conv=[str(plain)]), "era5").at(at(3))
+    cm = np.asarray(met0.cmfmc)
+    np.testing.assert_array_equal(np.asarray(met0.dtrain), np.maximum(cm[:-1] - cm[1:], 0.0))

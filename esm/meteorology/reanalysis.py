@@ -35,7 +35,8 @@ interpolated linearly in time between records. Derived: ``q2m`` and ``vpd`` from
 sign flipped (ECMWF fluxes are positive downward), MERRA-2 ``GWETROOT`` x porosity 0.45 (when RZMC is
 absent) and ``FRSEAICE`` (fraction of the cell) divided by the ocean fraction; ERA5 ``mumf`` (updraught)
 and, when the files have it, ``mdmf`` (downdraught, its magnitude) averaged from layers onto the interfaces as
-``cmfmc`` and ``dmf``, their detrainment where the flux weakens along the draught. Fields a product does
+``cmfmc`` and ``dmf``; their detrainment from ``mudr``/``mddr`` (per unit height) times the layer depth
+(hypsometric, R_d T_v / g ln(p_bottom / p_top)) when the files have them, else where the flux weakens along the draught. Fields a product does
 not have (``sss``; ``dtrain`` in ERA5; optional fields absent from the files) come from the embedded
 climatology, logged once. ``land_fraction`` is the model's (the land component's) land fraction.
 
@@ -63,6 +64,7 @@ import cftime
 import netCDF4
 import numpy as np
 
+from esm.constants import G0, R_DRY
 from esm.errors import InputDataError
 from esm.grid import Grid
 from esm.meteorology.base import FIELDS, MassFluxes, MetProvider, MetState
@@ -91,6 +93,7 @@ _UNIT_SYNONYMS = {
     "w m-2": "W m-2", "w/m2": "W m-2", "w m-2 s-0": "W m-2",
     "j m-2": "J m-2", "j/m2": "J m-2",
     "kg m-2 s-1": "kg m-2 s-1", "kg/m2/s": "kg m-2 s-1", "mm s-1": "kg m-2 s-1", "mm/s": "kg m-2 s-1",
+    "kg m-3 s-1": "kg m-3 s-1", "kg/m3/s": "kg m-3 s-1",
     "mm day-1": "mm day-1", "mm/day": "mm day-1", "mm d-1": "mm day-1",
     "m3 m-3": "m3 m-3", "m-3 m-3": "m3 m-3", "m3/m3": "m3 m-3",
     "1": "1", "(0 - 1)": "1", "0-1": "1", "fraction": "1", "dimensionless": "1", "": None,
@@ -108,6 +111,7 @@ _CONVERSIONS = {
     "kg m-2 s-1": {"kg m-2 s-1": (1.0, 0.0, False), "m": (1000.0, 0.0, True), "mm": (1.0, 0.0, True),
                    "mm day-1": (1.0 / 86400.0, 0.0, False)},
     "m3 m-3": {"m3 m-3": (1.0, 0.0, False)},
+    "kg m-3 s-1": {"kg m-3 s-1": (1.0, 0.0, False)},
     "1": {"1": (1.0, 0.0, False), "%": (0.01, 0.0, False)},
     "ln Pa": {"1": (1.0, 0.0, False), "ln Pa": (1.0, 0.0, False), "Pa": (1.0, 0.0, False)},
 }
@@ -188,6 +192,11 @@ PRODUCTS = {
            group="conv"),
         # downdraught mass flux (negative, downward, in the IFS convention; its magnitude is used)
         _v("dmf_layer", ["mdmf"], "kg m-2 s-1", method="conservative", levels="3d", required=False,
+           group="conv"),
+        # detrainment rates per unit height of the updraught and the downdraught
+        _v("dtrain_rate", ["mudr"], "kg m-3 s-1", method="conservative", levels="3d", required=False,
+           group="conv"),
+        _v("ddtrain_rate", ["mddr"], "kg m-3 s-1", method="conservative", levels="3d", required=False,
            group="conv"),
     ],
     "merra2": [
@@ -735,10 +744,27 @@ class ReanalysisProvider(MetProvider):
                 memo["cmfmc"] = cm
             return memo["cmfmc"]
 
+        def has(key):
+            return key in self.index and bool(self.index[key].records)
+
+        def layer_depth():
+            """Geometric depth of each model layer [m] from the hypsometric equation,
+            dz = R_d T_v / g ln(p_bottom / p_top), T_v = T (1 + 0.608 q); a top at zero pressure is taken at
+            1 % of the layer's bottom pressure (as the boundary-layer diffusion's heights do)."""
+            if "dz" not in memo:
+                ps = val("ps")
+                pe = self.vcoord.pressure_edges(ps)
+                ptop = np.where(pe[1:] > 0.0, pe[1:], 0.01 * pe[:-1])
+                tv = val("t") * (1.0 + 0.608 * np.maximum(val("qv"), 0.0))
+                memo["dz"] = R_DRY * tv / G0 * np.log(pe[:-1] / ptop)
+            return memo["dz"]
+
         def dtrain():
             d = val("dtrain") if "dtrain" in self.index else None
             if d is not None:
                 return d
+            if has("dtrain_rate") and has("cmfmc_layer"):
+                return np.maximum(val("dtrain_rate"), 0.0) * layer_depth()    # ERA5 mudr x layer depth
             cm = cmfmc()
             return np.maximum(cm[:-1] - cm[1:], 0.0)
 
@@ -751,6 +777,8 @@ class ReanalysisProvider(MetProvider):
             return memo["dmf"]
 
         def ddtrain():
+            if has("ddtrain_rate"):
+                return np.maximum(val("ddtrain_rate"), 0.0) * layer_depth()   # ERA5 mddr x layer depth
             d = dmf()
             return np.maximum(d[1:] - d[:-1], 0.0)    # where the downdraught weakens on its way down
 
@@ -777,7 +805,7 @@ class ReanalysisProvider(MetProvider):
             "swdown_diffuse": diffuse, "cmfmc": cmfmc, "dtrain": dtrain,
             "land_fraction": lambda: self.land,
         }
-        if "dmf_layer" in self.index and self.index["dmf_layer"].records:
+        if has("dmf_layer"):
             makers["dmf"], makers["ddtrain"] = dmf, ddtrain
         self._prefetch(time)
         return MetState(time, LazyFields(makers))
