@@ -22,8 +22,9 @@ NAMELIST_GROUPS = [Group("meteorology_nml", "Meteorology: embedded climatology o
     Key("files_2d", "str", "", "", "Glob pattern(s) of the single-level / 2-D files (ERA5 sp, blh, ssrd, t2m, "
         "d2m, skt, swvl1, stl1, stl3, u10, v10, sst, siconc, tp, sshf, zust; MERRA-2 tavg1_2d_* collections)",
         in_output=False),
-    Key("files_conv", "str", "", "", "Glob pattern(s) of files with convective mass fluxes (ERA5 mumf, mdmf, mudr, mddr; "
-        "MERRA-2 tavg3_3d_mst_Ne CMFMC and tavg3_3d_mst_Nv DTRAIN); '' = diagnose from the climatology",
+    Key("files_conv", "str", "", "", "Glob pattern(s) of files with convective mass fluxes (ERA5 mumf, mdmf, "
+        "mudr, mddr; MERRA-2 tavg3_3d_mst_Ne CMFMC and tavg3_3d_mst_Nv DTRAIN); '' = diagnose from the "
+        "climatology",
         in_output=False),
     Key("allow_fill", "bool", False, "", "Allow filling missing/NaN/fill values inside the domain and "
         "missing fields from the embedded climatology; every fill is logged. Default: such input is an error"),

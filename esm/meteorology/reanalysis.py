@@ -34,11 +34,11 @@ interpolated linearly in time between records. Derived: ``q2m`` and ``vpd`` from
 ``swdown_diffuse`` = ssrd - fdir (ERA5 with ``fdir``) or the Erbs et al. (1982) split, ERA5 ``sshf``
 sign flipped (ECMWF fluxes are positive downward), MERRA-2 ``GWETROOT`` x porosity 0.45 (when RZMC is
 absent) and ``FRSEAICE`` (fraction of the cell) divided by the ocean fraction; ERA5 ``mumf`` (updraught)
-and, when the files have it, ``mdmf`` (downdraught, its magnitude) averaged from layers onto the interfaces as
-``cmfmc`` and ``dmf``; their detrainment from ``mudr``/``mddr`` (per unit height) times the layer depth
-(hypsometric, R_d T_v / g ln(p_bottom / p_top)) when the files have them, else where the flux weakens along the draught. Fields a product does
-not have (``sss``; ``dtrain`` in ERA5; optional fields absent from the files) come from the embedded
-climatology, logged once. ``land_fraction`` is the model's (the land component's) land fraction.
+and, when the files have it, ``mdmf`` (downdraught, its magnitude) averaged from layers onto the interfaces
+as ``cmfmc`` and ``dmf``; their detrainment from ``mudr``/``mddr`` (per unit height) times the layer depth
+(hypsometric, R_d T_v / g ln(p_bottom / p_top)) when the files have them, else where the flux weakens along
+the draught. Fields a product does not have (``sss``; optional fields absent from the files, ``cmfmc``
+among them) come from the embedded climatology, logged once. ``land_fraction`` is the model's (the land component's) land fraction.
 
 Bad input raises :class:`esm.errors.InputDataError` naming the file, the variable and the time: a
 missing variable, a missing or unknown ``units``, missing/NaN values inside the domain (except
