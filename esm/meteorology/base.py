@@ -34,7 +34,7 @@ FIELDS: dict[str, tuple[str, str, str]] = {
               "moist convection; 0 at the surface and the top"),
     "dtrain": ("3d", "kg m-2 s-1", "detrainment mass flux of the convective updraft out of each layer"),
     "dmf": ("3d_edge", "kg m-2 s-1", "downward convective (downdraught) mass flux at layer interfaces, positive "
-            "downward; 0 at the surface and the top (optional: ERA5 mdmf with its sign flipped)"),
+            "downward; 0 at the surface and the top (optional: the magnitude of ERA5 mdmf)"),
     "ddtrain": ("3d", "kg m-2 s-1", "detrainment mass flux of the convective downdraught into each layer"),
     # --- surface and boundary layer
     "ps": ("2d", "Pa", "surface air pressure"),

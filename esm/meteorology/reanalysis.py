@@ -38,7 +38,8 @@ and, when the files have it, ``mdmf`` (downdraught, its magnitude) averaged from
 as ``cmfmc`` and ``dmf``; their detrainment from ``mudr``/``mddr`` (per unit height) times the layer depth
 (hypsometric, R_d T_v / g ln(p_bottom / p_top)) when the files have them, else where the flux weakens along
 the draught. Fields a product does not have (``sss``; optional fields absent from the files, ``cmfmc``
-among them) come from the embedded climatology, logged once. ``land_fraction`` is the model's (the land component's) land fraction.
+among them) come from the embedded climatology, logged once. ``land_fraction`` is the model's (the land
+component's) land fraction.
 
 Bad input raises :class:`esm.errors.InputDataError` naming the file, the variable and the time: a
 missing variable, a missing or unknown ``units``, missing/NaN values inside the domain (except
