@@ -207,3 +207,27 @@ def test_kernel_dispatch_picks_the_widest_build(monkeypatch):
             assert name == expect, (env, name)
     finally:
         advection._FFSL = None
+
+
+def test_climatology_flow_keeps_uniform_and_conserves():
+    """The benchmark's second flow (``ClimatologyCase``: the embedded climatology's pressure-fixed mass fluxes,
+    boundary layer and convection): q = 1 stays 1, the other tracer's total holds to round-off, and the air
+    mass ends at the climatology's surface pressure of each step's end."""
+    import math
+
+    from esm.transport.testflows import ClimatologyCase
+
+    case = ClimatologyCase("10x10", "coarse11", tracers=("passive1", "passive2"), dt=3600.0)
+    rng = np.random.default_rng(2)
+    case.atm.q[1] = rng.random(case.atm.q[1].shape)
+    tr = Transport(case.config, case.grid, case.vcoord, case.tracers)
+    total = lambda: math.fsum((case.atm.q[1] * case.atm.air_mass).ravel())   # noqa: E731
+    t0 = total()
+    for n in range(6):
+        fluxes, met = case.inputs(n)
+        tr.step(case.atm, fluxes, met, case.dt)
+        target = case.vcoord.air_mass(np.asarray(case.clim.at(case.time(n + 1)).ps), case.grid.area)
+        assert np.max(np.abs(case.atm.air_mass - target) / target) < 1e-12
+    assert np.abs(case.atm.q[0] - 1.0).max() < 1e-12
+    assert abs(total() / t0 - 1.0) < 1e-13
+    assert met["cmfmc"].max() > 0.0              # the climatology convects in July

@@ -318,3 +318,41 @@ class DivergentCase:
         met = MetState(self.time(n), synthetic_met(g, vc, self.atm.surface_pressure(), n * dt,
                                                    convection=self.conv_amp))
         return MassFluxes(fx, fy, dt, ps_end), met
+
+
+class ClimatologyCase(DivergentCase):
+    """The transport driven by the embedded climatology (``esm.meteorology.climatology``) instead of the
+    synthetic divergent flow: its pressure-fixed mass fluxes (jets, overturning, eddies) and its fields
+    (boundary layer, convection) for the steps from ``start`` (default 2020-07-01 00 UTC: the northern
+    summer's boundary layers and the ITCZ north of the equator). Same interface as :class:`DivergentCase`;
+    the initial air mass is the climatology's surface pressure at ``start``."""
+
+    def __init__(self, spec: str = "10x10", levels: str = "coarse11", tracers=("passive1",),
+                 q0: np.ndarray | None = None, transport_nml: dict | None = None, dt: float = 1800.0,
+                 start=None):
+        import cftime
+
+        from esm.atmosphere import Atmosphere
+        from esm.config.registry import schema
+        from esm.meteorology.climatology import Climatology
+        from esm.tracers import TracerSet
+
+        self.grid = Grid.from_spec(spec)
+        self.vcoord = VerticalCoordinate.from_name(levels)
+        self.tracers = TracerSet(tracers)
+        self.dt = float(dt)
+        nml = {"enabled": True}
+        nml.update(transport_nml or {})
+        self.config = schema().resolve({"transport_nml": nml})
+        self.start = start if start is not None else cftime.datetime(2020, 7, 1, calendar="standard")
+        self.clim = Climatology(self.grid, self.vcoord)
+        self.ps0 = np.asarray(self.clim.at(self.start).ps, dtype=np.float64)
+        shape = (len(self.tracers), self.vcoord.nlev) + self.grid.shape
+        q0 = np.ones(shape) if q0 is None else q0
+        self.atm = Atmosphere.from_surface_pressure(self.grid, self.vcoord, self.tracers, self.ps0,
+                                                    np.broadcast_to(q0, shape).copy())
+
+    def inputs(self, n: int):
+        """(MassFluxes, MetState) of the climatology for step ``n`` starting from the current atmosphere."""
+        t = self.time(n)
+        return self.clim.step_fluxes(t, self.dt, self.atm.surface_pressure()), self.clim.at(t)

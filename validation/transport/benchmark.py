@@ -3,9 +3,12 @@
 Measures, in the same process so the numbers are comparable:
 
 * seconds per full transport step (surface fluxes, boundary-layer diffusion, convection,
-  3-D advection) under a synthetic but realistic 3-D flow (``esm.transport.testflows``:
-  tilted solid-body rotation of 25 m/s plus a travelling wave and a divergent part that
-  moves the surface pressure; a diurnal boundary layer and tropical deep convection);
+  3-D advection) under a synthetic but realistic 3-D flow (``--flow divergent``, the default and the
+  series in ``results/benchmark_log.md``; ``esm.transport.testflows``: tilted solid-body rotation of
+  25 m/s plus a travelling wave and a divergent part that moves the surface pressure; a diurnal boundary
+  layer and tropical deep convection), or under the embedded climatology's pressure-fixed mass fluxes
+  and fields for 1 July 2020 (``--flow climatology``: jets, overturning, eddies, its boundary layer and
+  convection; ``testflows.ClimatologyCase``);
 * the memory-traffic floor: copying one tracer array (47 x 180 x 360 float64) three times;
 * ``scipy.ndimage.map_coordinates(order=1)`` on the same grid: trilinear interpolation of
   one tracer at departure points (a non-conservative semi-Lagrangian step), per tracer; it runs on one
@@ -18,7 +21,7 @@ Measures, in the same process so the numbers are comparable:
 
 Usage::
 
-    python validation/transport/benchmark.py [--steps 12] [--grid 1x1] [--levels geos47]
+    python validation/transport/benchmark.py [--steps 12] [--grid 1x1] [--levels geos47] [--flow climatology]
 
 writes ``validation/transport/results/benchmark.json`` and ``benchmark.md``. Timings are
 medians over the steps; the machine may be shared, so ratios measured in one process are
@@ -46,9 +49,10 @@ def worker(args) -> dict:
 
     from esm._kernels import _build_info
     from esm.transport import Transport, advection
-    from esm.transport.testflows import DivergentCase
+    from esm.transport.testflows import ClimatologyCase, DivergentCase
 
-    case = DivergentCase(args.grid, args.levels, tracers=("co2", "ch4", "n2o"),
+    Case = ClimatologyCase if args.flow == "climatology" else DivergentCase
+    case = Case(args.grid, args.levels, tracers=("co2", "ch4", "n2o"),
                          q0=np.array([412e-6, 1.879e-6, 333e-9])[:, None, None, None], dt=args.dt,
                          transport_nml={"advection_scheme": args.scheme})
     g, vc = case.grid, case.vcoord
@@ -139,7 +143,7 @@ def worker(args) -> dict:
         "speedup_1_to_2_threads_alternated": med(pair_ratios) if pair_ratios else None,
         "alternated_pairs": len(pair_ratios),
         "meridional_subcycles_max": tr.last.get("meridional_subcycles_max"),
-        "dt": case.dt, "scheme": args.scheme,
+        "dt": case.dt, "scheme": args.scheme, "flow": args.flow,
     }
 
 
@@ -150,7 +154,7 @@ def _fmt(x) -> str:
 def run_worker(threads: int, args) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     cmd = [sys.executable, __file__, "--worker", "--steps", str(args.steps), "--grid", args.grid,
-           "--levels", args.levels, "--dt", str(args.dt), "--scheme", args.scheme]
+           "--levels", args.levels, "--dt", str(args.dt), "--scheme", args.scheme, "--flow", args.flow]
     timev = Path("/usr/bin/time")
     if timev.exists():
         cmd = [str(timev), "-v"] + cmd
@@ -172,6 +176,8 @@ def main(argv=None):
     ap.add_argument("--levels", default="geos47")
     ap.add_argument("--dt", type=float, default=1800.0, help="transport step [s] (default 1800)")
     ap.add_argument("--scheme", default="ppm_monotone", help="advection_scheme (default ppm_monotone)")
+    ap.add_argument("--flow", default="divergent", choices=("divergent", "climatology"),
+                    help="the synthetic divergent flow (default) or the embedded climatology's")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(ROOT / "validation" / "transport" / "results"))
     args = ap.parse_args(argv)
@@ -194,12 +200,14 @@ def main(argv=None):
                "load_average": load}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tag = ("" if args.dt == 1800.0 else f"_dt{args.dt:.0f}") + ("" if args.scheme == "ppm_monotone" else f"_{args.scheme}")
+    tag = ("" if args.dt == 1800.0 else f"_dt{args.dt:.0f}") + ("" if args.scheme == "ppm_monotone" else f"_{args.scheme}") \
+        + ("" if args.flow == "divergent" else f"_{args.flow}")
     (out / f"benchmark{tag}.json").write_text(json.dumps(summary, indent=1))
     lines = [f"# Transport benchmark ({args.grid}, {r1['nlev']} levels, 3 tracers, dt = {r1['dt']:.0f} s, "
-             f"{args.scheme})", "",
+             f"{args.scheme}, {args.flow} flow)", "",
              f"Command: `python validation/transport/benchmark.py --steps {args.steps} --dt {args.dt:.0f}"
-             f"{'' if args.scheme == 'ppm_monotone' else ' --scheme ' + args.scheme}` "
+             f"{'' if args.scheme == 'ppm_monotone' else ' --scheme ' + args.scheme}"
+             f"{'' if args.flow == 'divergent' else ' --flow ' + args.flow}` "
              f"({time.strftime('%Y-%m-%d %H:%M')}, load average {summary['load_average']}; advection kernels "
              f"`{r1['advection_build']}`)", "",
              "| quantity | 1 thread | 2 threads | target |", "|---|---|---|---|",
