@@ -109,6 +109,72 @@ cdef void _row_substep(dptr qk, cdptr qk1, cdptr mu0p, cdptr cd, cdptr cm, cdptr
         qk[i] = v if act else q0
 
 
+# ---------------------------------------------------------------------------------------
+# downdraughts
+# ---------------------------------------------------------------------------------------
+cdef void _row_coefs_down(cdptr md0p, cdptr md1p, cdptr ddt, cdptr mk, cdptr fac, cdptr kbd, cdptr ktd,
+                          double kd, int n, bint bottom, bint top, dptr cd, dptr ca, dptr en,
+                          dptr rmax) noexcept nogil:
+    """Downdraught coefficients of layer k (``kd``) of n columns: detrainment share ``cd``, share
+    of the compensating ascent from layer k-1 ``ca`` (per step), entrained share of the
+    downdraught air ``en``; running maximum of cd + ca over each column's layers (``kbd``/``ktd``).
+    ``md0p``/``md1p``: the downdraught mass flux (positive downward) at the layer's lower and upper
+    interfaces; ``bottom``: the lower one is the surface (no flux), ``top``: the upper one is the
+    model top (no flux). Inactive layers get zeros."""
+    cdef int i
+    cdef double md0, md1, d, e, c, cav, env, r, x
+    cdef bint neg, act
+    for i in range(n):
+        x = md0p[i]
+        md0 = 0.0 if bottom else _mu(x)
+        x = md1p[i]
+        md1 = 0.0 if top else _mu(x)
+        d = ddt[i]
+        d = d if d > 0.0 else 0.0
+        e = md0 + d - md1                 # in from above + entrained = out below + detrained
+        neg = e < 0.0
+        x = mk[i]
+        c = (md1 - md0) * fac[i] / x if neg else d * fac[i] / x
+        e = 0.0 if neg else e
+        env = e / (md1 + e) if md1 + e > 0.0 else 0.0
+        cav = md0 * fac[i] / x
+        act = (kd >= kbd[i]) & (kd <= ktd[i])
+        cd[i] = c if act else 0.0
+        ca[i] = cav if act else 0.0
+        en[i] = env if act else 0.0
+        r = c + cav
+        x = rmax[i]
+        rmax[i] = r if (act & (r > x)) else x
+
+
+cdef void _row_substep_down(dptr qk, cdptr qkm, cdptr md1p, bint top, cdptr cd, cdptr ca, cdptr en, dptr qin,
+                            cdptr kbd, cdptr ktd, cdptr nsd, double kd, double sd, int n) noexcept nogil:
+    """One sub-step of layer k (``kd``) of n columns in place, going downward: the downdraught
+    mixing ratio leaving the layer at its base (``qin`` holds the one entering from above and
+    receives the new one; it starts from the layer's own air where no downdraught enters from
+    above) and the environment's update from detrainment and the ascent from layer k-1 (``qkm``:
+    still the old values). Columns outside their layers or past their sub-steps keep their value."""
+    cdef int i
+    cdef double q0, qm, u, qi, v, x, md1
+    cdef bint act
+    for i in range(n):
+        q0 = qk[i]
+        qm = qkm[i]
+        qi = qin[i]
+        x = md1p[i]
+        md1 = 0.0 if top else _mu(x)
+        qi = q0 if md1 <= 0.0 else qi
+        u = qi + en[i] * (q0 - qi)
+        qin[i] = u
+        v = q0 + cd[i] * (u - q0) + ca[i] * (qm - q0)
+        act = (kd >= kbd[i]) & (kd <= ktd[i]) & (sd < nsd[i])
+        qk[i] = v if act else q0
+
+
+# ---------------------------------------------------------------------------------------
+# both draughts
+# ---------------------------------------------------------------------------------------
+
 cdef int _row_layers(const double* fp, Py_ssize_t lstride, int nlev, int nlon, int* kbot, int* ktop,
                      int* k0, int* k1) noexcept nogil:
     """Layers kbot .. ktop of each column of a row that take part in a draught whose mass flux at the
@@ -187,6 +253,17 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     with a positive CMFMC, kb: one below the lowest), level by level with longitude innermost;
     then the coefficients of layers k0..k1 (the row's range) and per tracer and sub-step one
     upward pass (``_row_substep``)."""
+    _convect_rows(m, q, cmfmc, dtrain, area, dt, max_sub, status, value, nthreads, False)
+
+
+def _convect_rows(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] flux,
+                  const double[:, :, ::1] detr, const double[:, ::1] area, double dt, int max_sub,
+                  int[:, ::1] status, double[::1] value, int nthreads, bint down):
+    """The driver of ``convect`` (``down`` false: updraft ``flux`` = CMFMC, ``detr`` = DTRAIN) and of
+    ``convect_down`` (``down`` true: downdraught ``flux`` = dmf, ``detr`` = ddtrain). Per row: the
+    columns' draught layers (``_row_layers``), the coefficients of the row's layers k0..k1, the
+    sub-steps, then per tracer and sub-step one pass over k0..k1, upward for the updraft, downward
+    for the downdraught."""
     cdef int nlev = m.shape[0]
     cdef int nlat = m.shape[1]
     cdef int nlon = m.shape[2]
@@ -204,23 +281,20 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef double* rmax
     cdef double* qin
     cdef double* zero
-    cdef double* qtop         # copy of the top layer (its own subsidence source)
+    cdef double* qend         # copy of the end layer (top: its own subsidence source; bottom: ascent source)
     cdef double* cd           # (nlev + 1) x R each
-    cdef double* cm
+    cdef double* cm           # subsidence (updraft) or ascent (downdraught) share
     cdef double* en
     cdef int* kbot = NULL
     cdef int* ktop = NULL
-    cdef double x, rm
     cdef double* qt
-    cdef const double* mup
-    cdef const double* mup1
     cdef Py_ssize_t o, kr
     cdef int* sp = &status[0, 0]
     cdef double* vp = &value[0]
     cdef double* mp = &m[0, 0, 0]
     cdef double* qp = &q[0, 0, 0, 0]
-    cdef const double* cp = &cmfmc[0, 0, 0]
-    cdef const double* dp = &dtrain[0, 0, 0]
+    cdef const double* cp = &flux[0, 0, 0]
+    cdef const double* dp = &detr[0, 0, 0]
     with nogil, parallel(num_threads=nthreads):
         work = <double*> malloc((8 * R + 3 * (nlev + 1) * R) * sizeof(double))
         iwork = <int*> malloc((2 * R + 2) * sizeof(int))
@@ -235,14 +309,15 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             rmax = nsd + R
             qin = rmax + R
             zero = qin + R
-            qtop = zero + R
-            cd = qtop + R
+            qend = zero + R
+            cd = qend + R
             cm = cd + (nlev + 1) * R
             en = cm + (nlev + 1) * R
             kbot = iwork
             ktop = iwork + R
             o = <Py_ssize_t> j * nlon
-            # active columns: layers kbot .. ktop take part (ktop = highest layer fed from below)
+            # layers kbot .. ktop take part (updraft: ktop the highest layer fed from below; downdraught:
+            # the layer where it starts)
             # (k0/k1 through the thread's own workspace: prange keeps only assigned variables private)
             nact = _row_layers(cp + o, lstride, nlev, nlon, kbot, ktop, iwork + 2 * R, iwork + 2 * R + 1)
             k0 = iwork[2 * R]
@@ -252,24 +327,45 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             for i in range(nlon):
                 fac[i] = area[j, i] * dt
                 kbd[i] = kbot[i]
-                ktd[i] = ktop[i]       # -1 for columns without convection: never active
+                ktd[i] = ktop[i]       # -1 for columns without a draught: never active
                 rmax[i] = 0.0
                 zero[i] = 0.0
-            # ---- coefficients of layers k0 .. k1 (CMFMC at the surface, k = 0, is no flux) ----
+            # ---- coefficients of layers k0 .. k1 (no flux through the surface, k = 0, or the top) ----
             for k in range(k0, k1 + 1):
                 kr = (k - k0) * R
-                _row_coefs(zero if k == 0 else cp + k * lstride + o, cp + (k + 1) * lstride + o,
-                           dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
-                           k + 1 >= nlev, cd + kr, cm + kr, en + kr, rmax)
+                if down:
+                    _row_coefs_down(zero if k == 0 else cp + k * lstride + o,
+                                    zero if k + 1 >= nlev else cp + (k + 1) * lstride + o,
+                                    dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
+                                    k == 0, k + 1 >= nlev, cd + kr, cm + kr, en + kr, rmax)
+                else:
+                    _row_coefs(zero if k == 0 else cp + k * lstride + o, cp + (k + 1) * lstride + o,
+                               dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
+                               k + 1 >= nlev, cd + kr, cm + kr, en + kr, rmax)
             # ---- sub-steps per column (none for a column that needs too many) ------------------
             nsmax = _row_substeps(ktop, rmax, nlon, max_sub, nsd, sp + 3 * j, vp + j)
             if nsmax == 0:
                 continue
             _per_substep(cd, cm, nsd, k1 - k0 + 1, R, nlon)
-            # ---- per tracer and sub-step: one upward pass over layers k0 .. k1 ------------------
+            # ---- per tracer and sub-step: one pass over layers k0 .. k1 ------------------------------
             for t in range(ntr):
                 qt = qp + t * tstride + o
                 for s in range(nsmax):
+                    if down:
+                        for k in range(k1, k0 - 1, -1):
+                            kr = (k - k0) * R
+                            if k > 0:
+                                _row_substep_down(qt + k * lstride, qt + (k - 1) * lstride,
+                                                  zero if k + 1 >= nlev else cp + (k + 1) * lstride + o,
+                                                  k + 1 >= nlev, cd + kr, cm + kr, en + kr, qin, kbd, ktd, nsd,
+                                                  <double> k, <double> s, nlon)
+                            else:
+                                # the layer below the lowest is the lowest itself (its ascent share is 0)
+                                memcpy(qend, qt, nlon * sizeof(double))
+                                _row_substep_down(qt, qend, zero if k + 1 >= nlev else cp + lstride + o,
+                                                  k + 1 >= nlev, cd + kr, cm + kr, en + kr, qin, kbd, ktd, nsd,
+                                                  <double> k, <double> s, nlon)
+                        continue
                     for k in range(k0, k1 + 1):
                         kr = (k - k0) * R
                         if k + 1 < nlev:
@@ -278,74 +374,12 @@ def convect(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                                          qin, kbd, ktd, nsd, <double> k, <double> s, nlon)
                         else:
                             # the layer above the top layer is the top layer itself (old values)
-                            memcpy(qtop, qt + k * lstride, nlon * sizeof(double))
-                            _row_substep(qt + k * lstride, qtop, zero if k == 0 else cp + k * lstride + o,
+                            memcpy(qend, qt + k * lstride, nlon * sizeof(double))
+                            _row_substep(qt + k * lstride, qend, zero if k == 0 else cp + k * lstride + o,
                                          cd + kr, cm + kr, en + kr, qin, kbd, ktd, nsd, <double> k, <double> s,
                                          nlon)
         free(work)
         free(iwork)
-
-
-# ---------------------------------------------------------------------------------------
-# downdraughts
-# ---------------------------------------------------------------------------------------
-cdef void _row_coefs_down(cdptr md0p, cdptr md1p, cdptr ddt, cdptr mk, cdptr fac, cdptr kbd, cdptr ktd,
-                          double kd, int n, bint bottom, bint top, dptr cd, dptr ca, dptr en,
-                          dptr rmax) noexcept nogil:
-    """Downdraught coefficients of layer k (``kd``) of n columns: detrainment share ``cd``, share
-    of the compensating ascent from layer k-1 ``ca`` (per step), entrained share of the
-    downdraught air ``en``; running maximum of cd + ca over each column's layers (``kbd``/``ktd``).
-    ``md0p``/``md1p``: the downdraught mass flux (positive downward) at the layer's lower and upper
-    interfaces; ``bottom``: the lower one is the surface (no flux), ``top``: the upper one is the
-    model top (no flux). Inactive layers get zeros."""
-    cdef int i
-    cdef double md0, md1, d, e, c, cav, env, r, x
-    cdef bint neg, act
-    for i in range(n):
-        x = md0p[i]
-        md0 = 0.0 if bottom else _mu(x)
-        x = md1p[i]
-        md1 = 0.0 if top else _mu(x)
-        d = ddt[i]
-        d = d if d > 0.0 else 0.0
-        e = md0 + d - md1                 # in from above + entrained = out below + detrained
-        neg = e < 0.0
-        x = mk[i]
-        c = (md1 - md0) * fac[i] / x if neg else d * fac[i] / x
-        e = 0.0 if neg else e
-        env = e / (md1 + e) if md1 + e > 0.0 else 0.0
-        cav = md0 * fac[i] / x
-        act = (kd >= kbd[i]) & (kd <= ktd[i])
-        cd[i] = c if act else 0.0
-        ca[i] = cav if act else 0.0
-        en[i] = env if act else 0.0
-        r = c + cav
-        x = rmax[i]
-        rmax[i] = r if (act & (r > x)) else x
-
-
-cdef void _row_substep_down(dptr qk, cdptr qkm, cdptr md1p, bint top, cdptr cd, cdptr ca, cdptr en, dptr qin,
-                            cdptr kbd, cdptr ktd, cdptr nsd, double kd, double sd, int n) noexcept nogil:
-    """One sub-step of layer k (``kd``) of n columns in place, going downward: the downdraught
-    mixing ratio leaving the layer at its base (``qin`` holds the one entering from above and
-    receives the new one; it starts from the layer's own air where no downdraught enters from
-    above) and the environment's update from detrainment and the ascent from layer k-1 (``qkm``:
-    still the old values). Columns outside their layers or past their sub-steps keep their value."""
-    cdef int i
-    cdef double q0, qm, u, qi, v, x, md1
-    cdef bint act
-    for i in range(n):
-        q0 = qk[i]
-        qm = qkm[i]
-        qi = qin[i]
-        x = md1p[i]
-        md1 = 0.0 if top else _mu(x)
-        qi = q0 if md1 <= 0.0 else qi
-        u = qi + en[i] * (q0 - qi)
-        qin[i] = u
-        v = q0 + cd[i] * (u - q0) + ca[i] * (qm - q0)
-        act = (kd >= kbd[i]) & (kd <= ktd[i]) & (sd < nsd[i])
-        qk[i] = v if act else q0
 
 
 def convect_down(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1] dmf,
@@ -372,98 +406,4 @@ def convect_down(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :,
     uniform. Per row and sub-step one downward pass per tracer (layer k reads the old value of
     layer k-1, updated later in the pass). status[j] = (code, i, -) as in ``convect``.
     """
-    cdef int nlev = m.shape[0]
-    cdef int nlat = m.shape[1]
-    cdef int nlon = m.shape[2]
-    cdef int ntr = q.shape[0]
-    cdef Py_ssize_t R = nlon + 8
-    cdef Py_ssize_t lstride = <Py_ssize_t> nlat * nlon
-    cdef Py_ssize_t tstride = <Py_ssize_t> nlev * lstride
-    cdef int j, i, k, t, s, nsub, nsmax, k0, k1, nact
-    cdef double* work = NULL
-    cdef int* iwork = NULL
-    cdef double* fac
-    cdef double* kbd
-    cdef double* ktd
-    cdef double* nsd
-    cdef double* rmax
-    cdef double* qin
-    cdef double* zero
-    cdef double* qbot         # copy of the lowest layer (stands in for the layer below it; ca = 0 there)
-    cdef double* cd           # (nlev + 1) x R each
-    cdef double* ca
-    cdef double* en
-    cdef int* kbot = NULL
-    cdef int* ktop = NULL
-    cdef double x, rm
-    cdef double* qt
-    cdef Py_ssize_t o, kr
-    cdef int* sp = &status[0, 0]
-    cdef double* vp = &value[0]
-    cdef double* mp = &m[0, 0, 0]
-    cdef double* qp = &q[0, 0, 0, 0]
-    cdef const double* fp = &dmf[0, 0, 0]
-    cdef const double* dp = &ddtrain[0, 0, 0]
-    with nogil, parallel(num_threads=nthreads):
-        work = <double*> malloc((8 * R + 3 * (nlev + 1) * R) * sizeof(double))
-        iwork = <int*> malloc((2 * R + 2) * sizeof(int))
-        for j in prange(nlat, schedule="dynamic"):
-            if work == NULL or iwork == NULL:
-                sp[3 * j] = 7
-                continue
-            fac = work
-            kbd = fac + R
-            ktd = kbd + R
-            nsd = ktd + R
-            rmax = nsd + R
-            qin = rmax + R
-            zero = qin + R
-            qbot = zero + R
-            cd = qbot + R
-            ca = cd + (nlev + 1) * R
-            en = ca + (nlev + 1) * R
-            kbot = iwork
-            ktop = iwork + R
-            o = <Py_ssize_t> j * nlon
-            # layers kbot .. ktop take part: ktop = the highest interface with a downdraught (the
-            # layer above it is where the downdraught starts), kbot = the layer below the lowest one
-            # (k0/k1 through the thread's own workspace: prange keeps only assigned variables private)
-            nact = _row_layers(fp + o, lstride, nlev, nlon, kbot, ktop, iwork + 2 * R, iwork + 2 * R + 1)
-            k0 = iwork[2 * R]
-            k1 = iwork[2 * R + 1]
-            if nact == 0:
-                continue
-            for i in range(nlon):
-                fac[i] = area[j, i] * dt
-                kbd[i] = kbot[i]
-                ktd[i] = ktop[i]
-                rmax[i] = 0.0
-                zero[i] = 0.0
-            for k in range(k0, k1 + 1):
-                kr = (k - k0) * R
-                _row_coefs_down(zero if k == 0 else fp + k * lstride + o,
-                                zero if k + 1 >= nlev else fp + (k + 1) * lstride + o,
-                                dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
-                                k == 0, k + 1 >= nlev, cd + kr, ca + kr, en + kr, rmax)
-            nsmax = _row_substeps(ktop, rmax, nlon, max_sub, nsd, sp + 3 * j, vp + j)
-            if nsmax == 0:
-                continue
-            _per_substep(cd, ca, nsd, k1 - k0 + 1, R, nlon)
-            # ---- per tracer and sub-step: one downward pass over layers k1 .. k0 ----------------
-            for t in range(ntr):
-                qt = qp + t * tstride + o
-                for s in range(nsmax):
-                    for k in range(k1, k0 - 1, -1):
-                        kr = (k - k0) * R
-                        if k > 0:
-                            _row_substep_down(qt + k * lstride, qt + (k - 1) * lstride,
-                                              zero if k + 1 >= nlev else fp + (k + 1) * lstride + o, k + 1 >= nlev,
-                                              cd + kr, ca + kr, en + kr, qin, kbd, ktd, nsd, <double> k,
-                                              <double> s, nlon)
-                        else:
-                            memcpy(qbot, qt, nlon * sizeof(double))
-                            _row_substep_down(qt, qbot, zero if k + 1 >= nlev else fp + lstride + o,
-                                              k + 1 >= nlev, cd + kr, ca + kr, en + kr, qin, kbd, ktd, nsd,
-                                              <double> k, <double> s, nlon)
-        free(work)
-        free(iwork)
+    _convect_rows(m, q, dmf, ddtrain, area, dt, max_sub, status, value, nthreads, True)

@@ -320,7 +320,7 @@ class DivergentCase:
         return MassFluxes(fx, fy, dt, ps_end), met
 
 
-class ClimatologyCase(DivergentCase):
+class ClimatologyCase:
     """The transport driven by the embedded climatology (``esm.meteorology.climatology``) instead of the
     synthetic divergent flow: its pressure-fixed mass fluxes (jets, overturning, eddies) and its fields
     (boundary layer, convection) for the steps from ``start`` (default 2020-07-01 00 UTC: the northern
@@ -351,6 +351,8 @@ class ClimatologyCase(DivergentCase):
         q0 = np.ones(shape) if q0 is None else q0
         self.atm = Atmosphere.from_surface_pressure(self.grid, self.vcoord, self.tracers, self.ps0,
                                                     np.broadcast_to(q0, shape).copy())
+
+    time = DivergentCase.time
 
     def inputs(self, n: int):
         """(MassFluxes, MetState) of the climatology for step ``n`` starting from the current atmosphere."""
