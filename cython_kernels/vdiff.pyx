@@ -17,8 +17,26 @@ with h the boundary-layer height and the turbulent velocity scale w_t:
   w* = (g/theta_0 (w'theta')_0 h)^(1/3), Pr = phi_h/phi_m(eps h/L) + a kappa eps w*/w_m
   with phi_m = (1 - gamma z/L)^(-1/3)                                            (eqs. 3.10, A8, A13).
 Obukhov length L = -u*^3 theta_0 / (kappa g (w'theta')_0), (w'theta')_0 = H / (rho_0 c_p),
-rho_0 = p_s / (R_d T_2m), theta_0 ~ T_2m. The non-local (counter-gradient) term of HB93 is
-not applied to tracers: their surface fluxes enter before the diffusion as a source.
+rho_0 = p_s / (R_d T_2m), theta_0 ~ T_2m.
+
+Non-local transport of the surface flux (HB93 eqs. 3.8, 3.10): in unstable conditions the
+turbulent flux of a tracer with surface flux (w'c')_0 is -K (dc/dz - gamma_c),
+
+    gamma_c = a w* (w'c')_0 / (w_m^2 h),   (w'c')_0 = F M_air / rho_0   [mol/mol m s-1],
+
+applied in the outer layer eps h <= z < h (zero in the surface layer and in stable or
+neutral conditions, as in CCM2/CAM). The surface flux F [mol m-2 s-1] has already entered
+the lowest layer (``Atmosphere.add_surface_flux``) when the diffusion runs; the
+counter-gradient part moves it through the interfaces as an explicit flux,
+Phi_k = rho_k K_k gamma_c A dt [kg air x mol/mol] through interface k (K the boundary-layer
+profile, without k_bg), which enters the right-hand side of the implicit solve:
+m_k q_k -> m_k q_k + Phi_k - Phi_{k+1}. The fluxes telescope, so column amounts are kept to
+round-off. Phi does not depend on q, so the step stays unconditionally stable; it is
+limited (only where a layer would otherwise end negative: a tracer emitted into air that
+holds almost none of it) so that no layer gives more than it holds plus what it receives,
+which keeps the right-hand side, and so the solution of the M-matrix system, non-negative.
+Tagged components are signed (a net uptake makes them negative) and are not limited, so a
+tag stays linear in its flux.
 
 Discretisation: interface heights from the hypsometric equation with the layer
 temperatures; the exchange between layers k-1 and k over the step is the air mass
@@ -33,12 +51,18 @@ memory, no gathers into column buffers); layers above a column's top interface a
 untouched.
 """
 from cython.parallel cimport prange, parallel
+import numpy as np
 from libc.stdlib cimport malloc, free
 from libc.math cimport log, pow, cbrt, sqrt
 
 cdef double G0 = 9.80665
 cdef double R_DRY = 8.314462618 / 28.9644e-3
 cdef double CP_DRY = 1004.64
+
+
+cdef inline double _pos(double x) noexcept nogil:
+    """max(x, 0) as a compare-and-select (vectorises; libm's fmax is a call per element)."""
+    return x if x > 0.0 else 0.0
 
 
 cdef inline double _phi_h_stable(double zeta, double beta) noexcept nogil:
@@ -48,10 +72,13 @@ cdef inline double _phi_h_stable(double zeta, double beta) noexcept nogil:
 
 
 cdef void _column_scales(double ps, double h, double ustar, double shflx, double t2m, double kappa,
-                         double eps, double c1, double a_pr, double gamma, double ustar_min, double* us_out,
-                         double* L_out, double* wth_out, double* wm_out, double* pr_out) noexcept nogil:
-    """Surface-layer and mixed-layer scales of one column (HB93 eqs. 3.10, A11, A13)."""
-    cdef double us, rho0, wth, L, wstar, wm = 1.0, pr = 1.0, zs
+                         double eps, double c1, double a_pr, double gamma, double ustar_min, double m_air,
+                         double* us_out, double* L_out, double* wth_out, double* wm_out, double* pr_out,
+                         double* cg_out) noexcept nogil:
+    """Surface-layer and mixed-layer scales of one column (HB93 eqs. 3.10, A11, A13); ``cg_out``:
+    gamma_c per unit surface flux, a w* M_air / (w_m^2 h rho_0) [m-1 per (mol m-2 s-1)], zero unless
+    the column is unstable."""
+    cdef double us, rho0, wth, L, wstar, wm = 1.0, pr = 1.0, zs, cg = 0.0
     us = ustar if ustar > ustar_min else ustar_min
     rho0 = ps / (R_DRY * t2m)
     wth = shflx / (rho0 * CP_DRY)
@@ -64,7 +91,9 @@ cdef void _column_scales(double ps, double h, double ustar, double shflx, double
         wm = cbrt(us * us * us + c1 * wstar * wstar * wstar)
         zs = eps * h
         pr = (1.0 / sqrt(1.0 - gamma * zs / L)) / (1.0 / cbrt(1.0 - gamma * zs / L)) + a_pr * kappa * eps * wstar / wm
+        cg = a_pr * wstar * m_air / (wm * wm * h * rho0)
     us_out[0] = us
+    cg_out[0] = cg
     L_out[0] = L
     wth_out[0] = wth
     wm_out[0] = wm
@@ -76,9 +105,16 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             const double[:, ::1] shflx, const double[:, ::1] t2m, const double[::1] ap, const double[::1] bp,
             const double[:, ::1] area, double dt, double kappa, double eps, double c1, double a_pr,
             double beta, double gamma, double k_bg, double ustar_min, double[:, :, ::1] kz_out,
-            int[::1] kz_rows, int nthreads=1):
+            int[::1] kz_rows, int nthreads=1, const double[:, :, ::1] flux=None, double m_air=0.0,
+            const unsigned char[::1] limited=None):
     """Implicit K-profile diffusion of every tracer in place; ``kz_out`` (nlev+1, nlat, nlon)
     receives the eddy diffusivity at the interfaces [m2 s-1] (zero where there is none).
+    ``flux`` (ntr, nlat, nlon) [mol m-2 s-1, positive up], optional: the surface fluxes that
+    were added to the lowest layer before this call; with it the HB93 counter-gradient term
+    moves them through the unstable boundary layers (``m_air`` [kg mol-1] converts them to
+    mixing-ratio fluxes; see the module docstring). ``limited`` (ntr, optional, default all 1):
+    0 for a signed tracer (a tagged component, negative where its net flux is an uptake), whose
+    counter-gradient fluxes are not limited, so it stays linear in its flux.
 
     Rows are processed level by level with longitude innermost (contiguous, no gathers):
     interface heights, K and the exchange masses of every column of the row, one Thomas
@@ -90,8 +126,22 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef int nlon = m.shape[2]
     cdef int ntr = q.shape[0]
     cdef int j, i, k, t, krow, kmax, nact
+    cdef bint nonlocal_on = flux is not None
+    cdef bint rownl, usenl, hasneg
     cdef Py_ssize_t R = nlon + 8
     cdef Py_ssize_t NLR = (nlev + 2) * R
+    if nonlocal_on:
+        if flux.shape[0] != ntr or flux.shape[1] != nlat or flux.shape[2] != nlon:
+            raise ValueError(f"diffuse: flux must have shape (ntr, nlat, nlon) = {(ntr, nlat, nlon)}; "
+                             f"got {(flux.shape[0], flux.shape[1], flux.shape[2])}")
+        if not m_air > 0.0:
+            raise ValueError("diffuse: m_air must be positive when a flux is given")
+    else:
+        flux = np.zeros((1, 1, 1))
+    if limited is None:
+        limited = np.ones(ntr, dtype=np.uint8)
+    elif limited.shape[0] != ntr:
+        raise ValueError(f"diffuse: limited must have one entry per tracer ({ntr}); got {limited.shape[0]}")
     cdef double* work = NULL
     cdef int* iwork = NULL
     cdef double* us        # per-column scales (R each)
@@ -108,9 +158,13 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef double* cp        # (nlev+2) x R
     cdef double* dp        # (nlev+2) x R
     cdef int* kt           # per column: highest interface with K > 0
-    cdef double pk, pk1, zz, tint, rho, wt, zeta, kk, h, den, psi, hz
+    cdef double* cg        # per column: counter-gradient factor (R)
+    cdef double* gn        # (nlev+2) x R counter-gradient exchange per unit surface flux
+    cdef double* ph        # (nlev+2) x R counter-gradient flux of one tracer through the interfaces
+    cdef double* rr        # (nlev+2) x R the layers' tracer m q of one tracer
+    cdef double pk, pk1, zz, tint, rho, wt, zeta, kk, kp, h, den, psi, hz, f, lim
     with nogil, parallel(num_threads=nthreads):
-        work = <double*> malloc((8 * R + 4 * NLR) * sizeof(double))
+        work = <double*> malloc((10 * R + 7 * NLR) * sizeof(double))
         iwork = <int*> malloc(R * sizeof(int))
         for j in prange(nlat, schedule="static"):
             if work == NULL or iwork == NULL:
@@ -127,10 +181,15 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             inv = dd + NLR
             cp = inv + NLR
             dp = cp + NLR
+            gn = dp + NLR
+            ph = gn + NLR
+            rr = ph + NLR
+            cg = rr + NLR
             kt = iwork
+            rownl = False
             for i in range(nlon):
                 _column_scales(ps[j, i], pblh[j, i], ustar[j, i], shflx[j, i], t2m[j, i], kappa, eps, c1, a_pr,
-                               gamma, ustar_min, &us[i], &Lo[i], &wth[i], &wm[i], &pr[i])
+                               gamma, ustar_min, m_air, &us[i], &Lo[i], &wth[i], &wm[i], &pr[i], &cg[i])
                 kt[i] = 0
                 zlo[i] = 0.0          # z_0 (surface)
                 zmid[i] = 0.0
@@ -167,6 +226,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                     zz = zmid[i]
                     h = pblh[j, i]
                     kk = k_bg
+                    kp = 0.0          # the boundary-layer profile in the outer layer of an unstable column
                     if zz < h:
                         if wth[i] > 0.0:
                             if zz < eps * h:
@@ -177,13 +237,20 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                             zeta = zz / Lo[i]
                             wt = us[i] / _phi_h_stable(zeta, beta)
                         kk = kk + kappa * wt * zz * (1.0 - zz / h) * (1.0 - zz / h)
+                        if wth[i] > 0.0 and zz >= eps * h:
+                            kp = kappa * wt * zz * (1.0 - zz / h) * (1.0 - zz / h)
                     kz_out[k, j, i] = kk
+                    gn[k * R + i] = 0.0
                     if kk > 0.0:
                         kt[i] = k
                         tint = 0.5 * (temp[k - 1, j, i] + temp[k, j, i])
                         rho = (ap[k] + bp[k] * ps[j, i]) / (R_DRY * tint)
                         hz = 0.5 * (zhi[i] - zlo[i])
                         dd[k * R + i] = rho / hz * kk * area[j, i] * dt
+                        if nonlocal_on and kp > 0.0:
+                            # Phi_k / F = rho_k K_k gamma_c A dt / F
+                            gn[k * R + i] = rho * kp * cg[i] * area[j, i] * dt
+                            rownl = True
                     else:
                         dd[k * R + i] = 0.0
                 krow = k
@@ -206,6 +273,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             # above a column's own top K is zero already
             for i in range(nlon):
                 dd[(kmax + 1) * R + i] = 0.0
+                gn[(kmax + 1) * R + i] = 0.0
             # ---- Thomas factorisation of layers 0 .. kmax (sub = super = -D) ------------------
             for i in range(nlon):
                 den = m[0, j, i] + dd[R + i]
@@ -217,11 +285,52 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                     inv[k * R + i] = 1.0 / den
                     cp[k * R + i] = dd[(k + 1) * R + i] * inv[k * R + i]
             for t in range(ntr):
-                for i in range(nlon):
-                    dp[i] = m[0, j, i] * q[t, 0, j, i] * inv[i]
-                for k in range(1, kmax + 1):
+                usenl = False
+                hasneg = False
+                if rownl:
                     for i in range(nlon):
-                        dp[k * R + i] = (m[k, j, i] * q[t, k, j, i] + dd[k * R + i] * dp[(k - 1) * R + i]) * inv[k * R + i]
+                        usenl = usenl | (flux[t, j, i] != 0.0)
+                        hasneg = hasneg | (flux[t, j, i] < 0.0)
+                if usenl:
+                    # rr: the layers' tracer m_k q_k (the right-hand side without the counter-gradient part)
+                    for k in range(kmax + 1):
+                        for i in range(nlon):
+                            rr[k * R + i] = m[k, j, i] * q[t, k, j, i]
+                    # counter-gradient fluxes through interfaces 1 .. kmax; upward ones limited from the
+                    # surface up (no layer gives more than it holds plus what it gets from below),
+                    # downward ones from the top down (the same from above); a column's fluxes share
+                    # the sign of its surface flux, so one of the two limits is void for it
+                    for i in range(nlon):
+                        ph[(kmax + 1) * R + i] = 0.0
+                        ph[i] = 0.0
+                    if not limited[t]:
+                        for k in range(1, kmax + 1):
+                            for i in range(nlon):
+                                ph[k * R + i] = gn[k * R + i] * flux[t, j, i]
+                    else:
+                        for k in range(1, kmax + 1):
+                            for i in range(nlon):
+                                f = gn[k * R + i] * flux[t, j, i]
+                                lim = _pos(rr[(k - 1) * R + i]) + _pos(ph[(k - 1) * R + i])
+                                ph[k * R + i] = f if f < lim else lim
+                    if hasneg and limited[t]:
+                        for k in range(kmax, 0, -1):
+                            for i in range(nlon):
+                                lim = -(_pos(rr[k * R + i]) + _pos(-ph[(k + 1) * R + i]))
+                                f = ph[k * R + i]
+                                ph[k * R + i] = f if f > lim else lim
+                    for i in range(nlon):
+                        dp[i] = (rr[i] - ph[R + i]) * inv[i]
+                    for k in range(1, kmax + 1):
+                        for i in range(nlon):
+                            dp[k * R + i] = (rr[k * R + i] + (ph[k * R + i] - ph[(k + 1) * R + i])
+                                             + dd[k * R + i] * dp[(k - 1) * R + i]) * inv[k * R + i]
+                else:
+                    for i in range(nlon):
+                        dp[i] = m[0, j, i] * q[t, 0, j, i] * inv[i]
+                    for k in range(1, kmax + 1):
+                        for i in range(nlon):
+                            dp[k * R + i] = (m[k, j, i] * q[t, k, j, i] + dd[k * R + i] * dp[(k - 1) * R + i]) * inv[k * R + i]
                 # back substitution; layers above a column's top interface keep their value
                 for i in range(nlon):
                     if kt[i] == kmax:

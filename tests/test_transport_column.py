@@ -275,6 +275,209 @@ def test_boundary_layer_injection_spreads_by_air_below_pblh():
     np.testing.assert_allclose(moles[:, j, i], w * flux[0, j, i] * g.area[j, i] * dt, rtol=1e-12, atol=1e-30)
 
 
+# ---- non-local (counter-gradient) transport of the surface flux -------------------------
+def _nonlocal_reference(m, q, kz, t, ps, vc, area, dt, h, us, shflx, t2m, flux, limit=True):
+    """One column, written independently of the kernel: HB93 eq. 3.10's gamma_c from the surface-layer
+    and mixed-layer scales, the counter-gradient flux rho K gamma_c A dt through the outer-layer
+    interfaces (z >= 0.1 h, K without background), limited as documented, and the backward-Euler
+    system with the exchange masses rho K / dz A dt solved densely."""
+    from esm.constants import M_AIR
+
+    nlev = len(m)
+    pe = vc.pressure_edges(ps)
+    pe_safe = np.where(pe[1:] > 0, pe[1:], 0.01 * pe[:-1])
+    z = np.concatenate([[0.0], np.cumsum(R_DRY * t / G0 * np.log(pe[:-1] / pe_safe))])
+    rho0 = ps / (R_DRY * t2m)
+    wth = shflx / (rho0 * CP_DRY)
+    wstar = (G0 / t2m * wth * h) ** (1 / 3)
+    wm = (us**3 + 0.6 * wstar**3) ** (1 / 3)
+    gamma_per_flux = 7.2 * wstar * M_AIR / (wm**2 * h * rho0)
+    D = np.zeros(nlev + 1)
+    phi = np.zeros(nlev + 1)
+    for k in range(1, nlev):
+        if kz[k] <= 0.0:
+            continue
+        rho = pe[k] / (R_DRY * 0.5 * (t[k - 1] + t[k]))
+        D[k] = rho * kz[k] / (0.5 * (z[k + 1] - z[k - 1])) * area * dt
+        if 0.1 * h <= z[k] < h:
+            phi[k] = rho * kz[k] * gamma_per_flux * flux * area * dt
+    if limit:
+        mq = np.maximum(m * q, 0.0)
+        for k in range(1, nlev):
+            phi[k] = min(phi[k], mq[k - 1] + max(phi[k - 1], 0.0))
+        for k in range(nlev - 1, 0, -1):
+            phi[k] = max(phi[k], -(mq[k] + max(-phi[k + 1], 0.0)))
+    A = np.diag(m + D[:-1] + D[1:]) - np.diag(D[1:-1], 1) - np.diag(D[1:-1], -1)
+    return np.linalg.solve(A, m * q + phi[:-1] - phi[1:]), phi
+
+
+def _nonlocal_case(regime="unstable", ntr=2, q=None, levels="coarse11"):
+    g, vc, atm, p = _setup(ntr=ntr, q=q, levels=levels)
+    ps = atm.surface_pressure()
+    fields = synthetic_met(g, vc, ps, 0.0)
+    fields["pblh"] = np.full(g.shape, 1500.0)
+    fields["ustar"] = np.full(g.shape, 0.3)
+    fields["shflx"] = np.full(g.shape, {"stable": -30.0, "unstable": 250.0}[regime])
+    return g, vc, atm, p, MetState(T0, fields)
+
+
+def test_nonlocal_flux_matches_column_reference():
+    """HB93 eqs. 3.8/3.10 for an emitted and an absorbed tracer against the dense column solve."""
+    g, vc, atm, p, met = _nonlocal_case()
+    flux = np.stack([np.full(g.shape, 3.0e-6), np.full(g.shape, -2.0e-6)])    # mol m-2 s-1
+    dt = 1800.0
+    atm.add_surface_flux(flux, dt)
+    q0, m = atm.q.copy(), atm.air_mass.copy()
+    ps = atm.surface_pressure()
+    vd = VerticalDiffusion(p, g, vc)
+    vd.apply(atm, met, dt, "test", surface_flux=flux)
+    f = {k: getattr(met, k) for k in ("t", "t2m", "pblh", "ustar", "shflx")}
+    for j, i in ((4, 7), (1, 0), (8, 30)):
+        for t in range(2):
+            ref, phi = _nonlocal_reference(m[:, j, i], q0[t, :, j, i], vd.kz[:, j, i], f["t"][:, j, i], ps[j, i],
+                                           vc, g.area[j, i], dt, 1500.0, 0.3, 250.0, f["t2m"][j, i], flux[t, j, i])
+            assert np.count_nonzero(phi) >= 2                      # the outer layer spans interfaces
+            np.testing.assert_allclose(atm.q[t, :, j, i], ref, rtol=1e-12)
+    # the counter-gradient flux is a sizeable part of the surface flux at its peak (HB93: of order a kappa
+    # w*/w_m (z/h)(1 - z/h)^2 / Pr ~ 0.5)
+    share = phi.max() / abs(flux[1, j, i] * g.area[j, i] * dt * 28.9644e-3) if phi.max() > 0 else \
+        -phi.min() / abs(flux[1, j, i] * g.area[j, i] * dt * 28.9644e-3)
+    assert 0.2 < share < 1.0
+
+
+def _diffuse_args(m, q, met, g, vc, dt, nthreads):
+    f = {k: getattr(met, k) for k in ("t", "t2m", "pblh", "ustar", "shflx")}
+    ps = np.ascontiguousarray((m.sum(axis=0) * G0 / g.area) + vc.ptop)
+    return (m, q, f["t"], ps, f["pblh"], f["ustar"], f["shflx"], f["t2m"], np.ascontiguousarray(vc.ap),
+            np.ascontiguousarray(vc.bp), np.ascontiguousarray(g.area), dt, 0.4, 0.1, 0.6, 7.2, 5.0, 15.0, 0.0, 0.01,
+            np.zeros((vc.nlev + 1,) + g.shape), np.zeros(g.nlat, dtype=np.int32), nthreads)
+
+
+def test_nonlocal_flux_conserves_and_lifts_emissions():
+    from esm._kernels import vdiff
+    from esm.constants import M_AIR
+
+    g, vc, atm, p, met = _nonlocal_case(q=np.full(1, 400e-6))
+    flux = np.stack([np.full(g.shape, 3.0e-6), np.zeros(g.shape)])
+    dt = 1800.0
+    atm.add_surface_flux(flux, dt)
+    tot0 = _totals(atm)
+    local, nonlocal_ = atm.q.copy(), atm.q.copy()
+    vd = VerticalDiffusion(p, g, vc)
+    a_local = Atmosphere(g, vc, atm.tracers, atm.air_mass.copy(), local)
+    vd.apply(a_local, met, dt, "test")
+    a_nl = Atmosphere(g, vc, atm.tracers, atm.air_mass.copy(), nonlocal_.copy())
+    vd.apply(a_nl, met, dt, "test", surface_flux=flux)
+    for nth in (1, 3):                                          # no dependence on the thread count
+        q = nonlocal_.copy()
+        vdiff.diffuse(*_diffuse_args(atm.air_mass, q, met, g, vc, dt, nth), flux, M_AIR)
+        assert np.array_equal(q, a_nl.q)
+    assert np.max(np.abs(_totals(a_nl) - tot0) / tot0) < 1e-14
+    assert np.array_equal(a_nl.q[1], a_local.q[1])             # no surface flux: the local result to the bit
+    # counter-gradient transport: less of the emission stays in the lowest layer, more reaches the
+    # upper boundary layer (HB93 fig. 2: moisture carried higher)
+    j, i = 4, 7
+    assert a_nl.q[0, 0, j, i] < a_local.q[0, 0, j, i]
+    top = int(np.max(np.nonzero(vd.kz[:, j, i])[0]))
+    assert a_nl.q[0, top - 1, j, i] > a_local.q[0, top - 1, j, i]
+
+
+def test_nonlocal_flux_absent_in_stable_layers():
+    g, vc, atm, p, met = _nonlocal_case("stable")
+    flux = np.stack([np.full(g.shape, 3.0e-6), np.full(g.shape, -2.0e-6)])
+    atm.add_surface_flux(flux, 1800.0)
+    other = Atmosphere(g, vc, atm.tracers, atm.air_mass.copy(), atm.q.copy())
+    vd = VerticalDiffusion(p, g, vc)
+    vd.apply(atm, met, 1800.0, "test", surface_flux=flux)
+    vd.apply(other, met, 1800.0, "test")
+    assert np.array_equal(atm.q, other.q)
+
+
+def test_nonlocal_flux_limited_to_keep_tracers_non_negative():
+    """An emission into air that holds none of the tracer, and an uptake from air that holds little:
+    unlimited, the counter-gradient fluxes would empty layers below zero; limited, nothing goes negative
+    and the column amounts are kept."""
+    # 47 levels: several interfaces inside the outer layer, where the flux grows with height (z < h/3)
+    g, vc, atm, p, met = _nonlocal_case(q=np.array([0.0, 1.0e-9])[:, None, None, None], levels="geos47")
+    flux = np.stack([np.full(g.shape, 5.0e-5), np.full(g.shape, -1.0e-9)])
+    dt = 60.0       # a short step: the implicit mixing of the step cannot make up for a negative right-hand side
+    atm.add_surface_flux(flux, dt)
+    atm.q[1] = np.maximum(atm.q[1], 0.0)            # the uptake empties the lowest layer: the budget's business
+    q0, m = atm.q.copy(), atm.air_mass.copy()
+    ps = atm.surface_pressure()
+    tot0 = _totals(atm)
+    vd = VerticalDiffusion(p, g, vc)
+    vd.apply(atm, met, dt, "test", surface_flux=flux)
+    assert atm.q.min() >= 0.0
+    np.testing.assert_allclose(_totals(atm)[0], tot0[0], rtol=1e-13)
+    np.testing.assert_allclose(_totals(atm)[1], tot0[1], rtol=1e-12)
+    f = {k: getattr(met, k) for k in ("t", "t2m", "pblh", "ustar", "shflx")}
+    j, i = 4, 7
+    unlimited = [_nonlocal_reference(m[:, j, i], q0[t, :, j, i], vd.kz[:, j, i], f["t"][:, j, i], ps[j, i], vc,
+                                     g.area[j, i], dt, 1500.0, 0.3, 250.0, f["t2m"][j, i], flux[t, j, i],
+                                     limit=False)[0] for t in range(2)]
+    assert min(u.min() for u in unlimited) < 0.0     # the case needs the limiter
+    for t in range(2):
+        ref = _nonlocal_reference(m[:, j, i], q0[t, :, j, i], vd.kz[:, j, i], f["t"][:, j, i], ps[j, i], vc,
+                                  g.area[j, i], dt, 1500.0, 0.3, 250.0, f["t2m"][j, i], flux[t, j, i])[0]
+        np.testing.assert_allclose(atm.q[t, :, j, i], ref, rtol=1e-11, atol=1e-25)
+
+
+def test_nonlocal_flux_keeps_tagged_tracers_linear():
+    """co2_land and co2_ocean start at zero and take signed fluxes (an ocean uptake makes the ocean tag
+    negative): their counter-gradient fluxes are not limited, so co2 - co2_land - co2_ocean stays the
+    background the fluxes never touched (a limited tag would keep the uptake in the lowest layer)."""
+    g, vc, atm0, p, met = _nonlocal_case(levels="geos47", ntr=1)
+    tr = TracerSet(["co2", "co2_land", "co2_ocean"])
+    q = np.zeros((3,) + atm0.air_mass.shape)
+    q[0] = 400.0e-6
+    atm = Atmosphere(g, vc, tr, atm0.air_mass.copy(), q)
+    lon = np.deg2rad(g.lon)[None, :] * np.ones(g.shape)
+    land, ocean = 4.0e-6 * np.sin(lon), np.full(g.shape, -1.0e-6)
+    flux = np.stack([land + ocean, land, ocean])
+    atm.add_surface_flux(flux, 1800.0)
+    VerticalDiffusion(p, g, vc).apply(atm, met, 1800.0, "test", surface_flux=flux)
+    assert atm.q[2].min() < 0.0 < atm.q[1].max()
+    np.testing.assert_allclose(atm.q[0] - atm.q[1] - atm.q[2], 400.0e-6, rtol=0, atol=1e-17)
+    # and the ocean tag went up with the counter-gradient flux: above the lowest layer it is negative
+    assert atm.q[2, 2:6, 4, 7].max() < 0.0
+
+
+@pytest.mark.parametrize("injection", ["lowest_layer", "boundary_layer"])
+def test_transport_step_applies_nonlocal_mixing_by_namelist(injection):
+    from esm.transport import Transport
+
+    g, vc, atm0, _ = _setup(ntr=1, q=np.full(1, 400e-6))
+    fields = synthetic_met(g, vc, atm0.surface_pressure(), 43200.0)
+    flux = np.full((1,) + g.shape, 3.0e-6)
+    out = {}
+    for nl in (True, False):
+        cfg = schema().resolve({"transport_nml": {"enabled": True, "flux_injection": injection,
+                                                  "nonlocal_mixing": nl, "advection": False,
+                                                  "convection": False}})
+        tr = Transport(cfg, g, vc, atm0.tracers)
+        atm = Atmosphere(g, vc, atm0.tracers, atm0.air_mass.copy(), atm0.q.copy())
+        tr.step(atm, None, MetState(T0, fields), 1800.0, surface_flux=flux)
+        out[nl] = (atm.q.copy(), tr.summary())
+    if injection == "lowest_layer":
+        assert not np.array_equal(out[True][0], out[False][0])
+        assert "non-local" in out[True][1] and "non-local" not in out[False][1]
+    else:
+        assert np.array_equal(out[True][0], out[False][0])   # the spread already puts the flux aloft
+        assert "non-local" not in out[True][1]
+
+
+def test_nonlocal_flux_shape_checked():
+    from esm._kernels import vdiff
+
+    g, vc, atm, p, met = _nonlocal_case()
+    args = _diffuse_args(atm.air_mass, atm.q, met, g, vc, 600.0, 1)
+    with pytest.raises(ValueError, match="flux must have shape"):
+        vdiff.diffuse(*args, np.zeros((1,) + g.shape), 0.0289644)
+    with pytest.raises(ValueError, match="m_air"):
+        vdiff.diffuse(*args, np.zeros((2,) + g.shape), 0.0)
+
+
 # ---- convective downdraughts ----------------------------------------------------------
 def _downdraught_reference(m, q, dmf, ddtrain, area, dt, nsub):
     """One column in flux form, written independently of the kernel: the downdraught's tracer

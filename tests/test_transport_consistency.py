@@ -78,9 +78,12 @@ def test_fct_and_positive_conserve_and_bound_in_3d(scheme):
     assert worst_step < 1e-13 and drift < 1e-13
 
 
-def test_budget_closes_with_sources_and_loss():
+@pytest.mark.parametrize("injection", ["boundary_layer", "lowest_layer"])
+def test_budget_closes_with_sources_and_loss(injection):
+    """The budget closes with either injection (lowest_layer: with the counter-gradient transport of
+    the fluxes in the convective boundary layers, nonlocal_mixing's default)."""
     case = DivergentCase("10x10", "coarse11", tracers=("passive1",), q0=np.full(1, 1.0e-6),
-                         transport_nml={"flux_injection": "boundary_layer"})
+                         transport_nml={"flux_injection": injection})
     g = case.grid
     tr = Transport(case.config, case.grid, case.vcoord, case.tracers)
     flux = np.zeros((1,) + g.shape)

@@ -16,7 +16,6 @@ pytestmark = pytest.mark.compiled
 
 TRANSPORT_NML = SMALL_NML.replace("&prescribed_nml", """&transport_nml
   enabled = .true.
-  flux_injection = 'boundary_layer'
 /
 &prescribed_nml""")
 

@@ -21,6 +21,12 @@ TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass p
         "'lowest_layer', or 'boundary_layer' (spread over the layers below the boundary-layer height in "
         "proportion to their air mass below it; needs met fields pblh and t)",
         choices=("lowest_layer", "boundary_layer")),
+    Key("nonlocal_mixing", "bool", True, "", "Non-local (counter-gradient) transport of the surface fluxes "
+        "in convective boundary layers, gamma_c = a w* (w'c')_0 / (w_m^2 h) in the outer layer (Holtslag & "
+        "Boville 1993, eqs. 3.8, 3.10), as CCM2/CAM and the GEOS-Chem non-local PBL scheme (Lin & McElroy "
+        "2010) apply it to tracers; with flux_injection = 'lowest_layer' and vertical_diffusion on "
+        "('boundary_layer' injection already spreads the fluxes, so it is not applied there)",
+        source="Holtslag & Boville 1993, J. Climate 6, 1825; Lin & McElroy 2010, Atmos. Environ. 44, 1726"),
     Key("advection", "bool", True, "", "Horizontal and vertical advection by the meteorological mass "
         "fluxes (switch off only for column tests: air mass then stays fixed)"),
     Key("vertical_diffusion", "bool", True, "", "Boundary-layer vertical diffusion (K profile of Holtslag & "
@@ -62,7 +68,8 @@ TRANSPORT = Group("transport_nml", "Atmospheric transport (air and tracer mass p
     Key("wm_coefficient", "float", 0.6, "1", "c1 in the mixed-layer velocity scale "
         "w_m = (u*^3 + c1 w*^3)^(1/3)", vmin=0.0, vmax=5.0, source="Holtslag & Boville 1993, eq. A11"),
     Key("prandtl_coefficient", "float", 7.2, "1", "a in the mixed-layer Prandtl number "
-        "Pr = phi_h/phi_m(eps h/L) + a kappa eps w*/w_m", vmin=0.0, vmax=20.0,
+        "Pr = phi_h/phi_m(eps h/L) + a kappa eps w*/w_m and in the counter-gradient term "
+        "gamma_c = a w* (w'c')_0 / (w_m^2 h) (see nonlocal_mixing)", vmin=0.0, vmax=20.0,
         source="Holtslag & Boville 1993, eqs. 3.10, A13"),
     Key("stable_phi_coefficient", "float", 5.0, "1", "beta in phi_h = phi_m = 1 + beta z/L for "
         "0 <= z/L <= 1 (and beta + z/L above)", vmin=0.0, vmax=20.0,

@@ -10,7 +10,9 @@ advection itself is second order, symmetric over pairs of steps):
    mixes the boundary layer in minutes to an hour, faster than the step, and a flux left in
    a thin lowest layer through advection would be carried by the wrong wind;
 2. boundary-layer vertical diffusion (Holtslag & Boville 1993), with the start-of-step air
-   mass and the meteorology at the start of the step;
+   mass and the meteorology at the start of the step; in convective boundary layers it also
+   carries the step's surface fluxes upward by HB93's counter-gradient term
+   (``nonlocal_mixing``, with ``flux_injection = 'lowest_layer'``);
 3. convective transport by the updraft mass flux, which draws from the now-mixed boundary
    layer;
 4. advection by the step's mass fluxes (Lin & Rood 1996 FFSL with PPM) with vertical mass
@@ -101,7 +103,9 @@ class Transport:
                 spread_surface_flux(atm, sf, met, g, self.vcoord, dt, when, ps=ps_air)
         # 2. boundary-layer diffusion, 3. convection
         if self.vdiff is not None:
-            self.vdiff.apply(atm, met, dt, when, ps=ps_air)
+            nonlocal_flux = sf if (surface_flux is not None and self.p.nonlocal_mixing
+                                   and self.p.flux_injection == "lowest_layer") else None
+            self.vdiff.apply(atm, met, dt, when, ps=ps_air, surface_flux=nonlocal_flux)
         if self.convection is not None:
             self.convection.apply(atm, met, dt, when)
         # 4. advection
@@ -165,5 +169,7 @@ class Transport:
         p = self.p
         parts = [f"advection {p.advection_scheme if p.advection else 'off'} ({p.horizontal_splitting})",
                  f"vertical diffusion {'on' if p.vertical_diffusion else 'off'}",
-                 f"convection {'on' if p.convection else 'off'}", f"fluxes into {p.flux_injection}"]
+                 f"convection {'on' if p.convection else 'off'}", f"fluxes into {p.flux_injection}"
+                 + (" with non-local mixing" if (p.nonlocal_mixing and p.vertical_diffusion
+                                                 and p.flux_injection == "lowest_layer") else "")]
         return "transport: " + ", ".join(parts)

@@ -35,10 +35,15 @@ class VerticalDiffusion:
             "t2m": met_field(met, "t2m", s2, g, when, PROCESS, vmin=0.0, vmin_strict=True, scan=sc),
         }
 
-    def apply(self, atm, met, dt: float, when: str, ps: np.ndarray | None = None) -> None:
+    def apply(self, atm, met, dt: float, when: str, ps: np.ndarray | None = None,
+              surface_flux: np.ndarray | None = None) -> None:
         """Mix every tracer over ``dt`` s. ``ps``: ``atm.surface_pressure()`` if the caller has it
-        (``Transport.step`` takes it from the advection's column pressure), else computed here."""
+        (``Transport.step`` takes it from the advection's column pressure), else computed here.
+        ``surface_flux`` (ntracer, nlat, nlon) [mol m-2 s-1]: the fluxes just added to the lowest
+        layer; given, their counter-gradient (non-local) transport of Holtslag & Boville (1993) is
+        part of the step."""
         from esm._kernels import vdiff
+        from esm.constants import M_AIR
 
         f = self.fields(met, when)
         p = self.p
@@ -51,7 +56,17 @@ class VerticalDiffusion:
                       np.ascontiguousarray(self.grid.area), float(dt), p.von_karman, p.surface_layer_fraction,
                       p.wm_coefficient, p.prandtl_coefficient, p.stable_phi_coefficient,
                       p.unstable_phi_coefficient, p.k_background, p.ustar_min, self.kz, self._kz_rows,
-                      kernel_threads(atm.q.size))
+                      kernel_threads(atm.q.size),
+                      None if surface_flux is None else np.ascontiguousarray(surface_flux, dtype=np.float64),
+                      M_AIR, self._limited(atm.tracers))
+
+
+    @staticmethod
+    def _limited(tracers) -> np.ndarray:
+        """1 per tracer whose counter-gradient fluxes are limited to keep it non-negative, 0 for the
+        tagged components (signed: negative where their net flux is an uptake), which stay linear."""
+        from esm.tracers import species
+        return np.array([0 if species(n).parent else 1 for n in tracers.names], dtype=np.uint8)
 
 
 def column_surface_pressure(atm, grid, vcoord) -> np.ndarray:
