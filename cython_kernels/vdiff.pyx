@@ -28,15 +28,17 @@ applied in the outer layer eps h <= z < h (zero in the surface layer and in stab
 neutral conditions, as in CCM2/CAM). The surface flux F [mol m-2 s-1] has already entered
 the lowest layer (``Atmosphere.add_surface_flux``) when the diffusion runs; the
 counter-gradient part moves it through the interfaces as an explicit flux,
-Phi_k = rho_k K_k gamma_c A dt [kg air x mol/mol] through interface k (K the boundary-layer
-profile, without k_bg), which enters the right-hand side of the implicit solve:
-m_k q_k -> m_k q_k + Phi_k - Phi_{k+1}. The fluxes telescope, so column amounts are kept to
-round-off. Phi does not depend on q, so the step stays unconditionally stable; it is
-limited (only where a layer would otherwise end negative: a tracer emitted into air that
-holds almost none of it) so that no layer gives more than it holds plus what it receives,
-which keeps the right-hand side, and so the solution of the M-matrix system, non-negative.
-Tagged components are signed (a net uptake makes them negative) and are not limited, so a
-tag stays linear in its flux.
+Phi_k = rho_k K_k gamma_c A dt [kg air x mol/mol] through interface k (K the diffusivity of
+the interface, background included, as CAM multiplies gamma_c by its K), which enters the
+right-hand side of the implicit solve: m_k q_k -> m_k q_k + Phi_k - Phi_{k+1}. The fluxes
+telescope, so column amounts are kept to round-off; Phi does not depend on q, so the step
+stays unconditionally stable and is linear in the tracer and its flux. Where a column whose
+layers were all non-negative gets a negative value from that solve (a tracer emitted into air
+that holds almost none of it, with a step short against the mixing time), its fluxes are
+limited so that no layer gives more than it holds plus what it receives, and the column is
+solved again: its right-hand side, and so the solution of the M-matrix system, is then
+non-negative. Every other column (all of them for a tracer with a background, or a signed
+tagged tracer whose layers are already negative) keeps the linear result.
 
 Discretisation: interface heights from the hypsometric equation with the layer
 temperatures; the exchange between layers k-1 and k over the step is the air mass
@@ -63,6 +65,35 @@ cdef double CP_DRY = 1004.64
 cdef inline double _pos(double x) noexcept nogil:
     """max(x, 0) as a compare-and-select (vectorises; libm's fmax is a call per element)."""
     return x if x > 0.0 else 0.0
+
+
+cdef void _forward_nonlocal(const double* rr, const double* ph, const double* dd, const double* inv, int kmax,
+                           int nlon, Py_ssize_t R, double* dp) noexcept nogil:
+    """Forward elimination of one tracer of a row with the counter-gradient fluxes ``ph`` in the
+    right-hand side ``rr_k + ph_k - ph_{k+1}``."""
+    cdef int k, i
+    for i in range(nlon):
+        dp[i] = (rr[i] - ph[R + i]) * inv[i]
+    for k in range(1, kmax + 1):
+        for i in range(nlon):
+            dp[k * R + i] = (rr[k * R + i] + (ph[k * R + i] - ph[(k + 1) * R + i])
+                             + dd[k * R + i] * dp[(k - 1) * R + i]) * inv[k * R + i]
+
+
+cdef void _back_substitute(double* qt, Py_ssize_t ls, const double* dp, const double* cp, const int* kt, int kmax,
+                           int nlon, Py_ssize_t R) noexcept nogil:
+    """Back substitution of one tracer of a row into ``qt`` (layer stride ``ls``); layers above a
+    column's top interface keep their value."""
+    cdef int k, i
+    for i in range(nlon):
+        if kt[i] == kmax:
+            qt[kmax * ls + i] = dp[kmax * R + i]
+    for k in range(kmax - 1, -1, -1):
+        for i in range(nlon):
+            if k < kt[i]:
+                qt[k * ls + i] = dp[k * R + i] + cp[k * R + i] * qt[(k + 1) * ls + i]
+            elif k == kt[i] and k > 0:
+                qt[k * ls + i] = dp[k * R + i]
 
 
 cdef inline double _phi_h_stable(double zeta, double beta) noexcept nogil:
@@ -105,16 +136,13 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             const double[:, ::1] shflx, const double[:, ::1] t2m, const double[::1] ap, const double[::1] bp,
             const double[:, ::1] area, double dt, double kappa, double eps, double c1, double a_pr,
             double beta, double gamma, double k_bg, double ustar_min, double[:, :, ::1] kz_out,
-            int[::1] kz_rows, int nthreads=1, const double[:, :, ::1] flux=None, double m_air=0.0,
-            const unsigned char[::1] limited=None):
+            int[::1] kz_rows, int nthreads=1, const double[:, :, ::1] flux=None, double m_air=0.0):
     """Implicit K-profile diffusion of every tracer in place; ``kz_out`` (nlev+1, nlat, nlon)
     receives the eddy diffusivity at the interfaces [m2 s-1] (zero where there is none).
     ``flux`` (ntr, nlat, nlon) [mol m-2 s-1, positive up], optional: the surface fluxes that
     were added to the lowest layer before this call; with it the HB93 counter-gradient term
     moves them through the unstable boundary layers (``m_air`` [kg mol-1] converts them to
-    mixing-ratio fluxes; see the module docstring). ``limited`` (ntr, optional, default all 1):
-    0 for a signed tracer (a tagged component, negative where its net flux is an uptake), whose
-    counter-gradient fluxes are not limited, so it stays linear in its flux.
+    mixing-ratio fluxes; see the module docstring).
 
     Rows are processed level by level with longitude innermost (contiguous, no gathers):
     interface heights, K and the exchange masses of every column of the row, one Thomas
@@ -127,7 +155,9 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef int ntr = q.shape[0]
     cdef int j, i, k, t, krow, kmax, nact
     cdef bint nonlocal_on = flux is not None
-    cdef bint rownl, usenl, hasneg
+    cdef bint rownl, usenl
+    cdef int nneg
+    cdef Py_ssize_t lstride = <Py_ssize_t> nlat * nlon
     cdef Py_ssize_t R = nlon + 8
     cdef Py_ssize_t NLR = (nlev + 2) * R
     if nonlocal_on:
@@ -138,10 +168,6 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             raise ValueError("diffuse: m_air must be positive when a flux is given")
     else:
         flux = np.zeros((1, 1, 1))
-    if limited is None:
-        limited = np.ones(ntr, dtype=np.uint8)
-    elif limited.shape[0] != ntr:
-        raise ValueError(f"diffuse: limited must have one entry per tracer ({ntr}); got {limited.shape[0]}")
     cdef double* work = NULL
     cdef int* iwork = NULL
     cdef double* us        # per-column scales (R each)
@@ -162,9 +188,11 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef double* gn        # (nlev+2) x R counter-gradient exchange per unit surface flux
     cdef double* ph        # (nlev+2) x R counter-gradient flux of one tracer through the interfaces
     cdef double* rr        # (nlev+2) x R the layers' tracer m q of one tracer
+    cdef double* pl        # (nlev+2) x R the limited counter-gradient fluxes
+    cdef double* neg       # per column: 1 where the unlimited solution is negative from non-negative layers (R)
     cdef double pk, pk1, zz, tint, rho, wt, zeta, kk, kp, h, den, psi, hz, f, lim
     with nogil, parallel(num_threads=nthreads):
-        work = <double*> malloc((10 * R + 7 * NLR) * sizeof(double))
+        work = <double*> malloc((11 * R + 8 * NLR) * sizeof(double))
         iwork = <int*> malloc(R * sizeof(int))
         for j in prange(nlat, schedule="static"):
             if work == NULL or iwork == NULL:
@@ -184,7 +212,9 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             gn = dp + NLR
             ph = gn + NLR
             rr = ph + NLR
-            cg = rr + NLR
+            pl = rr + NLR
+            cg = pl + NLR
+            neg = cg + R
             kt = iwork
             rownl = False
             for i in range(nlon):
@@ -226,7 +256,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                     zz = zmid[i]
                     h = pblh[j, i]
                     kk = k_bg
-                    kp = 0.0          # the boundary-layer profile in the outer layer of an unstable column
+                    kp = 0.0          # 1 in the outer layer of an unstable column
                     if zz < h:
                         if wth[i] > 0.0:
                             if zz < eps * h:
@@ -238,9 +268,10 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                             wt = us[i] / _phi_h_stable(zeta, beta)
                         kk = kk + kappa * wt * zz * (1.0 - zz / h) * (1.0 - zz / h)
                         if wth[i] > 0.0 and zz >= eps * h:
-                            kp = kappa * wt * zz * (1.0 - zz / h) * (1.0 - zz / h)
+                            kp = 1.0
                     kz_out[k, j, i] = kk
-                    gn[k * R + i] = 0.0
+                    if nonlocal_on:
+                        gn[k * R + i] = 0.0
                     if kk > 0.0:
                         kt[i] = k
                         tint = 0.5 * (temp[k - 1, j, i] + temp[k, j, i])
@@ -249,7 +280,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                         dd[k * R + i] = rho / hz * kk * area[j, i] * dt
                         if nonlocal_on and kp > 0.0:
                             # Phi_k / F = rho_k K_k gamma_c A dt / F
-                            gn[k * R + i] = rho * kp * cg[i] * area[j, i] * dt
+                            gn[k * R + i] = rho * kk * cg[i] * area[j, i] * dt
                             rownl = True
                     else:
                         dd[k * R + i] = 0.0
@@ -286,61 +317,68 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                     cp[k * R + i] = dd[(k + 1) * R + i] * inv[k * R + i]
             for t in range(ntr):
                 usenl = False
-                hasneg = False
                 if rownl:
                     for i in range(nlon):
                         usenl = usenl | (flux[t, j, i] != 0.0)
-                        hasneg = hasneg | (flux[t, j, i] < 0.0)
-                if usenl:
-                    # rr: the layers' tracer m_k q_k (the right-hand side without the counter-gradient part)
-                    for k in range(kmax + 1):
-                        for i in range(nlon):
-                            rr[k * R + i] = m[k, j, i] * q[t, k, j, i]
-                    # counter-gradient fluxes through interfaces 1 .. kmax; upward ones limited from the
-                    # surface up (no layer gives more than it holds plus what it gets from below),
-                    # downward ones from the top down (the same from above); a column's fluxes share
-                    # the sign of its surface flux, so one of the two limits is void for it
-                    for i in range(nlon):
-                        ph[(kmax + 1) * R + i] = 0.0
-                        ph[i] = 0.0
-                    if not limited[t]:
-                        for k in range(1, kmax + 1):
-                            for i in range(nlon):
-                                ph[k * R + i] = gn[k * R + i] * flux[t, j, i]
-                    else:
-                        for k in range(1, kmax + 1):
-                            for i in range(nlon):
-                                f = gn[k * R + i] * flux[t, j, i]
-                                lim = _pos(rr[(k - 1) * R + i]) + _pos(ph[(k - 1) * R + i])
-                                ph[k * R + i] = f if f < lim else lim
-                    if hasneg and limited[t]:
-                        for k in range(kmax, 0, -1):
-                            for i in range(nlon):
-                                lim = -(_pos(rr[k * R + i]) + _pos(-ph[(k + 1) * R + i]))
-                                f = ph[k * R + i]
-                                ph[k * R + i] = f if f > lim else lim
-                    for i in range(nlon):
-                        dp[i] = (rr[i] - ph[R + i]) * inv[i]
-                    for k in range(1, kmax + 1):
-                        for i in range(nlon):
-                            dp[k * R + i] = (rr[k * R + i] + (ph[k * R + i] - ph[(k + 1) * R + i])
-                                             + dd[k * R + i] * dp[(k - 1) * R + i]) * inv[k * R + i]
-                else:
+                if not usenl:
                     for i in range(nlon):
                         dp[i] = m[0, j, i] * q[t, 0, j, i] * inv[i]
                     for k in range(1, kmax + 1):
                         for i in range(nlon):
                             dp[k * R + i] = (m[k, j, i] * q[t, k, j, i] + dd[k * R + i] * dp[(k - 1) * R + i]) * inv[k * R + i]
-                # back substitution; layers above a column's top interface keep their value
-                for i in range(nlon):
-                    if kt[i] == kmax:
-                        q[t, kmax, j, i] = dp[kmax * R + i]
-                for k in range(kmax - 1, -1, -1):
+                    _back_substitute(&q[t, 0, j, 0], lstride, dp, cp, kt, kmax, nlon, R)
+                    continue
+                # rr: the layers' tracer m_k q_k (the right-hand side without the counter-gradient part);
+                # ph: the counter-gradient fluxes through interfaces 1 .. kmax
+                for k in range(kmax + 1):
                     for i in range(nlon):
-                        if k < kt[i]:
-                            q[t, k, j, i] = dp[k * R + i] + cp[k * R + i] * q[t, k + 1, j, i]
-                        elif k == kt[i] and k > 0:
-                            q[t, k, j, i] = dp[k * R + i]
+                        rr[k * R + i] = m[k, j, i] * q[t, k, j, i]
+                for i in range(nlon):
+                    ph[i] = 0.0
+                    ph[(kmax + 1) * R + i] = 0.0
+                for k in range(1, kmax + 1):
+                    for i in range(nlon):
+                        ph[k * R + i] = gn[k * R + i] * flux[t, j, i]
+                _forward_nonlocal(rr, ph, dd, inv, kmax, nlon, R, dp)
+                _back_substitute(&q[t, 0, j, 0], lstride, dp, cp, kt, kmax, nlon, R)
+                # columns whose layers were all >= 0 but whose solution is not: limit their fluxes and solve
+                # again (upward fluxes from the surface up: no layer gives more than it holds plus what it
+                # gets from below; downward ones from the top down, the same from above; a column's fluxes
+                # share the sign of its surface flux, so one of the two limits is void for it)
+                nneg = 0
+                for i in range(nlon):
+                    neg[i] = 0.0
+                for k in range(kmax + 1):
+                    for i in range(nlon):
+                        if k <= kt[i]:
+                            if q[t, k, j, i] < 0.0:
+                                neg[i] = neg[i] + 1.0
+                            if rr[k * R + i] < 0.0:
+                                neg[i] = neg[i] - 1.0e300  # a negative input: the column is left unlimited
+                for i in range(nlon):
+                    nneg = nneg + (neg[i] > 0.0)
+                if nneg == 0:
+                    continue
+                for i in range(nlon):
+                    pl[i] = 0.0
+                for k in range(1, kmax + 1):
+                    for i in range(nlon):
+                        f = ph[k * R + i]
+                        lim = _pos(rr[(k - 1) * R + i]) + _pos(pl[(k - 1) * R + i])
+                        pl[k * R + i] = f if f < lim else lim
+                for i in range(nlon):
+                    pl[(kmax + 1) * R + i] = 0.0
+                for k in range(kmax, 0, -1):
+                    for i in range(nlon):
+                        lim = -(_pos(rr[k * R + i]) + _pos(-pl[(k + 1) * R + i]))
+                        f = pl[k * R + i]
+                        pl[k * R + i] = f if f > lim else lim
+                for k in range(1, kmax + 1):
+                    for i in range(nlon):
+                        if neg[i] > 0.0:
+                            ph[k * R + i] = pl[k * R + i]
+                _forward_nonlocal(rr, ph, dd, inv, kmax, nlon, R, dp)
+                _back_substitute(&q[t, 0, j, 0], lstride, dp, cp, kt, kmax, nlon, R)
         free(work)
         free(iwork)
 

@@ -276,39 +276,63 @@ def test_boundary_layer_injection_spreads_by_air_below_pblh():
 
 
 # ---- non-local (counter-gradient) transport of the surface flux -------------------------
-def _nonlocal_reference(m, q, kz, t, ps, vc, area, dt, h, us, shflx, t2m, flux, limit=True):
-    """One column, written independently of the kernel: HB93 eq. 3.10's gamma_c from the surface-layer
-    and mixed-layer scales, the counter-gradient flux rho K gamma_c A dt through the outer-layer
-    interfaces (z >= 0.1 h, K without background), limited as documented, and the backward-Euler
-    system with the exchange masses rho K / dz A dt solved densely."""
+def _hb93_column(m, q, t, ps, vc, area, dt, h, us, shflx, t2m, flux, k_bg=0.0, limit="auto"):
+    """One column, written independently of the kernel: K from HB93 (eqs. 3.9, A3-A13), gamma_c from
+    eq. 3.10 with (w'c')_0 = F M_air / rho_0, the counter-gradient flux rho K gamma_c A dt through the
+    outer-layer interfaces of an unstable column (0.1 h <= z < h), the backward-Euler system with the
+    exchange masses rho K / dz A dt solved densely, layers above the column's mixing untouched.
+    ``limit``: False (never), True (always) or 'auto' (the kernel's rule: only when the unlimited
+    solution is negative somewhere although every layer was non-negative). Returns (q', phi)."""
     from esm.constants import M_AIR
 
+    kappa, eps, c1, a, gam, beta = 0.4, 0.1, 0.6, 7.2, 15.0, 5.0
     nlev = len(m)
     pe = vc.pressure_edges(ps)
-    pe_safe = np.where(pe[1:] > 0, pe[1:], 0.01 * pe[:-1])
-    z = np.concatenate([[0.0], np.cumsum(R_DRY * t / G0 * np.log(pe[:-1] / pe_safe))])
+    z = np.concatenate([[0.0], np.cumsum(R_DRY * t / G0 * np.log(pe[:-1] / np.where(pe[1:] > 0, pe[1:],
+                                                                                    0.01 * pe[:-1])))])
+    us = max(us, 0.01)
     rho0 = ps / (R_DRY * t2m)
     wth = shflx / (rho0 * CP_DRY)
-    wstar = (G0 / t2m * wth * h) ** (1 / 3)
-    wm = (us**3 + 0.6 * wstar**3) ** (1 / 3)
-    gamma_per_flux = 7.2 * wstar * M_AIR / (wm**2 * h * rho0)
-    D = np.zeros(nlev + 1)
-    phi = np.zeros(nlev + 1)
+    L = -us**3 * t2m / (kappa * G0 * wth) if wth != 0 else 1e30
+    unstable = wth > 0 and h > 0
+    if unstable:
+        wstar = (G0 / t2m * wth * h) ** (1 / 3)
+        wm = (us**3 + c1 * wstar**3) ** (1 / 3)
+        pr = (1 - gam * eps * h / L) ** -0.5 / (1 - gam * eps * h / L) ** (-1 / 3) + a * kappa * eps * wstar / wm
+        gamma_c = a * wstar * (flux * M_AIR / rho0) / (wm**2 * h)
+    D, phi = np.zeros(nlev + 1), np.zeros(nlev + 1)
     for k in range(1, nlev):
-        if kz[k] <= 0.0:
+        zz, K = z[k], k_bg
+        if zz < h:
+            if unstable:
+                wt = us * math.sqrt(1 - gam * zz / L) if zz < eps * h else wm / pr
+            else:
+                wt = us / ((1 + beta * zz / L) if zz / L <= 1 else beta + zz / L)
+            K += kappa * wt * zz * (1 - zz / h) ** 2
+        if K <= 0.0:
             continue
         rho = pe[k] / (R_DRY * 0.5 * (t[k - 1] + t[k]))
-        D[k] = rho * kz[k] / (0.5 * (z[k + 1] - z[k - 1])) * area * dt
-        if 0.1 * h <= z[k] < h:
-            phi[k] = rho * kz[k] * gamma_per_flux * flux * area * dt
-    if limit:
+        D[k] = rho * K / (0.5 * (z[k + 1] - z[k - 1])) * area * dt
+        if unstable and eps * h <= zz < h:
+            phi[k] = rho * K * gamma_c * area * dt
+    top = max((k for k in range(nlev) if D[k] > 0), default=0)
+    A = np.diag(m + D[:-1] + D[1:]) - np.diag(D[1:-1], 1) - np.diag(D[1:-1], -1)
+
+    def solve(ph):
+        out = q.copy()
+        if top > 0:
+            out[: top + 1] = np.linalg.solve(A, m * q + ph[:-1] - ph[1:])[: top + 1]
+        return out
+
+    sol = solve(phi)
+    if limit is True or (limit == "auto" and sol[: top + 1].min() < 0 and (m * q)[: top + 1].min() >= 0):
         mq = np.maximum(m * q, 0.0)
         for k in range(1, nlev):
             phi[k] = min(phi[k], mq[k - 1] + max(phi[k - 1], 0.0))
         for k in range(nlev - 1, 0, -1):
             phi[k] = max(phi[k], -(mq[k] + max(-phi[k + 1], 0.0)))
-    A = np.diag(m + D[:-1] + D[1:]) - np.diag(D[1:-1], 1) - np.diag(D[1:-1], -1)
-    return np.linalg.solve(A, m * q + phi[:-1] - phi[1:]), phi
+        sol = solve(phi)
+    return sol, phi
 
 
 def _nonlocal_case(regime="unstable", ntr=2, q=None, levels="coarse11"):
@@ -321,36 +345,85 @@ def _nonlocal_case(regime="unstable", ntr=2, q=None, levels="coarse11"):
     return g, vc, atm, p, MetState(T0, fields)
 
 
+def _met_dict(met):
+    return {k: getattr(met, k) for k in ("t", "t2m", "pblh", "ustar", "shflx")}
+
+
+def _diffuse_args(m, q, met, g, vc, dt, nthreads, k_bg=0.0):
+    f = _met_dict(met)
+    ps = np.ascontiguousarray((m.sum(axis=0) * G0 / g.area) + vc.ptop)
+    return (m, q, f["t"], ps, f["pblh"], f["ustar"], f["shflx"], f["t2m"], np.ascontiguousarray(vc.ap),
+            np.ascontiguousarray(vc.bp), np.ascontiguousarray(g.area), dt, 0.4, 0.1, 0.6, 7.2, 5.0, 15.0, k_bg, 0.01,
+            np.zeros((vc.nlev + 1,) + g.shape), np.zeros(g.nlat, dtype=np.int32), nthreads)
+
+
+def _column_ref(atm_m, q0, met, ps, vc, g, dt, flux, j, i, t, **kw):
+    f = _met_dict(met)
+    return _hb93_column(atm_m[:, j, i], q0[t, :, j, i], f["t"][:, j, i], ps[j, i], vc, g.area[j, i], dt,
+                        f["pblh"][j, i], f["ustar"][j, i], f["shflx"][j, i], f["t2m"][j, i], flux[t, j, i], **kw)
+
+
 def test_nonlocal_flux_matches_column_reference():
-    """HB93 eqs. 3.8/3.10 for an emitted and an absorbed tracer against the dense column solve."""
+    """HB93 eqs. 3.8/3.10 for an emitted and an absorbed tracer against the independent column solve."""
     g, vc, atm, p, met = _nonlocal_case()
     flux = np.stack([np.full(g.shape, 3.0e-6), np.full(g.shape, -2.0e-6)])    # mol m-2 s-1
     dt = 1800.0
     atm.add_surface_flux(flux, dt)
     q0, m = atm.q.copy(), atm.air_mass.copy()
     ps = atm.surface_pressure()
-    vd = VerticalDiffusion(p, g, vc)
-    vd.apply(atm, met, dt, "test", surface_flux=flux)
-    f = {k: getattr(met, k) for k in ("t", "t2m", "pblh", "ustar", "shflx")}
+    VerticalDiffusion(p, g, vc).apply(atm, met, dt, "test", surface_flux=flux)
     for j, i in ((4, 7), (1, 0), (8, 30)):
         for t in range(2):
-            ref, phi = _nonlocal_reference(m[:, j, i], q0[t, :, j, i], vd.kz[:, j, i], f["t"][:, j, i], ps[j, i],
-                                           vc, g.area[j, i], dt, 1500.0, 0.3, 250.0, f["t2m"][j, i], flux[t, j, i])
+            ref, phi = _column_ref(m, q0, met, ps, vc, g, dt, flux, j, i, t)
             assert np.count_nonzero(phi) >= 2                      # the outer layer spans interfaces
             np.testing.assert_allclose(atm.q[t, :, j, i], ref, rtol=1e-12)
     # the counter-gradient flux is a sizeable part of the surface flux at its peak (HB93: of order a kappa
     # w*/w_m (z/h)(1 - z/h)^2 / Pr ~ 0.5)
-    share = phi.max() / abs(flux[1, j, i] * g.area[j, i] * dt * 28.9644e-3) if phi.max() > 0 else \
-        -phi.min() / abs(flux[1, j, i] * g.area[j, i] * dt * 28.9644e-3)
+    share = np.abs(phi).max() / abs(flux[1, j, i] * g.area[j, i] * dt * 28.9644e-3)
     assert 0.2 < share < 1.0
 
 
-def _diffuse_args(m, q, met, g, vc, dt, nthreads):
-    f = {k: getattr(met, k) for k in ("t", "t2m", "pblh", "ustar", "shflx")}
+def test_nonlocal_flux_matches_reference_in_mixed_rows():
+    """Columns of different boundary-layer heights, stabilities and flux signs side by side in each row,
+    a background diffusivity, tracers with and without a background: every column against the
+    independent reference (which also decides where the limit applies), on 1 and 3 threads."""
+    from esm._kernels import vdiff
+    from esm.constants import M_AIR
+
+    g, vc, atm, p, met = _nonlocal_case(ntr=3, q=np.array([0.0, 1.0e-9, 400.0e-6])[:, None, None, None],
+                                        levels="geos47")
+    rng = np.random.default_rng(11)
+    fields = {k: getattr(met, k) for k in ("t", "t2m")}
+    fields.update(pblh=rng.uniform(0.0, 3000.0, g.shape), ustar=rng.uniform(0.0, 0.8, g.shape),
+                  shflx=rng.uniform(-50.0, 400.0, g.shape))
+    met = MetState(T0, fields)
+    flux = rng.uniform(-1.0, 1.0, (3,) + g.shape) * np.array([5.0e-5, 1.0e-9, 5.0e-6])[:, None, None]
+    dt, k_bg = 900.0, 1.0
+    atm.add_surface_flux(flux, dt)
+    atm.q[:2] = np.maximum(atm.q[:2], 0.0)
+    m, q0 = atm.air_mass.copy(), atm.q.copy()
     ps = np.ascontiguousarray((m.sum(axis=0) * G0 / g.area) + vc.ptop)
-    return (m, q, f["t"], ps, f["pblh"], f["ustar"], f["shflx"], f["t2m"], np.ascontiguousarray(vc.ap),
-            np.ascontiguousarray(vc.bp), np.ascontiguousarray(g.area), dt, 0.4, 0.1, 0.6, 7.2, 5.0, 15.0, 0.0, 0.01,
-            np.zeros((vc.nlev + 1,) + g.shape), np.zeros(g.nlat, dtype=np.int32), nthreads)
+    out = []
+    for nth in (1, 3):
+        q = q0.copy()
+        vdiff.diffuse(*_diffuse_args(m, q, met, g, vc, dt, nth, k_bg=k_bg), flux, M_AIR)
+        out.append(q)
+    assert np.array_equal(out[0], out[1])
+    q = out[0]
+    assert q[:2].min() >= 0.0
+    tot0 = np.array([math.fsum((q0[t] * m).ravel()) for t in range(3)])
+    tot = np.array([math.fsum((q[t] * m).ravel()) for t in range(3)])
+    np.testing.assert_allclose(tot, tot0, rtol=1e-13, atol=1e-30)
+    limited = 0
+    for j in range(g.nlat):
+        for i in range(g.nlon):
+            for t in range(3):
+                ref, _ = _column_ref(m, q0, met, ps, vc, g, dt, flux, j, i, t, k_bg=k_bg)
+                np.testing.assert_allclose(q[t, :, j, i], ref, rtol=1e-11, atol=1e-22 * max(1.0, q0[t].max()))
+                if t == 0:
+                    free, _ = _column_ref(m, q0, met, ps, vc, g, dt, flux, j, i, t, k_bg=k_bg, limit=False)
+                    limited += int(not np.allclose(free, ref, rtol=1e-11, atol=1e-25))
+    assert limited > 0          # the emitted tracer without background needs the limit in some columns
 
 
 def test_nonlocal_flux_conserves_and_lifts_emissions():
@@ -393,40 +466,41 @@ def test_nonlocal_flux_absent_in_stable_layers():
     assert np.array_equal(atm.q, other.q)
 
 
-def test_nonlocal_flux_limited_to_keep_tracers_non_negative():
-    """An emission into air that holds none of the tracer, and an uptake from air that holds little:
-    unlimited, the counter-gradient fluxes would empty layers below zero; limited, nothing goes negative
-    and the column amounts are kept."""
+@pytest.mark.parametrize("dt", [60.0, 1800.0])
+def test_nonlocal_flux_limited_only_where_a_column_would_turn_negative(dt):
+    """An emission into air that holds none of the tracer, an uptake from air that holds little. With a
+    60 s step the unlimited counter-gradient fluxes would leave negative values (the step's mixing cannot
+    refill the layers they empty): those columns are limited and end non-negative. With a 30 min step the
+    mixing refills them, so nothing is limited and the result is the linear one."""
     # 47 levels: several interfaces inside the outer layer, where the flux grows with height (z < h/3)
     g, vc, atm, p, met = _nonlocal_case(q=np.array([0.0, 1.0e-9])[:, None, None, None], levels="geos47")
     flux = np.stack([np.full(g.shape, 5.0e-5), np.full(g.shape, -1.0e-9)])
-    dt = 60.0       # a short step: the implicit mixing of the step cannot make up for a negative right-hand side
     atm.add_surface_flux(flux, dt)
     atm.q[1] = np.maximum(atm.q[1], 0.0)            # the uptake empties the lowest layer: the budget's business
     q0, m = atm.q.copy(), atm.air_mass.copy()
     ps = atm.surface_pressure()
     tot0 = _totals(atm)
-    vd = VerticalDiffusion(p, g, vc)
-    vd.apply(atm, met, dt, "test", surface_flux=flux)
+    VerticalDiffusion(p, g, vc).apply(atm, met, dt, "test", surface_flux=flux)
     assert atm.q.min() >= 0.0
     np.testing.assert_allclose(_totals(atm)[0], tot0[0], rtol=1e-13)
     np.testing.assert_allclose(_totals(atm)[1], tot0[1], rtol=1e-12)
-    f = {k: getattr(met, k) for k in ("t", "t2m", "pblh", "ustar", "shflx")}
     j, i = 4, 7
-    unlimited = [_nonlocal_reference(m[:, j, i], q0[t, :, j, i], vd.kz[:, j, i], f["t"][:, j, i], ps[j, i], vc,
-                                     g.area[j, i], dt, 1500.0, 0.3, 250.0, f["t2m"][j, i], flux[t, j, i],
-                                     limit=False)[0] for t in range(2)]
-    assert min(u.min() for u in unlimited) < 0.0     # the case needs the limiter
+    free = [_column_ref(m, q0, met, ps, vc, g, dt, flux, j, i, t, limit=False)[0] for t in range(2)]
+    if dt < 100.0:
+        assert min(u.min() for u in free) < 0.0      # this case needs the limit
     for t in range(2):
-        ref = _nonlocal_reference(m[:, j, i], q0[t, :, j, i], vd.kz[:, j, i], f["t"][:, j, i], ps[j, i], vc,
-                                  g.area[j, i], dt, 1500.0, 0.3, 250.0, f["t2m"][j, i], flux[t, j, i])[0]
+        ref = _column_ref(m, q0, met, ps, vc, g, dt, flux, j, i, t)[0]
         np.testing.assert_allclose(atm.q[t, :, j, i], ref, rtol=1e-11, atol=1e-25)
+        if dt > 100.0:
+            assert free[t].min() >= 0.0
+            np.testing.assert_allclose(atm.q[t, :, j, i], free[t], rtol=1e-11, atol=1e-25)
 
 
 def test_nonlocal_flux_keeps_tagged_tracers_linear():
     """co2_land and co2_ocean start at zero and take signed fluxes (an ocean uptake makes the ocean tag
-    negative): their counter-gradient fluxes are not limited, so co2 - co2_land - co2_ocean stays the
-    background the fluxes never touched (a limited tag would keep the uptake in the lowest layer)."""
+    negative). The transport of the fluxes is linear wherever no limit applies (a limit applies only to a
+    column that would turn negative from non-negative layers; the ocean tag's columns start negative, the
+    land tag's do not turn negative with this step), so co2 - co2_land - co2_ocean stays the background."""
     g, vc, atm0, p, met = _nonlocal_case(levels="geos47", ntr=1)
     tr = TracerSet(["co2", "co2_land", "co2_ocean"])
     q = np.zeros((3,) + atm0.air_mass.shape)

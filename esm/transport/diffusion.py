@@ -58,15 +58,7 @@ class VerticalDiffusion:
                       p.unstable_phi_coefficient, p.k_background, p.ustar_min, self.kz, self._kz_rows,
                       kernel_threads(atm.q.size),
                       None if surface_flux is None else np.ascontiguousarray(surface_flux, dtype=np.float64),
-                      M_AIR, self._limited(atm.tracers))
-
-
-    @staticmethod
-    def _limited(tracers) -> np.ndarray:
-        """1 per tracer whose counter-gradient fluxes are limited to keep it non-negative, 0 for the
-        tagged components (signed: negative where their net flux is an uptake), which stay linear."""
-        from esm.tracers import species
-        return np.array([0 if species(n).parent else 1 for n in tracers.names], dtype=np.uint8)
+                      M_AIR)
 
 
 def column_surface_pressure(atm, grid, vcoord) -> np.ndarray:
