@@ -91,7 +91,14 @@ def run(variant: str, grid: str, levels: str, days: int, dt: float) -> dict:
         w = np.where(mask & sel[None], 1.0, 0.0)
         per_cell = (x * w).sum(axis=0) / np.maximum(w.sum(axis=0), 1)
         return float(per_cell[sel & (w.sum(axis=0) > 0)].mean())
+    # mean diurnal cycle over the selected cells by local solar hour (hourly bins)
+    hour_bin = np.floor(lst).astype(int) % 24
+    cycle_1 = [float((q1[hour_bin == hb] * 1e6)[sel[None].repeat(q1.shape[0], 0)[hour_bin == hb]].mean())
+               if np.any(hour_bin == hb) else float("nan") for hb in range(24)]
+    cycle_850 = [float((q850[hour_bin == hb] * 1e6)[sel[None].repeat(q1.shape[0], 0)[hour_bin == hb]].mean())
+                 if np.any(hour_bin == hb) else float("nan") for hb in range(24)]
     return {
+        "diurnal_cycle_lowest_ppm": cycle_1, "diurnal_cycle_850_ppm": cycle_850,
         "variant": variant, "steps": nsteps, "seconds": elapsed,
         "diurnal_range_lowest_layer_ppm": float(((q1.max(axis=0) - q1.min(axis=0)) * 1e6)[sel].mean()),
         "lowest_minus_850_noon_ppm": cellmean(grad, noon),
@@ -99,6 +106,27 @@ def run(variant: str, grid: str, levels: str, days: int, dt: float) -> dict:
         "cells": int(sel.sum()),
         "tracer_change_mol": moles - moles0, "flux_added_mol": added, "tracer_mol": moles,
     }
+
+
+def _plot(rows, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    hours = np.arange(24) + 0.5
+    for r, c in zip(rows, ("C0", "C1", "C2")):
+        ax.plot(hours, r["diurnal_cycle_lowest_ppm"], color=c, label=f"{r['variant']}: lowest layer")
+        ax.plot(hours, r["diurnal_cycle_850_ppm"], color=c, ls="--", label=f"{r['variant']}: ~850 hPa")
+    ax.set_xlabel("local solar hour")
+    ax.set_ylabel("CO2-like tracer [ppm]")
+    ax.set_xlim(0, 24)
+    ax.set_title("Land 30-60 N, last simulated day (climatology, July)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv=None) -> None:
@@ -130,6 +158,8 @@ def main(argv=None) -> None:
                      f"{r['seconds']:.0f} |")
     lines += ["", "In each run the tracer's change equals the amount the flux added (checked to 1e-12 of the "
               "tracer's total)."]
+    lines += ["", "Mean diurnal cycle over those cells by local solar hour: `nonlocal_pbl_diurnal.png`."]
+    _plot(rows, out / "nonlocal_pbl_diurnal.png")
     (out / "nonlocal_pbl.md").write_text("\n".join(lines) + "\n")
     (out / "nonlocal_pbl.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(lines))
