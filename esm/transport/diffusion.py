@@ -1,4 +1,5 @@
-"""Boundary-layer vertical diffusion (Holtslag & Boville 1993 K profile, backward Euler).
+"""Boundary-layer vertical diffusion (Holtslag & Boville 1993 K profile, backward Euler), with HB93's
+counter-gradient (non-local) transport of the step's surface fluxes in convective boundary layers.
 
 The formulation and its discretisation are documented in ``cython_kernels/vdiff.pyx``;
 this module gathers the meteorological fields, checks them and calls the kernel.
