@@ -189,10 +189,12 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
     cdef double* ph        # (nlev+2) x R counter-gradient flux of one tracer through the interfaces
     cdef double* rr        # (nlev+2) x R the layers' tracer m q of one tracer
     cdef double* pl        # (nlev+2) x R the limited counter-gradient fluxes
-    cdef double* neg       # per column: 1 where the unlimited solution is negative from non-negative layers (R)
-    cdef double pk, pk1, zz, tint, rho, wt, zeta, kk, kp, h, den, psi, hz, f, lim
+    cdef double* neg       # per column: 1 where the unlimited solution has a negative layer (R)
+    cdef double* negin     # per column: 1 where a layer was negative before the solve (R)
+    cdef bint outer        # the interface lies in the outer layer of an unstable column
+    cdef double pk, pk1, zz, tint, rho, wt, zeta, kk, h, den, psi, hz, f, lim
     with nogil, parallel(num_threads=nthreads):
-        work = <double*> malloc((11 * R + 8 * NLR) * sizeof(double))
+        work = <double*> malloc((12 * R + 8 * NLR) * sizeof(double))
         iwork = <int*> malloc(R * sizeof(int))
         for j in prange(nlat, schedule="static"):
             if work == NULL or iwork == NULL:
@@ -215,6 +217,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
             pl = rr + NLR
             cg = pl + NLR
             neg = cg + R
+            negin = neg + R
             kt = iwork
             rownl = False
             for i in range(nlon):
@@ -256,7 +259,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                     zz = zmid[i]
                     h = pblh[j, i]
                     kk = k_bg
-                    kp = 0.0          # 1 in the outer layer of an unstable column
+                    outer = False
                     if zz < h:
                         if wth[i] > 0.0:
                             if zz < eps * h:
@@ -267,8 +270,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                             zeta = zz / Lo[i]
                             wt = us[i] / _phi_h_stable(zeta, beta)
                         kk = kk + kappa * wt * zz * (1.0 - zz / h) * (1.0 - zz / h)
-                        if wth[i] > 0.0 and zz >= eps * h:
-                            kp = 1.0
+                        outer = wth[i] > 0.0 and zz >= eps * h
                     kz_out[k, j, i] = kk
                     if nonlocal_on:
                         gn[k * R + i] = 0.0
@@ -278,7 +280,7 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                         rho = (ap[k] + bp[k] * ps[j, i]) / (R_DRY * tint)
                         hz = 0.5 * (zhi[i] - zlo[i])
                         dd[k * R + i] = rho / hz * kk * area[j, i] * dt
-                        if nonlocal_on and kp > 0.0:
+                        if nonlocal_on and outer:
                             # Phi_k / F = rho_k K_k gamma_c A dt / F
                             gn[k * R + i] = rho * kk * cg[i] * area[j, i] * dt
                             rownl = True
@@ -348,14 +350,17 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                 nneg = 0
                 for i in range(nlon):
                     neg[i] = 0.0
+                    negin[i] = 0.0
                 for k in range(kmax + 1):
                     for i in range(nlon):
                         if k <= kt[i]:
                             if q[t, k, j, i] < 0.0:
-                                neg[i] = neg[i] + 1.0
+                                neg[i] = 1.0
                             if rr[k * R + i] < 0.0:
-                                neg[i] = neg[i] - 1.0e300  # a negative input: the column is left unlimited
+                                negin[i] = 1.0
                 for i in range(nlon):
+                    if negin[i] > 0.0:
+                        neg[i] = 0.0           # a column negative before the solve keeps the linear result
                     nneg = nneg + (neg[i] > 0.0)
                 if nneg == 0:
                     continue
