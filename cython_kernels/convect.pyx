@@ -53,30 +53,34 @@ cdef inline double _mu(double x) noexcept nogil:
     return x if x > 0.0 else 0.0
 
 
-cdef void _row_coefs(cdptr mu0p, cdptr mu1p, cdptr dtr, cdptr mk, cdptr fac, cdptr kbd, cdptr ktd, double kd,
-                     int n, bint top, dptr cd, dptr cm, dptr en, dptr rmax) noexcept nogil:
-    """Coefficients of layer k (as a double, ``kd``) of n columns: detrainment share ``cd``,
-    subsidence share ``cm`` (per step), entrained share of the updraft air ``en``; running
-    maximum of cd + cm over each column's layers kb..kt (``kbd``/``ktd``). ``mu0p``/``mu1p``:
-    CMFMC at the layer's lower and upper interfaces (``top``: the upper one is the model top,
-    no flux; the lower one of layer 0 is the surface, no flux: the caller passes a row with no
-    positive value). Inactive layers get zeros."""
+cdef void _row_coefs(cdptr inp, cdptr outp, cdptr dtr, cdptr mk, cdptr fac, cdptr kbd, cdptr ktd, double kd,
+                     int n, bint in_none, bint out_none, dptr cd, dptr cm, dptr en, dptr rmax) noexcept nogil:
+    """Coefficients of layer k (as a double, ``kd``) of n columns, for either draught: detrainment
+    share ``cd``, share ``cm`` (per step) of the compensating environmental motion that replaces the
+    draught's outflow (subsidence from above for the updraft, ascent from below for the downdraught),
+    entrained share of the draught air ``en``; running maximum of cd + cm over each column's layers
+    kb..kt (``kbd``/``ktd``). ``inp``/``outp``: the draught's mass flux (positive in its direction)
+    where it enters the layer and where it leaves (updraft: the lower and upper interfaces;
+    downdraught: the upper and lower ones); ``in_none``/``out_none``: that interface is the surface
+    or the model top, no flux. The budget of the layer: in + entrained = out + detrained (Tiedtke
+    1989), a negative entrainment becomes extra detrainment. Inactive layers get zeros."""
     cdef int i
-    cdef double mu0, mu1, d, e, c, cmv, env, r, x
+    cdef double fin, fout, d, e, c, cmv, env, r, x
     cdef bint neg, act
     for i in range(n):
-        mu0 = _mu(mu0p[i])
-        x = mu1p[i]
-        mu1 = 0.0 if top else _mu(x)
+        x = inp[i]
+        fin = 0.0 if in_none else _mu(x)
+        x = outp[i]
+        fout = 0.0 if out_none else _mu(x)
         d = dtr[i]
         d = d if d > 0.0 else 0.0
-        e = mu1 + d - mu0
+        e = fout + d - fin
         neg = e < 0.0
         x = mk[i]
-        c = (mu0 - mu1) * fac[i] / x if neg else d * fac[i] / x
+        c = (fin - fout) * fac[i] / x if neg else d * fac[i] / x
         e = 0.0 if neg else e
-        env = e / (mu0 + e) if mu0 + e > 0.0 else 0.0
-        cmv = mu1 * fac[i] / x
+        env = e / (fin + e) if fin + e > 0.0 else 0.0
+        cmv = fout * fac[i] / x
         act = (kd >= kbd[i]) & (kd <= ktd[i])
         cd[i] = c if act else 0.0
         cm[i] = cmv if act else 0.0
@@ -112,41 +116,6 @@ cdef void _row_substep(dptr qk, cdptr qk1, cdptr mu0p, cdptr cd, cdptr cm, cdptr
 # ---------------------------------------------------------------------------------------
 # downdraughts
 # ---------------------------------------------------------------------------------------
-cdef void _row_coefs_down(cdptr md0p, cdptr md1p, cdptr ddt, cdptr mk, cdptr fac, cdptr kbd, cdptr ktd,
-                          double kd, int n, bint bottom, bint top, dptr cd, dptr ca, dptr en,
-                          dptr rmax) noexcept nogil:
-    """Downdraught coefficients of layer k (``kd``) of n columns: detrainment share ``cd``, share
-    of the compensating ascent from layer k-1 ``ca`` (per step), entrained share of the
-    downdraught air ``en``; running maximum of cd + ca over each column's layers (``kbd``/``ktd``).
-    ``md0p``/``md1p``: the downdraught mass flux (positive downward) at the layer's lower and upper
-    interfaces; ``bottom``: the lower one is the surface (no flux), ``top``: the upper one is the
-    model top (no flux). Inactive layers get zeros."""
-    cdef int i
-    cdef double md0, md1, d, e, c, cav, env, r, x
-    cdef bint neg, act
-    for i in range(n):
-        x = md0p[i]
-        md0 = 0.0 if bottom else _mu(x)
-        x = md1p[i]
-        md1 = 0.0 if top else _mu(x)
-        d = ddt[i]
-        d = d if d > 0.0 else 0.0
-        e = md0 + d - md1                 # in from above + entrained = out below + detrained
-        neg = e < 0.0
-        x = mk[i]
-        c = (md1 - md0) * fac[i] / x if neg else d * fac[i] / x
-        e = 0.0 if neg else e
-        env = e / (md1 + e) if md1 + e > 0.0 else 0.0
-        cav = md0 * fac[i] / x
-        act = (kd >= kbd[i]) & (kd <= ktd[i])
-        cd[i] = c if act else 0.0
-        ca[i] = cav if act else 0.0
-        en[i] = env if act else 0.0
-        r = c + cav
-        x = rmax[i]
-        rmax[i] = r if (act & (r > x)) else x
-
-
 cdef void _row_substep_down(dptr qk, cdptr qkm, cdptr md1p, bint top, cdptr cd, cdptr ca, cdptr en, dptr qin,
                             cdptr kbd, cdptr ktd, cdptr nsd, double kd, double sd, int n) noexcept nogil:
     """One sub-step of layer k (``kd``) of n columns in place, going downward: the downdraught
@@ -333,15 +302,15 @@ def _convect_rows(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :
             # ---- coefficients of layers k0 .. k1 (no flux through the surface, k = 0, or the top) ----
             for k in range(k0, k1 + 1):
                 kr = (k - k0) * R
-                if down:
-                    _row_coefs_down(zero if k == 0 else cp + k * lstride + o,
-                                    zero if k + 1 >= nlev else cp + (k + 1) * lstride + o,
-                                    dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
-                                    k == 0, k + 1 >= nlev, cd + kr, cm + kr, en + kr, rmax)
-                else:
+                if down:                  # enters through the upper interface, leaves through the lower
+                    _row_coefs(zero if k + 1 >= nlev else cp + (k + 1) * lstride + o,
+                               zero if k == 0 else cp + k * lstride + o,
+                               dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
+                               k + 1 >= nlev, k == 0, cd + kr, cm + kr, en + kr, rmax)
+                else:                     # enters through the lower interface, leaves through the upper
                     _row_coefs(zero if k == 0 else cp + k * lstride + o, cp + (k + 1) * lstride + o,
                                dp + k * lstride + o, mp + k * lstride + o, fac, kbd, ktd, <double> k, nlon,
-                               k + 1 >= nlev, cd + kr, cm + kr, en + kr, rmax)
+                               False, k + 1 >= nlev, cd + kr, cm + kr, en + kr, rmax)
             # ---- sub-steps per column (none for a column that needs too many) ------------------
             nsmax = _row_substeps(ktop, rmax, nlon, max_sub, nsd, sp + 3 * j, vp + j)
             if nsmax == 0:

@@ -336,7 +336,6 @@ def diffuse(double[:, :, ::1] m, double[:, :, :, ::1] q, const double[:, :, ::1]
                     for i in range(nlon):
                         rr[k * R + i] = m[k, j, i] * q[t, k, j, i]
                 for i in range(nlon):
-                    ph[i] = 0.0
                     ph[(kmax + 1) * R + i] = 0.0
                 for k in range(1, kmax + 1):
                     for i in range(nlon):

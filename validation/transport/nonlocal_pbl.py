@@ -93,10 +93,10 @@ def run(variant: str, grid: str, levels: str, days: int, dt: float) -> dict:
         return float(per_cell[sel & (w.sum(axis=0) > 0)].mean())
     # mean diurnal cycle over the selected cells by local solar hour (hourly bins)
     hour_bin = np.floor(lst).astype(int) % 24
-    cycle_1 = [float((q1[hour_bin == hb] * 1e6)[sel[None].repeat(q1.shape[0], 0)[hour_bin == hb]].mean())
-               if np.any(hour_bin == hb) else float("nan") for hb in range(24)]
-    cycle_850 = [float((q850[hour_bin == hb] * 1e6)[sel[None].repeat(q1.shape[0], 0)[hour_bin == hb]].mean())
-                 if np.any(hour_bin == hb) else float("nan") for hb in range(24)]
+    def cycle(x):
+        return [float(x[(hour_bin == hb) & sel[None]].mean() * 1e6) if np.any(hour_bin == hb) else float("nan")
+                for hb in range(24)]
+    cycle_1, cycle_850 = cycle(q1), cycle(q850)
     return {
         "diurnal_cycle_lowest_ppm": cycle_1, "diurnal_cycle_850_ppm": cycle_850,
         "variant": variant, "steps": nsteps, "seconds": elapsed,
